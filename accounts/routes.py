@@ -1,0 +1,91 @@
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, post
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from accounts import api_keys, staff
+from accounts.guards import allow, anyone_signed_in
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from accounts.schemas import (
+    ApiKeyIn,
+    ApiKeyOut,
+    IssuedApiKeyOut,
+    LoginIn,
+    LoginOut,
+    MeOut,
+    StaffIn,
+    StaffOut,
+    StaffPage,
+)
+from app.auth import PUBLIC_OPT
+from kernel.pagination import check_limit, decode_cursor, next_cursor
+
+AnyRequest = Request[Principal, Any, Any]
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", opt={PUBLIC_OPT: True}, status_code=HTTP_200_OK)
+    async def login(self, data: LoginIn, request: AnyRequest) -> LoginOut:
+        ttl = request.app.state.settings.token_ttl_minutes
+        token, expires_at = await staff.login(data.username, data.password, ttl)
+        return LoginOut(token=token, token_type="bearer", expires_at=expires_at)
+
+    @post("/logout", guards=[allow(*StaffRole)], status_code=HTTP_200_OK)
+    async def logout(self, request: AnyRequest) -> dict[str, str]:
+        await staff.logout(request.user)
+        return {"status": "logged out"}
+
+    @get("/me", guards=[anyone_signed_in])
+    async def me(self, request: AnyRequest) -> MeOut:
+        p = request.user
+        return MeOut(kind=p.kind, id=p.id, name=p.name, roles=sorted(p.roles),
+                     org_type=p.org_type.value if p.org_type else None)
+
+
+class StaffController(Controller):
+    path = "/api/v1/staff"
+    tags = ["staff"]
+    guards = [allow(StaffRole.ADMIN)]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create(self, data: StaffIn, request: AnyRequest) -> StaffOut:
+        user = await staff.create_staff(request.user.actor, data.username, data.display_name,
+                                        data.roles, data.password)
+        return msgspec.convert(user, StaffOut)
+
+    @get("/")
+    async def list_staff(self, cursor: str | None = None, limit: int = 50) -> StaffPage:
+        rows = await staff.list_staff(decode_cursor(cursor), check_limit(limit))
+        return StaffPage(items=[msgspec.convert(r, StaffOut) for r in rows],
+                         next_cursor=next_cursor([r["id"] for r in rows], limit))
+
+    @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
+    async def deactivate(self, user_id: int, request: AnyRequest) -> dict[str, Any]:
+        await staff.set_active(request.user, user_id, False)
+        return {"id": user_id, "active": False}
+
+
+class ApiKeyController(Controller):
+    """Admins manage any organisation's keys; an organisation manages its own."""
+
+    path = "/api/v1/organisations/{org_id:int}/api-keys"
+    tags = ["api keys"]
+    guards = [allow(StaffRole.ADMIN, organisations=True)]
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def issue(self, org_id: int, data: ApiKeyIn, request: AnyRequest) -> IssuedApiKeyOut:
+        return msgspec.convert(await api_keys.issue(request.user, org_id, data.label),
+                               IssuedApiKeyOut)
+
+    @get("/")
+    async def list_keys(self, org_id: int, request: AnyRequest) -> list[ApiKeyOut]:
+        return [msgspec.convert(k, ApiKeyOut) for k in await api_keys.list_for(request.user, org_id)]
+
+    @delete("/{key_id:int}", status_code=HTTP_200_OK)
+    async def revoke(self, org_id: int, key_id: int, request: AnyRequest) -> ApiKeyOut:
+        return msgspec.convert(await api_keys.revoke(request.user, org_id, key_id), ApiKeyOut)

@@ -1,0 +1,37 @@
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from registry.tables import Organisation
+
+
+class StaffUser(Table, tablename="staff_user"):
+    username = Varchar(length=64, unique=True)
+    display_name = Varchar(length=100)
+    # Comma-separated role names (accounts.roles.StaffRole); few and fixed.
+    roles = Varchar(length=200)
+    password_hash = Varchar(length=200)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class StaffSession(Table, tablename="staff_session"):
+    """A login token, stored as its SHA-256 only."""
+
+    token_hash = Varchar(length=64, unique=True)
+    user = ForeignKey(references=StaffUser, index=True, on_delete=OnDelete.restrict)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class ApiKey(Table, tablename="api_key"):
+    """An organisation's API key, stored as its SHA-256 only; the prefix identifies it."""
+
+    organisation = ForeignKey(references=Organisation, index=True, on_delete=OnDelete.restrict)
+    prefix = Varchar(length=16, unique=True)
+    key_hash = Varchar(length=64, unique=True)
+    label = Varchar(length=100)
+    created_by = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    revoked_at = Timestamptz(null=True, default=None)

@@ -1,0 +1,1 @@
+"""Composition root: settings, the Litestar app factory, middleware and the CLI."""

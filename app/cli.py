@@ -1,0 +1,141 @@
+"""Command line: `python -m app <command>`."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import os
+import sys
+
+import click
+
+from app.settings import Settings
+
+
+def _bind(settings: Settings) -> None:
+    from kernel.db import bind_engine, make_engine
+
+    bind_engine(make_engine(settings.database_url))
+
+
+@click.group()
+def cli() -> None:
+    """Skills-talent registry and subsidy service."""
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply all database migrations."""
+    from app.migrate import migrate as run
+
+    settings = Settings.from_env()
+    _bind(settings)
+    asyncio.run(run(quiet=False))
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo data set once (a second run adds nothing)."""
+    from app.demo import credentials_file
+    from app.demo import seed_demo as seed
+
+    settings = Settings.from_env()
+    _bind(settings)
+    added = asyncio.run(seed(settings.data_dir))
+    click.echo("demo data seeded" if added else "demo data already present; nothing added")
+    path = credentials_file(settings.data_dir)
+    if path.exists():
+        click.echo(path.read_text(encoding="utf-8"))
+
+
+@cli.command("create-admin")
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_admin(username: str, password_stdin: bool) -> None:
+    """Create a staff account with the admin role (the first one, typically)."""
+    from accounts.staff import create_staff
+    from kernel.errors import DomainError
+
+    settings = Settings.from_env()
+    _bind(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            raise click.ClickException("passwords differ")
+    try:
+        user = asyncio.run(create_staff(f"cli:{os.getenv('USER', 'root')}", username, username,
+                                        ["admin"], password))
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"admin {user['username']} created (id {user['id']})")
+
+
+@cli.command("audit-verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 if it was tampered with."""
+    from audit.log import verify_all
+
+    settings = Settings.from_env()
+    _bind(settings)
+    check = asyncio.run(verify_all())
+    click.echo(f"checked {check.checked} entries, head seq {check.head_seq}, "
+               f"head hash {check.head_hash}")
+    if not check.ok:
+        click.echo(f"BROKEN at seq {check.first_bad_seq}: {check.reason}", err=True)
+        sys.exit(1)
+    click.echo("chain intact")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Sweep one round and exit.")
+def sweep(once: bool) -> None:
+    """Re-send jobs whose message was lost or whose worker died."""
+    from workers.process import sweep_loop
+    from workers.sweeper import sweep_once
+
+    settings = Settings.from_env()
+    _bind(settings)
+    if once:
+        click.echo(f"re-sent: {asyncio.run(sweep_once(settings.job_resend_seconds))}")
+    else:
+        asyncio.run(sweep_loop(settings, asyncio.Event()))
+
+
+@cli.command()
+@click.option("--seed/--no-seed", default=True, help="Seed the demo data first.")
+def serve(seed: bool) -> None:
+    """Migrate, seed the demo data once, and serve the API (with an in-process worker
+    unless BROKER_URL names a broker)."""
+    import uvicorn
+
+    from app.demo import credentials_file
+    from app.demo import seed_demo as seed_fn
+    from app.migrate import migrate as run_migrations
+
+    settings = Settings.from_env()
+    _bind(settings)
+
+    async def prepare() -> None:
+        await run_migrations()
+        if seed:
+            await seed_fn(settings.data_dir)
+
+    asyncio.run(prepare())
+    base = f"http://{settings.host}:{settings.port}"
+    click.echo(f"\nAPI:           {base}/api/v1/health")
+    click.echo(f"OpenAPI docs:  {base}/schema/swagger  (JSON: {base}/schema/openapi.json)")
+    click.echo(f"Database:      {settings.database_url}")
+    click.echo(f"Jobs:          {'in-process worker' if settings.embedded_broker else settings.broker_url}")
+    path = credentials_file(settings.data_dir)
+    if seed and path.exists():
+        click.echo("\n" + path.read_text(encoding="utf-8"))
+    click.echo("Ctrl-C stops the server and its worker.\n")
+    uvicorn.run("app.asgi:app", host=settings.host, port=settings.port,
+                workers=settings.web_workers if settings.web_workers > 1 else None,
+                log_config=None, access_log=False, timeout_graceful_shutdown=15)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,71 @@
+"""The Litestar application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from accounts.routes import ApiKeyController, AuthController, StaffController
+from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
+from app.http_errors import EXCEPTION_HANDLERS, audit_denials
+from app.lifecycle import lifespan
+from app.request_context import RequestContextMiddleware
+from app.settings import Settings
+from audit.routes import AuditController
+from kernel.db import engine
+from registry.routes import OrganisationController
+from workers.kinds import load_handlers
+from workers.routes import JobController
+
+
+@get("/api/v1/health", opt={PUBLIC_OPT: True}, tags=["health"])
+async def health() -> dict[str, Any]:
+    from workers.broker import settings as broker_settings
+
+    return {
+        "status": "ok",
+        "database": engine().engine_type,
+        "broker": "embedded" if broker_settings.embedded_broker else
+        broker_settings.broker_url.split(":", 1)[0],
+    }
+
+
+def create_app(settings: Settings | None = None, *, engine_bound: bool = False,
+               run_jobs: bool = True) -> Litestar:
+    """`engine_bound`: the caller (tests) already bound an engine. `run_jobs`: start the
+    embedded worker and sweeper (off for benchmark processes beside a real worker)."""
+    settings = settings or Settings.from_env()
+    load_handlers()
+    auth = DefineMiddleware(
+        CredentialAuthMiddleware,
+        exclude=["^/schema"],
+        exclude_from_auth_key=PUBLIC_OPT,
+    )
+    app = Litestar(
+        route_handlers=[
+            health, AuthController, StaffController, ApiKeyController, OrganisationController,
+            AuditController, JobController,
+        ],
+        middleware=[auth],
+        exception_handlers=EXCEPTION_HANDLERS,
+        after_exception=[audit_denials],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "engine_bound": engine_bound, "run_jobs": run_jobs}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Dongguan skills-talent registry and subsidies",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        logging_config=None,  # app.logs configures logging (request ids, masking)
+        debug=False,
+    )
+    # Outermost, so even errors answered by Litestar's exception layer carry the id.
+    app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
+    return app

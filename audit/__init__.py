@@ -1,0 +1,1 @@
+"""Append-only, hash-chained audit log of state changes and permission denials."""

@@ -1,0 +1,67 @@
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from accounts.guards import allow
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from audit.log import list_entries, verify_all
+from audit.verification import request_verification
+from kernel.errors import InvalidInput
+from kernel.pagination import check_limit, decode_cursor, encode_cursor
+from kernel.schemas import Output
+
+
+class AuditEntryOut(Output):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: str | None
+    after: str | None
+    request_id: str
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(Output):
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+class ChainCheckOut(Output):
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str | None
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+    guards = [allow(StaffRole.AUDITOR, StaffRole.ADMIN)]
+
+    @get("/")
+    async def list_audit(self, cursor: str | None = None, limit: int = 100,
+                         action: str | None = None) -> AuditPage:
+        if action is not None and len(action) > 80:
+            raise InvalidInput.single("action", "at most 80 characters")
+        rows = await list_entries(decode_cursor(cursor), check_limit(limit), action)
+        more = len(rows) == limit and rows
+        return AuditPage(items=[AuditEntryOut(**r) for r in rows],
+                         next_cursor=encode_cursor(rows[-1]["seq"]) if more else None)
+
+    @get("/verify")
+    async def verify(self) -> ChainCheckOut:
+        check = await verify_all()
+        return ChainCheckOut(**check.__dict__)
+
+    @post("/verifications", status_code=HTTP_202_ACCEPTED)
+    async def start_verification(self, request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        job_id = await request_verification(request.user)
+        return {"job_id": job_id, "job_url": f"/api/v1/jobs/{job_id}"}

@@ -1,0 +1,18 @@
+"""Piccolo's entry point (used by `piccolo migrations ...`): the engine follows
+DATABASE_URL, SQLite file by default."""
+
+from piccolo.conf.apps import AppRegistry
+
+from app.settings import Settings
+from kernel.db import make_engine
+
+DB = make_engine(Settings.from_env().database_url)
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "registry.piccolo_app",
+        "accounts.piccolo_app",
+        "audit.piccolo_app",
+        "workers.piccolo_app",
+    ]
+)

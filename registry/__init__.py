@@ -1,0 +1,2 @@
+"""The registry: organisations now; people, skill certificates, master studios and
+outcome reports as the registry issue lands."""

@@ -1,0 +1,58 @@
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.status_codes import HTTP_201_CREATED
+
+from accounts.guards import allow, anyone_signed_in
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from kernel.pagination import check_limit, decode_cursor, next_cursor
+from kernel.schemas import Input, Output
+from registry import organisations
+
+
+class OrganisationIn(Input):
+    name: Annotated[str, msgspec.Meta(max_length=200)]
+    org_type: str
+    credit_code: Annotated[str, msgspec.Meta(max_length=40)]
+    town: str
+
+
+class OrganisationOut(Output):
+    id: int
+    name: str
+    org_type: str
+    credit_code: str
+    town: str
+    created_at: datetime
+
+
+class OrganisationPage(Output):
+    items: list[OrganisationOut]
+    next_cursor: str | None
+
+
+class OrganisationController(Controller):
+    path = "/api/v1/organisations"
+    tags = ["registry"]
+
+    @post("/", guards=[allow(StaffRole.ADMIN, StaffRole.OFFICER)], status_code=HTTP_201_CREATED)
+    async def create(self, data: OrganisationIn, request: Request[Principal, Any, Any]
+                     ) -> OrganisationOut:
+        new = organisations.NewOrganisation(**msgspec.structs.asdict(data))
+        return msgspec.convert(await organisations.create(request.user, new), OrganisationOut)
+
+    @get("/", guards=[anyone_signed_in])
+    async def list_organisations(self, request: Request[Principal, Any, Any],
+                                 cursor: str | None = None, limit: int = 50) -> OrganisationPage:
+        rows = await organisations.list_visible(request.user, decode_cursor(cursor),
+                                                check_limit(limit))
+        return OrganisationPage(items=[msgspec.convert(r, OrganisationOut) for r in rows],
+                                next_cursor=next_cursor([r["id"] for r in rows], limit))
+
+    @get("/{org_id:int}", guards=[anyone_signed_in])
+    async def get_one(self, org_id: int, request: Request[Principal, Any, Any]) -> OrganisationOut:
+        return msgspec.convert(await organisations.get_visible(request.user, org_id),
+                               OrganisationOut)

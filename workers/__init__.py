@@ -1,0 +1,1 @@
+"""Durable jobs: the outbox table, the broker, Dramatiq actors and the sweeper."""

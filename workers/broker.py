@@ -1,0 +1,55 @@
+"""The Dramatiq broker, chosen by BROKER_URL.
+
+- empty: embedded, an in-memory broker consumed by a worker inside the API process.
+  Messages do not survive a restart, and need not: every job is a committed row,
+  re-sent by the sweeper.
+- amqp://...: RabbitMQ with publisher confirms, so a send returns only once the
+  broker has the message.
+- redis://...: Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware.asyncio import AsyncIO
+
+from app.settings import Settings
+
+QUEUE = "jobs"
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    url = settings.broker_url
+    broker: dramatiq.Broker
+    if settings.embedded_broker:
+        broker = StubBroker()
+    elif url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url, confirm_delivery=True)
+    elif url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)
+    else:
+        raise ValueError(f"BROKER_URL: unsupported scheme in {url!r}")
+    broker.add_middleware(AsyncIO())
+    return broker
+
+
+settings = Settings.from_env()
+broker = build_broker(settings)
+dramatiq.set_broker(broker)
+
+
+async def send_job(job_id: int) -> None:
+    from workers.actors import run_job
+
+    if settings.embedded_broker:
+        run_job.send(job_id)
+    else:
+        # Publishing blocks until the broker confirms; keep it off the event loop.
+        await asyncio.to_thread(run_job.send, job_id)

@@ -1,0 +1,43 @@
+"""The catalogue of job kinds: each domain registers its handlers here by kind name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workers.runner import JobContext
+
+Handler = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
+
+_HANDLERS: dict[str, Handler] = {}
+
+# Modules whose import registers handlers; the API and every worker load the same list.
+HANDLER_MODULES = ("audit.jobs",)
+
+
+def job_handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        if kind in _HANDLERS and _HANDLERS[kind] is not handler:
+            raise ValueError(f"job kind {kind!r} registered twice")
+        _HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def load_handlers() -> None:
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+def handler_for(kind: str) -> Handler:
+    try:
+        return _HANDLERS[kind]
+    except KeyError:
+        raise LookupError(f"no handler for job kind {kind!r}") from None
+
+
+def known(kind: str) -> bool:
+    return kind in _HANDLERS

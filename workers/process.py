@@ -1,0 +1,53 @@
+"""What a standalone worker process needs besides its consumers: a bound database
+(with a pool on the actors' event loop) and a sweeper thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+
+from app.settings import Settings
+from kernel.db import bind_engine, make_engine, start_pool
+from workers.sweeper import sweep_once
+
+log = logging.getLogger(__name__)
+
+
+class WorkerProcessMiddleware(Middleware):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def before_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
+        bind_engine(make_engine(self.settings.database_url))
+
+    def after_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(start_pool(max_size=4))
+        self._thread = threading.Thread(target=self._sweep_forever, name="sweeper", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        self._stop.set()
+
+    def _sweep_forever(self) -> None:
+        asyncio.run(sweep_loop(self.settings, self._stop))
+
+
+async def sweep_loop(settings: Settings, stop: threading.Event | asyncio.Event) -> None:
+    """Sweeps every SWEEP_INTERVAL_SECONDS until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await sweep_once(settings.job_resend_seconds)
+        except Exception:
+            log.exception("sweep failed; trying again next round")
+        waited = 0.0
+        while waited < settings.sweep_interval_seconds and not stop.is_set():
+            await asyncio.sleep(0.2)
+            waited += 0.2

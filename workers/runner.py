@@ -1,0 +1,186 @@
+"""Running one job: claim it under a lease, run its handler, finish it exactly once.
+
+A claim is one conditional UPDATE, so two deliveries of the same message (a resend by
+the sweeper, a broker redelivery) cannot both run it. Every later write is guarded by
+the attempt number: a worker whose lease was taken over can no longer write, and its
+final transaction, which carries the job's effect, rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from kernel.clock import utcnow
+from kernel.context import request_id_var
+from kernel.db import unit_of_work
+from workers import kinds
+from workers.status import JobStatus
+from workers.tables import Job
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+RETRY_BACKOFF_SECONDS = (5, 30, 120, 600)
+
+
+class LeaseLost(Exception):
+    """Another worker holds this job now; stop without writing."""
+
+
+@dataclass
+class JobContext:
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    lease_seconds: int
+    finished: bool = field(default=False)
+
+    @property
+    def actor(self) -> str:
+        return f"job:{self.job_id}:{self.kind}"
+
+    def _mine(self) -> Any:
+        return (
+            (Job.id == self.job_id)
+            & (Job.status == JobStatus.RUNNING)
+            & (Job.attempts == self.attempt)
+        )
+
+    async def progress(self, percent: int) -> None:
+        """Records progress and renews the lease; raises LeaseLost if it was taken over."""
+        now = utcnow()
+        rows = (
+            await Job.update(
+                {
+                    Job.progress: max(0, min(99, int(percent))),
+                    Job.lease_expires_at: now + timedelta(seconds=self.lease_seconds),
+                    Job.updated_at: now,
+                }
+            )
+            .where(self._mine())
+            .returning(Job.id)
+            .run()
+        )
+        if not rows:
+            raise LeaseLost(self.job_id)
+
+    @asynccontextmanager
+    async def finishing(self, result: dict[str, Any] | None = None) -> AsyncIterator[None]:
+        """The job's effect and its `done` mark in one transaction: both or neither."""
+        async with unit_of_work():
+            yield
+            await self._mark_done(result)
+        self.finished = True
+
+    async def _mark_done(self, result: dict[str, Any] | None) -> None:
+        now = utcnow()
+        rows = (
+            await Job.update(
+                {
+                    Job.status: JobStatus.DONE,
+                    Job.progress: 100,
+                    Job.result: json.dumps(result or {}, ensure_ascii=False, sort_keys=True),
+                    Job.error: None,
+                    Job.finished_at: now,
+                    Job.updated_at: now,
+                    Job.lease_expires_at: None,
+                }
+            )
+            .where(self._mine())
+            .returning(Job.id)
+            .run()
+        )
+        if not rows:
+            raise LeaseLost(self.job_id)
+
+
+async def claim(job_id: int, lease_seconds: int = LEASE_SECONDS) -> JobContext | None:
+    """Takes a pending job, or a running one whose lease has expired (its worker died)."""
+    now = utcnow()
+    claimable = (Job.id == job_id) & (
+        (
+            (Job.status == JobStatus.PENDING)
+            & (Job.not_before.is_null() | (Job.not_before <= now))
+        )
+        | ((Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < now))
+    )
+    rows = (
+        await Job.update(
+            {
+                Job.status: JobStatus.RUNNING,
+                Job.attempts: Job.attempts + 1,
+                Job.lease_expires_at: now + timedelta(seconds=lease_seconds),
+                Job.updated_at: now,
+            }
+        )
+        .where(claimable)
+        .returning(Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .run()
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    ctx = JobContext(job_id, row["kind"], json.loads(row["payload"]), row["attempts"], lease_seconds)
+    if row["attempts"] > row["max_attempts"]:
+        await _give_up(ctx, f"gave up after {row['max_attempts']} attempts")
+        return None
+    return ctx
+
+
+async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
+    ctx = await claim(job_id, lease_seconds)
+    if ctx is None:
+        return
+    token = request_id_var.set(f"job-{job_id}-{ctx.attempt}")
+    try:
+        result = await kinds.handler_for(ctx.kind)(ctx)
+        if not ctx.finished:
+            async with ctx.finishing(result):
+                pass
+    except LeaseLost:
+        log.warning("job %s: lease taken over by another worker; dropped attempt %s",
+                    job_id, ctx.attempt)
+    except Exception as exc:
+        log.exception("job %s (%s) attempt %s failed", job_id, ctx.kind, ctx.attempt)
+        await _after_failure(ctx, f"{type(exc).__name__}: {exc}")
+    finally:
+        request_id_var.reset(token)
+
+
+async def _after_failure(ctx: JobContext, error: str) -> None:
+    job = await Job.select(Job.max_attempts).where(Job.id == ctx.job_id).first().run()
+    if job and ctx.attempt >= job["max_attempts"]:
+        await _give_up(ctx, error)
+        return
+    delay = RETRY_BACKOFF_SECONDS[min(ctx.attempt, len(RETRY_BACKOFF_SECONDS)) - 1]
+    now = utcnow()
+    await Job.update(
+        {
+            Job.status: JobStatus.PENDING,
+            Job.error: error[:2000],
+            Job.not_before: now + timedelta(seconds=delay),
+            Job.sent_at: None,  # the sweeper sends it again once not_before has passed
+            Job.lease_expires_at: None,
+            Job.updated_at: now,
+        }
+    ).where(ctx._mine()).run()
+
+
+async def _give_up(ctx: JobContext, error: str) -> None:
+    now = utcnow()
+    await Job.update(
+        {
+            Job.status: JobStatus.FAILED,
+            Job.error: error[:2000],
+            Job.finished_at: now,
+            Job.updated_at: now,
+            Job.lease_expires_at: None,
+        }
+    ).where(ctx._mine()).run()
