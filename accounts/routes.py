@@ -2,6 +2,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts import api_keys, staff
@@ -43,8 +44,13 @@ class AuthController(Controller):
     @get("/me", guards=[anyone_signed_in])
     async def me(self, request: AnyRequest) -> MeOut:
         p = request.user
-        return MeOut(kind=p.kind, id=p.id, name=p.name, roles=sorted(p.roles),
-                     org_type=p.org_type.value if p.org_type else None)
+        return MeOut(
+            kind=p.kind,
+            id=p.id,
+            name=p.name,
+            roles=sorted(p.roles),
+            org_type=p.org_type.value if p.org_type else None,
+        )
 
 
 class StaffController(Controller):
@@ -54,18 +60,23 @@ class StaffController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create(self, data: StaffIn, request: AnyRequest) -> StaffOut:
-        user = await staff.create_staff(request.user.actor, data.username, data.display_name,
-                                        data.roles, data.password)
+        user = await staff.create_staff(
+            request.user.actor, data.username, data.display_name, data.roles, data.password
+        )
         return msgspec.convert(user, StaffOut)
 
     @get("/")
-    async def list_staff(self, cursor: str | None = None, limit: int = 50) -> StaffPage:
+    async def list_staff(
+        self, cursor: FromQuery[str | None] = None, limit: FromQuery[int] = 50
+    ) -> StaffPage:
         rows = await staff.list_staff(decode_cursor(cursor), check_limit(limit))
-        return StaffPage(items=[msgspec.convert(r, StaffOut) for r in rows],
-                         next_cursor=next_cursor([r["id"] for r in rows], limit))
+        return StaffPage(
+            items=[msgspec.convert(r, StaffOut) for r in rows],
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
+        )
 
     @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
-    async def deactivate(self, user_id: int, request: AnyRequest) -> dict[str, Any]:
+    async def deactivate(self, user_id: FromPath[int], request: AnyRequest) -> dict[str, Any]:
         await staff.set_active(request.user, user_id, False)
         return {"id": user_id, "active": False}
 
@@ -78,14 +89,21 @@ class ApiKeyController(Controller):
     guards = [allow(StaffRole.ADMIN, organisations=True)]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def issue(self, org_id: int, data: ApiKeyIn, request: AnyRequest) -> IssuedApiKeyOut:
-        return msgspec.convert(await api_keys.issue(request.user, org_id, data.label),
-                               IssuedApiKeyOut)
+    async def issue(
+        self, org_id: FromPath[int], data: ApiKeyIn, request: AnyRequest
+    ) -> IssuedApiKeyOut:
+        return msgspec.convert(
+            await api_keys.issue(request.user, org_id, data.label), IssuedApiKeyOut
+        )
 
     @get("/")
-    async def list_keys(self, org_id: int, request: AnyRequest) -> list[ApiKeyOut]:
-        return [msgspec.convert(k, ApiKeyOut) for k in await api_keys.list_for(request.user, org_id)]
+    async def list_keys(self, org_id: FromPath[int], request: AnyRequest) -> list[ApiKeyOut]:
+        return [
+            msgspec.convert(k, ApiKeyOut) for k in await api_keys.list_for(request.user, org_id)
+        ]
 
     @delete("/{key_id:int}", status_code=HTTP_200_OK)
-    async def revoke(self, org_id: int, key_id: int, request: AnyRequest) -> ApiKeyOut:
+    async def revoke(
+        self, org_id: FromPath[int], key_id: FromPath[int], request: AnyRequest
+    ) -> ApiKeyOut:
         return msgspec.convert(await api_keys.revoke(request.user, org_id, key_id), ApiKeyOut)

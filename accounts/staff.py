@@ -42,23 +42,33 @@ async def create_staff(
     async with unit_of_work():
         if await StaffUser.exists().where(StaffUser.username == username).run():
             raise Conflict("username is taken", field="username")
-        rows = await StaffUser.insert(
-            StaffUser(
-                username=username,
-                display_name=display_name or username,
-                roles=format_roles(role_set),
-                password_hash=password_hash,
+        rows = (
+            await StaffUser.insert(
+                StaffUser(
+                    username=username,
+                    display_name=display_name or username,
+                    roles=format_roles(role_set),
+                    password_hash=password_hash,
+                )
             )
-        ).returning(StaffUser.id).run()
-        user = {"id": rows[0]["id"], "username": username, "display_name": display_name,
-                "roles": sorted(role_set), "active": True}
+            .returning(StaffUser.id)
+            .run()
+        )
+        user = {
+            "id": rows[0]["id"],
+            "username": username,
+            "display_name": display_name,
+            "roles": sorted(role_set),
+            "active": True,
+        }
         await record(actor, "staff.created", "staff_user", user["id"], after=user)
     return user
 
 
 async def list_staff(after_id: int | None, limit: int) -> list[dict[str, Any]]:
-    query = StaffUser.select(StaffUser.id, StaffUser.username, StaffUser.display_name,
-                             StaffUser.roles, StaffUser.active)
+    query = StaffUser.select(
+        StaffUser.id, StaffUser.username, StaffUser.display_name, StaffUser.roles, StaffUser.active
+    )
     if after_id is not None:
         query = query.where(StaffUser.id > after_id)
     rows = await query.order_by(StaffUser.id).limit(limit).run()
@@ -74,54 +84,91 @@ async def set_active(actor: Principal, user_id: int, active: bool) -> None:
             raise NotFound("staff user not found", staff_user_id=user_id)
         await StaffUser.update({StaffUser.active: active}).where(StaffUser.id == user_id).run()
         if not active:
-            await StaffSession.update({StaffSession.revoked_at: utcnow()}).where(
-                (StaffSession.user == user_id) & StaffSession.revoked_at.is_null()
-            ).run()
-        await record(actor.actor, "staff.activated" if active else "staff.deactivated",
-                     "staff_user", user_id, before={"active": user["active"]},
-                     after={"active": active})
+            await (
+                StaffSession.update({StaffSession.revoked_at: utcnow()})
+                .where((StaffSession.user == user_id) & StaffSession.revoked_at.is_null())
+                .run()
+            )
+        await record(
+            actor.actor,
+            "staff.activated" if active else "staff.deactivated",
+            "staff_user",
+            user_id,
+            before={"active": user["active"]},
+            after={"active": active},
+        )
 
 
 async def login(username: str, password: str, ttl_minutes: int) -> tuple[str, datetime]:
-    user = await StaffUser.select(
-        StaffUser.id, StaffUser.password_hash, StaffUser.active
-    ).where(StaffUser.username == username).first().run()
-    ok = passwords.verify_password(user["password_hash"] if user else passwords.DUMMY_HASH,
-                                   password)
+    user = (
+        await StaffUser.select(StaffUser.id, StaffUser.password_hash, StaffUser.active)
+        .where(StaffUser.username == username)
+        .first()
+        .run()
+    )
+    ok = passwords.verify_password(
+        user["password_hash"] if user else passwords.DUMMY_HASH, password
+    )
     if not (user and ok and user["active"]):
-        await record(f"anonymous:{username[:40]}", "staff.login_failed", "staff_user", username[:64])
+        await record(
+            f"anonymous:{username[:40]}", "staff.login_failed", "staff_user", username[:64]
+        )
         raise Unauthenticated("wrong username or password")
     token = credentials.new_staff_token()
     expires_at = utcnow() + timedelta(minutes=ttl_minutes)
     async with unit_of_work():
-        rows = await StaffSession.insert(
-            StaffSession(token_hash=credentials.digest(token), user=user["id"],
-                         expires_at=expires_at)
-        ).returning(StaffSession.id).run()
-        await record(f"staff:{user['id']}:{username}", "staff.login", "staff_session",
-                     rows[0]["id"], after={"expires_at": expires_at.isoformat()})
+        rows = (
+            await StaffSession.insert(
+                StaffSession(
+                    token_hash=credentials.digest(token), user=user["id"], expires_at=expires_at
+                )
+            )
+            .returning(StaffSession.id)
+            .run()
+        )
+        await record(
+            f"staff:{user['id']}:{username}",
+            "staff.login",
+            "staff_session",
+            rows[0]["id"],
+            after={"expires_at": expires_at.isoformat()},
+        )
     return token, expires_at
 
 
 async def logout(actor: Principal) -> None:
     async with unit_of_work():
-        await StaffSession.update({StaffSession.revoked_at: utcnow()}).where(
-            StaffSession.id == int(actor.credential)
-        ).run()
+        await (
+            StaffSession.update({StaffSession.revoked_at: utcnow()})
+            .where(StaffSession.id == int(actor.credential))
+            .run()
+        )
         await record(actor.actor, "staff.logout", "staff_session", actor.credential)
 
 
 async def principal_for_token(token: str) -> Principal | None:
-    row = await StaffSession.select(
-        StaffSession.id, StaffSession.expires_at, StaffSession.revoked_at,
-        StaffSession.user.id.as_alias("user_id"),
-        StaffSession.user.username.as_alias("username"),
-        StaffSession.user.roles.as_alias("roles"),
-        StaffSession.user.active.as_alias("active"),
-    ).where(StaffSession.token_hash == credentials.digest(token)).first().run()
+    row = (
+        await StaffSession.select(
+            StaffSession.id,
+            StaffSession.expires_at,
+            StaffSession.revoked_at,
+            StaffSession.user.id.as_alias("user_id"),
+            StaffSession.user.username.as_alias("username"),
+            StaffSession.user.roles.as_alias("roles"),
+            StaffSession.user.active.as_alias("active"),
+        )
+        .where(StaffSession.token_hash == credentials.digest(token))
+        .first()
+        .run()
+    )
     if not row or row["revoked_at"] is not None or not row["active"]:
         return None
     if row["expires_at"] <= utcnow():
         return None
-    return Principal(kind="staff", id=row["user_id"], name=row["username"],
-                     roles=parse_roles(row["roles"]), credential=str(row["id"]))
+    return Principal(
+        kind="staff",
+        id=row["user_id"],
+        name=row["username"],
+        roles=parse_roles(row["roles"]),
+        credential=str(row["id"]),
+    )

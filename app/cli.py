@@ -65,8 +65,11 @@ def create_admin(username: str, password_stdin: bool) -> None:
         if getpass.getpass("Again: ") != password:
             raise click.ClickException("passwords differ")
     try:
-        user = asyncio.run(create_staff(f"cli:{os.getenv('USER', 'root')}", username, username,
-                                        ["admin"], password))
+        user = asyncio.run(
+            create_staff(
+                f"cli:{os.getenv('USER', 'root')}", username, username, ["admin"], password
+            )
+        )
     except DomainError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"admin {user['username']} created (id {user['id']})")
@@ -80,8 +83,9 @@ def audit_verify() -> None:
     settings = Settings.from_env()
     _bind(settings)
     check = asyncio.run(verify_all())
-    click.echo(f"checked {check.checked} entries, head seq {check.head_seq}, "
-               f"head hash {check.head_hash}")
+    click.echo(
+        f"checked {check.checked} entries, head seq {check.head_seq}, head hash {check.head_hash}"
+    )
     if not check.ok:
         click.echo(f"BROKEN at seq {check.first_bad_seq}: {check.reason}", err=True)
         sys.exit(1)
@@ -127,14 +131,22 @@ def serve(seed: bool) -> None:
     click.echo(f"\nAPI:           {base}/api/v1/health")
     click.echo(f"OpenAPI docs:  {base}/schema/swagger  (JSON: {base}/schema/openapi.json)")
     click.echo(f"Database:      {settings.database_url}")
-    click.echo(f"Jobs:          {'in-process worker' if settings.embedded_broker else settings.broker_url}")
+    click.echo(
+        f"Jobs:          {'in-process worker' if settings.embedded_broker else settings.broker_url}"
+    )
     path = credentials_file(settings.data_dir)
     if seed and path.exists():
         click.echo("\n" + path.read_text(encoding="utf-8"))
     click.echo("Ctrl-C stops the server and its worker.\n")
-    uvicorn.run("app.asgi:app", host=settings.host, port=settings.port,
-                workers=settings.web_workers if settings.web_workers > 1 else None,
-                log_config=None, access_log=False, timeout_graceful_shutdown=15)
+    uvicorn.run(
+        "app.asgi:app",
+        host=settings.host,
+        port=settings.port,
+        workers=settings.web_workers if settings.web_workers > 1 else None,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=15,
+    )
 
 
 if __name__ == "__main__":

@@ -41,16 +41,23 @@ async def seed_demo(data_dir: Path) -> bool:
 
 
 async def _seed() -> list[str]:
-    lines = ["# Demo credentials (random, made at first seed). Staff log in at "
-             "POST /api/v1/auth/login; organisations send their key as a Bearer token."]
+    lines = [
+        "# Demo credentials (random, made at first seed). Staff log in at "
+        "POST /api/v1/auth/login; organisations send their key as a Bearer token."
+    ]
     for role in StaffRole:
         password = secrets.token_urlsafe(12)
-        await staff.create_staff(SYSTEM.actor, f"demo-{role.value}", f"Demo {role.value}",
-                                 [role.value], password)
+        await staff.create_staff(
+            SYSTEM.actor, f"demo-{role.value}", f"Demo {role.value}", [role.value], password
+        )
         lines.append(f"staff  demo-{role.value:<9} password {password}")
     for serial, (name, org_type, town) in enumerate(DEMO_ORGS, start=1):
-        org = await organisations.create(SYSTEM, organisations.NewOrganisation(
-            name=name, org_type=org_type.value, credit_code=make_credit_code(serial), town=town))
+        org = await organisations.create(
+            SYSTEM,
+            organisations.NewOrganisation(
+                name=name, org_type=org_type.value, credit_code=make_credit_code(serial), town=town
+            ),
+        )
         key = await api_keys.issue(_system_admin(), org["id"], "demo key")
         lines.append(f"org    {org_type.value:<24} id {org['id']}  api key {key['key']}")
     return lines

@@ -30,13 +30,15 @@ async def health() -> dict[str, Any]:
     return {
         "status": "ok",
         "database": engine().engine_type,
-        "broker": "embedded" if broker_settings.embedded_broker else
-        broker_settings.broker_url.split(":", 1)[0],
+        "broker": "embedded"
+        if broker_settings.embedded_broker
+        else broker_settings.broker_url.split(":", 1)[0],
     }
 
 
-def create_app(settings: Settings | None = None, *, engine_bound: bool = False,
-               run_jobs: bool = True) -> Litestar:
+def create_app(
+    settings: Settings | None = None, *, engine_bound: bool = False, run_jobs: bool = True
+) -> Litestar:
     """`engine_bound`: the caller (tests) already bound an engine. `run_jobs`: start the
     embedded worker and sweeper (off for benchmark processes beside a real worker)."""
     settings = settings or Settings.from_env()
@@ -48,8 +50,13 @@ def create_app(settings: Settings | None = None, *, engine_bound: bool = False,
     )
     app = Litestar(
         route_handlers=[
-            health, AuthController, StaffController, ApiKeyController, OrganisationController,
-            AuditController, JobController,
+            health,
+            AuthController,
+            StaffController,
+            ApiKeyController,
+            OrganisationController,
+            AuditController,
+            JobController,
         ],
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,

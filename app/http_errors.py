@@ -28,10 +28,16 @@ log = logging.getLogger(__name__)
 _STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
 
 
-def _body(status: int, detail: str, errors: list[dict[str, str]] | None = None,
-          **extra: Any) -> Response[Any]:
-    content = {"status_code": status, "detail": detail, "errors": errors or [],
-               "request_id": request_id_var.get(), **extra}
+def _body(
+    status: int, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> Response[Any]:
+    content = {
+        "status_code": status,
+        "detail": detail,
+        "errors": errors or [],
+        "request_id": request_id_var.get(),
+        **extra,
+    }
     return Response(content, status_code=status, media_type=MediaType.JSON)
 
 
@@ -39,8 +45,9 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, DomainError)
     status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)), 400)
     if isinstance(exc, InvalidInput):
-        return _body(status, "invalid input",
-                     [{"field": e.field, "reason": e.reason} for e in exc.errors])
+        return _body(
+            status, "invalid input", [{"field": e.field, "reason": e.reason} for e in exc.errors]
+        )
     if isinstance(exc, NotVisible):
         return _body(404, exc.message)
     field = exc.details.get("field")
@@ -92,7 +99,8 @@ async def audit_denials(exc: Exception, scope: Scope) -> None:
     actor = getattr(user, "actor", "anonymous")
     method = scope.get("method", "")
     try:
-        await record_denial(actor, f"{method} {scope.get('path', '')}", scope.get("path", ""),
-                            exc.message)
+        await record_denial(
+            actor, f"{method} {scope.get('path', '')}", scope.get("path", ""), exc.message
+        )
     except Exception:
         log.exception("could not record a permission denial in the audit log")

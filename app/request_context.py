@@ -34,14 +34,18 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", []),
-                                      (HEADER, request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (HEADER, request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info("%s %s %s %.1fms", scope["method"], scope["path"], status,
-                                (time.perf_counter() - started) * 1000)
+                access_log.info(
+                    "%s %s %s %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - started) * 1000,
+                )
             request_id_var.reset(token)

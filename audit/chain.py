@@ -11,8 +11,16 @@ from typing import Any
 
 GENESIS = "0" * 64
 HASHED_FIELDS = (
-    "seq", "at", "actor", "action", "object_type", "object_id", "before", "after",
-    "request_id", "prev_hash",
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "before",
+    "after",
+    "request_id",
+    "prev_hash",
 )
 
 

@@ -55,7 +55,9 @@ async def record(
 
 
 async def record_denial(actor: str, action: str, path: str, reason: str) -> None:
-    await record(actor, "permission.denied", "route", path, after={"attempted": action, "reason": reason})
+    await record(
+        actor, "permission.denied", "route", path, after={"attempted": action, "reason": reason}
+    )
 
 
 async def list_entries(

@@ -1,6 +1,7 @@
 from typing import Any
 
 from litestar import Controller, Request, get, post
+from litestar.params import FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from accounts.guards import allow
@@ -47,14 +48,20 @@ class AuditController(Controller):
     guards = [allow(StaffRole.AUDITOR, StaffRole.ADMIN)]
 
     @get("/")
-    async def list_audit(self, cursor: str | None = None, limit: int = 100,
-                         action: str | None = None) -> AuditPage:
+    async def list_audit(
+        self,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
+        action: FromQuery[str | None] = None,
+    ) -> AuditPage:
         if action is not None and len(action) > 80:
             raise InvalidInput.single("action", "at most 80 characters")
         rows = await list_entries(decode_cursor(cursor), check_limit(limit), action)
         more = len(rows) == limit and rows
-        return AuditPage(items=[AuditEntryOut(**r) for r in rows],
-                         next_cursor=encode_cursor(rows[-1]["seq"]) if more else None)
+        return AuditPage(
+            items=[AuditEntryOut(**r) for r in rows],
+            next_cursor=encode_cursor(rows[-1]["seq"]) if more else None,
+        )
 
     @get("/verify")
     async def verify(self) -> ChainCheckOut:

@@ -17,8 +17,12 @@ from registry.tables import Organisation
 from registry.towns import TOWNS
 
 _COLUMNS = (
-    Organisation.id, Organisation.name, Organisation.org_type, Organisation.credit_code,
-    Organisation.town, Organisation.created_at,
+    Organisation.id,
+    Organisation.name,
+    Organisation.org_type,
+    Organisation.credit_code,
+    Organisation.town,
+    Organisation.created_at,
 )
 
 
@@ -37,7 +41,9 @@ def validate(new: NewOrganisation) -> NewOrganisation:
     if not 2 <= len(name) <= 200:
         errors.append(FieldError("name", "must be 2 to 200 characters"))
     if new.org_type not in {t.value for t in OrgType}:
-        errors.append(FieldError("org_type", f"must be one of {', '.join(t.value for t in OrgType)}"))
+        errors.append(
+            FieldError("org_type", f"must be one of {', '.join(t.value for t in OrgType)}")
+        )
     code = uscc.compact(new.credit_code) if new.credit_code else ""
     try:
         uscc.validate(code)
@@ -53,15 +59,16 @@ def validate(new: NewOrganisation) -> NewOrganisation:
 async def create(actor: Principal, new: NewOrganisation) -> dict[str, Any]:
     clean = validate(new)
     async with unit_of_work():
-        existing = await Organisation.exists().where(
-            Organisation.credit_code == clean.credit_code
-        ).run()
+        existing = (
+            await Organisation.exists().where(Organisation.credit_code == clean.credit_code).run()
+        )
         if existing:
             raise Conflict("an organisation with this credit code exists", field="credit_code")
         rows = await Organisation.insert(Organisation(**clean.__dict__)).returning(*_COLUMNS).run()
         org = rows[0]
-        await record(actor.actor, "organisation.created", "organisation", org["id"],
-                     after=clean.__dict__)
+        await record(
+            actor.actor, "organisation.created", "organisation", org["id"], after=clean.__dict__
+        )
     return org
 
 

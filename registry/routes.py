@@ -3,6 +3,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.status_codes import HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
@@ -39,20 +40,31 @@ class OrganisationController(Controller):
     tags = ["registry"]
 
     @post("/", guards=[allow(StaffRole.ADMIN, StaffRole.OFFICER)], status_code=HTTP_201_CREATED)
-    async def create(self, data: OrganisationIn, request: Request[Principal, Any, Any]
-                     ) -> OrganisationOut:
+    async def create(
+        self, data: OrganisationIn, request: Request[Principal, Any, Any]
+    ) -> OrganisationOut:
         new = organisations.NewOrganisation(**msgspec.structs.asdict(data))
         return msgspec.convert(await organisations.create(request.user, new), OrganisationOut)
 
     @get("/", guards=[anyone_signed_in])
-    async def list_organisations(self, request: Request[Principal, Any, Any],
-                                 cursor: str | None = None, limit: int = 50) -> OrganisationPage:
-        rows = await organisations.list_visible(request.user, decode_cursor(cursor),
-                                                check_limit(limit))
-        return OrganisationPage(items=[msgspec.convert(r, OrganisationOut) for r in rows],
-                                next_cursor=next_cursor([r["id"] for r in rows], limit))
+    async def list_organisations(
+        self,
+        request: Request[Principal, Any, Any],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> OrganisationPage:
+        rows = await organisations.list_visible(
+            request.user, decode_cursor(cursor), check_limit(limit)
+        )
+        return OrganisationPage(
+            items=[msgspec.convert(r, OrganisationOut) for r in rows],
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
+        )
 
     @get("/{org_id:int}", guards=[anyone_signed_in])
-    async def get_one(self, org_id: int, request: Request[Principal, Any, Any]) -> OrganisationOut:
-        return msgspec.convert(await organisations.get_visible(request.user, org_id),
-                               OrganisationOut)
+    async def get_one(
+        self, org_id: FromPath[int], request: Request[Principal, Any, Any]
+    ) -> OrganisationOut:
+        return msgspec.convert(
+            await organisations.get_visible(request.user, org_id), OrganisationOut
+        )

@@ -14,10 +14,25 @@ from workers.tables import Job
 async def get_visible(actor: Principal, job_id: int) -> dict[str, Any]:
     """An organisation sees its organisation's jobs; staff see the jobs they started,
     and admins every job. Anything else answers like a missing job."""
-    job = await Job.select(
-        Job.id, Job.kind, Job.status, Job.progress, Job.attempts, Job.result, Job.error,
-        Job.created_by, Job.organisation, Job.created_at, Job.updated_at, Job.finished_at,
-    ).where(Job.id == job_id).first().run()
+    job = (
+        await Job.select(
+            Job.id,
+            Job.kind,
+            Job.status,
+            Job.progress,
+            Job.attempts,
+            Job.result,
+            Job.error,
+            Job.created_by,
+            Job.organisation,
+            Job.created_at,
+            Job.updated_at,
+            Job.finished_at,
+        )
+        .where(Job.id == job_id)
+        .first()
+        .run()
+    )
     if job is None:
         raise NotFound("job not found", job_id=job_id)
     if actor.is_staff:

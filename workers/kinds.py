@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,9 @@ _HANDLERS: dict[str, Handler] = {}
 # Modules whose import registers handlers; the API and every worker load the same list.
 HANDLER_MODULES = ("audit.jobs",)
 
+# Extra handler modules (comma-separated), e.g. test job kinds loaded into a worker.
+EXTRA_ENV = "JOB_HANDLER_MODULES"
+
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
@@ -28,7 +32,8 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def load_handlers() -> None:
-    for module in HANDLER_MODULES:
+    extra = [m for m in os.environ.get(EXTRA_ENV, "").split(",") if m]
+    for module in (*HANDLER_MODULES, *extra):
         importlib.import_module(module)
 
 

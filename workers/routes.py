@@ -3,6 +3,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
+from litestar.params import FromPath
 
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
@@ -30,6 +31,6 @@ class JobController(Controller):
     guards = [anyone_signed_in]
 
     @get("/{job_id:int}")
-    async def get_job(self, job_id: int, request: Request[Principal, Any, Any]) -> JobOut:
+    async def get_job(self, job_id: FromPath[int], request: Request[Principal, Any, Any]) -> JobOut:
         job = await get_visible(request.user, job_id)
         return msgspec.convert(job, JobOut, strict=False)

@@ -105,10 +105,7 @@ async def claim(job_id: int, lease_seconds: int = LEASE_SECONDS) -> JobContext |
     """Takes a pending job, or a running one whose lease has expired (its worker died)."""
     now = utcnow()
     claimable = (Job.id == job_id) & (
-        (
-            (Job.status == JobStatus.PENDING)
-            & (Job.not_before.is_null() | (Job.not_before <= now))
-        )
+        ((Job.status == JobStatus.PENDING) & (Job.not_before.is_null() | (Job.not_before <= now)))
         | ((Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < now))
     )
     rows = (
@@ -127,7 +124,9 @@ async def claim(job_id: int, lease_seconds: int = LEASE_SECONDS) -> JobContext |
     if not rows:
         return None
     row = rows[0]
-    ctx = JobContext(job_id, row["kind"], json.loads(row["payload"]), row["attempts"], lease_seconds)
+    ctx = JobContext(
+        job_id, row["kind"], json.loads(row["payload"]), row["attempts"], lease_seconds
+    )
     if row["attempts"] > row["max_attempts"]:
         await _give_up(ctx, f"gave up after {row['max_attempts']} attempts")
         return None
@@ -145,8 +144,9 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
             async with ctx.finishing(result):
                 pass
     except LeaseLost:
-        log.warning("job %s: lease taken over by another worker; dropped attempt %s",
-                    job_id, ctx.attempt)
+        log.warning(
+            "job %s: lease taken over by another worker; dropped attempt %s", job_id, ctx.attempt
+        )
     except Exception as exc:
         log.exception("job %s (%s) attempt %s failed", job_id, ctx.kind, ctx.attempt)
         await _after_failure(ctx, f"{type(exc).__name__}: {exc}")
@@ -161,26 +161,34 @@ async def _after_failure(ctx: JobContext, error: str) -> None:
         return
     delay = RETRY_BACKOFF_SECONDS[min(ctx.attempt, len(RETRY_BACKOFF_SECONDS)) - 1]
     now = utcnow()
-    await Job.update(
-        {
-            Job.status: JobStatus.PENDING,
-            Job.error: error[:2000],
-            Job.not_before: now + timedelta(seconds=delay),
-            Job.sent_at: None,  # the sweeper sends it again once not_before has passed
-            Job.lease_expires_at: None,
-            Job.updated_at: now,
-        }
-    ).where(ctx._mine()).run()
+    await (
+        Job.update(
+            {
+                Job.status: JobStatus.PENDING,
+                Job.error: error[:2000],
+                Job.not_before: now + timedelta(seconds=delay),
+                Job.sent_at: None,  # the sweeper sends it again once not_before has passed
+                Job.lease_expires_at: None,
+                Job.updated_at: now,
+            }
+        )
+        .where(ctx._mine())
+        .run()
+    )
 
 
 async def _give_up(ctx: JobContext, error: str) -> None:
     now = utcnow()
-    await Job.update(
-        {
-            Job.status: JobStatus.FAILED,
-            Job.error: error[:2000],
-            Job.finished_at: now,
-            Job.updated_at: now,
-            Job.lease_expires_at: None,
-        }
-    ).where(ctx._mine()).run()
+    await (
+        Job.update(
+            {
+                Job.status: JobStatus.FAILED,
+                Job.error: error[:2000],
+                Job.finished_at: now,
+                Job.updated_at: now,
+                Job.lease_expires_at: None,
+            }
+        )
+        .where(ctx._mine())
+        .run()
+    )

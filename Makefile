@@ -1,0 +1,48 @@
+# The two commands: `make serve` runs the service, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+WORKER_PROCESSES ?= 2
+WORKER_THREADS ?= 4
+
+.PHONY: setup system serve test lint worker migrate sweep bench create-admin clean
+
+setup: system $(STAMP)
+
+system:
+	@./scripts/setup-system.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+serve: setup
+	$(BIN)/python -m app serve
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+worker: setup
+	$(BIN)/dramatiq workers.actors --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
+
+migrate: setup
+	$(BIN)/python -m app migrate
+
+sweep: setup
+	$(BIN)/python -m app sweep
+
+bench: setup
+	$(BIN)/python bench/api.py
+
+create-admin: setup
+	$(BIN)/python -m app create-admin --username $(USERNAME)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,171 @@
+"""The outbox, claims, leases, retries and the sweeper, against real databases."""
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from accounts.roles import StaffRole
+from audit.tables import AuditEntry
+from kernel.clock import utcnow
+from kernel.db import unit_of_work
+from tests.conftest import bearer, org_key, staff_token, unique
+from tests.support.slow_jobs import FAILING, SLOW_EFFECT
+from workers import outbox, runner, sweeper
+from workers.status import JobStatus
+from workers.tables import Job
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Records what would go to the broker, so claims can be driven by hand."""
+    messages: list[int] = []
+
+    async def fake_send(job_id: int) -> None:
+        messages.append(job_id)
+
+    monkeypatch.setattr("workers.broker.send_job", fake_send)
+    return messages
+
+
+async def effects(marker: str) -> int:
+    return (
+        await AuditEntry.count()
+        .where((AuditEntry.action == "test.effect") & (AuditEntry.object_id == marker))
+        .run()
+    )
+
+
+async def new_job(kind: str = SLOW_EFFECT, **payload) -> tuple[int, str]:
+    marker = unique("m")
+    async with unit_of_work():
+        job_id = await outbox.enqueue(
+            kind, {"marker": marker, "steps": 0, **payload}, created_by="staff:1:t"
+        )
+    return job_id, marker
+
+
+async def test_a_job_is_sent_only_after_its_transaction_commits(db, sent):
+    job_id, _ = await new_job()
+    assert sent == [job_id]
+    assert (await Job.select(Job.sent_at).where(Job.id == job_id).first().run())["sent_at"]
+
+    with pytest.raises(RuntimeError):
+        async with unit_of_work():
+            rolled_back = await outbox.enqueue(SLOW_EFFECT, {"marker": "x"}, created_by="t")
+            raise RuntimeError("domain change failed")
+    assert sent == [job_id]
+    assert not await Job.exists().where(Job.id == rolled_back).run()
+
+
+async def test_enqueue_outside_a_unit_of_work_or_of_an_unknown_kind_is_refused(db):
+    with pytest.raises(RuntimeError):
+        await outbox.enqueue(SLOW_EFFECT, {}, created_by="t")
+    with pytest.raises(LookupError):
+        async with unit_of_work():
+            await outbox.enqueue("no.such.kind", {}, created_by="t")
+
+
+async def test_two_deliveries_of_one_message_run_the_job_once(db, sent):
+    job_id, marker = await new_job()
+    await asyncio.gather(runner.execute(job_id), runner.execute(job_id), runner.execute(job_id))
+    job = await Job.select().where(Job.id == job_id).first().run()
+    assert job["status"] == JobStatus.DONE and job["attempts"] == 1 and job["progress"] == 100
+    assert json.loads(job["result"])["effect_for"] == marker
+    assert await effects(marker) == 1
+    await runner.execute(job_id)  # a late redelivery of a finished job does nothing
+    assert await effects(marker) == 1
+
+
+async def test_a_worker_whose_lease_was_taken_over_cannot_apply_the_effect(db, sent):
+    job_id, marker = await new_job()
+    first = await runner.claim(job_id, lease_seconds=60)
+    # The first worker stalls; its lease runs out and another worker takes the job.
+    await (
+        Job.update({Job.lease_expires_at: utcnow() - timedelta(seconds=1)})
+        .where(Job.id == job_id)
+        .run()
+    )
+    await runner.execute(job_id)
+    assert await effects(marker) == 1
+    with pytest.raises(runner.LeaseLost):
+        async with first.finishing({"late": True}):
+            from audit.log import record
+
+            await record(first.actor, "test.effect", "marker", marker)
+    assert await effects(marker) == 1  # the stale worker's effect was rolled back
+    with pytest.raises(runner.LeaseLost):
+        await first.progress(50)
+
+
+async def test_a_failing_job_is_retried_with_backoff_then_marked_failed(db, sent):
+    job_id, _ = await new_job(FAILING)
+    await Job.update({Job.max_attempts: 2}).where(Job.id == job_id).run()
+    await runner.execute(job_id)
+    job = await Job.select().where(Job.id == job_id).first().run()
+    assert job["status"] == JobStatus.PENDING and "boom on attempt 1" in job["error"]
+    assert job["not_before"] > utcnow() and job["sent_at"] is None
+    await runner.execute(job_id)  # too early: not claimable before not_before
+    assert (await Job.select(Job.attempts).where(Job.id == job_id).first().run())["attempts"] == 1
+    await (
+        Job.update({Job.not_before: utcnow() - timedelta(seconds=1)}).where(Job.id == job_id).run()
+    )
+    await runner.execute(job_id)
+    job = await Job.select().where(Job.id == job_id).first().run()
+    assert job["status"] == JobStatus.FAILED and "boom on attempt 2" in job["error"]
+
+
+async def test_the_sweeper_resends_lost_and_abandoned_jobs_once_per_round(db, sent):
+    lost, _ = await new_job()
+    abandoned, _ = await new_job()
+    fresh, _ = await new_job()
+    past = utcnow() - timedelta(minutes=5)
+    await Job.update({Job.sent_at: past}).where(Job.id == lost).run()
+    await runner.claim(abandoned, lease_seconds=60)
+    await (
+        Job.update({Job.lease_expires_at: past, Job.sent_at: past}).where(Job.id == abandoned).run()
+    )
+    sent.clear()
+    rounds = await asyncio.gather(*(sweeper.sweep_once(resend_after_seconds=60) for _ in range(4)))
+    resent = [job_id for r in rounds for job_id in r]
+    assert lost in resent and abandoned in resent and fresh not in resent
+    assert resent.count(lost) == 1 and resent.count(abandoned) == 1
+
+
+async def test_the_embedded_worker_runs_jobs_started_through_the_api(client):
+    _, auditor = await staff_token(StaffRole.AUDITOR)
+    r = await client.post("/api/v1/audit/verifications", headers=bearer(auditor))
+    assert r.status_code == 202
+    job_url = r.json()["job_url"]
+    for _ in range(100):
+        job = (await client.get(job_url, headers=bearer(auditor))).json()
+        if job["status"] == "done":
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "done" and job["result"]["ok"] is True and job["progress"] == 100
+
+
+async def test_a_job_is_visible_only_to_whoever_started_it(client):
+    _, auditor = await staff_token(StaffRole.AUDITOR)
+    _, other_auditor = await staff_token(StaffRole.AUDITOR)
+    _, admin = await staff_token(StaffRole.ADMIN)
+    job_url = (await client.post("/api/v1/audit/verifications", headers=bearer(auditor))).json()[
+        "job_url"
+    ]
+    assert (await client.get(job_url, headers=bearer(auditor))).status_code == 200
+    assert (await client.get(job_url, headers=bearer(admin))).status_code == 200
+    assert (await client.get(job_url, headers=bearer(other_auditor))).status_code == 404
+
+    org_a, key_a = await org_key()
+    _, key_b = await org_key()
+    async with unit_of_work():
+        org_job = await outbox.enqueue(
+            SLOW_EFFECT,
+            {"marker": unique("m"), "steps": 0},
+            created_by="org",
+            organisation_id=org_a["id"],
+        )
+    assert (await client.get(f"/api/v1/jobs/{org_job}", headers=bearer(key_a))).status_code == 200
+    assert (await client.get(f"/api/v1/jobs/{org_job}", headers=bearer(key_b))).status_code == 404
+    assert (await client.get("/api/v1/jobs/999999", headers=bearer(key_a))).status_code == 404

@@ -1,0 +1,29 @@
+"""A job kind for tests: slow steps with progress, then an effect (an audit row) in its
+finishing transaction, so a test can count how often the effect was applied."""
+
+import asyncio
+from typing import Any
+
+from audit.log import record
+from workers.kinds import job_handler
+from workers.runner import JobContext
+
+SLOW_EFFECT = "test.slow_effect"
+FAILING = "test.failing"
+
+
+@job_handler(SLOW_EFFECT)
+async def slow_effect(ctx: JobContext) -> dict[str, Any]:
+    steps = int(ctx.payload.get("steps", 1))
+    for step in range(steps):
+        await asyncio.sleep(float(ctx.payload.get("step_seconds", 0.1)))
+        await ctx.progress(int((step + 1) * 100 / (steps + 1)))
+    result = {"effect_for": ctx.payload["marker"], "attempt": ctx.attempt}
+    async with ctx.finishing(result):
+        await record(ctx.actor, "test.effect", "marker", ctx.payload["marker"])
+    return result
+
+
+@job_handler(FAILING)
+async def failing(ctx: JobContext) -> None:
+    raise ValueError(f"boom on attempt {ctx.attempt}")
