@@ -14,6 +14,7 @@ DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
 class Settings:
     database_url: str
     broker_url: str
+    job_queue: str
     data_dir: Path
     host: str
     port: int
@@ -38,6 +39,7 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'registry.sqlite'}",
             broker_url=env.get("BROKER_URL", ""),
+            job_queue=env.get("JOB_QUEUE", "jobs"),
             data_dir=data_dir,
             host=env.get("HOST", "127.0.0.1"),
             port=int(env.get("PORT", "8000")),

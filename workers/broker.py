@@ -18,8 +18,6 @@ from dramatiq.middleware.asyncio import AsyncIO
 
 from app.settings import Settings
 
-QUEUE = "jobs"
-
 
 def build_broker(settings: Settings) -> dramatiq.Broker:
     url = settings.broker_url
@@ -42,6 +40,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
 
 settings = Settings.from_env()
 broker = build_broker(settings)
+QUEUE = settings.job_queue
 dramatiq.set_broker(broker)
 
 

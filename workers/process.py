@@ -10,6 +10,7 @@ import threading
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
+from app.logs import configure as configure_logging
 from app.settings import Settings
 from kernel.db import bind_engine, make_engine, start_pool
 from workers.sweeper import sweep_once
@@ -24,6 +25,7 @@ class WorkerProcessMiddleware(Middleware):
         self._thread: threading.Thread | None = None
 
     def before_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
+        configure_logging(self.settings.log_level)
         bind_engine(make_engine(self.settings.database_url))
 
     def after_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]

@@ -1,0 +1,121 @@
+"""A worker killed with SIGKILL in the middle of a job: the sweeper re-sends it, a new
+worker finishes it, and its effect is applied exactly once. Real brokers, real
+worker processes: SQLite with Redis, PostgreSQL with RabbitMQ."""
+
+import asyncio
+import uuid
+
+import pytest
+
+from audit.tables import AuditEntry
+from kernel.db import unit_of_work
+from tests.support import processes
+from tests.support.services import RABBIT_URL, REDIS_URL, require
+from tests.support.slow_jobs import SLOW_EFFECT
+from workers import outbox
+from workers.status import JobStatus
+from workers.tables import Job
+
+pytestmark = pytest.mark.slow
+
+
+async def wait_until(predicate, seconds: float, what: str):
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
+
+
+async def job_row(job_id: int) -> dict:
+    return await Job.select().where(Job.id == job_id).first().run()
+
+
+@pytest.fixture
+def broker_url(database_url: str) -> str:
+    if database_url.startswith("sqlite"):
+        require("redis")
+        return REDIS_URL
+    require("rabbitmq")
+    return RABBIT_URL
+
+
+@pytest.fixture
+def job_queue(broker_url: str):
+    """A queue of this test's own on the shared broker, removed afterwards."""
+    name = f"jobs-test-{uuid.uuid4().hex[:6]}"
+    yield name
+    if broker_url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(broker_url)
+        keys = list(client.scan_iter(f"dramatiq:{name}*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        import pika
+
+        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+        channel = connection.channel()
+        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
+            channel.queue_delete(queue)
+        connection.close()
+
+
+async def test_a_killed_worker_delays_a_job_but_never_loses_or_doubles_it(
+    db, broker_url, job_queue, tmp_path, monkeypatch
+):
+    # The test process has no broker connection of its own: its send goes nowhere,
+    # exactly like a message lost in a broker restart. The workers' sweepers recover it.
+    async def lost(job_id: int) -> None:
+        return None
+
+    monkeypatch.setattr("workers.broker.send_job", lost)
+    marker = f"crash-{uuid.uuid4().hex[:8]}"
+    async with unit_of_work():
+        job_id = await outbox.enqueue(
+            SLOW_EFFECT, {"marker": marker, "steps": 40, "step_seconds": 0.1}, created_by="t"
+        )
+    queue_env = {
+        "DATABASE_URL": db,
+        "BROKER_URL": broker_url,
+        "JOB_HANDLER_MODULES": "tests.support.slow_jobs",
+        "JOB_LEASE_SECONDS": "2",
+        "JOB_RESEND_SECONDS": "1",
+        "SWEEP_INTERVAL_SECONDS": "0.5",
+        "JOB_QUEUE": job_queue,
+    }
+    first = processes.start_worker(tmp_path / "worker1.log", **queue_env)
+    try:
+        running = await wait_until(
+            lambda: _running_with_progress(job_id), 60, "the first worker to start the job"
+        )
+        assert running["attempts"] == 1
+    finally:
+        processes.kill_group(first)  # SIGKILL: no cleanup, no ack
+    assert (await job_row(job_id))["status"] == JobStatus.RUNNING
+
+    second = processes.start_worker(tmp_path / "worker2.log", **queue_env)
+    try:
+        done = await wait_until(lambda: _done(job_id), 90, "the second worker to finish the job")
+    finally:
+        processes.kill_group(second)
+    assert done["attempts"] == 2
+    effects = (
+        await AuditEntry.count()
+        .where((AuditEntry.action == "test.effect") & (AuditEntry.object_id == marker))
+        .run()
+    )
+    assert effects == 1
+
+
+async def _running_with_progress(job_id: int) -> dict | None:
+    row = await job_row(job_id)
+    return row if row["status"] == JobStatus.RUNNING and row["progress"] > 0 else None
+
+
+async def _done(job_id: int) -> dict | None:
+    row = await job_row(job_id)
+    return row if row["status"] == JobStatus.DONE else None

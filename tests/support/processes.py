@@ -1,0 +1,70 @@
+"""Starting project processes (workers, servers) for tests, and stopping them for sure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def env_for(**overrides: str) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **overrides}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env
+
+
+def start(args: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """Starts a process in its own process group, so a kill reaches its children."""
+    handle = log.open("wb")
+    return subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env_for(**env),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def start_worker(log: Path, **env: str) -> subprocess.Popen[bytes]:
+    return start(
+        [str(VENV_BIN / "dramatiq"), "workers.actors", "--processes", "1", "--threads", "2"],
+        log,
+        **env,
+    )
+
+
+def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
