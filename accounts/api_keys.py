@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts import credentials
+from accounts import credentials, principal_cache
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from accounts.tables import ApiKey
@@ -88,6 +88,7 @@ async def revoke(actor: Principal, org_id: int, key_id: int) -> dict[str, Any]:
             before={"revoked_at": None},
             after={"revoked_at": now.isoformat()},
         )
+    principal_cache.clear()
     return {**key, "revoked_at": now}
 
 
@@ -99,6 +100,10 @@ async def list_for(actor: Principal, org_id: int) -> list[dict[str, Any]]:
 
 
 async def principal_for_key(secret: str) -> Principal | None:
+    digest = credentials.digest(secret)
+    cached = principal_cache.get(digest)
+    if cached is not None:
+        return cached
     row = (
         await ApiKey.select(
             ApiKey.prefix,
@@ -107,16 +112,18 @@ async def principal_for_key(secret: str) -> Principal | None:
             ApiKey.organisation.name.as_alias("org_name"),
             ApiKey.organisation.org_type.as_alias("org_type"),
         )
-        .where(ApiKey.key_hash == credentials.digest(secret))
+        .where(ApiKey.key_hash == digest)
         .first()
         .run()
     )
     if not row or row["revoked_at"] is not None:
         return None
-    return Principal(
+    principal = Principal(
         kind="organisation",
         id=row["org_id"],
         name=row["org_name"],
         org_type=OrgType(row["org_type"]),
         credential=row["prefix"],
     )
+    principal_cache.put(digest, principal)
+    return principal

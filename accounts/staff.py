@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from accounts import credentials, passwords
+from accounts import credentials, passwords, principal_cache
 from accounts.principal import Principal
 from accounts.roles import StaffRole, format_roles, parse_roles
 from accounts.tables import StaffSession, StaffUser
@@ -97,6 +97,7 @@ async def set_active(actor: Principal, user_id: int, active: bool) -> None:
             before={"active": user["active"]},
             after={"active": active},
         )
+    principal_cache.clear()  # revocations are rare; dropping everything is simplest
 
 
 async def login(username: str, password: str, ttl_minutes: int) -> tuple[str, datetime]:
@@ -144,9 +145,14 @@ async def logout(actor: Principal) -> None:
             .run()
         )
         await record(actor.actor, "staff.logout", "staff_session", actor.credential)
+    principal_cache.clear()
 
 
 async def principal_for_token(token: str) -> Principal | None:
+    digest = credentials.digest(token)
+    cached = principal_cache.get(digest)
+    if cached is not None:
+        return cached
     row = (
         await StaffSession.select(
             StaffSession.id,
@@ -157,7 +163,7 @@ async def principal_for_token(token: str) -> Principal | None:
             StaffSession.user.roles.as_alias("roles"),
             StaffSession.user.active.as_alias("active"),
         )
-        .where(StaffSession.token_hash == credentials.digest(token))
+        .where(StaffSession.token_hash == digest)
         .first()
         .run()
     )
@@ -165,10 +171,12 @@ async def principal_for_token(token: str) -> Principal | None:
         return None
     if row["expires_at"] <= utcnow():
         return None
-    return Principal(
+    principal = Principal(
         kind="staff",
         id=row["user_id"],
         name=row["username"],
         roles=parse_roles(row["roles"]),
         credential=str(row["id"]),
     )
+    principal_cache.put(digest, principal, row["expires_at"])
+    return principal

@@ -6,16 +6,34 @@ import asyncio
 import getpass
 import os
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import click
 
 from app.settings import Settings
+
+T = TypeVar("T")
 
 
 def _bind(settings: Settings) -> None:
     from kernel.db import bind_engine, make_engine
 
     bind_engine(make_engine(settings.database_url))
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, then close pooled connections (their threads would keep the
+    process alive)."""
+    from kernel.db import close_pool
+
+    async def run_and_close() -> T:
+        try:
+            return await coro
+        finally:
+            await close_pool()
+
+    return asyncio.run(run_and_close())
 
 
 @click.group()
@@ -30,7 +48,7 @@ def migrate() -> None:
 
     settings = Settings.from_env()
     _bind(settings)
-    asyncio.run(run(quiet=False))
+    _run(run(quiet=False))
 
 
 @cli.command("seed-demo")
@@ -41,7 +59,7 @@ def seed_demo() -> None:
 
     settings = Settings.from_env()
     _bind(settings)
-    added = asyncio.run(seed(settings.data_dir))
+    added = _run(seed(settings.data_dir))
     click.echo("demo data seeded" if added else "demo data already present; nothing added")
     path = credentials_file(settings.data_dir)
     if path.exists():
@@ -65,7 +83,7 @@ def create_admin(username: str, password_stdin: bool) -> None:
         if getpass.getpass("Again: ") != password:
             raise click.ClickException("passwords differ")
     try:
-        user = asyncio.run(
+        user = _run(
             create_staff(
                 f"cli:{os.getenv('USER', 'root')}", username, username, ["admin"], password
             )
@@ -82,7 +100,7 @@ def audit_verify() -> None:
 
     settings = Settings.from_env()
     _bind(settings)
-    check = asyncio.run(verify_all())
+    check = _run(verify_all())
     click.echo(
         f"checked {check.checked} entries, head seq {check.head_seq}, head hash {check.head_hash}"
     )
@@ -102,14 +120,20 @@ def sweep(once: bool) -> None:
     settings = Settings.from_env()
     _bind(settings)
     if once:
-        click.echo(f"re-sent: {asyncio.run(sweep_once(settings.job_resend_seconds))}")
+        click.echo(f"re-sent: {_run(sweep_once(settings.job_resend_seconds))}")
     else:
-        asyncio.run(sweep_loop(settings, asyncio.Event()))
+        _run(sweep_loop(settings, asyncio.Event()))
 
 
 @cli.command()
 @click.option("--seed/--no-seed", default=True, help="Seed the demo data first.")
-def serve(seed: bool) -> None:
+@click.option(
+    "--migrate/--no-migrate",
+    "run_migrate",
+    default=True,
+    help="Apply migrations first (off when a separate step migrates, as in docker-compose).",
+)
+def serve(seed: bool, run_migrate: bool) -> None:
     """Migrate, seed the demo data once, and serve the API (with an in-process worker
     unless BROKER_URL names a broker)."""
     import uvicorn
@@ -122,11 +146,12 @@ def serve(seed: bool) -> None:
     _bind(settings)
 
     async def prepare() -> None:
-        await run_migrations()
+        if run_migrate:
+            await run_migrations()
         if seed:
             await seed_fn(settings.data_dir)
 
-    asyncio.run(prepare())
+    _run(prepare())
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"\nAPI:           {base}/api/v1/health")
     click.echo(f"OpenAPI docs:  {base}/schema/swagger  (JSON: {base}/schema/openapi.json)")

@@ -3,10 +3,12 @@ request. Pure ASGI, so it also covers 401s and 404s of unknown routes."""
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from typing import Any
 
 from kernel.context import request_id_var
@@ -14,6 +16,14 @@ from kernel.context import request_id_var
 HEADER = b"x-request-id"
 _ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 access_log = logging.getLogger("app.access")
+
+# Unique across processes and restarts without a urandom call per request.
+_PREFIX = f"{os.getpid():x}{secrets.token_hex(4)}"
+_counter = itertools.count(1)
+
+
+def new_request_id() -> str:
+    return f"{_PREFIX}-{next(_counter):x}"
 
 
 class RequestContextMiddleware:
@@ -25,7 +35,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(HEADER, b"").decode("latin-1")
-        request_id = incoming if _ACCEPTABLE.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if _ACCEPTABLE.match(incoming) else new_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status = 500

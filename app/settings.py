@@ -53,3 +53,29 @@ class Settings:
             embedded_worker_threads=int(env.get("EMBEDDED_WORKER_THREADS", "2")),
             log_level=env.get("LOG_LEVEL", "INFO"),
         )
+
+
+# Every variable Settings reads, with what it means; README's table and
+# docker-compose.yml are checked against this list by tests/unit/test_deployment.py.
+ENVIRONMENT: dict[str, str] = {
+    "DATABASE_URL": "sqlite:///path (default: var/registry.sqlite) or postgresql://…",
+    "BROKER_URL": "empty: in-process worker; amqp://… RabbitMQ; redis://… Redis",
+    "JOB_QUEUE": "queue name on the broker (default jobs)",
+    "DATA_DIR": "folder for the SQLite file and generated files (default var/)",
+    "HOST": "address the API binds (default 127.0.0.1)",
+    "PORT": "API port (default 8000)",
+    "WEB_WORKERS": "API server processes (default 1)",
+    "PG_POOL_SIZE": "PostgreSQL pool size per API process (default 20)",
+    "TOKEN_TTL_MINUTES": "lifetime of a staff login token (default 480)",
+    "MAX_BODY_BYTES": "largest request body accepted; larger gets 413 (default 20 MiB)",
+    "JOB_LEASE_SECONDS": "how long a running job may go without progress before another "
+    "worker may take it over (default 120)",
+    "JOB_RESEND_SECONDS": "how long a sent job may stay pending before the sweeper re-sends "
+    "it (default 60)",
+    "SWEEP_INTERVAL_SECONDS": "how often each process sweeps (default 15)",
+    "EMBEDDED_WORKER_THREADS": "job threads of the in-process worker (default 2)",
+    "LOG_LEVEL": "logging level (default INFO)",
+    "AUTH_CACHE_SECONDS": "how long a process trusts a credential it has looked up; a "
+    "revocation reaches other processes within this time (default 2, 0 = off)",
+    "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
+}

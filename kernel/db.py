@@ -20,6 +20,8 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from kernel.sqlite_engine import FastSQLiteEngine
+
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 
@@ -64,7 +66,7 @@ def make_engine(database_url: str) -> Engine:
     if parsed.scheme == "sqlite":
         path = database_url.removeprefix("sqlite:///")
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+        return FastSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
     if parsed.scheme in {"postgres", "postgresql"}:
         return LoopLocalPostgresEngine(
             config={"dsn": database_url.replace("postgres://", "postgresql://", 1)}
@@ -139,11 +141,12 @@ async def unit_of_work() -> AsyncIterator[None]:
     try:
         if is_sqlite(db):
             assert isinstance(db, SQLiteEngine)
-            transaction = db.transaction(transaction_type=TransactionType.immediate)
+            # The engine takes the write locks before BEGIN (kernel.sqlite_engine).
+            async with db.transaction(transaction_type=TransactionType.immediate):
+                yield
         else:
-            transaction = db.transaction()
-        async with transaction:
-            yield
+            async with db.transaction():
+                yield
     finally:
         _after_commit.reset(token)
     for callback in callbacks:
@@ -176,3 +179,5 @@ async def close_pool() -> None:
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()
+    if isinstance(db, FastSQLiteEngine):
+        db.close_thread_connections()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the service needs, only those that are absent:
-# the CJK font and the Pango/fontconfig libraries WeasyPrint renders with.
+# the CJK font and the Pango/fontconfig libraries WeasyPrint renders with, and wrk,
+# the load generator of bench/api.py.
 set -euo pipefail
 
-wanted=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 fontconfig)
+wanted=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 fontconfig wrk)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -28,4 +28,9 @@ class EmbeddedWorker:
         and queued messages are re-sent from their pending rows."""
         if self._worker is not None:
             self._worker.stop(timeout=int(grace_seconds * 1000))
+            # Worker.start() registers a middleware on the broker that stop() leaves
+            # behind; a process that starts the worker again (tests) would pile them up.
+            broker.middleware[:] = [
+                m for m in broker.middleware if getattr(m, "worker", None) is not self._worker
+            ]
             self._worker = None

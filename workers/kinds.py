@@ -17,9 +17,6 @@ _HANDLERS: dict[str, Handler] = {}
 # Modules whose import registers handlers; the API and every worker load the same list.
 HANDLER_MODULES = ("audit.jobs",)
 
-# Extra handler modules (comma-separated), e.g. test job kinds loaded into a worker.
-EXTRA_ENV = "JOB_HANDLER_MODULES"
-
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
@@ -32,7 +29,8 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
 
 
 def load_handlers() -> None:
-    extra = [m for m in os.environ.get(EXTRA_ENV, "").split(",") if m]
+    # Extra handler modules (comma-separated), e.g. test job kinds loaded into a worker.
+    extra = [m for m in os.environ.get("JOB_HANDLER_MODULES", "").split(",") if m]
     for module in (*HANDLER_MODULES, *extra):
         importlib.import_module(module)
 

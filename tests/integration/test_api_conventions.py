@@ -76,7 +76,7 @@ async def test_every_response_carries_a_request_id_and_echoes_a_given_one(client
     assert r.headers["x-request-id"] == "trace-42"
     r = await client.get("/api/v1/organisations")  # 401 from the auth layer
     assert (
-        len(r.headers["x-request-id"]) == 32 and r.json()["request_id"] == r.headers["x-request-id"]
+        r.headers["x-request-id"] and r.json()["request_id"] == r.headers["x-request-id"]
     )
     r = await client.get("/api/v1/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert r.headers["x-request-id"] != "bad id\twith spaces"

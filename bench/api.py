@@ -1,0 +1,134 @@
+"""API throughput and latency at 64 concurrent connections, from a separate process
+(wrk) against a running server, on SQLite and on PostgreSQL.
+
+    make bench            # both engines
+    python bench/api.py --engines sqlite --seconds 5
+
+Targets (issue 2): reads p99 <= 20 ms and >= 2,000 req/s; writes p99 <= 50 ms and
+>= 500 req/s, on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import databases, processes  # noqa: E402
+from tests.support.server import start_server  # noqa: E402
+
+TARGETS = {"read": (20.0, 2000.0), "write": (50.0, 500.0)}
+
+WRK_SCRIPT = """
+wrk.method = "{method}"
+wrk.headers["Authorization"] = "Bearer {key}"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = {body}
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d %d %.3f %.3f %.3f\\n", summary.requests,
+    summary.errors.status, summary.errors.connect + summary.errors.read +
+    summary.errors.write + summary.errors.timeout, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(url: str, key: str, method: str, body: str | None, seconds: int, conns: int) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT.format(method=method, key=key, body=json.dumps(body) if body else "nil"))
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", f.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(f.name)
+    requests, bad_status, socket_errors, duration, p50, p99 = re.search(
+        r"RESULT (\d+) (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+)", out
+    ).groups()
+    return {
+        "requests": int(requests),
+        "non_2xx": int(bad_status),
+        "socket_errors": int(socket_errors),
+        "rps": int(requests) / float(duration),
+        "p50_ms": float(p50),
+        "p99_ms": float(p99),
+    }
+
+
+async def prepare_pg() -> str:
+    return await databases.create_pg_database()
+
+
+def bench_engine(engine: str, seconds: int, conns: int, workers: str) -> list[dict]:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{engine}-"))
+    env = {"LOG_LEVEL": "WARNING", "WEB_WORKERS": workers}
+    pg_url = None
+    if engine == "postgresql":
+        pg_url = asyncio.run(prepare_pg())
+        env["DATABASE_URL"] = pg_url
+    server = start_server(data_dir, **env)
+    try:
+        key = server.credential("org enterprise")
+        org_id = 1
+        results = []
+        # Warm up connections, pools and caches before measuring.
+        run_wrk(f"{server.base}/api/v1/organisations", key, "GET", None, 2, conns)
+        for op, method, path, body in (
+            ("read", "GET", "/api/v1/organisations", None),
+            ("write", "POST", f"/api/v1/organisations/{org_id}/api-keys", '{"label":"bench"}'),
+        ):
+            r = run_wrk(server.base + path, key, method, body, seconds, conns)
+            results.append({"engine": engine, "op": op, "endpoint": f"{method} {path}", **r})
+        return results
+    finally:
+        server.interrupt()
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if pg_url:
+            asyncio.run(databases.drop_pg_database(pg_url))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--web-workers", default="2")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk not found: run `make setup` (it installs Debian's wrk)")
+    print(
+        f"# bench/api.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores  "
+        f"{args.connections} connections  {args.seconds}s each  "
+        f"WEB_WORKERS={args.web_workers}"
+    )
+    print(
+        f"{'engine':<11} {'op':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'non-2xx':>8} {'target':<28} endpoint"
+    )
+    for engine in args.engines.split(","):
+        for r in bench_engine(engine, args.seconds, args.connections, args.web_workers):
+            p99_max, rps_min = TARGETS[r["op"]]
+            met = r["p99_ms"] <= p99_max and r["rps"] >= rps_min and r["non_2xx"] == 0
+            verdict = f"{'met' if met else 'MISSED'} (p99<={p99_max:g}, >={rps_min:g}/s)"
+            print(
+                f"{r['engine']:<11} {r['op']:<6} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
+                f"{r['p99_ms']:>8.1f} {r['non_2xx']:>8} {verdict:<28} {r['endpoint']}"
+            )
+
+
+if __name__ == "__main__":
+    del processes
+    main()
