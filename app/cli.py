@@ -28,9 +28,12 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
     from kernel.db import close_pool
 
     async def run_and_close() -> T:
+        from audit.sealer import seal_pending
+
         try:
             return await coro
         finally:
+            await seal_pending()  # what this command recorded joins the chain now
             await close_pool()
 
     return asyncio.run(run_and_close())
@@ -100,7 +103,8 @@ def audit_verify() -> None:
 
     settings = Settings.from_env()
     _bind(settings)
-    check = _run(verify_all())
+    verification = _run(verify_all())
+    check = verification.check
     click.echo(
         f"checked {check.checked} entries, head seq {check.head_seq}, head hash {check.head_hash}"
     )

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from app.settings import Settings
+from audit.sealer import seal_pending
 from kernel.db import bind_engine, close_pool, make_engine, start_pool
 
 log = logging.getLogger(__name__)
@@ -54,4 +55,5 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             # Blocking join of worker threads; run it off the loop so their
             # in-flight jobs can still finish.
             await asyncio.to_thread(worker.stop)
+        await seal_pending()
         await close_pool()

@@ -11,8 +11,10 @@ VERIFY_CHAIN = "audit.verify_chain"
 
 @job_handler(VERIFY_CHAIN)
 async def verify_chain(ctx: JobContext) -> dict[str, Any]:
-    check = await verify_all()
+    verification = await verify_all()
+    check = verification.check
     result = {
+        "unsealed": verification.unsealed,
         "ok": check.ok,
         "checked": check.checked,
         "head_seq": check.head_seq,

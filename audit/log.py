@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from audit import chain
+from audit.sealer import seal_pending, seal_soon
 from audit.tables import AuditEntry
 from kernel.clock import utcnow
 from kernel.context import request_id_var
-from kernel.db import lock_for_append, unit_of_work
+from kernel.db import after_commit, unit_of_work
 
-# Any constant works; it names the one advisory lock that serialises appenders on
-# PostgreSQL so the chain stays linear.
-AUDIT_LOCK_KEY = 7_201_311
-
-_COLUMNS = [getattr(AuditEntry, f) for f in (*chain.HASHED_FIELDS, "hash")]
+_HASHED = [getattr(AuditEntry, f) for f in (*chain.HASHED_FIELDS, "hash")]
 
 
 async def record(
@@ -26,32 +24,22 @@ async def record(
     before: Any = None,
     after: Any = None,
 ) -> None:
-    """Appends one entry inside the caller's unit of work (or a new one).
-
-    Call it last in a transaction: on PostgreSQL it holds the chain lock until commit.
-    """
+    """Appends one entry inside the caller's unit of work (or a new one): the entry
+    commits or rolls back with the change it records, and is sealed after commit."""
     async with unit_of_work():
-        await lock_for_append(AUDIT_LOCK_KEY)
-        head = (
-            await AuditEntry.select(AuditEntry.seq, AuditEntry.hash)
-            .order_by(AuditEntry.seq, ascending=False)
-            .first()
-            .run()
-        )
-        entry = chain.link(
-            head,
-            {
-                "at": utcnow().isoformat(timespec="microseconds"),
-                "actor": actor,
-                "action": action,
-                "object_type": object_type,
-                "object_id": str(object_id),
-                "before": chain.canonical_json(before),
-                "after": chain.canonical_json(after),
-                "request_id": request_id_var.get(),
-            },
-        )
-        await AuditEntry.insert(AuditEntry(**entry)).run()
+        await AuditEntry.insert(
+            AuditEntry(
+                at=utcnow().isoformat(timespec="microseconds"),
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=str(object_id),
+                before=chain.canonical_json(before),
+                after=chain.canonical_json(after),
+                request_id=request_id_var.get(),
+            )
+        ).run()
+        after_commit(seal_soon)
 
 
 async def record_denial(actor: str, action: str, path: str, reason: str) -> None:
@@ -61,22 +49,30 @@ async def record_denial(actor: str, action: str, path: str, reason: str) -> None
 
 
 async def list_entries(
-    after_seq: int | None, limit: int, action: str | None = None
+    after_id: int | None, limit: int, action: str | None = None
 ) -> list[dict[str, Any]]:
-    query = AuditEntry.select(*_COLUMNS)
-    if after_seq is not None:
-        query = query.where(AuditEntry.seq > after_seq)
+    """In commit order of writing (id); `seq` is empty until the row is sealed."""
+    query = AuditEntry.select(AuditEntry.id, *_HASHED)
+    if after_id is not None:
+        query = query.where(AuditEntry.id > after_id)
     if action:
         query = query.where(AuditEntry.action == action)
-    return await query.order_by(AuditEntry.seq).limit(limit).run()
+    return await query.order_by(AuditEntry.id).limit(limit).run()
 
 
-async def verify_all(batch_size: int = 5000) -> chain.ChainCheck:
-    """Walks the whole chain in seq order, a batch at a time."""
+@dataclass
+class Verification:
+    check: chain.ChainCheck
+    unsealed: int  # rows committed while the check ran, sealed by the next round
+
+
+async def verify_all(batch_size: int = 5000) -> Verification:
+    """Seals what has committed, then walks the whole chain in seq order."""
+    await seal_pending()
     check = chain.ChainCheck()
     while check.ok:
-        rows = (
-            await AuditEntry.select(*_COLUMNS)
+        rows = await (
+            AuditEntry.select(*_HASHED)
             .where(AuditEntry.seq > check.head_seq)
             .order_by(AuditEntry.seq)
             .limit(batch_size)
@@ -85,4 +81,5 @@ async def verify_all(batch_size: int = 5000) -> chain.ChainCheck:
         if not rows:
             break
         chain.verify(rows, check)
-    return check
+    unsealed = await AuditEntry.count().where(AuditEntry.seq.is_null()).run()
+    return Verification(check, unsealed)

@@ -15,7 +15,8 @@ from kernel.schemas import Output
 
 
 class AuditEntryOut(Output):
-    seq: int
+    id: int
+    seq: int | None  # empty until sealed into the chain, a moment after commit
     at: str
     actor: str
     action: str
@@ -24,8 +25,8 @@ class AuditEntryOut(Output):
     before: str | None
     after: str | None
     request_id: str
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
 class AuditPage(Output):
@@ -40,6 +41,7 @@ class ChainCheckOut(Output):
     head_hash: str
     first_bad_seq: int | None
     reason: str | None
+    unsealed: int
 
 
 class AuditController(Controller):
@@ -60,13 +62,13 @@ class AuditController(Controller):
         more = len(rows) == limit and rows
         return AuditPage(
             items=[AuditEntryOut(**r) for r in rows],
-            next_cursor=encode_cursor(rows[-1]["seq"]) if more else None,
+            next_cursor=encode_cursor(rows[-1]["id"]) if more else None,
         )
 
     @get("/verify")
     async def verify(self) -> ChainCheckOut:
-        check = await verify_all()
-        return ChainCheckOut(**check.__dict__)
+        verification = await verify_all()
+        return ChainCheckOut(**verification.check.__dict__, unsealed=verification.unsealed)
 
     @post("/verifications", status_code=HTTP_202_ACCEPTED)
     async def start_verification(self, request: Request[Principal, Any, Any]) -> dict[str, Any]:

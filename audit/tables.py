@@ -3,11 +3,12 @@ from piccolo.table import Table
 
 
 class AuditEntry(Table, tablename="audit_entry"):
-    """One link of the chain. Every hashed field is stored as the exact text that was
-    hashed (timestamps and JSON included), so verification never depends on how a
-    driver formats values on the way back."""
+    """One audit row. It is written unsealed (seq, prev_hash and hash empty) in the
+    transaction of the change it records, and sealed into the hash chain shortly
+    after commit by audit.sealer. Every hashed field is stored as the exact text that
+    was hashed, so verification never depends on how a driver formats values."""
 
-    seq = Integer(unique=True)
+    seq = Integer(null=True, default=None, unique=True)
     at = Varchar(length=40)
     actor = Varchar(length=80)
     action = Varchar(length=80, index=True)
@@ -16,5 +17,5 @@ class AuditEntry(Table, tablename="audit_entry"):
     before = Text(null=True, default=None)
     after = Text(null=True, default=None)
     request_id = Varchar(length=64)
-    prev_hash = Varchar(length=64)
-    hash = Varchar(length=64)
+    prev_hash = Varchar(length=64, null=True, default=None)
+    hash = Varchar(length=64, null=True, default=None)

@@ -8,8 +8,8 @@ busy handler, which sleeps up to 100 ms between tries. This engine instead:
   in WAL mode a reader never waits for the writer, and an indexed read takes tens of
   microseconds, less than the thread hop it replaces;
 - serialises writers before they touch SQLite: an asyncio lock per event loop, then
-  an exclusive flock on a lock file beside the database (a kernel queue across threads
-  and processes, woken at once on release, no polling);
+  an exclusive flock on a lock file beside the database, retried every 0.2-4 ms
+  (SQLite's own busy handler sleeps up to 100 ms between tries);
 - runs a write transaction or single write synchronously once it holds those locks.
   It holds SQLite's only write lock anyway, and a transaction whose statements never
   suspend is not stretched by other coroutines running in between.
@@ -144,10 +144,17 @@ class FastSQLiteEngine(SQLiteEngine):
         lock, fd = self._loop_state()
         await lock.acquire()
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            # Taken by this thread itself, never by a helper thread on its behalf: a
+            # lock granted to a task that cannot resume (its loop busy or blocked)
+            # would stall every other writer.
+            pause = 0.0002
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return
+                except BlockingIOError:
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, 0.004)
         except BaseException:
             lock.release()
             raise

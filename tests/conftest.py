@@ -15,8 +15,8 @@ os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("DATA_DIR", tempfile.mkdtemp(prefix="registry-test-"))
 os.environ.setdefault("JOB_HANDLER_MODULES", "tests.support.slow_jobs")
 
+import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from accounts import api_keys, staff
 from accounts.principal import SYSTEM, Principal
@@ -27,6 +27,7 @@ from kernel.db import bind_engine, close_pool, make_engine, start_pool
 from registry import organisations
 from registry.credit_codes import make_credit_code
 from tests.support import databases
+from tests.support.asgi import serve
 from tests.support.services import require
 
 ENGINES = ["sqlite", "postgresql"]
@@ -69,10 +70,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def client(db: str, settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    app = create_app(settings, engine_bound=True)
-    async with AsyncTestClient(app=app) as test_client:
-        yield test_client
+async def client(db: str, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve(create_app(settings, engine_bound=True)) as http:
+        yield http
 
 
 async def make_staff(*roles: StaffRole, password: str = "correct horse battery") -> dict[str, Any]:

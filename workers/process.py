@@ -12,6 +12,7 @@ from dramatiq.middleware import Middleware
 
 from app.logs import configure as configure_logging
 from app.settings import Settings
+from audit.sealer import seal_pending
 from kernel.db import bind_engine, make_engine, start_pool
 from workers.sweeper import sweep_once
 
@@ -43,12 +44,14 @@ class WorkerProcessMiddleware(Middleware):
 
 
 async def sweep_loop(settings: Settings, stop: threading.Event | asyncio.Event) -> None:
-    """Sweeps every SWEEP_INTERVAL_SECONDS until `stop` is set."""
+    """Every SWEEP_INTERVAL_SECONDS until `stop` is set: re-send lost jobs, and seal
+    audit rows that no process sealed after its commit (it stopped first)."""
     while not stop.is_set():
         try:
             await sweep_once(settings.job_resend_seconds)
+            await seal_pending()
         except Exception:
-            log.exception("sweep failed; trying again next round")
+            log.exception("maintenance round failed; trying again next round")
         waited = 0.0
         while waited < settings.sweep_interval_seconds and not stop.is_set():
             await asyncio.sleep(0.2)

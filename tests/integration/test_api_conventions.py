@@ -1,18 +1,17 @@
 """Bad input gets a 4xx naming the field; lists page with cursors; ids in headers."""
 
-from typing import Any
-
-from litestar.testing import AsyncTestClient
+import httpx
 
 from accounts.roles import StaffRole
 from app.factory import create_app
 from registry.credit_codes import make_credit_code
 from tests.conftest import bearer, staff_token, unique
+from tests.support.asgi import serve
 
 GOOD = {"name": "东莞市某企业", "org_type": "enterprise", "town": "虎门"}
 
 
-async def officer(client: AsyncTestClient[Any]) -> dict[str, str]:
+async def officer(client: httpx.AsyncClient) -> dict[str, str]:
     _, token = await staff_token(StaffRole.OFFICER)
     return bearer(token)
 
@@ -61,7 +60,7 @@ async def test_an_oversized_body_is_413(db, settings):
     from dataclasses import replace
 
     app = create_app(replace(settings, max_body_bytes=1024), engine_bound=True, run_jobs=False)
-    async with AsyncTestClient(app=app) as small:
+    async with serve(app) as small:
         _, token = await staff_token(StaffRole.OFFICER)
         r = await small.post(
             "/api/v1/organisations",
@@ -75,9 +74,7 @@ async def test_every_response_carries_a_request_id_and_echoes_a_given_one(client
     r = await client.get("/api/v1/health", headers={"X-Request-ID": "trace-42"})
     assert r.headers["x-request-id"] == "trace-42"
     r = await client.get("/api/v1/organisations")  # 401 from the auth layer
-    assert (
-        r.headers["x-request-id"] and r.json()["request_id"] == r.headers["x-request-id"]
-    )
+    assert r.headers["x-request-id"] and r.json()["request_id"] == r.headers["x-request-id"]
     r = await client.get("/api/v1/health", headers={"X-Request-ID": "bad id\twith spaces"})
     assert r.headers["x-request-id"] != "bad id\twith spaces"
 

@@ -13,8 +13,16 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
 
-PACKAGES = ("app", "kernel", "accounts", "audit", "registry", "subsidies", "certificates",
-            "workers")
+PACKAGES = (
+    "app",
+    "kernel",
+    "accounts",
+    "audit",
+    "registry",
+    "subsidies",
+    "certificates",
+    "workers",
+)
 
 
 def read_variables() -> set[str]:

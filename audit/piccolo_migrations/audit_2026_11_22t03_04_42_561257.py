@@ -4,7 +4,7 @@ from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-22T02:28:50:563277"
+ID = "2026-11-22T03:04:42:561257"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -29,8 +29,8 @@ async def forwards():
         column_class_name="Integer",
         column_class=Integer,
         params={
-            "default": 0,
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": True,
             "index": False,
@@ -225,8 +225,8 @@ async def forwards():
         column_class=Varchar,
         params={
             "length": 64,
-            "default": "",
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
@@ -247,8 +247,8 @@ async def forwards():
         column_class=Varchar,
         params={
             "length": 64,
-            "default": "",
-            "null": False,
+            "default": None,
+            "null": True,
             "primary_key": False,
             "unique": False,
             "index": False,
