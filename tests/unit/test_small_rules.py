@@ -74,3 +74,21 @@ def test_generated_credit_codes_pass_stdnum():
         )
     )
     assert len(ok.credit_code) == 18
+
+
+def test_log_lines_carry_the_request_id_and_mask_id_numbers():
+    import logging
+
+    from app.logs import ContextFilter
+    from kernel.context import request_id_var
+
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "person %s applied", ("44190019900307123X",), None
+    )
+    token = request_id_var.set("req-7")
+    try:
+        assert ContextFilter().filter(record)
+    finally:
+        request_id_var.reset(token)
+    assert record.request_id == "req-7"
+    assert record.getMessage() == "person 4419**********123X applied"
