@@ -2,7 +2,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts import api_keys, staff
@@ -31,7 +31,7 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", opt={PUBLIC_OPT: True}, status_code=HTTP_200_OK)
-    async def login(self, data: LoginIn, request: AnyRequest) -> LoginOut:
+    async def login(self, data: JSONBody[LoginIn], request: AnyRequest) -> LoginOut:
         ttl = request.app.state.settings.token_ttl_minutes
         token, expires_at = await staff.login(data.username, data.password, ttl)
         return LoginOut(token=token, token_type="bearer", expires_at=expires_at)
@@ -59,7 +59,7 @@ class StaffController(Controller):
     guards = [allow(StaffRole.ADMIN)]
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create(self, data: StaffIn, request: AnyRequest) -> StaffOut:
+    async def create(self, data: JSONBody[StaffIn], request: AnyRequest) -> StaffOut:
         user = await staff.create_staff(
             request.user.actor, data.username, data.display_name, data.roles, data.password
         )
@@ -90,7 +90,7 @@ class ApiKeyController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def issue(
-        self, org_id: FromPath[int], data: ApiKeyIn, request: AnyRequest
+        self, org_id: FromPath[int], data: JSONBody[ApiKeyIn], request: AnyRequest
     ) -> IssuedApiKeyOut:
         return msgspec.convert(
             await api_keys.issue(request.user, org_id, data.label), IssuedApiKeyOut

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
@@ -41,7 +41,7 @@ class OrganisationController(Controller):
 
     @post("/", guards=[allow(StaffRole.ADMIN, StaffRole.OFFICER)], status_code=HTTP_201_CREATED)
     async def create(
-        self, data: OrganisationIn, request: Request[Principal, Any, Any]
+        self, data: JSONBody[OrganisationIn], request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
         new = organisations.NewOrganisation(**msgspec.structs.asdict(data))
         return msgspec.convert(await organisations.create(request.user, new), OrganisationOut)
