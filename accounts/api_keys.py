@@ -104,6 +104,7 @@ async def principal_for_key(secret: str) -> Principal | None:
     cached = principal_cache.get(digest)
     if cached is not None:
         return cached
+    generation = principal_cache.generation()
     row = (
         await ApiKey.select(
             ApiKey.prefix,
@@ -125,5 +126,5 @@ async def principal_for_key(secret: str) -> Principal | None:
         org_type=OrgType(row["org_type"]),
         credential=row["prefix"],
     )
-    principal_cache.put(digest, principal)
+    principal_cache.put(digest, principal, generation)
     return principal

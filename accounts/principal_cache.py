@@ -18,6 +18,13 @@ TTL_SECONDS = float(os.environ.get("AUTH_CACHE_SECONDS", "2"))
 MAX_ENTRIES = 10_000
 
 _entries: dict[str, tuple[Principal, float]] = {}
+# Bumped by clear(): a lookup that started before a revocation must not cache its
+# (possibly stale) answer after it.
+_generation = 0
+
+
+def generation() -> int:
+    return _generation
 
 
 def get(digest: str) -> Principal | None:
@@ -31,8 +38,11 @@ def get(digest: str) -> Principal | None:
     return principal
 
 
-def put(digest: str, principal: Principal, expires_at: datetime | None = None) -> None:
-    if TTL_SECONDS <= 0:
+def put(
+    digest: str, principal: Principal, looked_up_in: int, expires_at: datetime | None = None
+) -> None:
+    """`looked_up_in`: generation() read before the database lookup began."""
+    if TTL_SECONDS <= 0 or looked_up_in != _generation:
         return
     ttl = TTL_SECONDS
     if expires_at is not None:  # never outlive the credential itself
@@ -49,4 +59,6 @@ def forget(digest: str) -> None:
 
 
 def clear() -> None:
+    global _generation
+    _generation += 1
     _entries.clear()

@@ -2,7 +2,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts import api_keys, staff
@@ -21,6 +21,7 @@ from accounts.schemas import (
     StaffPage,
 )
 from app.auth import PUBLIC_OPT
+from app.params import RecordId
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 
 AnyRequest = Request[Principal, Any, Any]
@@ -76,7 +77,7 @@ class StaffController(Controller):
         )
 
     @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
-    async def deactivate(self, user_id: FromPath[int], request: AnyRequest) -> dict[str, Any]:
+    async def deactivate(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
         await staff.set_active(request.user, user_id, False)
         return {"id": user_id, "active": False}
 
@@ -90,20 +91,18 @@ class ApiKeyController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def issue(
-        self, org_id: FromPath[int], data: JSONBody[ApiKeyIn], request: AnyRequest
+        self, org_id: RecordId, data: JSONBody[ApiKeyIn], request: AnyRequest
     ) -> IssuedApiKeyOut:
         return msgspec.convert(
             await api_keys.issue(request.user, org_id, data.label), IssuedApiKeyOut
         )
 
     @get("/")
-    async def list_keys(self, org_id: FromPath[int], request: AnyRequest) -> list[ApiKeyOut]:
+    async def list_keys(self, org_id: RecordId, request: AnyRequest) -> list[ApiKeyOut]:
         return [
             msgspec.convert(k, ApiKeyOut) for k in await api_keys.list_for(request.user, org_id)
         ]
 
     @delete("/{key_id:int}", status_code=HTTP_200_OK)
-    async def revoke(
-        self, org_id: FromPath[int], key_id: FromPath[int], request: AnyRequest
-    ) -> ApiKeyOut:
+    async def revoke(self, org_id: RecordId, key_id: RecordId, request: AnyRequest) -> ApiKeyOut:
         return msgspec.convert(await api_keys.revoke(request.user, org_id, key_id), ApiKeyOut)

@@ -32,6 +32,6 @@ class ApiKey(Table, tablename="api_key"):
     prefix = Varchar(length=16, unique=True)
     key_hash = Varchar(length=64, unique=True)
     label = Varchar(length=100)
-    created_by = Varchar(length=64)
+    created_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +34,7 @@ async def record(
                 actor=actor,
                 action=action,
                 object_type=object_type,
-                object_id=str(object_id),
+                object_id=str(object_id)[:64],
                 before=chain.canonical_json(before),
                 after=chain.canonical_json(after),
                 request_id=request_id_var.get(),
@@ -81,5 +82,6 @@ async def verify_all(batch_size: int = 5000) -> Verification:
         if not rows:
             break
         chain.verify(rows, check)
+        await asyncio.sleep(0)  # SQLite reads never suspend: let requests run between batches
     unsealed = await AuditEntry.count().where(AuditEntry.seq.is_null()).run()
     return Verification(check, unsealed)

@@ -56,8 +56,8 @@ class AuditController(Controller):
         limit: FromQuery[int] = 100,
         action: FromQuery[str | None] = None,
     ) -> AuditPage:
-        if action is not None and len(action) > 80:
-            raise InvalidInput.single("action", "at most 80 characters")
+        if action is not None and (len(action) > 80 or "\x00" in action):
+            raise InvalidInput.single("action", "at most 80 characters, no NUL")
         rows = await list_entries(decode_cursor(cursor), check_limit(limit), action)
         more = len(rows) == limit and rows
         return AuditPage(

@@ -10,7 +10,7 @@ class AuditEntry(Table, tablename="audit_entry"):
 
     seq = Integer(null=True, default=None, unique=True)
     at = Varchar(length=40)
-    actor = Varchar(length=80)
+    actor = Varchar(length=120)
     action = Varchar(length=80, index=True)
     object_type = Varchar(length=40)
     object_id = Varchar(length=64)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -20,6 +20,7 @@ from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
+from kernel.errors import Conflict
 from kernel.sqlite_engine import FastSQLiteEngine
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -138,6 +139,7 @@ async def unit_of_work() -> AsyncIterator[None]:
     db = engine()
     callbacks: list[Callable[[], Awaitable[None]]] = []
     token = _after_commit.set(callbacks)
+    outer_transaction = db.current_transaction.get()
     try:
         if is_sqlite(db):
             assert isinstance(db, SQLiteEngine)
@@ -149,8 +151,33 @@ async def unit_of_work() -> AsyncIterator[None]:
                 yield
     finally:
         _after_commit.reset(token)
+        # Piccolo leaves its transaction in the context when COMMIT itself fails;
+        # later queries of this task must not run on that dead transaction.
+        if db.current_transaction.get() is not outer_transaction:
+            db.current_transaction.set(outer_transaction)
     for callback in callbacks:
         await callback()
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A unique constraint refused a row: a concurrent duplicate, answered as 409."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return True
+    return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+@contextmanager
+def conflict_on_duplicate(message: str, field: str) -> Iterator[None]:
+    """Turns a unique-constraint refusal into Conflict: the check before an insert can
+    lose a race, the constraint cannot."""
+    try:
+        yield
+    except Exception as exc:
+        if is_unique_violation(exc):
+            raise Conflict(message, field=field) from exc
+        raise
 
 
 async def lock_for_append(key: int) -> None:

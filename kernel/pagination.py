@@ -6,6 +6,7 @@ import binascii
 from kernel.errors import InvalidInput
 
 MAX_LIMIT = 200
+MAX_ID = 2**31 - 1  # PostgreSQL integer keys
 
 
 def encode_cursor(last_id: int) -> str:
@@ -18,9 +19,10 @@ def decode_cursor(cursor: str | None) -> int | None:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id":
+        number = int(value)
+        if prefix != "id" or not 0 <= number <= MAX_ID:
             raise ValueError(raw)
-        return int(value)
+        return number
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput.single("cursor", "not a cursor returned by this list") from None
 

@@ -22,6 +22,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
@@ -80,11 +81,16 @@ class _WriteSession:
         return self._conn.in_transaction
 
     def execute(self, sql: str, parameters: Any = ()) -> _Result:
+        verb = sql.lstrip()[:8].upper()
+        if verb.startswith("ROLLBACK") and not self._conn.in_transaction:
+            # SQLite already rolled back (disk full, I/O error); nothing left to undo.
+            return _Result(self._conn.execute("SELECT 1"))
         try:
             return _Result(self._conn.execute(sql, parameters))
         except Exception:
-            if sql.lstrip().upper().startswith("BEGIN"):
-                # Piccolo does not exit a transaction whose BEGIN failed: unlock here.
+            if verb.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+                # Piccolo does not close a transaction whose BEGIN, COMMIT or ROLLBACK
+                # failed: unlock here, or every writer would wait forever.
                 self._release()
             raise
 
@@ -133,11 +139,16 @@ class FastSQLiteEngine(SQLiteEngine):
     def _loop_state(self) -> tuple[asyncio.Lock, int]:
         """Each event loop gets its own asyncio lock and its own lock-file descriptor
         (flock excludes across open file descriptions, so loops exclude each other)."""
-        state = getattr(self._local, "write_state", None)
+        states = getattr(self._local, "write_states", None)
+        if states is None:
+            states = self._local.write_states = {}
+        loop = asyncio.get_running_loop()
+        state = states.get(loop)
         if state is None:
+            for old_loop in [lp for lp in states if lp.is_closed()]:
+                os.close(states.pop(old_loop)[1])
             fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            state = (asyncio.Lock(), fd)
-            self._local.write_state = state
+            state = states[loop] = (asyncio.Lock(), fd)
         return state
 
     async def _lock_write(self) -> None:
@@ -148,11 +159,16 @@ class FastSQLiteEngine(SQLiteEngine):
             # lock granted to a task that cannot resume (its loop busy or blocked)
             # would stall every other writer.
             pause = 0.0002
+            deadline = time.monotonic() + self.connection_kwargs.get("timeout", 30.0)
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     return
                 except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise sqlite3.OperationalError(
+                            "database is locked: no write lock within the busy timeout"
+                        ) from None
                     await asyncio.sleep(pause)
                     pause = min(pause * 2, 0.004)
         except BaseException:

@@ -11,7 +11,7 @@ from stdnum.exceptions import ValidationError
 from accounts.principal import Principal
 from accounts.roles import OrgType
 from audit.log import record
-from kernel.db import unit_of_work
+from kernel.db import conflict_on_duplicate, unit_of_work
 from kernel.errors import Conflict, FieldError, InvalidInput, NotFound, NotVisible
 from registry.tables import Organisation
 from registry.towns import TOWNS
@@ -62,9 +62,13 @@ async def create(actor: Principal, new: NewOrganisation) -> dict[str, Any]:
         existing = (
             await Organisation.exists().where(Organisation.credit_code == clean.credit_code).run()
         )
+        duplicate = "an organisation with this credit code exists"
         if existing:
-            raise Conflict("an organisation with this credit code exists", field="credit_code")
-        rows = await Organisation.insert(Organisation(**clean.__dict__)).returning(*_COLUMNS).run()
+            raise Conflict(duplicate, field="credit_code")
+        with conflict_on_duplicate(duplicate, "credit_code"):
+            rows = (
+                await Organisation.insert(Organisation(**clean.__dict__)).returning(*_COLUMNS).run()
+            )
         org = rows[0]
         await record(
             actor.actor, "organisation.created", "organisation", org["id"], after=clean.__dict__

@@ -3,12 +3,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
+from app.params import RecordId
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
 from registry import organisations
@@ -63,7 +64,7 @@ class OrganisationController(Controller):
 
     @get("/{org_id:int}", guards=[anyone_signed_in])
     async def get_one(
-        self, org_id: FromPath[int], request: Request[Principal, Any, Any]
+        self, org_id: RecordId, request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
         return msgspec.convert(
             await organisations.get_visible(request.user, org_id), OrganisationOut

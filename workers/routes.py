@@ -3,10 +3,10 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
-from litestar.params import FromPath
 
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
+from app.params import RecordId
 from kernel.schemas import Output
 from workers.jobs_view import get_visible
 
@@ -31,6 +31,6 @@ class JobController(Controller):
     guards = [anyone_signed_in]
 
     @get("/{job_id:int}")
-    async def get_job(self, job_id: FromPath[int], request: Request[Principal, Any, Any]) -> JobOut:
+    async def get_job(self, job_id: RecordId, request: Request[Principal, Any, Any]) -> JobOut:
         job = await get_visible(request.user, job_id)
         return msgspec.convert(job, JobOut, strict=False)

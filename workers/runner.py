@@ -8,6 +8,7 @@ final transaction, which carries the job's effect, rolls back.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from typing import Any
 from kernel.clock import utcnow
 from kernel.context import request_id_var
 from kernel.db import unit_of_work
+from kernel.errors import DomainError
 from workers import kinds
 from workers.status import JobStatus
 from workers.tables import Job
@@ -55,11 +57,14 @@ class JobContext:
 
     async def progress(self, percent: int) -> None:
         """Records progress and renews the lease; raises LeaseLost if it was taken over."""
+        await self._renew({Job.progress: max(0, min(99, int(percent)))})
+
+    async def _renew(self, changes: dict[Any, Any]) -> None:
         now = utcnow()
         rows = (
             await Job.update(
                 {
-                    Job.progress: max(0, min(99, int(percent))),
+                    **changes,
                     Job.lease_expires_at: now + timedelta(seconds=self.lease_seconds),
                     Job.updated_at: now,
                 }
@@ -138,6 +143,7 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
     if ctx is None:
         return
     token = request_id_var.set(f"job-{job_id}-{ctx.attempt}")
+    heartbeat = asyncio.create_task(_keep_lease(ctx))
     try:
         result = await kinds.handler_for(ctx.kind)(ctx)
         if not ctx.finished:
@@ -149,9 +155,34 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
         )
     except Exception as exc:
         log.exception("job %s (%s) attempt %s failed", job_id, ctx.kind, ctx.attempt)
-        await _after_failure(ctx, f"{type(exc).__name__}: {exc}")
+        await _after_failure(ctx, _public_error(exc, ctx))
     finally:
+        heartbeat.cancel()
         request_id_var.reset(token)
+
+
+async def _keep_lease(ctx: JobContext) -> None:
+    """Renews the lease while the handler runs, so a long step without progress
+    reports is not mistaken for a dead worker. It dies with its process, and then the
+    lease expires as it should."""
+    while not ctx.finished:
+        await asyncio.sleep(ctx.lease_seconds / 3)
+        try:
+            await ctx._renew({})
+        except LeaseLost:
+            return
+        except Exception:
+            log.exception("job %s: renewing the lease failed; trying again", ctx.job_id)
+
+
+def _public_error(exc: Exception, ctx: JobContext) -> str:
+    """What the job's owner sees: domain messages whole, anything else by kind only
+    (driver messages stay in the worker log, found by the request id)."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    return (
+        f"internal error ({type(exc).__name__}); see log request id job-{ctx.job_id}-{ctx.attempt}"
+    )
 
 
 async def _after_failure(ctx: JobContext, error: str) -> None:

@@ -17,7 +17,7 @@ class Job(Table, tablename="job"):
     progress = Integer(default=0)
     result = Text(null=True, default=None)
     error = Text(null=True, default=None)
-    created_by = Varchar(length=80)
+    created_by = Varchar(length=120)
     organisation = ForeignKey(
         references=Organisation, null=True, default=None, on_delete=OnDelete.restrict
     )

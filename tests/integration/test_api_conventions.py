@@ -101,3 +101,39 @@ async def test_lists_page_with_cursors_without_gaps_or_repeats(client):
 async def test_openapi_docs_are_served(client):
     r = await client.get("/schema/openapi.json")
     assert r.status_code == 200 and "/api/v1/organisations" in r.json()["paths"]
+
+
+async def test_out_of_range_ids_and_cursors_are_400_not_500(client):
+    h = await officer(client)
+    big = "9" * 20
+    for path in (f"/api/v1/organisations/{big}", f"/api/v1/jobs/{big}", "/api/v1/organisations/0"):
+        r = await client.get(path, headers=h)
+        assert r.status_code == 400, (path, r.text)
+    from kernel.pagination import encode_cursor
+
+    r = await client.get(
+        "/api/v1/organisations", params={"cursor": encode_cursor(10**20)}, headers=h
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "cursor"
+
+
+async def test_nul_characters_are_400_not_500(client):
+    r = await client.post("/api/v1/auth/login", json={"username": "a\u0000b", "password": "x"})
+    assert r.status_code == 400 and "NUL" in r.text
+    r = await client.post(
+        "/api/v1/organisations",
+        headers=await officer(client),
+        json={**GOOD, "name": "东莞\u0000", "credit_code": make_credit_code(2)},
+    )
+    assert r.status_code == 400
+
+
+async def test_concurrent_duplicates_get_one_201_and_the_rest_409(client):
+    import asyncio
+
+    h = await officer(client)
+    body = {**GOOD, "name": unique("企业"), "credit_code": make_credit_code(int(unique("")))}
+    codes = await asyncio.gather(
+        *(client.post("/api/v1/organisations", json=body, headers=h) for _ in range(8))
+    )
+    assert sorted(r.status_code for r in codes) == [201] + [409] * 7

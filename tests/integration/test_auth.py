@@ -161,3 +161,30 @@ async def test_admin_creates_staff_with_roles_and_a_hashed_password(client):
     )
     assert r.status_code == 400
     assert {e["field"] for e in r.json()["errors"]} == {"username", "password", "roles"}
+
+
+async def test_a_probe_with_an_overlong_path_is_still_audited(client):
+    org_a, key_a = await org_key()
+    org_b, _ = await org_key()
+    path = f"/api/v1/organisations/{'0' * 80}{org_b['id']}"
+    r = await client.get(path, headers=bearer(key_a))
+    assert r.status_code == 404
+    assert len(await denials_for(f"org:{org_a['id']}:")) == 1
+
+
+async def test_a_long_username_can_issue_keys(client):
+    from accounts import staff as staff_service
+
+    name = "a" * 64
+    if (
+        not await staff_service.StaffUser.exists()
+        .where(staff_service.StaffUser.username == name)
+        .run()
+    ):
+        await staff_service.create_staff("t", name, "long", ["admin"], "a long password!")
+    token, _ = await staff_service.login(name, "a long password!", ttl_minutes=5)
+    org, _ = await org_key()
+    r = await client.post(
+        f"/api/v1/organisations/{org['id']}/api-keys", json={"label": "x"}, headers=bearer(token)
+    )
+    assert r.status_code == 201, r.text

@@ -104,7 +104,8 @@ async def test_a_failing_job_is_retried_with_backoff_then_marked_failed(db, sent
     await Job.update({Job.max_attempts: 2}).where(Job.id == job_id).run()
     await runner.execute(job_id)
     job = await Job.select().where(Job.id == job_id).first().run()
-    assert job["status"] == JobStatus.PENDING and "boom on attempt 1" in job["error"]
+    assert job["status"] == JobStatus.PENDING and "internal error (ValueError)" in job["error"]
+    assert "driver detail" not in job["error"]
     assert job["not_before"] > utcnow() and job["sent_at"] is None
     await runner.execute(job_id)  # too early: not claimable before not_before
     assert (await Job.select(Job.attempts).where(Job.id == job_id).first().run())["attempts"] == 1
@@ -114,6 +115,16 @@ async def test_a_failing_job_is_retried_with_backoff_then_marked_failed(db, sent
     await runner.execute(job_id)
     job = await Job.select().where(Job.id == job_id).first().run()
     assert job["status"] == JobStatus.FAILED and "boom on attempt 2" in job["error"]
+
+
+async def test_a_long_step_without_progress_keeps_its_lease(db, sent):
+    job_id, marker = await new_job(steps=1, step_seconds=2.0)
+    running = asyncio.create_task(runner.execute(job_id, lease_seconds=1))
+    await asyncio.sleep(1.5)  # past the lease the claim took; the heartbeat renewed it
+    assert await runner.claim(job_id, lease_seconds=1) is None
+    await running
+    job = await Job.select(Job.status, Job.attempts).where(Job.id == job_id).first().run()
+    assert job == {"status": JobStatus.DONE, "attempts": 1} and await effects(marker) == 1
 
 
 async def test_the_sweeper_resends_lost_and_abandoned_jobs_once_per_round(db, sent):

@@ -5,6 +5,7 @@ import asyncio
 from typing import Any
 
 from audit.log import record
+from kernel.errors import DomainError
 from workers.kinds import job_handler
 from workers.runner import JobContext
 
@@ -26,4 +27,7 @@ async def slow_effect(ctx: JobContext) -> dict[str, Any]:
 
 @job_handler(FAILING)
 async def failing(ctx: JobContext) -> None:
-    raise ValueError(f"boom on attempt {ctx.attempt}")
+    """An unexpected error first, then a domain error (whose message owners may see)."""
+    if ctx.attempt == 1:
+        raise ValueError("driver detail that must stay in the log")
+    raise DomainError(f"boom on attempt {ctx.attempt}")

@@ -25,7 +25,7 @@ class Organisation(Table, tablename="organisation", schema=None):
     )
 
 
-ID = "2026-11-22T02:28:52:110379"
+ID = "2026-11-22T03:51:36:165316"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -217,7 +217,7 @@ async def forwards():
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 80,
+            "length": 120,
             "default": "",
             "null": False,
             "primary_key": False,

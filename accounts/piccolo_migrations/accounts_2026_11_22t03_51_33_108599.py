@@ -37,7 +37,7 @@ class StaffUser(Table, tablename="staff_user", schema=None):
     )
 
 
-ID = "2026-11-22T02:28:48:963162"
+ID = "2026-11-22T03:51:33:108599"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -399,7 +399,7 @@ async def forwards():
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 64,
+            "length": 120,
             "default": "",
             "null": False,
             "primary_key": False,

@@ -4,7 +4,7 @@ from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-22T03:04:42:561257"
+ID = "2026-11-22T03:51:34:663084"
 VERSION = "1.38.0"
 DESCRIPTION = "True"
 
@@ -72,7 +72,7 @@ async def forwards():
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 80,
+            "length": 120,
             "default": "",
             "null": False,
             "primary_key": False,
