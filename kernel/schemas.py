@@ -13,4 +13,4 @@ class Input(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class Output(msgspec.Struct, frozen=True):
-    pass
+    """Base for response bodies."""

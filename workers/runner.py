@@ -84,6 +84,12 @@ class JobContext:
             await self._mark_done(result)
         self.finished = True
 
+    async def finish(self, result: dict[str, Any] | None = None) -> None:
+        """Marks the job done, for handlers whose work has no effect of its own."""
+        async with unit_of_work():
+            await self._mark_done(result)
+        self.finished = True
+
     async def _mark_done(self, result: dict[str, Any] | None) -> None:
         now = utcnow()
         rows = (
@@ -146,9 +152,8 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
     heartbeat = asyncio.create_task(_keep_lease(ctx))
     try:
         result = await kinds.handler_for(ctx.kind)(ctx)
-        if not ctx.finished:
-            async with ctx.finishing(result):
-                pass
+        if not ctx.finished:  # the handler had no effect to commit with its done mark
+            await ctx.finish(result)
     except LeaseLost:
         log.warning(
             "job %s: lease taken over by another worker; dropped attempt %s", job_id, ctx.attempt
