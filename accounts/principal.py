@@ -36,3 +36,5 @@ class Principal:
 
 
 SYSTEM = Principal(kind="system", id=0, name="system")
+# The service itself acting as an admin (demo seeding), audited as staff:0:system.
+SYSTEM_ADMIN = Principal(kind="staff", id=0, name="system", roles=frozenset({StaffRole.ADMIN}))

@@ -8,7 +8,7 @@ import secrets
 from pathlib import Path
 
 from accounts import api_keys, staff
-from accounts.principal import SYSTEM
+from accounts.principal import SYSTEM, SYSTEM_ADMIN
 from accounts.roles import OrgType, StaffRole
 from accounts.tables import StaffUser
 from kernel.db import unit_of_work
@@ -58,12 +58,6 @@ async def _seed() -> list[str]:
                 name=name, org_type=org_type.value, credit_code=make_credit_code(serial), town=town
             ),
         )
-        key = await api_keys.issue(_system_admin(), org["id"], "demo key")
+        key = await api_keys.issue(SYSTEM_ADMIN, org["id"], "demo key")
         lines.append(f"org    {org_type.value:<24} id {org['id']}  api key {key['key']}")
     return lines
-
-
-def _system_admin():  # type: ignore[no-untyped-def]
-    from accounts.principal import Principal
-
-    return Principal(kind="staff", id=0, name="system", roles=frozenset({StaffRole.ADMIN}))
