@@ -101,10 +101,10 @@ async def list_for(actor: Principal, org_id: int) -> list[dict[str, Any]]:
 
 async def principal_for_key(secret: str) -> Principal | None:
     digest = credentials.digest(secret)
-    cached = principal_cache.get(digest)
-    if cached is not None:
-        return cached
-    generation = principal_cache.generation()
+    return await principal_cache.cached(digest, lambda: _load_key(digest))
+
+
+async def _load_key(digest: str) -> tuple[Principal, None] | None:
     row = (
         await ApiKey.select(
             ApiKey.prefix,
@@ -126,5 +126,4 @@ async def principal_for_key(secret: str) -> Principal | None:
         org_type=OrgType(row["org_type"]),
         credential=row["prefix"],
     )
-    principal_cache.put(digest, principal, generation)
-    return principal
+    return principal, None

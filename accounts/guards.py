@@ -39,6 +39,4 @@ def allow(*roles: StaffRole, organisations: tuple[OrgType, ...] | bool = False) 
     return guard
 
 
-staff_only = allow
-any_staff = allow(*StaffRole)
 anyone_signed_in = allow(*StaffRole, organisations=True)

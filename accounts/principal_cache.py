@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from accounts.principal import Principal
@@ -23,8 +24,21 @@ _entries: dict[str, tuple[Principal, float]] = {}
 _generation = 0
 
 
-def generation() -> int:
-    return _generation
+async def cached(
+    digest: str, lookup: Callable[[], Awaitable[tuple[Principal, datetime | None] | None]]
+) -> Principal | None:
+    """The principal for a credential digest: from the cache, else from `lookup`
+    (which returns the principal and when the credential expires, or None)."""
+    hit = get(digest)
+    if hit is not None:
+        return hit
+    looked_up_in = _generation
+    found = await lookup()
+    if found is None:
+        return None
+    principal, expires_at = found
+    put(digest, principal, looked_up_in, expires_at)
+    return principal
 
 
 def get(digest: str) -> Principal | None:
@@ -41,7 +55,7 @@ def get(digest: str) -> Principal | None:
 def put(
     digest: str, principal: Principal, looked_up_in: int, expires_at: datetime | None = None
 ) -> None:
-    """`looked_up_in`: generation() read before the database lookup began."""
+    """`looked_up_in`: the generation read before the database lookup began."""
     if TTL_SECONDS <= 0 or looked_up_in != _generation:
         return
     ttl = TTL_SECONDS
@@ -52,10 +66,6 @@ def put(
     if len(_entries) >= MAX_ENTRIES:
         _entries.clear()
     _entries[digest] = (principal, time.monotonic() + ttl)
-
-
-def forget(digest: str) -> None:
-    _entries.pop(digest, None)
 
 
 def clear() -> None:

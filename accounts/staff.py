@@ -153,10 +153,10 @@ async def logout(actor: Principal) -> None:
 
 async def principal_for_token(token: str) -> Principal | None:
     digest = credentials.digest(token)
-    cached = principal_cache.get(digest)
-    if cached is not None:
-        return cached
-    generation = principal_cache.generation()
+    return await principal_cache.cached(digest, lambda: _load_session(digest))
+
+
+async def _load_session(digest: str) -> tuple[Principal, datetime] | None:
     row = (
         await StaffSession.select(
             StaffSession.id,
@@ -182,5 +182,4 @@ async def principal_for_token(token: str) -> Principal | None:
         roles=parse_roles(row["roles"]),
         credential=str(row["id"]),
     )
-    principal_cache.put(digest, principal, generation, row["expires_at"])
-    return principal
+    return principal, row["expires_at"]

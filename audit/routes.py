@@ -10,7 +10,7 @@ from accounts.roles import StaffRole
 from audit.log import list_entries, verify_all
 from audit.verification import request_verification
 from kernel.errors import InvalidInput
-from kernel.pagination import check_limit, decode_cursor, encode_cursor
+from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 
 
@@ -59,10 +59,9 @@ class AuditController(Controller):
         if action is not None and (len(action) > 80 or "\x00" in action):
             raise InvalidInput.single("action", "at most 80 characters, no NUL")
         rows = await list_entries(decode_cursor(cursor), check_limit(limit), action)
-        more = len(rows) == limit and rows
         return AuditPage(
             items=[AuditEntryOut(**r) for r in rows],
-            next_cursor=encode_cursor(rows[-1]["id"]) if more else None,
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
         )
 
     @get("/verify")
