@@ -1,4 +1,14 @@
-from piccolo.columns import Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -11,3 +21,94 @@ class Organisation(Table, tablename="organisation"):
     credit_code = Varchar(length=18, unique=True)
     town = Varchar(length=16)
     created_at = Timestamptz(default=TimestamptzNow())
+    # Where payments go (issue 6 reads these); empty until an officer records them.
+    bank_name = Varchar(length=100, null=True, default=None)
+    bank_account = Varchar(length=40, null=True, default=None)
+    bank_account_name = Varchar(length=200, null=True, default=None)
+
+
+class Person(Table, tablename="person"):
+    """One person per resident ID (GB 11643); birth date and sex come from the ID."""
+
+    id_number = Varchar(length=18, unique=True)
+    name = Varchar(length=50)
+    birth_date = Date()
+    sex = Varchar(length=1)  # M / F, from the 17th digit
+    hukou = Varchar(length=16, default="unknown")  # local / non_local / unknown
+    phone = Varchar(length=20, null=True, default=None)
+    town = Varchar(length=16, null=True, default=None, index=True)  # home town in Dongguan
+    insured_months = Integer(null=True, default=None)  # Dongguan pension insurance
+    insured_confirmed_on = Date(null=True, default=None)
+    fresh_graduate = Boolean(default=False)  # of a Guangdong technical/vocational school
+    graduate_school = Varchar(length=100, null=True, default=None)
+    graduate_year = SmallInt(null=True, default=None)
+    # An ID whose region code python-stdnum does not know: kept, for an officer to confirm.
+    region_warning = Varchar(length=200, null=True, default=None)
+    region_confirmed_by = Varchar(length=120, null=True, default=None)
+    created_by = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Certificate(Table, tablename="certificate"):
+    """A vocational skill certificate; (issuer, number) is unique (a migration adds it)."""
+
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
+    occupation_code = Varchar(length=20, index=True)
+    occupation_name = Varchar(length=60)
+    level = SmallInt()  # 1 senior technician ... 5 junior worker
+    number = Varchar(length=40)
+    issuer = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
+    issued_on = Date(index=True)
+    route = Varchar(length=40)
+    status = Varchar(length=16, default="valid")  # valid / revoked
+    revoked_reason = Text(null=True, default=None)
+    revoked_on = Date(null=True, default=None)
+    revoked_by = Varchar(length=120, null=True, default=None)
+    created_by = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class OutcomeReport(Table, tablename="outcome_report"):
+    """One uploaded file of training outcomes and what its processing found."""
+
+    institution = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
+    job_id = Integer(null=True, default=None)  # workers' job (no FK: workers depends on us)
+    filename = Varchar(length=200)
+    file_format = Varchar(length=8)  # csv / xlsx
+    encoding = Varchar(length=16, null=True, default=None)
+    size_bytes = Integer()
+    sha256 = Varchar(length=64)
+    stored_path = Varchar(length=300)
+    status = Varchar(length=16, default="queued")  # queued / done / failed
+    total_rows = Integer(null=True, default=None)
+    accepted = Integer(null=True, default=None)
+    updated = Integer(null=True, default=None)
+    unchanged = Integer(null=True, default=None)
+    rejected = Integer(null=True, default=None)
+    late = Integer(null=True, default=None)
+    error_csv_path = Varchar(length=300, null=True, default=None)
+    error_xlsx_path = Varchar(length=300, null=True, default=None)
+    uploaded_by = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class TrainingOutcome(Table, tablename="training_outcome"):
+    """A course result reported by a training institution. Unique per institution,
+    person, course and dates (a migration adds the constraint)."""
+
+    institution = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
+    course = Varchar(length=100)
+    occupation_code = Varchar(length=20)
+    occupation_name = Varchar(length=60)
+    hours = Integer()
+    start_date = Date()
+    end_date = Date(index=True)
+    passed = Boolean()
+    certificate = ForeignKey(references=Certificate, on_delete=OnDelete.restrict, null=True)
+    late = Boolean(default=False)  # reported more than OUTCOME_LATE_DAYS after the course
+    report = ForeignKey(references=OutcomeReport, on_delete=OnDelete.restrict, null=True)
+    reported_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
