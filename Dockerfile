@@ -13,6 +13,7 @@ COPY registry registry
 COPY subsidies subsidies
 COPY certificates certificates
 COPY workers workers
+COPY reviews reviews
 COPY piccolo_conf.py ./
 RUN pip install --no-cache-dir .
 ENV HOST=0.0.0.0 PORT=8000

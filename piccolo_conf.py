@@ -14,5 +14,7 @@ APP_REGISTRY = AppRegistry(
         "accounts.piccolo_app",
         "audit.piccolo_app",
         "workers.piccolo_app",
+        "reviews.piccolo_app",
+        "registry.studios.piccolo_app",
     ]
 )

@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, OnDelete, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -35,3 +35,17 @@ class ApiKey(Table, tablename="api_key"):
     created_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
     revoked_at = Timestamptz(null=True, default=None)
+
+
+class StaffAffiliation(Table, tablename="staff_affiliation"):
+    """A staff member's tie to an organisation (employed by it, or otherwise linked):
+    such a reviewer may not review that organisation's cases. (staff_user, organisation,
+    relation) is unique (a migration adds it)."""
+
+    staff_user = ForeignKey(references=StaffUser, index=True, on_delete=OnDelete.restrict)
+    organisation = ForeignKey(references=Organisation, index=True, on_delete=OnDelete.restrict)
+    relation = Varchar(length=16)  # employed / linked
+    since = Date(null=True, default=None)
+    note = Varchar(length=200, null=True, default=None)
+    recorded_by = Varchar(length=120)
+    recorded_at = Timestamptz(default=TimestamptzNow())

@@ -18,7 +18,13 @@ from app.request_context import RequestContextMiddleware
 from app.settings import Settings
 from audit.routes import AuditController
 from kernel.db import engine
+from registry.certificate_routes import CertificateController
+from registry.outcomes.routes import OutcomeReportController
+from registry.people_routes import PersonController
 from registry.routes import OrganisationController
+from registry.search_routes import SEARCH_ROUTES, StatisticsController
+from registry.studios.routes import StudioController
+from reviews.routes import AffiliationController, ReviewController
 from workers.kinds import load_handlers
 from workers.routes import JobController
 
@@ -55,8 +61,17 @@ def create_app(
             StaffController,
             ApiKeyController,
             OrganisationController,
+            PersonController,
+            CertificateController,
+            OutcomeReportController,
             AuditController,
             JobController,
+            ReviewController,
+            AffiliationController,
+            StudioController,
+            StatisticsController,
+            # Last: they share paths with controllers (see registry.search_routes).
+            *SEARCH_ROUTES,
         ],
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -20,12 +20,22 @@ from kernel.errors import (
     InvalidInput,
     NotFound,
     NotVisible,
+    TooLarge,
     Unauthenticated,
+    UnsupportedFormat,
 )
 
 log = logging.getLogger(__name__)
 
-_STATUS = {InvalidInput: 400, Unauthenticated: 401, Forbidden: 403, NotFound: 404, Conflict: 409}
+_STATUS = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    UnsupportedFormat: 415,
+}
 
 
 def _body(

@@ -27,6 +27,10 @@ class Settings:
     sweep_interval_seconds: float
     embedded_worker_threads: int
     log_level: str
+    export_max_rows: int
+    review_min_reviewers: int
+    outcome_late_days: int
+    outcome_upload_max_bytes: int
 
     @property
     def embedded_broker(self) -> bool:
@@ -52,6 +56,10 @@ class Settings:
             sweep_interval_seconds=float(env.get("SWEEP_INTERVAL_SECONDS", "15")),
             embedded_worker_threads=int(env.get("EMBEDDED_WORKER_THREADS", "2")),
             log_level=env.get("LOG_LEVEL", "INFO"),
+            export_max_rows=int(env.get("EXPORT_MAX_ROWS", "1000000")),
+            review_min_reviewers=int(env.get("REVIEW_MIN_REVIEWERS", "3")),
+            outcome_late_days=int(env.get("OUTCOME_LATE_DAYS", "30")),
+            outcome_upload_max_bytes=int(env.get("OUTCOME_UPLOAD_MAX_BYTES", str(256 << 20))),
         )
 
 
@@ -75,7 +83,15 @@ ENVIRONMENT: dict[str, str] = {
     "SWEEP_INTERVAL_SECONDS": "how often each process sweeps (default 15)",
     "EMBEDDED_WORKER_THREADS": "job threads of the in-process worker (default 2)",
     "LOG_LEVEL": "logging level (default INFO)",
+    "EXPORT_MAX_ROWS": "most rows one CSV/XLSX export may hold; a search matching more "
+    "gets 400 asking to narrow it (default 1000000)",
     "AUTH_CACHE_SECONDS": "how long a process trusts a credential it has looked up; a "
     "revocation reaches other processes within this time (default 2, 0 = off)",
+    "OUTCOME_LATE_DAYS": "an outcome reported more than this many days after its course "
+    "ended is accepted but flagged late (default 30)",
+    "OUTCOME_UPLOAD_MAX_BYTES": "largest outcome report file accepted; larger gets 413 "
+    "(default 256 MiB)",
+    "REVIEW_MIN_REVIEWERS": "fewest reviewers who must score an expert review case "
+    "(default 3); a case may ask for more",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
 }

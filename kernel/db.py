@@ -159,6 +159,16 @@ async def unit_of_work() -> AsyncIterator[None]:
         await callback()
 
 
+def raw_connection() -> Any:
+    """The driver connection of the open unit of work (sqlite3.Connection or
+    asyncpg.Connection), for bulk paths Piccolo has no query for (executemany, COPY)."""
+    transaction = engine().current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("raw_connection() needs an open unit_of_work()")
+    connection = transaction.connection
+    return connection.raw if is_sqlite(engine()) else connection
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """A unique constraint refused a row: a concurrent duplicate, answered as 409."""
     import asyncpg

@@ -35,6 +35,18 @@ class Unauthenticated(DomainError):
     code = "unauthenticated"
 
 
+class TooLarge(DomainError):
+    """An upload over its size limit (413)."""
+
+    code = "too_large"
+
+
+class UnsupportedFormat(DomainError):
+    """An upload in a format the endpoint does not read (415)."""
+
+    code = "unsupported_format"
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str

@@ -77,6 +77,12 @@ class _WriteSession:
         self._conn.row_factory = value
 
     @property
+    def raw(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself, for bulk statements (executemany) inside
+        the transaction."""
+        return self._conn
+
+    @property
     def in_transaction(self) -> bool:
         return self._conn.in_transaction
 

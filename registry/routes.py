@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, put
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -20,6 +20,15 @@ class OrganisationIn(Input):
     org_type: str
     credit_code: Annotated[str, msgspec.Meta(max_length=40)]
     town: str
+    bank_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    bank_account: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    bank_account_name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
+
+
+class BankAccountIn(Input):
+    bank_name: Annotated[str, msgspec.Meta(max_length=200)]
+    bank_account: Annotated[str, msgspec.Meta(max_length=100)]
+    bank_account_name: Annotated[str, msgspec.Meta(max_length=400)]
 
 
 class OrganisationOut(Output):
@@ -29,6 +38,13 @@ class OrganisationOut(Output):
     credit_code: str
     town: str
     created_at: datetime
+    bank_name: str | None
+    bank_account: str | None  # whole for officer/admin/finance and the organisation
+    bank_account_name: str | None
+
+
+def _out(who: Principal, org: dict[str, Any]) -> OrganisationOut:
+    return msgspec.convert(organisations.shown(who, org), OrganisationOut)
 
 
 class OrganisationPage(Output):
@@ -45,7 +61,7 @@ class OrganisationController(Controller):
         self, data: JSONBody[OrganisationIn], request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
         new = organisations.NewOrganisation(**msgspec.structs.asdict(data))
-        return msgspec.convert(await organisations.create(request.user, new), OrganisationOut)
+        return _out(request.user, await organisations.create(request.user, new))
 
     @get("/", guards=[anyone_signed_in])
     async def list_organisations(
@@ -58,7 +74,7 @@ class OrganisationController(Controller):
             request.user, decode_cursor(cursor), check_limit(limit)
         )
         return OrganisationPage(
-            items=[msgspec.convert(r, OrganisationOut) for r in rows],
+            items=[_out(request.user, r) for r in rows],
             next_cursor=next_cursor([r["id"] for r in rows], limit),
         )
 
@@ -66,6 +82,13 @@ class OrganisationController(Controller):
     async def get_one(
         self, org_id: RecordId, request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
-        return msgspec.convert(
-            await organisations.get_visible(request.user, org_id), OrganisationOut
+        return _out(request.user, await organisations.get_visible(request.user, org_id))
+
+    @put("/{org_id:int}/bank-account", guards=[allow(StaffRole.ADMIN, StaffRole.OFFICER)])
+    async def set_bank_account(
+        self, org_id: RecordId, data: JSONBody[BankAccountIn], request: Request[Principal, Any, Any]
+    ) -> OrganisationOut:
+        account = organisations.BankAccount(**msgspec.structs.asdict(data))
+        return _out(
+            request.user, await organisations.set_bank_account(request.user, org_id, account)
         )

@@ -15,7 +15,7 @@ Handler = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
 _HANDLERS: dict[str, Handler] = {}
 
 # Modules whose import registers handlers; the API and every worker load the same list.
-HANDLER_MODULES = ("audit.jobs",)
+HANDLER_MODULES = ("audit.jobs", "registry.outcomes.importer", "registry.certificate_events")
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:

@@ -31,6 +31,11 @@ LEASE_SECONDS = 120
 RETRY_BACKOFF_SECONDS = (5, 30, 120, 600)
 
 
+class PermanentFailure(DomainError):
+    """A failure that another attempt cannot cure (a file that cannot be read): the job
+    fails at once with this message instead of retrying."""
+
+
 class LeaseLost(Exception):
     """Another worker holds this job now; stop without writing."""
 
@@ -158,6 +163,9 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
         log.warning(
             "job %s: lease taken over by another worker; dropped attempt %s", job_id, ctx.attempt
         )
+    except PermanentFailure as exc:
+        log.warning("job %s (%s) failed for good: %s", job_id, ctx.kind, exc.message)
+        await _give_up(ctx, exc.message)
     except Exception as exc:
         log.exception("job %s (%s) attempt %s failed", job_id, ctx.kind, ctx.attempt)
         await _after_failure(ctx, _public_error(exc, ctx))

@@ -2,7 +2,7 @@
 constraint is added by ALTER TABLE, which SQLite cannot do, so these are indexes."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from kernel.migration_sql import run_sql
 
 ID = "2026-11-22T04:16:19:000000"
 VERSION = "1.38.0"
@@ -16,20 +16,17 @@ STATEMENTS = (
 )
 
 
-class _Raw(Table):
-    pass
-
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="registry", description=DESCRIPTION)
 
     async def create_keys():
         for sql in STATEMENTS:
-            await _Raw.raw(sql).run()
+            await run_sql(sql)
 
     async def drop_keys():
         for name in ("certificate_issuer_number", "training_outcome_key", "certificate_level_issued"):
-            await _Raw.raw(f"DROP INDEX {name}").run()
+            await run_sql(f"DROP INDEX {name}")
 
     manager.add_raw(create_keys)
     manager.add_raw_backwards(drop_keys)

@@ -22,6 +22,7 @@ PACKAGES = (
     "subsidies",
     "certificates",
     "workers",
+    "reviews",
 )
 
 

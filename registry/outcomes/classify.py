@@ -1,0 +1,142 @@
+"""Deciding, for the rows that passed their own checks, which are new, which update
+an earlier report, which change nothing, and which clash with the registry. Pure:
+the caller fetches the existing records and passes them in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from registry.outcomes.rows import ERROR_COLUMNS
+
+KEY = ["id_number", "course", "start_date", "end_date"]
+CONTENT = [
+    "name", "occupation_code", "occupation_name", "hours", "passed",
+    "certificate_number", "certificate_level", "certificate_date", "issuer_id",
+]  # fmt: skip
+CERTIFICATE_FACTS = ["id_number", "certificate_level", "certificate_date", "occupation_code"]
+
+
+def _errors(rows: pd.Series, column: str, code: str) -> pd.DataFrame:
+    return pd.DataFrame({"row": rows.to_numpy(), "column": column, "code": code})
+
+
+def empty_errors() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="int64" if c == "row" else "str") for c in ERROR_COLUMNS}
+    )
+
+
+def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Rows repeating an earlier row of the same file. An exact repeat changes nothing
+    (counted unchanged); a repeat with other details, or a name or certificate that
+    contradicts an earlier row, is rejected. Returns (kept, errors, repeats)."""
+    errors = []
+    # One person, one name: the first row that names an ID sets it for this file.
+    first_name = valid.groupby("id_number", sort=False)["name"].transform("first")
+    clash = valid["name"] != first_name
+    errors.append(_errors(valid.loc[clash, "row"], "name", "NAME_MISMATCH"))
+    valid = valid.loc[~clash]
+
+    repeated_key = valid.duplicated(KEY, keep="first")
+    exact = valid.duplicated(KEY + CONTENT, keep="first")
+    errors.append(_errors(valid.loc[repeated_key & ~exact, "row"], "course", "DUPLICATE_ROW"))
+    repeats = int(exact.sum())
+    valid = valid.loc[~repeated_key]
+
+    # One certificate number per issuer names one person, level, date and occupation.
+    certified = valid["has_certificate"]
+    cert_key = ["issuer_id", "certificate_number"]
+    firsts = (
+        valid.loc[certified].groupby(cert_key, sort=False)[CERTIFICATE_FACTS].transform("first")
+    )
+    differs = (valid.loc[certified, CERTIFICATE_FACTS] != firsts).any(axis=1)
+    bad_rows = valid.loc[certified].loc[differs, "row"]
+    errors.append(_errors(bad_rows, "certificate_number", "CERTIFICATE_CONFLICT"))
+    valid = valid.loc[~valid["row"].isin(bad_rows)]
+    return valid, pd.concat(errors, ignore_index=True), repeats
+
+
+def against_people(valid: pd.DataFrame, people: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adds person_id (0 for a new person) and rejects names that differ from the
+    registered name of the ID."""
+    merged = valid.merge(
+        people.rename(columns={"id": "person_id", "name": "registered_name"}),
+        on="id_number",
+        how="left",
+    )
+    known = merged["person_id"].notna()
+    clash = known & (merged["name"] != merged["registered_name"])
+    errors = _errors(merged.loc[clash, "row"], "name", "NAME_MISMATCH")
+    kept = merged.loc[~clash].drop(columns=["registered_name"])
+    kept["person_id"] = kept["person_id"].fillna(0).astype(np.int64)
+    return kept, errors
+
+
+def against_certificates(
+    valid: pd.DataFrame, existing: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adds certificate_id (0: none or new). A registered certificate number of the
+    same issuer must name the same person, level, date and occupation."""
+    facts = existing.rename(
+        columns={
+            "id": "certificate_id",
+            "issuer": "issuer_id",
+            "number": "certificate_number",
+            "id_number": "registered_id_number",
+            "level": "registered_level",
+            "issued_on": "registered_date",
+            "occupation_code": "registered_occupation",
+        }
+    )
+    merged = valid.merge(facts, on=["issuer_id", "certificate_number"], how="left")
+    known = merged["has_certificate"] & merged["certificate_id"].notna()
+    clash = known & (
+        (merged["id_number"] != merged["registered_id_number"])
+        | (merged["certificate_level"] != merged["registered_level"])
+        | (merged["certificate_date"] != merged["registered_date"])
+        | (merged["occupation_code"] != merged["registered_occupation"])
+    )
+    errors = _errors(merged.loc[clash, "row"], "certificate_number", "CERTIFICATE_CONFLICT")
+    kept = merged.loc[~clash].drop(
+        columns=[
+            "registered_id_number",
+            "registered_level",
+            "registered_date",
+            "registered_occupation",
+        ]
+    )
+    kept["certificate_id"] = kept["certificate_id"].fillna(0).astype(np.int64)
+    return kept, errors
+
+
+def against_outcomes(valid: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
+    """Adds outcome_id and `status`: new, updated or unchanged. A row without a
+    certificate keeps the certificate an earlier report linked: leaving the columns
+    blank does not unlink it."""
+    previous = existing.rename(
+        columns={
+            "id": "outcome_id",
+            "person": "person_id",
+            "occupation_code": "was_occupation_code",
+            "occupation_name": "was_occupation_name",
+            "hours": "was_hours",
+            "passed": "was_passed",
+            "certificate": "was_certificate",
+        }
+    )
+    merged = valid.merge(previous, on=["person_id", "course", "start_date", "end_date"], how="left")
+    found = merged["outcome_id"].notna().to_numpy()
+    was_certificate = merged["was_certificate"].fillna(0).astype(np.int64)
+    certificate = np.where(merged["certificate_id"] > 0, merged["certificate_id"], was_certificate)
+    same = (
+        (merged["occupation_code"] == merged["was_occupation_code"])
+        & (merged["occupation_name"] == merged["was_occupation_name"])
+        & (merged["hours"] == merged["was_hours"])
+        & (merged["passed"] == merged["was_passed"].astype("boolean").fillna(False))
+        & (certificate == was_certificate)
+    ).to_numpy(dtype=bool)
+    merged["certificate_id"] = certificate.astype(np.int64)
+    merged["outcome_id"] = merged["outcome_id"].fillna(0).astype(np.int64)
+    merged["status"] = np.where(~found, "new", np.where(same, "unchanged", "updated"))
+    return merged.drop(columns=[c for c in merged.columns if c.startswith("was_")])

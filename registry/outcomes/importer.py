@@ -1,0 +1,270 @@
+"""The outcome import job: read and check every row (phase 1, no lock held), then
+classify against the registry and store in one transaction with the job's done mark
+(phase 2), so a retried job never applies a report twice and a rejected row changes
+nothing."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app.settings import Settings
+from audit.log import record
+from kernel.clock import local_date, local_today, utcnow
+from kernel.db import unit_of_work
+from registry.levels import Route
+from registry.outcomes import classify, error_files
+from registry.outcomes.reading import read_chunks
+from registry.outcomes.rows import check_rows
+from registry.outcomes.store import Bulk
+from registry.resident_ids import region_warning
+from registry.tables import Organisation, OutcomeReport
+from workers.kinds import job_handler
+from workers.runner import JobContext, PermanentFailure
+
+log = logging.getLogger(__name__)
+
+IMPORT_OUTCOMES = "registry.import_outcomes"
+
+_ROUTE_OF_ISSUER = {
+    "enterprise": Route.ENTERPRISE_SELF_EVALUATION,
+    "technical_school": Route.TECHNICAL_SCHOOL,
+}
+
+
+@job_handler(IMPORT_OUTCOMES)
+async def import_outcomes(ctx: JobContext) -> dict[str, Any]:
+    report = (
+        await OutcomeReport.select()
+        .where(OutcomeReport.id == ctx.payload["report_id"])
+        .first()
+        .run()
+    )
+    if report is None:
+        raise PermanentFailure(f"outcome report {ctx.payload['report_id']} does not exist")
+    settings = Settings.from_env()
+    try:
+        checked = await _check_file(ctx, report)
+    except (OSError, ValueError) as exc:
+        # Checked at upload; a file that still fails to read will not improve on retry.
+        message = f"the file could not be read: {exc}"
+        await _mark_failed(report["id"], message)
+        raise PermanentFailure(message) from exc
+    await ctx.progress(50)
+    received = local_date(report["created_at"])
+    result: dict[str, Any] = {"report_id": report["id"]}
+    async with ctx.finishing(result):
+        counts = await _store(ctx, report, checked, received, settings.outcome_late_days)
+        errors = checked.errors_frame()
+        error_paths = _write_errors(settings, report["id"], errors) if len(errors) else (None, None)
+        result.update(counts)
+        await (
+            OutcomeReport.update(
+                {
+                    **{getattr(OutcomeReport, k): v for k, v in counts.items()},
+                    OutcomeReport.status: "done",
+                    OutcomeReport.error_csv_path: error_paths[0],
+                    OutcomeReport.error_xlsx_path: error_paths[1],
+                    OutcomeReport.finished_at: utcnow(),
+                }
+            )
+            .where(OutcomeReport.id == report["id"])
+            .run()
+        )
+        await record(
+            ctx.actor, "outcome_report.processed", "outcome_report", report["id"], after=counts
+        )
+    return result
+
+
+class _Checked:
+    def __init__(self) -> None:
+        self.valid: list[pd.DataFrame] = []
+        self.errors: list[pd.DataFrame] = []
+        self.routes: dict[int, str] = {}
+
+    def errors_frame(self) -> pd.DataFrame:
+        return pd.concat(self.errors, ignore_index=True) if self.errors else classify.empty_errors()
+
+
+async def _check_file(ctx: JobContext, report: dict[str, Any]) -> _Checked:
+    institution = report["institution"]
+    checked = _Checked()
+    checked.routes[institution] = Route.SOCIAL_EVALUATION_ORGANISATION
+    issuers: dict[str, int] = {}
+    today = local_today()
+    path = Path(report["stored_path"])
+    for number, chunk in enumerate(read_chunks(path, report["file_format"], report["encoding"])):
+        await _learn_issuers(chunk.frame, issuers, checked.routes)
+        rows = check_rows(chunk.frame, today=today, issuers=issuers, own_id=institution)
+        checked.valid.append(rows.valid)
+        checked.errors.append(rows.errors)
+        if chunk.shape_problems:
+            checked.errors.append(
+                pd.DataFrame(
+                    {
+                        "row": [p.row for p in chunk.shape_problems],
+                        "column": "*",
+                        "code": "COLUMN_COUNT",
+                    }
+                )
+            )
+        await ctx.progress(min(45, 5 + 4 * (number + 1)))
+    return checked
+
+
+async def _learn_issuers(
+    frame: pd.DataFrame, issuers: dict[str, int], routes: dict[int, str]
+) -> None:
+    codes = set(frame["certificate_issuer_code"].str.upper().unique()) - {""} - set(issuers)
+    if not codes:
+        return
+    rows = (
+        await Organisation.select(Organisation.id, Organisation.credit_code, Organisation.org_type)
+        .where(Organisation.credit_code.is_in(sorted(codes)))
+        .run()
+    )
+    for row in rows:
+        issuers[row["credit_code"]] = row["id"]
+        routes[row["id"]] = _ROUTE_OF_ISSUER.get(
+            row["org_type"], Route.SOCIAL_EVALUATION_ORGANISATION
+        )
+
+
+async def _store(
+    ctx: JobContext, report: dict[str, Any], checked: _Checked, received, late_days: int
+) -> dict[str, int]:
+    valid = pd.concat(checked.valid, ignore_index=True) if checked.valid else None
+    repeats = 0
+    counts = {"accepted": 0, "updated": 0, "unchanged": 0, "late": 0}
+    if valid is not None and len(valid):
+        async with unit_of_work():
+            bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
+            valid, errors, repeats = classify.within_file(valid)
+            checked.errors.append(errors)
+            people = await bulk.people(valid["id_number"].unique().tolist())
+            valid, errors = classify.against_people(valid, people)
+            checked.errors.append(errors)
+            valid = await _with_certificates(bulk, valid, checked)
+            valid = await _with_new_people(bulk, valid)
+            valid = await _with_new_certificates(bulk, valid, checked.routes)
+            outcomes = await bulk.outcomes(valid["person_id"].unique().tolist())
+            valid = classify.against_outcomes(valid, outcomes)
+            cutoff = np.datetime64(received - timedelta(days=late_days))
+            valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
+            new = valid.loc[valid["status"] == "new"]
+            changed = valid.loc[valid["status"] == "updated"]
+            await bulk.insert_outcomes(_nullable_certificate(new))
+            await bulk.update_outcomes(_nullable_certificate(changed))
+            counts = {
+                "accepted": len(new),
+                "updated": len(changed),
+                "unchanged": int((valid["status"] == "unchanged").sum()),
+                "late": int(new["late"].sum() + changed["late"].sum()),
+            }
+    errors = checked.errors_frame()
+    counts["unchanged"] += repeats
+    counts["rejected"] = int(errors["row"].nunique())
+    counts["total_rows"] = (
+        counts["accepted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]
+    )
+    return counts
+
+
+async def _with_certificates(bulk: Bulk, valid: pd.DataFrame, checked: _Checked) -> pd.DataFrame:
+    certified = valid.loc[valid["has_certificate"]]
+    existing = [
+        await bulk.certificates(int(issuer), group["certificate_number"].unique().tolist())
+        for issuer, group in certified.groupby("issuer_id")
+    ]
+    frame = pd.concat(existing, ignore_index=True) if existing else None
+    if frame is None or frame.empty:
+        valid = valid.copy()
+        valid["certificate_id"] = 0
+        return valid
+    valid, errors = classify.against_certificates(valid, frame)
+    checked.errors.append(errors)
+    return valid
+
+
+async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> pd.DataFrame:
+    unknown = valid.loc[valid["person_id"] == 0].drop_duplicates("id_number")
+    if unknown.empty:
+        return valid
+    new = unknown[["id_number", "name", "birth_date", "sex"]].copy()
+    regions = new["id_number"].str.slice(0, 6)
+    years = new["birth_date"].str.slice(0, 4).astype(int)
+    pairs = pd.Series(list(zip(regions, years, strict=True)), index=new.index)
+    warnings = {pair: region_warning(*pair) for pair in pairs.unique()}
+    new["region_warning"] = pairs.map(warnings)
+    new["region_warning"] = (
+        new["region_warning"].astype(object).where(new["region_warning"].notna(), None)
+    )
+    await bulk.insert_people(new)
+    ids = await bulk.people(new["id_number"].tolist())
+    mapping = pd.Series(ids["id"].to_numpy(), index=ids["id_number"].to_numpy())
+    valid = valid.copy()
+    fresh = valid["person_id"] == 0
+    valid.loc[fresh, "person_id"] = valid.loc[fresh, "id_number"].map(mapping).to_numpy()
+    valid["person_id"] = valid["person_id"].astype(np.int64)
+    return valid
+
+
+async def _with_new_certificates(
+    bulk: Bulk, valid: pd.DataFrame, routes: dict[int, str]
+) -> pd.DataFrame:
+    wanted = valid["has_certificate"] & (valid["certificate_id"] == 0)
+    if not wanted.any():
+        return valid
+    new = valid.loc[wanted].drop_duplicates(["issuer_id", "certificate_number"]).copy()
+    new["route"] = new["issuer_id"].map(routes).fillna(Route.SOCIAL_EVALUATION_ORGANISATION)
+    await bulk.insert_certificates(new)
+    ids = pd.concat(
+        [
+            await bulk.certificates(int(issuer), group["certificate_number"].tolist())
+            for issuer, group in new.groupby("issuer_id")
+        ],
+        ignore_index=True,
+    )
+    key = pd.MultiIndex.from_frame(ids[["issuer", "number"]])
+    mapping = pd.Series(ids["id"].to_numpy(), index=key)
+    valid = valid.copy()
+    lookup = pd.MultiIndex.from_frame(valid.loc[wanted, ["issuer_id", "certificate_number"]])
+    valid.loc[wanted, "certificate_id"] = mapping.reindex(lookup).to_numpy()
+    valid["certificate_id"] = valid["certificate_id"].astype(np.int64)
+    return valid
+
+
+def _nullable_certificate(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame["certificate_id"] = (
+        frame["certificate_id"].astype(object).where(frame["certificate_id"] > 0, None)
+    )
+    frame["late"] = frame["late"].astype(bool)
+    frame["passed"] = frame["passed"].astype(bool)
+    return frame
+
+
+def _write_errors(settings: Settings, report_id: int, errors: pd.DataFrame) -> tuple[str, str]:
+    folder = settings.data_dir / "reports"
+    csv_path = folder / f"outcome-report-{report_id}-errors.csv"
+    xlsx_path = folder / f"outcome-report-{report_id}-errors.xlsx"
+    error_files.write(errors, csv_path, xlsx_path)
+    return str(csv_path), str(xlsx_path)
+
+
+async def _mark_failed(report_id: int, message: str) -> None:
+    async with unit_of_work():
+        await (
+            OutcomeReport.update({OutcomeReport.status: "failed"})
+            .where(OutcomeReport.id == report_id)
+            .run()
+        )
+        await record(
+            "system", "outcome_report.failed", "outcome_report", report_id, after={"error": message}
+        )

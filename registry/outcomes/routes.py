@@ -1,0 +1,164 @@
+"""Outcome reports over HTTP. Upload the file as the raw request body (recommended for
+large files: it is streamed to disk) or as multipart/form-data field `file`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery
+from litestar.response import File
+from litestar.status_codes import HTTP_202_ACCEPTED
+
+from accounts.guards import anyone_signed_in
+from accounts.principal import Principal
+from app.params import RecordId
+from app.settings import Settings
+from kernel.errors import InvalidInput, TooLarge
+from kernel.pagination import check_limit, decode_cursor, next_cursor
+from kernel.schemas import Output
+from registry.outcomes import reports, template
+from registry.outcomes.upload import XLSX_TYPE, receive
+
+PREFIX = "/api/v1/outcome-reports"
+
+
+class OutcomeReportOut(Output):
+    id: int
+    institution: int
+    job_id: int | None
+    filename: str
+    file_format: str
+    encoding: str | None
+    size_bytes: int
+    sha256: str
+    status: str
+    total_rows: int | None
+    accepted: int | None
+    updated: int | None
+    unchanged: int | None
+    rejected: int | None
+    late: int | None
+    error_file_csv: str | None
+    error_file_xlsx: str | None
+    uploaded_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class OutcomeReportPage(Output):
+    items: list[OutcomeReportOut]
+    next_cursor: str | None
+
+
+def _out(report: dict[str, Any]) -> OutcomeReportOut:
+    has_errors = report["error_csv_path"] is not None
+    base = f"{PREFIX}/{report['id']}/errors"
+    return msgspec.convert(
+        {
+            **{k: v for k, v in report.items() if k != "error_csv_path"},
+            "error_file_csv": f"{base}.csv" if has_errors else None,
+            "error_file_xlsx": f"{base}.xlsx" if has_errors else None,
+        },
+        OutcomeReportOut,
+    )
+
+
+async def _upload_chunks(
+    request: Request[Any, Any, Any], limit: int
+) -> tuple[AsyncIterator[bytes], str]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the file is larger than {limit} bytes 文件过大", field="file")
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidInput.single("file", "multipart upload needs a field named file")
+
+        async def parts() -> AsyncIterator[bytes]:
+            while chunk := await upload.read(1 << 20):
+                yield chunk
+
+        return parts(), upload.filename or ""
+    return request.stream(), request.query_params.get("filename", "")
+
+
+class OutcomeReportController(Controller):
+    path = PREFIX
+    tags = ["outcome reports"]
+    guards = [anyone_signed_in]
+
+    @post(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        request_max_body_size=None,  # the upload limit is checked while streaming
+        description="Upload a CSV or XLSX outcome report as the request body "
+        "(?filename=name.csv) or as multipart field `file`. Answers 202 with the report; "
+        "its job does the import. Staff upload with ?institution_id=.",
+    )
+    async def upload(
+        self, request: Request[Principal, Any, Any], institution_id: FromQuery[int | None] = None
+    ) -> OutcomeReportOut:
+        settings: Settings = request.app.state.settings
+        institution = await reports.institution_for(request.user, institution_id)
+        chunks, filename = await _upload_chunks(request, settings.outcome_upload_max_bytes)
+        received = await receive(
+            chunks, filename, settings.data_dir, settings.outcome_upload_max_bytes
+        )
+        return _out(await reports.submit(request.user, institution, received))
+
+    @get("/")
+    async def list_reports(
+        self,
+        request: Request[Principal, Any, Any],
+        institution_id: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> OutcomeReportPage:
+        rows = await reports.list_visible(
+            request.user, institution_id, decode_cursor(cursor), check_limit(limit)
+        )
+        return OutcomeReportPage(
+            items=[_out(r) for r in rows], next_cursor=next_cursor([r["id"] for r in rows], limit)
+        )
+
+    @get("/{report_id:int}")
+    async def get_report(
+        self, report_id: RecordId, request: Request[Principal, Any, Any]
+    ) -> OutcomeReportOut:
+        return _out(await reports.get_visible(request.user, report_id))
+
+    @get("/{report_id:int}/errors.csv", media_type="text/csv")
+    async def errors_csv(self, report_id: RecordId, request: Request[Principal, Any, Any]) -> File:
+        path = await reports.error_file(request.user, report_id, "csv")
+        return File(
+            path,
+            filename=f"outcome-report-{report_id}-errors.csv",
+            media_type="text/csv; charset=utf-8",
+        )
+
+    @get("/{report_id:int}/errors.xlsx", media_type=XLSX_TYPE)
+    async def errors_xlsx(self, report_id: RecordId, request: Request[Principal, Any, Any]) -> File:
+        path = await reports.error_file(request.user, report_id, "xlsx")
+        return File(path, filename=f"outcome-report-{report_id}-errors.xlsx", media_type=XLSX_TYPE)
+
+    @get("/template.csv", media_type="text/csv")
+    async def template_csv(self) -> Response[bytes]:
+        return Response(
+            template.template_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="outcome-report-template.csv"'},
+        )
+
+    @get("/template.xlsx", media_type=XLSX_TYPE)
+    async def template_xlsx(self) -> Response[bytes]:
+        return Response(
+            template.template_xlsx(),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="outcome-report-template.xlsx"'},
+        )

@@ -1,0 +1,188 @@
+import dataclasses
+import re
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromQuery, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from msgspec import UNSET, UnsetType
+
+from accounts.guards import allow, anyone_signed_in
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from app.params import RecordId
+from kernel.clock import utcnow
+from kernel.errors import InvalidInput
+from kernel.schemas import Input, Output
+from registry import certificates, people
+from registry.certificate_routes import CertificateOut, certificate_out
+
+AnyRequest = Request[Principal, Any, Any]
+WRITERS = allow(StaffRole.OFFICER, StaffRole.ADMIN)
+
+# Generous caps against oversized input; the domain rules give the precise limits.
+Text40 = Annotated[str, msgspec.Meta(max_length=40)]
+Text200 = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class PersonIn(Input):
+    id_number: Text40
+    name: Text200
+    hukou: Text40
+    phone: Text40 | None = None
+    town: Text40 | None = None
+    insured_months: int | None = None
+    insured_confirmed_on: date | None = None  # required with insured_months
+    fresh_graduate: bool = False
+    graduate_school: Text200 | None = None  # required for a fresh graduate
+    graduate_year: int | None = None  # required for a fresh graduate
+
+
+class PersonPatch(Input):
+    """Only the fields given change; null clears an optional one."""
+
+    name: Text200 | UnsetType = UNSET
+    hukou: Text40 | UnsetType = UNSET
+    phone: Text40 | UnsetType | None = UNSET
+    town: Text40 | UnsetType | None = UNSET
+    insured_months: int | UnsetType | None = UNSET
+    insured_confirmed_on: date | UnsetType | None = UNSET
+    fresh_graduate: bool | UnsetType = UNSET
+    graduate_school: Text200 | UnsetType | None = UNSET
+    graduate_year: int | UnsetType | None = UNSET
+
+
+class PersonOut(Output):
+    id: int
+    id_number: str  # whole for officers and admins, else masked
+    name: str
+    birth_date: date
+    sex: str
+    hukou: str
+    phone: str | None
+    town: str | None
+    insured_months: int | None
+    insured_confirmed_on: date | None
+    fresh_graduate: bool
+    graduate_school: str | None
+    graduate_year: int | None
+    region_warning: str | None  # an unknown region code, until an officer confirms it
+    region_confirmed_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LevelOut(Output):
+    occupation_code: str
+    occupation_name: str
+    level: int
+    level_zh: str
+    level_en: str
+    certificate_id: int
+    number: str
+    issued_on: date
+
+
+class FactOut(Output):
+    name: str
+    required: str
+    actual: str | int | bool | None
+    passed: bool | None  # null: this system cannot tell
+    note: str | None
+    as_of: date | None
+
+
+class ClauseOut(Output):
+    number: int
+    title: str
+    passed: bool
+    facts: list[FactOut]
+
+
+class EligibilityOut(Output):
+    person_id: int
+    scheme: str
+    on: date
+    eligible: bool
+    applying_clauses: list[int]
+    reason: str
+    preconditions: list[FactOut]
+    clauses: list[ClauseOut]
+
+
+def person_out(who: Principal, person: dict[str, Any]) -> PersonOut:
+    return msgspec.convert(people.shown(who, person), PersonOut, strict=False)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_on(value: str | None, today: date) -> date:
+    if value is None:
+        return today
+    try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput.single("on", "must be a date as YYYY-MM-DD") from None
+
+
+class PersonController(Controller):
+    """Single people and their records. The list (GET /api/v1/people) is registry.search."""
+
+    path = "/api/v1/people"
+    tags = ["registry"]
+
+    @post("/", guards=[WRITERS], status_code=HTTP_201_CREATED)
+    async def create(self, data: JSONBody[PersonIn], request: AnyRequest) -> PersonOut:
+        new = people.NewPerson(**msgspec.structs.asdict(data))
+        return person_out(request.user, await people.create(request.user, new))
+
+    @get("/{person_id:int}", guards=[anyone_signed_in])
+    async def get_one(self, person_id: RecordId, request: AnyRequest) -> PersonOut:
+        return person_out(request.user, await people.get_visible(request.user, person_id))
+
+    @patch("/{person_id:int}", guards=[WRITERS])
+    async def update(
+        self, person_id: RecordId, data: JSONBody[PersonPatch], request: AnyRequest
+    ) -> PersonOut:
+        changes = {f: v for f, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        return person_out(request.user, await people.update(request.user, person_id, changes))
+
+    @post(
+        "/{person_id:int}/confirm-region",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def confirm_region(self, person_id: RecordId, request: AnyRequest) -> PersonOut:
+        return person_out(request.user, await people.confirm_region(request.user, person_id))
+
+    @get("/{person_id:int}/certificates", guards=[anyone_signed_in])
+    async def certificate_history(
+        self, person_id: RecordId, request: AnyRequest
+    ) -> list[CertificateOut]:
+        rows = await certificates.history(request.user, person_id)
+        return [certificate_out(request.user, r) for r in rows]
+
+    @get("/{person_id:int}/levels", guards=[anyone_signed_in])
+    async def levels(self, person_id: RecordId, request: AnyRequest) -> list[LevelOut]:
+        rows = await certificates.levels(request.user, person_id)
+        return [msgspec.convert(r, LevelOut, strict=False) for r in rows]
+
+    @get("/{person_id:int}/registration-eligibility", guards=[anyone_signed_in])
+    async def registration_eligibility(
+        self,
+        person_id: RecordId,
+        request: AnyRequest,
+        on: FromQuery[str | None] = None,
+    ) -> EligibilityOut:
+        when = parse_on(on, utcnow().date())
+        _, assessment = await certificates.registration_eligibility(request.user, person_id, when)
+        return msgspec.convert(
+            {"person_id": person_id, **dataclasses.asdict(assessment)},
+            EligibilityOut,
+            strict=False,
+        )

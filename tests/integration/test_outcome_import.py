@@ -1,0 +1,314 @@
+"""Bulk outcome reporting through the real job path, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import io
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from accounts.roles import StaffRole
+from app.factory import create_app
+from kernel.clock import local_today
+from registry.tables import Certificate, OutcomeReport, Person, TrainingOutcome
+from tests.conftest import bearer, make_org, org_key, staff_token
+from tests.support.asgi import serve
+from tests.support.outcome_files import EN_HEADERS, csv_bytes, person_id, row, xlsx_bytes
+
+URL = "/api/v1/outcome-reports"
+CSV = {"Content-Type": "text/csv"}
+
+
+async def upload(client, key, body: bytes, filename: str = "report.csv", **params):
+    return await client.post(
+        URL,
+        content=body,
+        params={"filename": filename, **params},
+        headers={**bearer(key), "Content-Type": "application/octet-stream"},
+    )
+
+
+async def finished(client, key, response) -> dict:
+    assert response.status_code == 202, response.text
+    report = response.json()
+    for _ in range(400):
+        job = (await client.get(f"/api/v1/jobs/{report['job_id']}", headers=bearer(key))).json()
+        if job["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "done", job
+    return (await client.get(f"{URL}/{report['id']}", headers=bearer(key))).json()
+
+
+async def import_rows(client, key, rows, **kwargs) -> dict:
+    return await finished(client, key, await upload(client, key, csv_bytes(rows, **kwargs)))
+
+
+async def error_lines(client, key, report) -> list[dict[str, str]]:
+    response = await client.get(report["error_file_csv"], headers=bearer(key))
+    assert response.status_code == 200
+    assert response.content.startswith(b"\xef\xbb\xbf")  # BOM for Excel
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+async def test_a_report_is_imported_and_bad_rows_are_reported_in_two_languages(client):
+    institution, key = await org_key("training_institution")
+    base = 10_000 + institution["id"] * 100
+    rows = [
+        row(base + 1, certificate=("C-1", "高级工", "2026-11-05")),
+        row(base + 2, passed="否"),
+        row(
+            base + 3,
+            id_number=person_id(base + 3)[:17] + "0"
+            if person_id(base + 3)[17] != "0"
+            else person_id(base + 3)[:17] + "1",
+        ),
+        row(base + 4, start="2026-13-01"),
+        row(base + 5, passed="否", certificate=("C-5", "3", "2026-11-05")),
+        row(base + 6, hours="0"),
+    ]
+    report = await import_rows(client, key, rows)
+    assert (report["accepted"], report["updated"], report["unchanged"], report["rejected"]) == (
+        2,
+        0,
+        0,
+        4,
+    )
+    assert report["total_rows"] == 6 and report["status"] == "done"
+    errors = await error_lines(client, key, report)
+    found = {(e["行号/Row"], e["错误代码/Error code"]) for e in errors}
+    assert found == {
+        ("4", "ID_CHECKSUM"),
+        ("5", "DATE_FORMAT"),
+        ("6", "CERTIFICATE_NOT_PASSED"),
+        ("7", "HOURS"),
+    }
+    checksum = next(e for e in errors if e["错误代码/Error code"] == "ID_CHECKSUM")
+    assert checksum["列/Column"] == "身份证号/ID number"
+    assert "校验码" in checksum["说明"] and "check character" in checksum["Message"]
+    xlsx = await client.get(report["error_file_xlsx"], headers=bearer(key))
+    sheet = pd.read_excel(io.BytesIO(xlsx.content), engine="calamine")
+    assert sorted(sheet["行号/Row"].tolist()) == [4, 5, 6, 7]
+
+    # Rejected rows changed nothing: only the two good people exist.
+    assert await Person.count().where(Person.id_number == person_id(base + 4)).run() == 0
+    assert await Person.count().where(Person.id_number == person_id(base + 1)).run() == 1
+    outcomes = (
+        await TrainingOutcome.select().where(TrainingOutcome.institution == institution["id"]).run()
+    )
+    assert len(outcomes) == 2
+    certificate = (
+        await Certificate.select().where(Certificate.issuer == institution["id"]).first().run()
+    )
+    assert certificate["number"] == "C-1" and certificate["level"] == 3
+    linked = next(o for o in outcomes if o["certificate"] is not None)
+    assert linked["certificate"] == certificate["id"]
+
+
+async def test_uploading_again_creates_nothing_and_a_corrected_file_adds_only_the_fix(client):
+    _, key = await org_key("training_institution")
+    good = [row(20_000 + i, certificate=(f"R-{i}", "4", "2026-11-01")) for i in range(5)]
+    bad = row(20_010, hours="abc")
+    first = await import_rows(client, key, [*good, bad])
+    assert (first["accepted"], first["rejected"]) == (5, 1)
+
+    again = await import_rows(client, key, [*good, bad])
+    assert (again["accepted"], again["updated"], again["unchanged"], again["rejected"]) == (
+        0,
+        0,
+        5,
+        1,
+    )
+
+    fixed = row(20_010, hours="24")
+    changed = row(20_000, hours="48", certificate=("R-0", "4", "2026-11-01"))
+    corrected = await import_rows(client, key, [changed, *good[1:], fixed])
+    assert (corrected["accepted"], corrected["updated"], corrected["unchanged"]) == (1, 1, 4)
+    assert corrected["rejected"] == 0 and corrected["error_file_csv"] is None
+
+    people = [person_id(20_000 + i) for i in (*range(5), 10)]
+    assert await Person.count().where(Person.id_number.is_in(people)).run() == 6
+    ids = await Person.select(Person.id).where(Person.id_number.is_in(people)).run()
+    count = (
+        await TrainingOutcome.count()
+        .where(TrainingOutcome.person.is_in([p["id"] for p in ids]))
+        .run()
+    )
+    assert count == 6
+    assert await Certificate.count().where(Certificate.number.like("R-%")).run() >= 5
+    hours = (
+        await TrainingOutcome.select(TrainingOutcome.hours)
+        .where(TrainingOutcome.person == next(p["id"] for p in ids))
+        .run()
+    )
+    assert {h["hours"] for h in hours} <= {40, 48}
+
+
+async def test_repeats_inside_one_file(client):
+    _, key = await org_key("training_institution")
+    a = row(30_001)
+    report = await import_rows(
+        client, key, [a, a, row(30_001, hours="99"), row(30_001, name="别名", course="电工")]
+    )
+    assert (report["accepted"], report["unchanged"], report["rejected"]) == (1, 1, 2)
+    codes = {e["错误代码/Error code"] for e in await error_lines(client, key, report)}
+    assert codes == {"DUPLICATE_ROW", "NAME_MISMATCH"}
+
+
+async def test_registry_clashes_are_rejected_not_overwritten(client):
+    _, key = await org_key("training_institution")
+    await import_rows(
+        client, key, [row(31_001, name="王五", certificate=("K-1", "3", "2026-11-01"))]
+    )
+    report = await import_rows(
+        client,
+        key,
+        [
+            row(31_001, name="王六", course="电工"),  # the ID is registered as 王五
+            row(31_002, certificate=("K-1", "3", "2026-11-01")),  # K-1 belongs to 王五
+        ],
+    )
+    assert (report["accepted"], report["rejected"]) == (0, 2)
+    codes = {e["错误代码/Error code"] for e in await error_lines(client, key, report)}
+    assert codes == {"NAME_MISMATCH", "CERTIFICATE_CONFLICT"}
+    person = (
+        await Person.select(Person.name).where(Person.id_number == person_id(31_001)).first().run()
+    )
+    assert person["name"] == "王五"
+
+
+async def test_a_report_after_the_deadline_is_accepted_but_flagged_late(client):
+    _, key = await org_key("training_institution")
+    today = local_today()
+    old = (today - timedelta(days=31)).isoformat()
+    edge = (today - timedelta(days=30)).isoformat()
+    report = await import_rows(
+        client,
+        key,
+        [row(32_001, start="2026-01-05", end=old), row(32_002, start="2026-01-05", end=edge)],
+    )
+    assert (report["accepted"], report["late"]) == (2, 1)
+    late = (
+        await TrainingOutcome.select(TrainingOutcome.late)
+        .where(TrainingOutcome.report == report["id"])
+        .run()
+    )
+    assert sorted(r["late"] for r in late) == [False, True]
+
+
+async def test_gbk_csv_english_headers_and_xlsx_are_all_read(client):
+    _, key = await org_key("training_institution")
+    gbk = csv_bytes([row(33_001, name="欧阳锋")], encoding="gbk")
+    report = await finished(client, key, await upload(client, key, gbk))
+    assert report["encoding"] == "gb18030" and report["accepted"] == 1
+    person = (
+        await Person.select(Person.name).where(Person.id_number == person_id(33_001)).first().run()
+    )
+    assert person["name"] == "欧阳锋"
+
+    english = csv_bytes([row(33_002)], headers=EN_HEADERS)
+    assert (await finished(client, key, await upload(client, key, english)))["accepted"] == 1
+
+    workbook = xlsx_bytes([row(33_003, name="黄药师"), row(33_004, start="someday")])
+    report = await finished(client, key, await upload(client, key, workbook, "report.xlsx"))
+    assert (report["file_format"], report["accepted"], report["rejected"]) == ("xlsx", 1, 1)
+    errors = await error_lines(client, key, report)
+    assert [(e["行号/Row"], e["错误代码/Error code"]) for e in errors] == [("3", "DATE_FORMAT")]
+
+
+async def test_the_template_round_trips(client):
+    _, key = await org_key("training_institution")
+    for suffix in ("csv", "xlsx"):
+        template = await client.get(f"{URL}/template.{suffix}", headers=bearer(key))
+        assert template.status_code == 200
+        report = await finished(
+            client, key, await upload(client, key, template.content, f"t.{suffix}")
+        )
+        assert report["accepted"] + report["unchanged"] == 1 and report["rejected"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "filename", "status", "needle"),
+    [
+        (b"", "a.csv", 400, "empty"),
+        (b"%PDF-1.7 not a sheet", "a.pdf", 415, "CSV or XLSX"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old", "a.xls", 415, ".xls"),
+        ("姓名,课程名称\n张三,焊工\n".encode(), "a.csv", 400, "身份证号/ID number"),
+        (b"\xff\xfe\xfa\x81\x30\xff,\xfe\n", "a.csv", 400, "UTF-8"),
+        (
+            "身份证号,姓名,课程名称,职业编码,职业名称,培训课时,开始日期,结束日期,是否合格\n".encode(),
+            "a.csv",
+            400,
+            "no rows",
+        ),
+        (b"PK\x03\x04broken zip", "a.xlsx", 400, "cannot be read"),
+    ],
+)
+async def test_bad_files_get_one_clear_error_and_store_nothing(
+    client, body, filename, status, needle
+):
+    institution, key = await org_key("training_institution")
+    response = await upload(client, key, body, filename)
+    assert response.status_code == status, response.text
+    error = response.json()
+    assert needle in str(error), error
+    assert error["errors"][0]["field"] == "file"
+    assert (
+        await OutcomeReport.count().where(OutcomeReport.institution == institution["id"]).run() == 0
+    )
+
+
+async def test_an_oversized_file_is_refused_with_413(db, settings):
+    small = dataclasses.replace(settings, outcome_upload_max_bytes=1000)
+    async with serve(create_app(small, engine_bound=True)) as client:
+        _, key = await org_key("training_institution")
+        big = csv_bytes([row(34_000 + i) for i in range(40)])
+        assert (await upload(client, key, big)).status_code == 413
+
+        # Also when streamed without a declared length.
+        async def body():
+            yield big
+
+        response = await client.post(
+            URL, content=body(), params={"filename": "a.csv"}, headers=bearer(key)
+        )
+        assert response.status_code == 413
+
+
+async def test_multipart_upload(client):
+    _, key = await org_key("training_institution")
+    response = await client.post(
+        URL,
+        files={"file": ("report.csv", csv_bytes([row(35_001)]), "text/csv")},
+        headers=bearer(key),
+    )
+    assert (await finished(client, key, response))["accepted"] == 1
+
+
+async def test_who_may_upload_and_see_reports(client):
+    institution, key = await org_key("training_institution")
+    _, other_key = await org_key("training_institution")
+    _, enterprise_key = await org_key("enterprise")
+    report = await import_rows(client, key, [row(36_001)])
+
+    assert (await upload(client, enterprise_key, csv_bytes([row(36_002)]))).status_code == 403
+    for path in ("", "/errors.csv"):
+        response = await client.get(f"{URL}/{report['id']}{path}", headers=bearer(other_key))
+        assert response.status_code == 404
+    listed = (await client.get(URL, headers=bearer(other_key))).json()["items"]
+    assert report["id"] not in [r["id"] for r in listed]
+
+    _, officer = await staff_token(StaffRole.OFFICER)
+    on_behalf = await upload(
+        client, officer, csv_bytes([row(36_003)]), institution_id=institution["id"]
+    )
+    assert (await finished(client, officer, on_behalf))["institution"] == institution["id"]
+    enterprise = await make_org("enterprise")
+    wrong = await upload(client, officer, csv_bytes([row(36_004)]), institution_id=enterprise["id"])
+    assert wrong.status_code == 400 and wrong.json()["errors"][0]["field"] == "institution_id"
+    _, auditor = await staff_token(StaffRole.AUDITOR)
+    assert (await client.get(f"{URL}/{report['id']}", headers=bearer(auditor))).status_code == 200
