@@ -202,7 +202,7 @@ async def issue(actor: Principal, new: NewCertificate) -> dict[str, Any]:
     )
     duplicate = "this issuer has already issued a certificate with this number"
     async with unit_of_work():
-        taken = await Certificate.exists().where(
+        taken = Certificate.exists().where(
             (Certificate.issuer == values["issuer"]) & (Certificate.number == values["number"])
         )
         if await taken.run():

@@ -22,7 +22,7 @@ class Level(IntEnum):
 
     @property
     def high_skilled(self) -> bool:
-        """"High-skilled" starts at senior worker (level 3)."""
+        """ "High-skilled" starts at senior worker (level 3)."""
         return self <= Level.SENIOR_WORKER
 
 

@@ -248,7 +248,7 @@ async def create(actor: Principal, new: NewPerson) -> dict[str, Any]:
 async def is_linked(organisation_id: int, person_id: int) -> bool:
     """An organisation is linked to a person it reported a training outcome for, or
     issued a certificate to."""
-    trained = await TrainingOutcome.exists().where(
+    trained = TrainingOutcome.exists().where(
         (TrainingOutcome.person == person_id) & (TrainingOutcome.institution == organisation_id)
     )
     if await trained.run():

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from stdnum.cn import ric
 from stdnum.exceptions import InvalidComponent, ValidationError
 
@@ -103,43 +104,65 @@ _CHECK_CHARS = np.frombuffer(b"10X98765432", dtype=np.uint8)
 class CheckedIds:
     numbers: pd.Series  # normalised (upper case, no spaces)
     error: pd.Series  # "" for a valid number, else one of the codes above
-    birth_date: pd.Series  # datetime64, NaT where invalid
-    sex: pd.Series  # "M" / "F" / ""
+    birth_date: np.ndarray  # datetime64[D], NaT where invalid
+    sex: np.ndarray  # "M" / "F" / ""
+
+
+def _ascii_matrix(numbers: pd.Series, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows x width) byte matrix of the values that are exactly `width` bytes long,
+    read straight from the Arrow buffer (no Python strings), and the mask of those."""
+    array = pa.chunked_array(pa.array(numbers, type=pa.string())).combine_chunks()
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    data = (
+        np.frombuffer(array.buffers()[2], dtype=np.uint8) if len(array) else np.zeros(0, np.uint8)
+    )
+    fits = np.diff(offsets) == width
+    if array.null_count:
+        fits &= ~np.asarray(array.is_null())
+    matrix = np.zeros((len(array), width), dtype=np.uint8)
+    matrix[fits] = data[offsets[:-1][fits, None] + np.arange(width)]
+    return matrix, fits
 
 
 def check_column(raw: pd.Series, today: date) -> CheckedIds:
     """The rule of `parse` over a whole column, vectorised (millions of rows a second)."""
     numbers = raw.astype("str").str.replace(" ", "", regex=False).str.upper()
-    shaped = numbers.str.fullmatch(r"\d{17}[\dX]").fillna(False).to_numpy(dtype=bool)
-    error = np.full(len(numbers), "", dtype=object)
-    error[~shaped] = ID_FORMAT
-    birth = pd.Series(pd.NaT, index=numbers.index, dtype="datetime64[ns]")
-    sex = np.full(len(numbers), "", dtype=object)
-    if shaped.any():
-        good = numbers[shaped]
-        # 18 ASCII bytes per number, as a matrix of digit values.
-        buf = np.frombuffer("".join(good.tolist()).encode("ascii"), dtype=np.uint8)
-        matrix = buf.reshape(-1, 18)
-        digits = matrix[:, :17].astype(np.int64) - 48
-        expected = _CHECK_CHARS[(digits @ _WEIGHTS) % 11]
-        checksum_ok = expected == matrix[:, 17]
-        parsed = pd.to_datetime(good.str.slice(6, 14), format="%Y%m%d", errors="coerce")
-        parsed_np = parsed.to_numpy()
-        date_ok = ~pd.isna(parsed_np)
-        in_range = date_ok & (parsed_np >= np.datetime64(EARLIEST_BIRTH))
-        future = date_ok & (parsed_np > np.datetime64(today))
-        codes = np.where(
-            ~checksum_ok,
-            ID_CHECKSUM,
-            np.where(~in_range, ID_BIRTH_DATE, np.where(future, ID_FUTURE_BIRTH, "")),
-        ).astype(object)
-        error[shaped] = codes
-        valid_positions = np.flatnonzero(shaped)[codes == ""]
-        birth.iloc[valid_positions] = parsed_np[codes == ""]
-        sex[valid_positions] = np.where(digits[codes == "", 16] % 2 == 1, "M", "F")
+    matrix, fits = _ascii_matrix(numbers, 18)
+    body = matrix[:, :17].astype(np.int64) - 48
+    last = matrix[:, 17]
+    shaped = (
+        fits
+        & ((body >= 0) & (body <= 9)).all(axis=1)
+        & (((last >= 48) & (last <= 57)) | (last == ord("X")))
+    )
+    checksum_ok = _CHECK_CHARS[(np.where(shaped[:, None], body, 0) @ _WEIGHTS) % 11] == last
+    year = body[:, 6] * 1000 + body[:, 7] * 100 + body[:, 8] * 10 + body[:, 9]
+    month = body[:, 10] * 10 + body[:, 11]
+    day = body[:, 12] * 10 + body[:, 13]
+    birth = _dates(year, month, day, shaped)
+    real = ~np.isnat(birth) & (birth >= np.datetime64(EARLIEST_BIRTH))
+    future = real & (birth > np.datetime64(today))
+    error = np.select(
+        [~shaped, ~checksum_ok, ~real, future],
+        [ID_FORMAT, ID_CHECKSUM, ID_BIRTH_DATE, ID_FUTURE_BIRTH],
+        default="",
+    ).astype(object)
+    valid = error == ""
     return CheckedIds(
         numbers=numbers,
         error=pd.Series(error, index=numbers.index),
-        birth_date=birth,
-        sex=pd.Series(sex, index=numbers.index),
+        birth_date=np.where(valid, birth, np.datetime64("NaT")),
+        sex=np.where(valid, np.where(body[:, 16] % 2 == 1, "M", "F"), ""),
     )
+
+
+def _dates(year: np.ndarray, month: np.ndarray, day: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """datetime64[D] of year/month/day, NaT where that is not a calendar date."""
+    ok = use & (month >= 1) & (month <= 12) & (day >= 1) & (year >= 1)
+    months = np.where(ok, (year - 1970) * 12 + month - 1, 0).astype("datetime64[M]")
+    first = months.astype("datetime64[D]")
+    length = ((months + 1).astype("datetime64[D]") - first).astype(np.int64)
+    ok &= day <= length
+    return np.where(ok, first + (day - 1), np.datetime64("NaT"))

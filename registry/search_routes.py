@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
@@ -170,7 +170,7 @@ class OutcomePage(Output):
 )
 async def list_certificates(
     request: Who,
-    filters: CertificateFilters,
+    filters: NamedDependency[CertificateFilters],
     cursor: FromQuery[str | None] = None,
     limit: FromQuery[int] = 50,
 ) -> CertificatePage:
@@ -191,7 +191,7 @@ async def list_certificates(
 )
 async def list_people(
     request: Who,
-    filters: PersonFilters,
+    filters: NamedDependency[PersonFilters],
     cursor: FromQuery[str | None] = None,
     limit: FromQuery[int] = 50,
 ) -> PersonPage:
@@ -212,7 +212,7 @@ async def list_people(
 )
 async def list_outcomes(
     request: Who,
-    filters: OutcomeFilters,
+    filters: NamedDependency[OutcomeFilters],
     cursor: FromQuery[str | None] = None,
     limit: FromQuery[int] = 50,
 ) -> OutcomePage:
@@ -266,7 +266,7 @@ async def _export(request: Who, kind: search.Kind, filters: Any, fmt: str) -> St
     tags=["search"],
 )
 async def export_certificates(
-    request: Who, filters: CertificateFilters, fmt: Format = "csv"
+    request: Who, filters: NamedDependency[CertificateFilters], fmt: Format = "csv"
 ) -> Stream:
     return await _export(request, search.CERTIFICATES, filters, fmt)
 
@@ -277,7 +277,9 @@ async def export_certificates(
     dependencies={"filters": Provide(person_filters)},
     tags=["search"],
 )
-async def export_people(request: Who, filters: PersonFilters, fmt: Format = "csv") -> Stream:
+async def export_people(
+    request: Who, filters: NamedDependency[PersonFilters], fmt: Format = "csv"
+) -> Stream:
     return await _export(request, search.PEOPLE, filters, fmt)
 
 
@@ -287,7 +289,9 @@ async def export_people(request: Who, filters: PersonFilters, fmt: Format = "csv
     dependencies={"filters": Provide(outcome_filters)},
     tags=["search"],
 )
-async def export_outcomes(request: Who, filters: OutcomeFilters, fmt: Format = "csv") -> Stream:
+async def export_outcomes(
+    request: Who, filters: NamedDependency[OutcomeFilters], fmt: Format = "csv"
+) -> Stream:
     return await _export(request, search.OUTCOMES, filters, fmt)
 
 

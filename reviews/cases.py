@@ -44,7 +44,7 @@ ACTIVE = (PENDING, SUBMITTED)  # a reviewer with one of these is on the case
 ASSIGNMENT_STATUSES = (PENDING, SUBMITTED, RECUSED, WITHDRAWN)
 CASE_STATUSES = (OPEN, COMPLETE, CANCELLED)
 REASON_MAX = 1000
-_SUBJECT_TYPE = re.compile(r"[a-z][a-z_]{2,31}")
+_SUBJECT_TYPE = re.compile(r"[a-z][a-z0-9_]{2,31}")
 
 _CASE_COLUMNS = (
     ReviewCase.id,
@@ -95,7 +95,7 @@ def validate_case(new: NewCase, min_floor: int) -> tuple[int, Weights]:
     """All problems at once; returns the minimum number of reviewers and the weights."""
     errors: list[FieldError] = []
     if not _SUBJECT_TYPE.fullmatch(new.subject_type):
-        errors.append(FieldError("subject_type", "3-32 characters of a-z and '_'"))
+        errors.append(FieldError("subject_type", "3-32 characters of a-z, 0-9 and '_', from a letter"))
     min_reviewers = min_floor if new.min_reviewers is None else new.min_reviewers
     errors += scoring.check_min_reviewers(min_reviewers, min_floor)
     weights = scoring.DEFAULT_WEIGHTS

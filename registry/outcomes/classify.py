@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from registry.outcomes.rows import ERROR_COLUMNS
+from registry.outcomes.rows import empty_errors
 
 KEY = ["id_number", "course", "start_date", "end_date"]
 CONTENT = [
@@ -19,12 +19,6 @@ CERTIFICATE_FACTS = ["id_number", "certificate_level", "certificate_date", "occu
 
 def _errors(rows: pd.Series, column: str, code: str) -> pd.DataFrame:
     return pd.DataFrame({"row": rows.to_numpy(), "column": column, "code": code})
-
-
-def empty_errors() -> pd.DataFrame:
-    return pd.DataFrame(
-        {c: pd.Series([], dtype="int64" if c == "row" else "str") for c in ERROR_COLUMNS}
-    )
 
 
 def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:

@@ -198,7 +198,7 @@ async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> pd.DataFrame:
         return valid
     new = unknown[["id_number", "name", "birth_date", "sex"]].copy()
     regions = new["id_number"].str.slice(0, 6)
-    years = new["birth_date"].str.slice(0, 4).astype(int)
+    years = new["birth_date"].to_numpy(dtype="datetime64[Y]").astype(np.int64) + 1970
     pairs = pd.Series(list(zip(regions, years, strict=True)), index=new.index)
     warnings = {pair: region_warning(*pair) for pair in pairs.unique()}
     new["region_warning"] = pairs.map(warnings)

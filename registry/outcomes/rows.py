@@ -6,6 +6,7 @@ code), so the institution can fix the file in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +16,7 @@ import pandas as pd
 from registry import occupations
 from registry.levels import LEVEL_ALIASES
 from registry.outcomes.columns import CERTIFICATE_KEYS
-from registry.resident_ids import check_column
+from registry.resident_ids import CheckedIds, check_column
 
 MAX_HOURS = 2000
 MAX_LENGTH = {
@@ -54,15 +55,15 @@ def check_rows(
     """`issuers`: credit code -> organisation id of every issuer code the file names
     that exists; a blank issuer code means the reporting institution (`own_id`)."""
     problems: list[pd.DataFrame] = []
+    row_numbers = frame["row"].to_numpy()
 
-    def flag(mask: pd.Series | np.ndarray, column: str, code: str) -> None:
-        mask = np.asarray(mask, dtype=bool)
+    def flag(mask: np.ndarray, column: str, code: str) -> None:
         if mask.any():
             problems.append(
-                pd.DataFrame({"row": frame["row"].to_numpy()[mask], "column": column, "code": code})
+                pd.DataFrame({"row": row_numbers[mask], "column": column, "code": code})
             )
 
-    blank = {key: (frame[key] == "").to_numpy() for key in frame.columns if key != "row"}
+    blank = {key: (frame[key] == "").to_numpy(dtype=bool) for key in frame.columns if key != "row"}
     for key in REQUIRED:
         flag(blank[key], key, "REQUIRED")
     for key, limit in MAX_LENGTH.items():
@@ -73,30 +74,43 @@ def check_rows(
     for code in ("ID_FORMAT", "ID_CHECKSUM", "ID_BIRTH_DATE", "ID_FUTURE_BIRTH"):
         flag((id_error == code) & ~blank["id_number"], "id_number", code)
 
-    flag(
-        ~frame["occupation_code"].str.fullmatch(occupations.CODE_PATTERN).to_numpy(dtype=bool)
-        & ~blank["occupation_code"],
-        "occupation_code",
-        "OCCUPATION_CODE",
+    # Columns with few distinct values (codes, hours, dates, yes/no) are checked once
+    # per distinct value and mapped back: a million rows hold a few hundred dates.
+    code_ok = via_uniques(
+        frame["occupation_code"],
+        lambda u: u.str.fullmatch(occupations.CODE_PATTERN).to_numpy(dtype=bool),
     )
+    flag(~code_ok & ~blank["occupation_code"], "occupation_code", "OCCUPATION_CODE")
 
-    hours = pd.to_numeric(frame["hours"], errors="coerce").to_numpy(dtype=float)
+    hours = via_uniques(
+        frame["hours"], lambda u: pd.to_numeric(u, errors="coerce").to_numpy(dtype=float)
+    )
     hours_ok = ~np.isnan(hours) & (hours == np.floor(hours)) & (hours >= 1) & (hours <= MAX_HOURS)
     flag(~hours_ok & ~blank["hours"], "hours", "HOURS")
 
-    dates = {key: parse_dates(frame[key]) for key in ("start_date", "end_date", "certificate_date")}
+    dates = {
+        key: via_uniques(frame[key], parse_dates)
+        for key in ("start_date", "end_date", "certificate_date")
+    }
     today64 = np.datetime64(today)
     for key, values in dates.items():
-        bad = pd.isna(values) & ~blank[key]
-        flag(bad, key, "DATE_FORMAT")
-        flag(~pd.isna(values) & (values > today64), key, "DATE_FUTURE")
+        flag(np.isnat(values) & ~blank[key], key, "DATE_FORMAT")
+        flag(~np.isnat(values) & (values > today64), key, "DATE_FUTURE")
     start, end = dates["start_date"], dates["end_date"]
-    flag(~pd.isna(start) & ~pd.isna(end) & (end < start), "end_date", "DATE_ORDER")
+    flag(~np.isnat(start) & ~np.isnat(end) & (end < start), "end_date", "DATE_ORDER")
 
-    passed_text = frame["passed"].str.lower()
-    passed_known = passed_text.isin(PASSED_VALUES.keys()).to_numpy(dtype=bool)
+    passed_code = via_uniques(
+        frame["passed"],
+        lambda u: (
+            u.str.lower()
+            .map({k: int(v) for k, v in PASSED_VALUES.items()})
+            .fillna(-1)
+            .to_numpy(dtype=np.int8)
+        ),
+    )
+    passed_known = passed_code >= 0
     flag(~passed_known & ~blank["passed"], "passed", "PASSED_VALUE")
-    passed = passed_text.map(PASSED_VALUES).fillna(False).to_numpy(dtype=bool)
+    passed = passed_code == 1
 
     cert_given = np.column_stack([~blank[k] for k in CERTIFICATE_KEYS])
     has_cert = cert_given.all(axis=1)
@@ -106,37 +120,54 @@ def check_rows(
     issuer_given = ~blank["certificate_issuer_code"]
     flag(issuer_given & ~has_cert, "certificate_issuer_code", "CERTIFICATE_INCOMPLETE")
 
-    levels = frame["certificate_level"].str.lower().str.removesuffix(".0").map(LEVEL_ALIASES)
-    flag(has_cert & levels.isna().to_numpy(), "certificate_level", "CERTIFICATE_LEVEL")
+    levels = via_uniques(
+        frame["certificate_level"],
+        lambda u: (
+            u.str.lower()
+            .str.removesuffix(".0")
+            .map(LEVEL_ALIASES)
+            .fillna(0)
+            .to_numpy(dtype=np.int64)
+        ),
+    )
+    flag(has_cert & (levels == 0), "certificate_level", "CERTIFICATE_LEVEL")
     flag(has_cert & passed_known & ~passed, "passed", "CERTIFICATE_NOT_PASSED")
     cert_date = dates["certificate_date"]
     flag(
-        has_cert & ~pd.isna(cert_date) & ~pd.isna(start) & (cert_date < start),
+        has_cert & ~np.isnat(cert_date) & ~np.isnat(start) & (cert_date < start),
         "certificate_date",
         "CERTIFICATE_BEFORE_COURSE",
     )
-    issuer_ids = frame["certificate_issuer_code"].str.upper().map(issuers)
-    flag(
-        issuer_given & issuer_ids.isna().to_numpy(),
-        "certificate_issuer_code",
-        "CERTIFICATE_ISSUER_UNKNOWN",
+    issuer_ids = via_uniques(
+        frame["certificate_issuer_code"],
+        lambda u: u.str.upper().map(issuers).fillna(0).to_numpy(dtype=np.int64),
+    )
+    flag(issuer_given & (issuer_ids == 0), "certificate_issuer_code", "CERTIFICATE_ISSUER_UNKNOWN")
+
+    errors = pd.concat(problems, ignore_index=True) if problems else empty_errors()
+    ok = ~np.isin(row_numbers, errors["row"].to_numpy())
+    issuer_ids = np.where(issuer_given, issuer_ids, own_id)
+    return CheckedRows(
+        valid=_typed(frame, ok, ids, hours, dates, passed, has_cert, levels, issuer_ids),
+        errors=errors,
     )
 
-    errors = (
-        pd.concat(problems, ignore_index=True)
-        if problems
-        else pd.DataFrame(
-            {c: pd.Series([], dtype="int64" if c == "row" else "str") for c in ERROR_COLUMNS}
-        )
+
+def empty_errors() -> pd.DataFrame:
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="int64" if c == "row" else "str") for c in ERROR_COLUMNS}
     )
-    ok = ~frame["row"].isin(errors["row"]).to_numpy()
-    valid = _typed(frame, ok, ids, hours, dates, passed, has_cert, levels, issuer_ids, own_id)
-    return CheckedRows(valid=valid, errors=errors)
+
+
+def via_uniques(values: pd.Series, check: Callable[[pd.Series], np.ndarray]) -> np.ndarray:
+    """`check` applied to each distinct value once, spread back to every row."""
+    codes, uniques = pd.factorize(values)
+    return check(pd.Series(uniques, dtype="str"))[codes]
 
 
 def parse_dates(values: pd.Series) -> np.ndarray:
     """YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD or YYYYMMDD (single-digit months and days
-    allowed) -> datetime64[D]; NaT where it is none of them or blank."""
+    allowed) -> datetime64[D]; NaT where it is none of them (or not a calendar date)."""
     text = values.str.replace(r"[/.]", "-", regex=True).str.replace(
         r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True
     )
@@ -147,47 +178,30 @@ def parse_dates(values: pd.Series) -> np.ndarray:
 def _typed(
     frame: pd.DataFrame,
     ok: np.ndarray,
-    ids,  # CheckedIds
+    ids: CheckedIds,
     hours: np.ndarray,
     dates: dict[str, np.ndarray],
     passed: np.ndarray,
     has_cert: np.ndarray,
-    levels: pd.Series,
-    issuer_ids: pd.Series,
-    own_id: int,
+    levels: np.ndarray,
+    issuer_ids: np.ndarray,
 ) -> pd.DataFrame:
-    """The accepted rows with typed values: dates as ISO text (both engines store
-    that), hours and levels as integers."""
-
-    def iso(values: np.ndarray) -> np.ndarray:
-        return np.datetime_as_string(values[ok], unit="D")
-
+    """The accepted rows with typed values: text stays in Arrow columns, dates are
+    datetime64[D], hours, levels and issuers integers."""
+    kept = frame.loc[ok, ["row", "name", "course", "occupation_code", "occupation_name"]]
+    kept = kept.reset_index(drop=True)
     cert = has_cert[ok]
-    cert_date = np.where(cert, np.datetime_as_string(dates["certificate_date"][ok], unit="D"), "")
-    return pd.DataFrame(
-        {
-            "row": frame["row"].to_numpy()[ok],
-            "id_number": ids.numbers.to_numpy()[ok],
-            "name": frame["name"].to_numpy()[ok],
-            "birth_date": np.datetime_as_string(
-                ids.birth_date.to_numpy(dtype="datetime64[D]")[ok], unit="D"
-            ),
-            "sex": ids.sex.to_numpy()[ok],
-            "course": frame["course"].to_numpy()[ok],
-            "occupation_code": frame["occupation_code"].to_numpy()[ok],
-            "occupation_name": frame["occupation_name"].to_numpy()[ok],
-            "hours": hours[ok].astype(np.int64),
-            "start_date": iso(dates["start_date"]),
-            "end_date": iso(dates["end_date"]),
-            "passed": passed[ok],
-            "has_certificate": cert,
-            "certificate_number": np.where(cert, frame["certificate_number"].to_numpy()[ok], ""),
-            "certificate_level": np.where(cert, levels.fillna(0).to_numpy()[ok], 0).astype(
-                np.int64
-            ),
-            "certificate_date": cert_date,
-            "issuer_id": np.where(cert, issuer_ids.fillna(own_id).to_numpy()[ok], 0).astype(
-                np.int64
-            ),
-        }
-    )
+    kept["id_number"] = ids.numbers[ok].reset_index(drop=True)
+    kept["birth_date"] = ids.birth_date[ok]
+    kept["sex"] = pd.Series(ids.sex[ok], dtype="str")
+    kept["hours"] = hours[ok].astype(np.int64)
+    kept["start_date"] = dates["start_date"][ok]
+    kept["end_date"] = dates["end_date"][ok]
+    kept["passed"] = passed[ok]
+    kept["has_certificate"] = cert
+    number = frame["certificate_number"][ok].reset_index(drop=True)
+    kept["certificate_number"] = number.where(cert, "")
+    kept["certificate_level"] = np.where(cert, levels[ok], 0)
+    kept["certificate_date"] = np.where(cert, dates["certificate_date"][ok], np.datetime64("NaT"))
+    kept["issuer_id"] = np.where(cert, issuer_ids[ok], 0)
+    return kept

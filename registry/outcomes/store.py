@@ -12,7 +12,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from kernel.clock import utcnow
 from kernel.db import engine, is_sqlite, raw_connection
@@ -33,12 +35,33 @@ OUTCOME_COLUMNS = [
 ]  # fmt: skip
 
 
+DATE_COLUMNS = {"issued_on", "start_date", "end_date"}
+
+
 def _frame(rows: list[Any], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    """Rows read back, with dates as datetime64 like the checked rows they meet."""
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    for column in DATE_COLUMNS.intersection(columns):
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d").to_numpy(
+            dtype="datetime64[D]"
+        )
+    return frame
+
+
+def iso_dates(values: Any) -> list[str | None]:
+    """datetime64 values as ISO text, through Arrow's cast (a million in ~0.1 s)."""
+    array = pa.array(np.asarray(values, dtype="datetime64[D]"), type=pa.date32())
+    return array.cast(pa.string()).to_pylist()
 
 
 def _records(frame: pd.DataFrame, columns: list[str]) -> list[tuple[Any, ...]]:
-    return list(zip(*(frame[c].tolist() for c in columns), strict=True))
+    values = []
+    for column in columns:
+        if column.endswith("_date") or column == "issued_on":
+            values.append(iso_dates(frame[column]))
+        else:
+            values.append(frame[column].tolist())
+    return list(zip(*values, strict=True))
 
 
 class Bulk:

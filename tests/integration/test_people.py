@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from stdnum.cn import ric
 
 from accounts.roles import StaffRole
@@ -70,9 +72,21 @@ async def link_by_outcome(institution_id: int, person_id: int) -> None:
     ).run()
 
 
-async def token(*roles: StaffRole) -> dict[str, str]:
-    _, secret = await staff_token(*roles)
-    return bearer(secret)
+_sessions: dict[tuple[str, tuple[StaffRole, ...]], dict[str, str]] = {}
+
+
+@pytest.fixture
+def staff(db: str) -> Callable[..., Awaitable[dict[str, str]]]:
+    """Auth headers of a staff member holding `roles`: one account per roles and engine,
+    since hashing a password for every call would make these tests slow."""
+
+    async def headers(*roles: StaffRole) -> dict[str, str]:
+        if (db, roles) not in _sessions:
+            _, secret = await staff_token(*roles)
+            _sessions[(db, roles)] = bearer(secret)
+        return _sessions[(db, roles)]
+
+    return headers
 
 
 async def audit_of(action: str, object_id: object) -> list[dict[str, Any]]:
@@ -90,8 +104,8 @@ def body(**extra: Any) -> dict[str, Any]:
 # -- creating ------------------------------------------------------------------------------
 
 
-async def test_an_officer_registers_a_person_with_facts_derived_from_the_id(client):
-    h = await token(StaffRole.OFFICER)
+async def test_an_officer_registers_a_person_with_facts_derived_from_the_id(client, staff):
+    h = await staff(StaffRole.OFFICER)
     number = new_id(date(1988, 8, 8))
     r = await client.post(
         "/api/v1/people",
@@ -114,8 +128,8 @@ async def test_an_officer_registers_a_person_with_facts_derived_from_the_id(clie
     assert entry["actor"].startswith("staff:")
 
 
-async def test_an_id_ending_in_lower_case_x_is_stored_upper_case(client):
-    h = await token(StaffRole.ADMIN)
+async def test_an_id_ending_in_lower_case_x_is_stored_upper_case(client, staff):
+    h = await staff(StaffRole.ADMIN)
     number = next(n for n in (new_id(date(1992, 2, 2)) for _ in range(200)) if n.endswith("X"))
     r = await client.post("/api/v1/people", headers=h, json=body(id_number=number.lower()))
     assert r.status_code == 201 and r.json()["id_number"] == number
@@ -123,8 +137,8 @@ async def test_an_id_ending_in_lower_case_x_is_stored_upper_case(client):
     assert again.status_code == 409
 
 
-async def test_one_person_per_id_a_duplicate_names_the_existing_person(client):
-    h = await token(StaffRole.OFFICER)
+async def test_one_person_per_id_a_duplicate_names_the_existing_person(client, staff):
+    h = await staff(StaffRole.OFFICER)
     first = (await client.post("/api/v1/people", headers=h, json=body())).json()
     r = await client.post(
         "/api/v1/people", headers=h, json=body(id_number=f" {first['id_number']} ", name="另一个")
@@ -134,8 +148,8 @@ async def test_one_person_per_id_a_duplicate_names_the_existing_person(client):
     assert r.json()["errors"][0]["field"] == "id_number"
 
 
-async def test_concurrent_registrations_of_one_id_create_one_person(client):
-    h = await token(StaffRole.OFFICER)
+async def test_concurrent_registrations_of_one_id_create_one_person(client, staff):
+    h = await staff(StaffRole.OFFICER)
     same = body()
     answers = await asyncio.gather(
         *(client.post("/api/v1/people", headers=h, json=same) for _ in range(6))
@@ -148,8 +162,8 @@ async def test_concurrent_registrations_of_one_id_create_one_person(client):
             assert f"person {created['id']}" in a.json()["detail"]
 
 
-async def test_every_bad_field_is_reported_at_once(client):
-    h = await token(StaffRole.OFFICER)
+async def test_every_bad_field_is_reported_at_once(client, staff):
+    h = await staff(StaffRole.OFFICER)
     tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
     r = await client.post(
         "/api/v1/people",
@@ -181,8 +195,8 @@ async def test_every_bad_field_is_reported_at_once(client):
     }
 
 
-async def test_id_numbers_with_impossible_or_future_dates_are_refused(client):
-    h = await token(StaffRole.OFFICER)
+async def test_id_numbers_with_impossible_or_future_dates_are_refused(client, staff):
+    h = await staff(StaffRole.OFFICER)
 
     def with_check(body17: str) -> str:
         return body17 + ric.calc_check_digit(body17 + "0")
@@ -200,8 +214,8 @@ async def test_id_numbers_with_impossible_or_future_dates_are_refused(client):
         assert error["field"] == "id_number" and reason in error["reason"]
 
 
-async def test_cross_field_rules(client):
-    h = await token(StaffRole.OFFICER)
+async def test_cross_field_rules(client, staff):
+    h = await staff(StaffRole.OFFICER)
     r = await client.post("/api/v1/people", headers=h, json=body(insured_months=12))
     assert [e["field"] for e in r.json()["errors"]] == ["insured_confirmed_on"]
     r = await client.post(
@@ -212,17 +226,17 @@ async def test_cross_field_rules(client):
     assert r.status_code == 201 and r.json()["graduate_year"] == 2025
 
 
-async def test_unknown_and_mistyped_fields_are_400(client):
-    h = await token(StaffRole.OFFICER)
+async def test_unknown_and_mistyped_fields_are_400(client, staff):
+    h = await staff(StaffRole.OFFICER)
     for extra, field in (({"birth_date": "1990-01-01"}, "birth_date"), ({"hukou": 3}, "hukou")):
         r = await client.post("/api/v1/people", headers=h, json=body(**extra))
         assert r.status_code == 400
         assert any(field in e["field"] or field in e["reason"] for e in r.json()["errors"])
 
 
-async def test_only_officers_and_admins_register_people(client):
+async def test_only_officers_and_admins_register_people(client, staff):
     for role in (StaffRole.REVIEWER, StaffRole.FINANCE, StaffRole.AUDITOR):
-        r = await client.post("/api/v1/people", headers=await token(role), json=body())
+        r = await client.post("/api/v1/people", headers=await staff(role), json=body())
         assert r.status_code == 403, role
     _, key = await org_key("training_institution")
     assert (
@@ -233,21 +247,21 @@ async def test_only_officers_and_admins_register_people(client):
 # -- region warnings -------------------------------------------------------------------
 
 
-async def test_an_unknown_region_is_kept_as_a_warning_for_an_officer_to_confirm(client):
-    officer = await token(StaffRole.OFFICER)
+async def test_an_unknown_region_is_kept_as_a_warning_for_an_officer_to_confirm(client, staff):
+    officer = await staff(StaffRole.OFFICER)
     number = compose("990000", date(1990, 3, 7), int(unique("")) % 1000)
     r = await client.post("/api/v1/people", headers=officer, json=body(id_number=number))
     assert r.status_code == 201
     person = r.json()
     assert "990000" in person["region_warning"]
     masked = (
-        await client.get(f"/api/v1/people/{person['id']}", headers=await token(StaffRole.REVIEWER))
+        await client.get(f"/api/v1/people/{person['id']}", headers=await staff(StaffRole.REVIEWER))
     ).json()
     assert masked["region_warning"] and "990000" not in masked["region_warning"]
 
     for role in (StaffRole.ADMIN, StaffRole.REVIEWER):
         url = f"/api/v1/people/{person['id']}/confirm-region"
-        assert (await client.post(url, headers=await token(role))).status_code == 403
+        assert (await client.post(url, headers=await staff(role))).status_code == 403
     r = await client.post(f"/api/v1/people/{person['id']}/confirm-region", headers=officer)
     assert r.status_code == 200, r.text
     assert r.json()["region_warning"] is None and r.json()["region_confirmed_by"].startswith(
@@ -262,7 +276,7 @@ async def test_an_unknown_region_is_kept_as_a_warning_for_an_officer_to_confirm(
 # -- reading and visibility -------------------------------------------------------------
 
 
-async def test_staff_see_people_with_the_id_masked_except_for_officers_and_admins(client):
+async def test_staff_see_people_with_the_id_masked_except_for_officers_and_admins(client, staff):
     person = await make_person()
     url = f"/api/v1/people/{person['id']}"
     for role, whole in (
@@ -272,12 +286,12 @@ async def test_staff_see_people_with_the_id_masked_except_for_officers_and_admin
         (StaffRole.FINANCE, False),
         (StaffRole.AUDITOR, False),
     ):
-        r = await client.get(url, headers=await token(role))
+        r = await client.get(url, headers=await staff(role))
         assert r.status_code == 200
         expected = person["id_number"] if whole else mask_id_number(person["id_number"])
         assert r.json()["id_number"] == expected, role
     assert (
-        await client.get("/api/v1/people/2147483000", headers=await token(StaffRole.REVIEWER))
+        await client.get("/api/v1/people/2147483000", headers=await staff(StaffRole.REVIEWER))
     ).status_code == 404
 
 
@@ -305,9 +319,9 @@ async def test_an_organisation_sees_only_people_it_is_linked_to(client):
 # -- changing ------------------------------------------------------------------------------
 
 
-async def test_an_officer_changes_facts_and_the_change_is_audited_with_the_id_masked(client):
+async def test_an_officer_changes_facts_and_the_change_is_audited_with_the_id_masked(client, staff):
     person = await make_person(phone="13800000000")
-    h = await token(StaffRole.OFFICER)
+    h = await staff(StaffRole.OFFICER)
     url = f"/api/v1/people/{person['id']}"
     r = await client.patch(
         url,
@@ -335,9 +349,9 @@ async def test_an_officer_changes_facts_and_the_change_is_audited_with_the_id_ma
     assert len(await audit_of("person.updated", person["id"])) == 1
 
 
-async def test_a_change_is_checked_together_with_the_stored_record(client):
+async def test_a_change_is_checked_together_with_the_stored_record(client, staff):
     person = await make_person()
-    h = await token(StaffRole.ADMIN)
+    h = await staff(StaffRole.ADMIN)
     url = f"/api/v1/people/{person['id']}"
     r = await client.patch(url, headers=h, json={"insured_months": 30})
     assert [e["field"] for e in r.json()["errors"]] == ["insured_confirmed_on"]
@@ -350,15 +364,15 @@ async def test_a_change_is_checked_together_with_the_stored_record(client):
         assert r.status_code == 400, bad
 
 
-async def test_only_officers_and_admins_change_people(client):
+async def test_only_officers_and_admins_change_people(client, staff):
     person = await make_person()
     url = f"/api/v1/people/{person['id']}"
     issuer, key = await org_key("enterprise")
     await issue(person["id"], issuer["id"])
-    for headers in (await token(StaffRole.REVIEWER), bearer(key)):
+    for headers in (await staff(StaffRole.REVIEWER), bearer(key)):
         assert (await client.patch(url, headers=headers, json={"name": "王五"})).status_code == 403
     missing = await client.patch(
-        "/api/v1/people/2147483000", headers=await token(StaffRole.OFFICER), json={"name": "王五"}
+        "/api/v1/people/2147483000", headers=await staff(StaffRole.OFFICER), json={"name": "王五"}
     )
     assert missing.status_code == 404
 
@@ -369,28 +383,28 @@ async def test_only_officers_and_admins_change_people(client):
 ACCOUNT = {"bank_name": "中国工商银行东莞分行", "bank_account": "6222 0210 0112 3456 789"}
 
 
-async def test_an_officer_records_a_bank_account_shown_whole_only_to_those_who_pay(client):
+async def test_an_officer_records_a_bank_account_shown_whole_only_to_those_who_pay(client, staff):
     org, org_secret = await org_key("enterprise")
     url = f"/api/v1/organisations/{org['id']}"
     r = await client.put(
         f"{url}/bank-account",
-        headers=await token(StaffRole.OFFICER),
+        headers=await staff(StaffRole.OFFICER),
         json={**ACCOUNT, "bank_account_name": org["name"]},
     )
     assert r.status_code == 200, r.text
     assert r.json()["bank_account"] == "6222021001123456789"
     for headers, whole in (
-        (await token(StaffRole.FINANCE), True),
-        (await token(StaffRole.ADMIN), True),
+        (await staff(StaffRole.FINANCE), True),
+        (await staff(StaffRole.ADMIN), True),
         (bearer(org_secret), True),
-        (await token(StaffRole.REVIEWER), False),
-        (await token(StaffRole.AUDITOR), False),
+        (await staff(StaffRole.REVIEWER), False),
+        (await staff(StaffRole.AUDITOR), False),
     ):
         shown = (await client.get(url, headers=headers)).json()["bank_account"]
         assert shown == ("6222021001123456789" if whole else "*" * 15 + "6789")
         assert (await client.get("/api/v1/organisations", headers=headers)).status_code == 200
     page = (
-        await client.get("/api/v1/organisations?limit=200", headers=await token(StaffRole.AUDITOR))
+        await client.get("/api/v1/organisations?limit=200", headers=await staff(StaffRole.AUDITOR))
     ).json()
     assert all(
         o["bank_account"] is None or o["bank_account"].startswith("****") for o in page["items"]
@@ -400,12 +414,12 @@ async def test_an_officer_records_a_bank_account_shown_whole_only_to_those_who_p
     assert json.loads(entry["before"])["bank_account"] is None
 
 
-async def test_bank_account_validation_and_roles(client):
+async def test_bank_account_validation_and_roles(client, staff):
     org = await make_org()
     url = f"/api/v1/organisations/{org['id']}/bank-account"
     r = await client.put(
         url,
-        headers=await token(StaffRole.ADMIN),
+        headers=await staff(StaffRole.ADMIN),
         json={"bank_name": "x", "bank_account": "1234-5678", "bank_account_name": " "},
     )
     assert r.status_code == 400
@@ -416,22 +430,22 @@ async def test_bank_account_validation_and_roles(client):
     }
     short = {**ACCOUNT, "bank_account": "1234567", "bank_account_name": "某公司"}
     assert (
-        await client.put(url, headers=await token(StaffRole.ADMIN), json=short)
+        await client.put(url, headers=await staff(StaffRole.ADMIN), json=short)
     ).status_code == 400
     good = {**ACCOUNT, "bank_account_name": "另一个名字也可以"}
-    for headers in (await token(StaffRole.FINANCE), bearer((await org_key())[1])):
+    for headers in (await staff(StaffRole.FINANCE), bearer((await org_key())[1])):
         assert (await client.put(url, headers=headers, json=good)).status_code == 403
     own, own_key = await org_key()
     own_url = f"/api/v1/organisations/{own['id']}/bank-account"
     assert (await client.put(own_url, headers=bearer(own_key), json=good)).status_code == 403
     missing = "/api/v1/organisations/2147483000/bank-account"
     assert (
-        await client.put(missing, headers=await token(StaffRole.ADMIN), json=good)
+        await client.put(missing, headers=await staff(StaffRole.ADMIN), json=good)
     ).status_code == 404
 
 
-async def test_a_bank_account_may_be_given_when_creating_an_organisation(client):
-    h = await token(StaffRole.OFFICER)
+async def test_a_bank_account_may_be_given_when_creating_an_organisation(client, staff):
+    h = await staff(StaffRole.OFFICER)
     new = {
         "name": unique("东莞企业"),
         "org_type": "enterprise",
