@@ -55,7 +55,8 @@ def generate(rows: int, seed: int = 7) -> pd.DataFrame:
     who = rng.integers(0, people, rows)
     # People: region, birth date, sequence; the check character computed per GB 11643.
     person_region = np.array(REGIONS)[np.arange(people) % len(REGIONS)]
-    births = np.datetime64("1966-01-01") + (np.arange(people) * 7919 % 14600).astype(
+    # One birth date per 1,000 people and a sequence within it: every ID distinct.
+    births = np.datetime64("1966-01-01") + (np.arange(people) // 1000 * 37 % 14600).astype(
         "timedelta64[D]"
     )
     sequence = np.char.zfill((np.arange(people) % 1000).astype(str), 3)

@@ -299,7 +299,8 @@ async def levels(actor: Principal, person_id: int) -> list[dict[str, Any]]:
 
 async def registration_eligibility(
     actor: Principal, person_id: int, on: date
-) -> tuple[dict[str, Any], eligibility.Assessment]:
+) -> eligibility.Assessment:
+    """The 2012 scheme's clauses on `on`, for staff and organisations that see the person."""
     person = await people.get_visible(actor, person_id)
     facts = eligibility.PersonFacts(
         birth_date=person["birth_date"],
@@ -320,4 +321,4 @@ async def registration_eligibility(
         )
         for c in await _all_of(person_id)
     ]
-    return person, eligibility.assess(facts, held, on)
+    return eligibility.assess(facts, held, on)

@@ -180,7 +180,7 @@ class PersonController(Controller):
         on: FromQuery[str | None] = None,
     ) -> EligibilityOut:
         when = parse_on(on, utcnow().date())
-        _, assessment = await certificates.registration_eligibility(request.user, person_id, when)
+        assessment = await certificates.registration_eligibility(request.user, person_id, when)
         return msgspec.convert(
             {"person_id": person_id, **dataclasses.asdict(assessment)},
             EligibilityOut,

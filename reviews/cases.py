@@ -95,7 +95,9 @@ def validate_case(new: NewCase, min_floor: int) -> tuple[int, Weights]:
     """All problems at once; returns the minimum number of reviewers and the weights."""
     errors: list[FieldError] = []
     if not _SUBJECT_TYPE.fullmatch(new.subject_type):
-        errors.append(FieldError("subject_type", "3-32 characters of a-z, 0-9 and '_', from a letter"))
+        errors.append(
+            FieldError("subject_type", "3-32 characters of a-z, 0-9 and '_', from a letter")
+        )
     min_reviewers = min_floor if new.min_reviewers is None else new.min_reviewers
     errors += scoring.check_min_reviewers(min_reviewers, min_floor)
     weights = scoring.DEFAULT_WEIGHTS

@@ -20,7 +20,7 @@ CRITERIA = ("ethics", "knowledge", "ability", "achievements")
 MIN_SCORE, MAX_SCORE = 0, 100
 # With this many submitted totals or more, the single highest and the single lowest
 # are dropped before the mean (one of each, even when several share the value).
-DROP_EXTREMES_FROM = 6
+DROP_EXTREMES_FROM = 5
 MAX_REVIEWERS = 25
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from registry.outcomes.rows import empty_errors
-
 KEY = ["id_number", "course", "start_date", "end_date"]
 CONTENT = [
     "name", "occupation_code", "occupation_name", "hours", "passed",
@@ -21,33 +19,59 @@ def _errors(rows: pd.Series, column: str, code: str) -> pd.DataFrame:
     return pd.DataFrame({"row": rows.to_numpy(), "column": column, "code": code})
 
 
+def group_ids(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """An exact integer id per distinct combination of `columns` (no hashing)."""
+    ids, _ = pd.factorize(frame[columns[0]])
+    for column in columns[1:]:
+        codes, uniques = pd.factorize(frame[column])
+        ids, _ = pd.factorize(ids.astype(np.int64) * (len(uniques) + 1) + codes)
+    return ids
+
+
+def _first_of_group(ids: np.ndarray) -> np.ndarray:
+    """For each row, the position of the first row of its group."""
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    return first[inverse]
+
+
 def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Rows repeating an earlier row of the same file. An exact repeat changes nothing
     (counted unchanged); a repeat with other details, or a name or certificate that
-    contradicts an earlier row, is rejected. Returns (kept, errors, repeats)."""
+    contradicts an earlier row, is rejected. Returns (kept, errors, repeats).
+
+    Repeats are rare, so only rows whose key occurs twice are compared in full."""
     errors = []
     # One person, one name: the first row that names an ID sets it for this file.
-    first_name = valid.groupby("id_number", sort=False)["name"].transform("first")
-    clash = valid["name"] != first_name
+    person = group_ids(valid, ["id_number"])
+    names = group_ids(valid, ["name"])
+    clash = names != names[_first_of_group(person)]
     errors.append(_errors(valid.loc[clash, "row"], "name", "NAME_MISMATCH"))
     valid = valid.loc[~clash]
 
-    repeated_key = valid.duplicated(KEY, keep="first")
-    exact = valid.duplicated(KEY + CONTENT, keep="first")
+    key = group_ids(valid, KEY)
+    repeated_key = pd.Series(key).duplicated(keep="first").to_numpy()
+    exact = np.zeros(len(valid), dtype=bool)
+    if repeated_key.any():
+        involved = pd.Series(key).duplicated(keep=False).to_numpy()
+        subset = valid.loc[involved]
+        exact[np.flatnonzero(involved)] = subset.duplicated(KEY + CONTENT, keep="first").to_numpy()
     errors.append(_errors(valid.loc[repeated_key & ~exact, "row"], "course", "DUPLICATE_ROW"))
     repeats = int(exact.sum())
     valid = valid.loc[~repeated_key]
 
     # One certificate number per issuer names one person, level, date and occupation.
-    certified = valid["has_certificate"]
-    cert_key = ["issuer_id", "certificate_number"]
-    firsts = (
-        valid.loc[certified].groupby(cert_key, sort=False)[CERTIFICATE_FACTS].transform("first")
-    )
-    differs = (valid.loc[certified, CERTIFICATE_FACTS] != firsts).any(axis=1)
-    bad_rows = valid.loc[certified].loc[differs, "row"]
-    errors.append(_errors(bad_rows, "certificate_number", "CERTIFICATE_CONFLICT"))
-    valid = valid.loc[~valid["row"].isin(bad_rows)]
+    certified = valid["has_certificate"].to_numpy()
+    cert_key = group_ids(valid, ["issuer_id", "certificate_number"])
+    shared = certified & pd.Series(cert_key).duplicated(keep=False).to_numpy()
+    if shared.any():
+        subset = valid.loc[shared]
+        firsts = subset.groupby(["issuer_id", "certificate_number"], sort=False)[
+            CERTIFICATE_FACTS
+        ].transform("first")
+        differs = (subset[CERTIFICATE_FACTS] != firsts).any(axis=1)
+        bad_rows = subset.loc[differs, "row"]
+        errors.append(_errors(bad_rows, "certificate_number", "CERTIFICATE_CONFLICT"))
+        valid = valid.loc[~valid["row"].isin(bad_rows)]
     return valid, pd.concat(errors, ignore_index=True), repeats
 
 

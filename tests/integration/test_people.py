@@ -75,8 +75,7 @@ async def link_by_outcome(institution_id: int, person_id: int) -> None:
 _sessions: dict[tuple[str, tuple[StaffRole, ...]], dict[str, str]] = {}
 
 
-@pytest.fixture
-def staff(db: str) -> Callable[..., Awaitable[dict[str, str]]]:
+def staff_headers(db: str) -> Callable[..., Awaitable[dict[str, str]]]:
     """Auth headers of a staff member holding `roles`: one account per roles and engine,
     since hashing a password for every call would make these tests slow."""
 
@@ -87,6 +86,11 @@ def staff(db: str) -> Callable[..., Awaitable[dict[str, str]]]:
         return _sessions[(db, roles)]
 
     return headers
+
+
+@pytest.fixture
+def staff(db: str) -> Callable[..., Awaitable[dict[str, str]]]:
+    return staff_headers(db)
 
 
 async def audit_of(action: str, object_id: object) -> list[dict[str, Any]]:

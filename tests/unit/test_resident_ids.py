@@ -96,12 +96,12 @@ def test_an_unknown_county_of_a_known_prefecture_is_a_warning_too():
 
 
 def test_fullwidth_digits_read_the_same_in_both_paths():
-    # Spreadsheets typed with a Chinese input method often hold fullwidth digits.
+    # Spreadsheets typed with a Chinese input method often hold fullwidth digits;
+    # python-stdnum (parse) folds them to ASCII.
     number = compose("441900", date(1990, 3, 7), 123)
     typed = number[:17].translate(FULLWIDTH) + number[17]
     assert parse(typed, TODAY).number == number
-    checked = check_column(pd.Series([typed]), TODAY)
-    assert checked.error.iloc[0] == "" and checked.numbers.iloc[0] == number
+    assert _column([typed]) == [_scalar(typed)]
 
 
 @pytest.mark.parametrize("spacing", ["441900 {rest}", "{all}\t", "\n{all}"])
@@ -163,8 +163,8 @@ def _scalar(raw: str) -> tuple[str, object, str]:
 
 def _column(raws: list[str]) -> list[tuple[str, object, str]]:
     checked = check_column(pd.Series(raws), TODAY)
-    births = [None if pd.isna(b) else b.date() for b in checked.birth_date]
-    return list(zip(checked.error, births, checked.sex, strict=True))
+    births = [None if pd.isna(b) else pd.Timestamp(b).date() for b in checked.birth_date]
+    return list(zip(checked.error, births, map(str, checked.sex), strict=True))
 
 
 def test_check_column_agrees_with_parse_on_random_corrupted_numbers():
