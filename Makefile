@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 4
 
-.PHONY: setup system serve test lint worker migrate sweep bench create-admin clean
+.PHONY: setup system serve test lint worker migrate sweep bench bench-import create-admin clean
 
 setup: system $(STAMP)
 
@@ -40,6 +40,10 @@ sweep: setup
 
 bench: setup
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/import_outcomes.py
+
+bench-import: setup
+	$(BIN)/python bench/import_outcomes.py
 
 create-admin: setup
 	$(BIN)/python -m app create-admin --username $(USERNAME)

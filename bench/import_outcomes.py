@@ -90,7 +90,9 @@ def generate(rows: int, seed: int = 7) -> pd.DataFrame:
             "end_date": end.astype(str),
             "passed": np.where(passed, "是", "否"),
             "certificate_number": np.where(
-                with_cert, np.char.add("ZS2026", np.char.zfill(np.arange(rows).astype(str), 8)), ""
+                with_cert,
+                np.char.add(f"ZS{seed:02d}", np.char.zfill(np.arange(rows).astype(str), 8)),
+                "",
             ),
             "certificate_level": np.where(
                 with_cert, rng.choice(["3", "4", "5", "高级工"], rows), ""
@@ -216,8 +218,9 @@ def main() -> None:
         xlsx_path = work / f"outcomes-{args.xlsx_rows}.xlsx"
         write_xlsx(generate(args.xlsx_rows, seed=11), xlsx_path)
         print(
-            f"# bench/import_outcomes.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores  "
-            f"files made in {time.perf_counter() - t:.1f}s: {csv_path.stat().st_size / 1e6:.0f} MB CSV, "
+            f"# bench/import_outcomes.py  {date.today()}  {platform.node()}  "
+            f"{os.cpu_count()} cores  files made in {time.perf_counter() - t:.1f}s: "
+            f"{csv_path.stat().st_size / 1e6:.0f} MB CSV, "
             f"{xlsx_path.stat().st_size / 1e6:.0f} MB XLSX"
         )
         print(
@@ -229,10 +232,12 @@ def main() -> None:
                 target = ""
                 if r["file"].endswith(".csv") and args.rows >= 1_000_000:
                     ok = r["seconds"] <= TARGETS[engine] and r["rss_mb"] <= RSS_TARGET_MB
-                    target = f"{'met' if ok else 'MISSED'} (<= {TARGETS[engine]:g} s, <= {RSS_TARGET_MB} MB)"
+                    verdict = "met" if ok else "MISSED"
+                    target = f"{verdict} (<= {TARGETS[engine]:g} s, <= {RSS_TARGET_MB} MB)"
                 print(
                     f"{r['engine']:<11} {r['file']:<22} {r['total_rows']:>8} {r['accepted']:>9} "
-                    f"{r['rejected']:>8} {r['seconds']:>8.1f} {r['total_rows'] / r['seconds']:>8.0f} "
+                    f"{r['rejected']:>8} {r['seconds']:>8.1f} "
+                    f"{r['total_rows'] / r['seconds']:>8.0f} "
                     f"{r['rss_mb']:>12.0f}  {target}"
                 )
     finally:

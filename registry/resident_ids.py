@@ -7,6 +7,7 @@ million rows; tests hold the two to agreeing.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -49,14 +50,21 @@ class ResidentId:
 
 
 def normalise(raw: str) -> str:
-    return ric.compact(raw).upper()
+    """Full-width digits (typed with Chinese input methods) fold to ASCII by NFKC;
+    whitespace anywhere is dropped."""
+    return "".join(unicodedata.normalize("NFKC", raw).split()).upper()
 
 
 def parse(raw: str, today: date) -> ResidentId:
     """Validates a resident ID and derives birth date and sex. An unknown region code
     is not an error: it is returned as a warning for an officer to confirm."""
     number = normalise(raw)
-    if len(number) != 18 or not number[:17].isdigit() or number[17] not in "0123456789X":
+    if (
+        len(number) != 18
+        or not number.isascii()
+        or not number[:17].isdigit()
+        or number[17] not in "0123456789X"
+    ):
         raise InvalidResidentId(ID_FORMAT)
     if ric.calc_check_digit(number) != number[17]:
         raise InvalidResidentId(ID_CHECKSUM)
@@ -82,7 +90,7 @@ def region_warning(region: str, birth_year: int) -> str | None:
     probe = f"{region}{birth_year:04d}0101000"
     try:
         ric.get_birth_place(probe + ric.calc_check_digit(probe + "0"))
-    except InvalidComponent:
+    except (InvalidComponent, KeyError):  # KeyError: stdnum knows the city, not the county
         return f"region code {region} is not in the national table for {birth_year}"
     return None
 
@@ -128,7 +136,9 @@ def _ascii_matrix(numbers: pd.Series, width: int) -> tuple[np.ndarray, np.ndarra
 
 def check_column(raw: pd.Series, today: date) -> CheckedIds:
     """The rule of `parse` over a whole column, vectorised (millions of rows a second)."""
-    numbers = raw.astype("str").str.replace(" ", "", regex=False).str.upper()
+    numbers = (
+        raw.astype("str").str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
+    )
     matrix, fits = _ascii_matrix(numbers, 18)
     body = matrix[:, :17].astype(np.int64) - 48
     last = matrix[:, 17]

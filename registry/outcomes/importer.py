@@ -6,7 +6,7 @@ nothing."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -137,43 +137,50 @@ async def _learn_issuers(
 
 
 async def _store(
-    ctx: JobContext, report: dict[str, Any], checked: _Checked, received, late_days: int
+    ctx: JobContext, report: dict[str, Any], checked: _Checked, received: date, late_days: int
 ) -> dict[str, int]:
     valid = pd.concat(checked.valid, ignore_index=True) if checked.valid else None
-    repeats = 0
     counts = {"accepted": 0, "updated": 0, "unchanged": 0, "late": 0}
     if valid is not None and len(valid):
         async with unit_of_work():
             bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
-            valid, errors, repeats = classify.within_file(valid)
-            checked.errors.append(errors)
-            people = await bulk.people(valid["id_number"].unique().tolist())
-            valid, errors = classify.against_people(valid, people)
-            checked.errors.append(errors)
-            valid = await _with_certificates(bulk, valid, checked)
-            valid = await _with_new_people(bulk, valid)
-            valid = await _with_new_certificates(bulk, valid, checked.routes)
-            outcomes = await bulk.outcomes(valid["person_id"].unique().tolist())
-            valid = classify.against_outcomes(valid, outcomes)
-            cutoff = np.datetime64(received - timedelta(days=late_days))
-            valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
-            new = valid.loc[valid["status"] == "new"]
-            changed = valid.loc[valid["status"] == "updated"]
-            await bulk.insert_outcomes(_nullable_certificate(new))
-            await bulk.update_outcomes(_nullable_certificate(changed))
-            counts = {
-                "accepted": len(new),
-                "updated": len(changed),
-                "unchanged": int((valid["status"] == "unchanged").sum()),
-                "late": int(new["late"].sum() + changed["late"].sum()),
-            }
+            try:
+                counts = await _classify_and_store(bulk, valid, checked, received, late_days)
+            finally:
+                bulk.close()
     errors = checked.errors_frame()
-    counts["unchanged"] += repeats
     counts["rejected"] = int(errors["row"].nunique())
     counts["total_rows"] = (
         counts["accepted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]
     )
     return counts
+
+
+async def _classify_and_store(
+    bulk: Bulk, valid: pd.DataFrame, checked: _Checked, received: date, late_days: int
+) -> dict[str, int]:
+    valid, errors, repeats = classify.within_file(valid)
+    checked.errors.append(errors)
+    people = await bulk.people(valid["id_number"].unique().tolist())
+    valid, errors = classify.against_people(valid, people)
+    checked.errors.append(errors)
+    valid = await _with_certificates(bulk, valid, checked)
+    valid = await _with_new_people(bulk, valid)
+    valid = await _with_new_certificates(bulk, valid, checked.routes)
+    outcomes = await bulk.outcomes(valid["person_id"].unique().tolist())
+    valid = classify.against_outcomes(valid, outcomes)
+    cutoff = np.datetime64(received - timedelta(days=late_days))
+    valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
+    new = valid.loc[valid["status"] == "new"]
+    changed = valid.loc[valid["status"] == "updated"]
+    await bulk.insert_outcomes(_nullable_certificate(new))
+    await bulk.update_outcomes(_nullable_certificate(changed))
+    return {
+        "accepted": len(new),
+        "updated": len(changed),
+        "unchanged": int((valid["status"] == "unchanged").sum()) + repeats,
+        "late": int(new["late"].sum() + changed["late"].sum()),
+    }
 
 
 async def _with_certificates(bulk: Bulk, valid: pd.DataFrame, checked: _Checked) -> pd.DataFrame:
@@ -205,8 +212,10 @@ async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> pd.DataFrame:
     new["region_warning"] = (
         new["region_warning"].astype(object).where(new["region_warning"].notna(), None)
     )
-    await bulk.insert_people(new)
-    ids = await bulk.people(new["id_number"].tolist())
+    ids = await bulk.insert_people(new)
+    missing = sorted(set(new["id_number"]) - set(ids["id_number"]))
+    if missing:  # registered by someone else since the lookup (PostgreSQL only)
+        ids = pd.concat([ids, (await bulk.people(missing))[["id", "id_number"]]])
     mapping = pd.Series(ids["id"].to_numpy(), index=ids["id_number"].to_numpy())
     valid = valid.copy()
     fresh = valid["person_id"] == 0
@@ -223,14 +232,7 @@ async def _with_new_certificates(
         return valid
     new = valid.loc[wanted].drop_duplicates(["issuer_id", "certificate_number"]).copy()
     new["route"] = new["issuer_id"].map(routes).fillna(Route.SOCIAL_EVALUATION_ORGANISATION)
-    await bulk.insert_certificates(new)
-    ids = pd.concat(
-        [
-            await bulk.certificates(int(issuer), group["certificate_number"].tolist())
-            for issuer, group in new.groupby("issuer_id")
-        ],
-        ignore_index=True,
-    )
+    ids = await bulk.insert_certificates(new)
     key = pd.MultiIndex.from_frame(ids[["issuer", "number"]])
     mapping = pd.Series(ids["id"].to_numpy(), index=key)
     valid = valid.copy()
