@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
@@ -140,12 +141,10 @@ def peak_rss_mb(pid: int) -> float:
     """VmHWM of the server and its children (the embedded worker runs inside it)."""
     total = 0.0
     for proc in [pid, *_children(pid)]:
-        try:
+        with contextlib.suppress(FileNotFoundError):  # a child that has exited
             for line in Path(f"/proc/{proc}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     total = max(total, int(line.split()[1]) / 1024)
-        except FileNotFoundError:
-            pass
     return total
 
 

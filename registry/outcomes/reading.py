@@ -9,7 +9,6 @@ calamine, row by row, so a large workbook never sits in memory as cell objects.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -178,7 +177,3 @@ def _cell_text(value: object) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
-
-
-def sniff_csv_text(sample: bytes, encoding: str) -> str:
-    return io.TextIOWrapper(io.BytesIO(sample), encoding=_python_encoding(encoding)).read()

@@ -79,6 +79,9 @@ class Bulk:
         self.now: datetime = utcnow()
         self.conn = raw_connection()
 
+    def close(self) -> None:
+        """Undoes per-import connection settings; PostgreSQL makes none."""
+
 
 class SqliteBulk(Bulk):
     # A million-row import touches B-tree pages all over three indexes; SQLite's
@@ -205,9 +208,6 @@ class SqliteBulk(Bulk):
 
 
 class PostgresBulk(Bulk):
-    def close(self) -> None:
-        pass
-
     async def _select(self, sql: str, args: tuple[Any, ...], columns: list[str]) -> pd.DataFrame:
         return _frame(await self.conn.fetch(sql, *args), columns)
 
