@@ -16,5 +16,7 @@ APP_REGISTRY = AppRegistry(
         "workers.piccolo_app",
         "reviews.piccolo_app",
         "registry.studios.piccolo_app",
+        "subsidies.policies.piccolo_app",
+        "subsidies.claims.piccolo_app",
     ]
 )

@@ -17,3 +17,7 @@ async def migrate(quiet: bool = True) -> None:
         result = await run_forwards(app_name="all", migration_id="all", fake=False)
     if not result.success:
         raise RuntimeError(f"migrations failed: {result.message}\n{out.getvalue()}")
+    # The default policy documents are data the schema's users need, kept in the repo.
+    from subsidies.policies.catalogue import sync_defaults
+
+    await sync_defaults()

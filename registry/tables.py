@@ -45,6 +45,9 @@ class Person(Table, tablename="person"):
     # An ID whose region code python-stdnum does not know: kept, for an officer to confirm.
     region_warning = Varchar(length=200, null=True, default=None)
     region_confirmed_by = Varchar(length=120, null=True, default=None)
+    # Payments to a person go to the financial account of their social security card.
+    bank_name = Varchar(length=100, null=True, default=None)
+    bank_account = Varchar(length=40, null=True, default=None)
     created_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -112,3 +115,16 @@ class TrainingOutcome(Table, tablename="training_outcome"):
     report = ForeignKey(references=OutcomeReport, on_delete=OnDelete.restrict, null=True)
     reported_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Employment(Table, tablename="employment"):
+    """Who works where: an enterprise reports its employees (subsidies ask whether a person
+    is employed by a Dongguan enterprise and insured there on a given day)."""
+
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
+    employer = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
+    started_on = Date()
+    ended_on = Date(null=True, default=None)  # open while still employed
+    insured = Boolean(default=True)  # the employer pays Dongguan social insurance for them
+    reported_by = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())

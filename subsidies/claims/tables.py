@@ -1,0 +1,75 @@
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, SmallInt, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from registry.tables import Certificate, Organisation, Person
+from subsidies.policies.tables import PolicyVersion
+
+
+class Claim(Table, tablename="claim"):
+    """A request for money under one scheme, and (once calculated) its amount: the row a
+    disbursement batch pays. `dedupe_key` names what is being paid for (an intern's month,
+    a person's level in an occupation, a voucher); a migration makes it unique among
+    claims that are not withdrawn or rejected, so the same thing is never claimed twice."""
+
+    scheme = Varchar(length=40, index=True)
+    origin = Varchar(length=16)  # application / automatic (the scan) / award (appraisals)
+    dedupe_key = Varchar(length=200, index=True)
+    status = Varchar(length=16, index=True)
+    claimant = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, null=True, index=True)
+    # Who is paid: the person (their account) or an organisation.
+    payee_kind = Varchar(length=12)
+    payee_organisation = ForeignKey(
+        references=Organisation, on_delete=OnDelete.restrict, null=True, index=True
+    )
+    certificate = ForeignKey(
+        references=Certificate, on_delete=OnDelete.restrict, null=True, index=True
+    )
+    basis_date = Date()  # the day that picks the policy version (month, issue date, ...)
+    budget_year = SmallInt()
+    details = Text(default="{}")  # what the claimant declared, JSON
+    # Calculation: the version, the inputs it saw, the amount and why.
+    policy_version = ForeignKey(references=PolicyVersion, on_delete=OnDelete.restrict, null=True)
+    amount_fen = BigInt(null=True, default=None)
+    cap_key = Varchar(length=200, null=True, default=None)
+    inputs = Text(null=True, default=None)
+    trace = Text(null=True, default=None)  # JSON list of {zh, en} steps
+    calculated_at = Timestamptz(null=True, default=None)
+    calculation_job = Integer(null=True, default=None)
+    submitted_by = Varchar(length=120)
+    submitted_at = Timestamptz(default=TimestamptzNow())
+    account_confirmed_by = Varchar(length=120, null=True, default=None)
+    account_confirmed_at = Timestamptz(null=True, default=None)
+    decided_by = Varchar(length=120, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    reject_reason = Text(null=True, default=None)
+    hold_reason = Text(null=True, default=None)
+    recovery_reason = Text(null=True, default=None)  # paid, then its basis was revoked
+    withdrawn_at = Timestamptz(null=True, default=None)
+    paid_at = Timestamptz(null=True, default=None)
+    batch_id = Integer(null=True, default=None)  # the disbursement batch (issue 6)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CapUsage(Table, tablename="cap_usage"):
+    """Money already approved against a cap that spans claims (9,000 yuan per intern per
+    programme; 50,000 yuan per person). Approval adds to `used_fen` with one conditional
+    UPDATE, so concurrent approvals cannot both slip past the cap."""
+
+    key = Varchar(length=200, unique=True)
+    used_fen = BigInt(default=0)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Budget(Table, tablename="budget"):
+    """A scheme's money for one year; approvals commit against it with one conditional
+    UPDATE. (scheme, year) is unique (index in a migration)."""
+
+    scheme = Varchar(length=40)
+    year = SmallInt()
+    amount_fen = BigInt()
+    committed_fen = BigInt(default=0)
+    set_by = Varchar(length=120)
+    updated_at = Timestamptz(default=TimestamptzNow())
