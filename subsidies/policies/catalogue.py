@@ -128,11 +128,15 @@ async def add_version(actor: str, scheme: str, raw: dict[str, Any]) -> StoredPol
                 .returning(PolicyVersion.id)
                 .run()
             )
-        await record(actor, "policy.version_added", "policy_version", rows[0]["id"], after=policy.raw)
+        await record(
+            actor, "policy.version_added", "policy_version", rows[0]["id"], after=policy.raw
+        )
     return await get_version(scheme, policy.version)
 
 
-async def replace_version(actor: str, scheme: str, version: int, raw: dict[str, Any]) -> StoredPolicy:
+async def replace_version(
+    actor: str, scheme: str, version: int, raw: dict[str, Any]
+) -> StoredPolicy:
     """Corrects a version no calculation has used; a used one answers 409."""
     raw = {**raw, "scheme": scheme, "version": version}
     try:
@@ -220,12 +224,16 @@ async def sync_defaults(actor: str = "system:policy-defaults") -> list[str]:
                             + "; give the changed document a new version number"
                         ],
                     )
-                await PolicyVersion.update(
-                    {
-                        PolicyVersion.document: document,
-                        PolicyVersion.effective_from: policy.effective_from,
-                        PolicyVersion.effective_to: policy.effective_to,
-                    }
-                ).where(PolicyVersion.id == row["id"]).run()
+                await (
+                    PolicyVersion.update(
+                        {
+                            PolicyVersion.document: document,
+                            PolicyVersion.effective_from: policy.effective_from,
+                            PolicyVersion.effective_to: policy.effective_to,
+                        }
+                    )
+                    .where(PolicyVersion.id == row["id"])
+                    .run()
+                )
                 changes.append(f"updated {path.name}")
     return changes

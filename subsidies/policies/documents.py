@@ -126,7 +126,9 @@ class Policy:
     raw: dict[str, Any]  # the document as given, canonical for storage and comparison
 
     def covers(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
 
 class PolicyError(ValueError):
@@ -199,7 +201,10 @@ def parse(raw: dict[str, Any], source: str) -> Policy:
 
 def _scheme_rules(scheme: str, p: Any) -> list[str]:
     """Rules across parameters that a type cannot say."""
-    if isinstance(p, InternshipParameters) and p.monthly_rate_fen * p.max_months < p.cap_per_intern_fen:
+    if (
+        isinstance(p, InternshipParameters)
+        and p.monthly_rate_fen * p.max_months < p.cap_per_intern_fen
+    ):
         return [
             "parameters.cap_per_intern_fen: larger than monthly_rate_fen x max_months "
             f"({p.monthly_rate_fen * p.max_months}); the cap could never be reached"

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from registry.levels import Level
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -30,18 +32,42 @@ FACTS: dict[str, Fact] = {
         # Skill level 1 (senior technician) .. 5 (junior worker): "at least 3" is 3, 2 or 1.
         Fact("level", "level", ("at_least",), "职业技能等级", "skill level"),
         Fact("hukou", "choice", ("is", "in"), "户籍", "hukou", ("local", "non_local")),
-        Fact("insured_months", "int", ("at_least",), "东莞养老保险缴费月数", "months insured in Dongguan"),
+        Fact(
+            "insured_months",
+            "int",
+            ("at_least",),
+            "东莞养老保险缴费月数",
+            "months insured in Dongguan",
+        ),
         Fact("insured", "bool", ("is",), "在东莞参保", "insured in Dongguan"),
         Fact("insured_in_period", "bool", ("is",), "期间已参保", "insured for the whole period"),
         Fact("age", "int", ("at_most", "at_least"), "年龄", "age"),
-        Fact("employed_in_dongguan", "bool", ("is",), "在莞企业就业", "employed by a Dongguan enterprise"),
+        Fact(
+            "employed_in_dongguan",
+            "bool",
+            ("is",),
+            "在莞企业就业",
+            "employed by a Dongguan enterprise",
+        ),
         Fact("course_passed", "bool", ("is",), "培训合格", "course passed"),
-        Fact("fresh_graduate", "bool", ("is",), "广东技工院校应届毕业生", "fresh graduate of a Guangdong technical school"),
-        Fact("medal", "choice", ("in",), "世界技能大赛奖牌", "WorldSkills medal", ("gold", "silver", "bronze")),
+        Fact(
+            "fresh_graduate",
+            "bool",
+            ("is",),
+            "广东技工院校应届毕业生",
+            "fresh graduate of a Guangdong technical school",
+        ),
+        Fact(
+            "medal",
+            "choice",
+            ("in",),
+            "世界技能大赛奖牌",
+            "WorldSkills medal",
+            ("gold", "silver", "bronze"),
+        ),
     )
-}  # fmt: skip
+}
 
-LEVEL_ZH = {1: "高级技师", 2: "技师", 3: "高级工", 4: "中级工", 5: "初级工"}
 _OP_TEXT = {
     "at_least": ("不低于", "at least"),
     "at_most": ("不高于", "at most"),
@@ -62,7 +88,8 @@ class Condition:
         zh_op, en_op = _OP_TEXT[self.op]
         value_zh = value_en = str(self.value)
         if fact.kind == "level":
-            value_zh, value_en = LEVEL_ZH[self.value], f"level {self.value}"
+            level = Level(self.value)
+            value_zh, value_en = level.zh, f"{level.en} ({self.value})"
         elif fact.kind == "bool":
             value_zh, value_en = ("是" if self.value else "否"), ("yes" if self.value else "no")
         elif isinstance(self.value, list):
