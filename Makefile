@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 4
 
-.PHONY: setup system serve test lint worker migrate sweep bench bench-import create-admin clean
+.PHONY: setup system serve test lint worker migrate sweep bench bench-import bench-calculate bench-scan create-admin clean
 
 setup: system $(STAMP)
 
@@ -44,6 +44,12 @@ bench: setup
 
 bench-import: setup
 	$(BIN)/python bench/import_outcomes.py
+
+bench-calculate: setup
+	$(BIN)/python bench/calculate.py
+
+bench-scan: setup
+	$(BIN)/python bench/scan.py
 
 create-admin: setup
 	$(BIN)/python -m app create-admin --username $(USERNAME)

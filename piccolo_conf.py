@@ -18,5 +18,7 @@ APP_REGISTRY = AppRegistry(
         "registry.studios.piccolo_app",
         "subsidies.policies.piccolo_app",
         "subsidies.claims.piccolo_app",
+        "subsidies.vouchers.piccolo_app",
+        "subsidies.internships.piccolo_app",
     ]
 )

@@ -115,6 +115,16 @@ def audit_verify() -> None:
 
 
 @cli.command()
+def scan() -> None:
+    """Run the "policy finds people" scan now (for cron): proposes automatic claims."""
+    from subsidies.skill_levels.scan import run_now
+
+    settings = Settings.from_env()
+    _bind(settings)
+    click.echo(_run(run_now(f"cli:{os.getenv('USER', 'root')}")))
+
+
+@cli.command()
 @click.option("--once", is_flag=True, help="Sweep one round and exit.")
 def sweep(once: bool) -> None:
     """Re-send jobs whose message was lost or whose worker died."""

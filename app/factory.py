@@ -25,6 +25,13 @@ from registry.routes import OrganisationController
 from registry.search_routes import SEARCH_ROUTES, StatisticsController
 from registry.studios.routes import StudioController
 from reviews.routes import AffiliationController, ReviewController
+from subsidies.claims.calculation_routes import CalculationRunController
+from subsidies.claims.routes import BudgetController, ClaimController
+from subsidies.internships.routes import InternshipController
+from subsidies.policies.routes import PolicyController
+from subsidies.skill_levels.employment_routes import EmploymentController
+from subsidies.skill_levels.scan_routes import ScanController
+from subsidies.vouchers.routes import VoucherController
 from workers.kinds import load_handlers
 from workers.routes import JobController
 
@@ -69,6 +76,14 @@ def create_app(
             ReviewController,
             AffiliationController,
             StudioController,
+            InternshipController,
+            ClaimController,
+            BudgetController,
+            VoucherController,
+            EmploymentController,
+            ScanController,
+            CalculationRunController,
+            PolicyController,
             StatisticsController,
             # Last: they share paths with controllers (see registry.search_routes).
             *SEARCH_ROUTES,

@@ -62,7 +62,9 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         return _body(404, exc.message)
     field = exc.details.get("field")
     errors = [{"field": str(field), "reason": exc.message}] if field else None
-    return _body(status, exc.message, errors)
+    # References a client acts on, e.g. the existing claim a duplicate points to.
+    references = {k: v for k, v in exc.details.items() if k.endswith("_id") and type(v) is int}
+    return _body(status, exc.message, errors, **references)
 
 
 _AT_PATH = re.compile(r" - at `\$\.?(.*)`$")

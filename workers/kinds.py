@@ -15,7 +15,15 @@ Handler = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
 _HANDLERS: dict[str, Handler] = {}
 
 # Modules whose import registers handlers; the API and every worker load the same list.
-HANDLER_MODULES = ("audit.jobs", "registry.outcomes.importer", "registry.certificate_events")
+HANDLER_MODULES = (
+    "audit.jobs",
+    "registry.outcomes.importer",
+    "registry.certificate_events",
+    "subsidies.vouchers.issuing",
+    "subsidies.claims.calculation",
+    "subsidies.skill_levels.scan",
+    "subsidies.skill_levels.revocation",
+)
 
 
 def job_handler(kind: str) -> Callable[[Handler], Handler]:

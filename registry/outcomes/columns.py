@@ -43,33 +43,43 @@ KEYS = tuple(c.key for c in COLUMNS)
 BY_KEY = {c.key: c for c in COLUMNS}
 CERTIFICATE_KEYS = ("certificate_number", "certificate_level", "certificate_date")
 
-_ALIASES: dict[str, str] = {}
-for _c in COLUMNS:
-    for _name in (_c.key, _c.zh, _c.en, f"{_c.zh}/{_c.en}", f"{_c.zh} {_c.en}"):
-        _ALIASES[_name.strip().lower()] = _c.key
+
+def header_aliases(columns: tuple[Column, ...]) -> dict[str, str]:
+    """Every header name a column may be given under (lower case) -> its key."""
+    aliases: dict[str, str] = {}
+    for c in columns:
+        for name in (c.key, c.zh, c.en, f"{c.zh}/{c.en}", f"{c.zh} {c.en}"):
+            aliases[name.strip().lower()] = c.key
+    return aliases
 
 
-def header_key(header: object) -> str | None:
+_ALIASES = header_aliases(COLUMNS)
+
+
+def header_key(header: object, aliases: dict[str, str] | None = None) -> str | None:
     text = str(header).replace("\ufeff", "").strip().lower()
-    return _ALIASES.get(text)
+    return (_ALIASES if aliases is None else aliases).get(text)
 
 
-def map_headers(headers: list[object]) -> dict[int, str]:
+def map_headers(headers: list[object], columns: tuple[Column, ...] = COLUMNS) -> dict[int, str]:
     """Position -> column key. Unknown extra columns are ignored; a missing required
-    column or a column given twice is one clear error naming them."""
+    column or a column given twice is one clear error naming them. `columns`: another
+    file's columns (e.g. internship month reports) read the same way."""
+    aliases = _ALIASES if columns is COLUMNS else header_aliases(columns)
+    by_key = {c.key: c for c in columns}
     found: dict[int, str] = {}
     seen: dict[str, int] = {}
     duplicates = []
     for position, header in enumerate(headers):
-        key = header_key(header)
+        key = header_key(header, aliases)
         if key is None:
             continue
         if key in seen:
-            duplicates.append(BY_KEY[key].zh + "/" + BY_KEY[key].en)
+            duplicates.append(by_key[key].zh + "/" + by_key[key].en)
             continue
         seen[key] = position
         found[position] = key
-    missing = [f"{c.zh}/{c.en}" for c in COLUMNS if c.required and c.key not in seen]
+    missing = [f"{c.zh}/{c.en}" for c in columns if c.required and c.key not in seen]
     problems = []
     if missing:
         problems.append(f"missing columns 缺少列: {', '.join(missing)}")

@@ -7,29 +7,41 @@ from pathlib import Path
 import pandas as pd
 import xlsxwriter
 
-from registry.outcomes.columns import BY_KEY
+from registry.outcomes.columns import BY_KEY, Column
 from registry.outcomes.row_errors import MESSAGES
 
 HEADERS = ["行号/Row", "列/Column", "错误代码/Error code", "说明", "Message"]
 
 
-def error_table(errors: pd.DataFrame) -> pd.DataFrame:
-    """One line per problem, sorted by row, with both messages."""
+def error_table(
+    errors: pd.DataFrame,
+    columns: tuple[Column, ...] | None = None,
+    messages: dict[str, tuple[str, str]] = MESSAGES,
+) -> pd.DataFrame:
+    """One line per problem, sorted by row, with both messages. `columns` and
+    `messages`: another file's (default: an outcome report's)."""
     ordered = errors.sort_values(["row", "column"], kind="stable")
-    column_names = {k: f"{c.zh}/{c.en}" for k, c in BY_KEY.items()} | {"*": "整行/whole row"}
+    by_key = BY_KEY if columns is None else {c.key: c for c in columns}
+    column_names = {k: f"{c.zh}/{c.en}" for k, c in by_key.items()} | {"*": "整行/whole row"}
     return pd.DataFrame(
         {
             HEADERS[0]: ordered["row"].to_numpy(),
             HEADERS[1]: ordered["column"].map(column_names).fillna(ordered["column"]).to_numpy(),
             HEADERS[2]: ordered["code"].to_numpy(),
-            HEADERS[3]: ordered["code"].map(lambda c: MESSAGES[c][0]).to_numpy(),
-            HEADERS[4]: ordered["code"].map(lambda c: MESSAGES[c][1]).to_numpy(),
+            HEADERS[3]: ordered["code"].map(lambda c: messages[c][0]).to_numpy(),
+            HEADERS[4]: ordered["code"].map(lambda c: messages[c][1]).to_numpy(),
         }
     )
 
 
-def write(errors: pd.DataFrame, csv_path: Path, xlsx_path: Path) -> None:
-    table = error_table(errors)
+def write(
+    errors: pd.DataFrame,
+    csv_path: Path,
+    xlsx_path: Path,
+    columns: tuple[Column, ...] | None = None,
+    messages: dict[str, tuple[str, str]] = MESSAGES,
+) -> None:
+    table = error_table(errors, columns, messages)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     # With a byte-order mark Excel opens UTF-8 Chinese text correctly.
     table.to_csv(csv_path, index=False, encoding="utf-8-sig")

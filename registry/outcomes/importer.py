@@ -139,13 +139,12 @@ async def _learn_issuers(
 async def _store(
     ctx: JobContext, report: dict[str, Any], checked: _Checked, received: date, late_days: int
 ) -> dict[str, int]:
-    valid = pd.concat(checked.valid, ignore_index=True) if checked.valid else None
     counts = {"accepted": 0, "updated": 0, "unchanged": 0, "late": 0}
-    if valid is not None and len(valid):
+    if any(len(chunk) for chunk in checked.valid):
         async with unit_of_work():
             bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
             try:
-                counts = await _classify_and_store(bulk, valid, checked, received, late_days)
+                counts = await _classify_and_store(bulk, checked, received, late_days)
             finally:
                 bulk.close()
     errors = checked.errors_frame()
@@ -157,24 +156,31 @@ async def _store(
 
 
 async def _classify_and_store(
-    bulk: Bulk, valid: pd.DataFrame, checked: _Checked, received: date, late_days: int
+    bulk: Bulk, checked: _Checked, received: date, late_days: int
 ) -> dict[str, int]:
+    # `valid` is the only reference to the rows from here on: each step's input is
+    # freed when its output replaces it (a million rows are a few hundred MB a copy).
+    valid = pd.concat(checked.valid, ignore_index=True)
+    checked.valid.clear()
     valid, errors, repeats = classify.within_file(valid)
     checked.errors.append(errors)
     people = await bulk.people(valid["id_number"].unique().tolist())
     valid, errors = classify.against_people(valid, people)
     checked.errors.append(errors)
+    del people
     valid = await _with_certificates(bulk, valid, checked)
-    valid = await _with_new_people(bulk, valid)
+    valid, created = await _with_new_people(bulk, valid)
     valid = await _with_new_certificates(bulk, valid, checked.routes)
-    outcomes = await bulk.outcomes(valid["person_id"].unique().tolist())
+    # People this import created have no outcomes yet: look up only the others.
+    persons = valid["person_id"].unique()
+    outcomes = await bulk.outcomes(persons[~np.isin(persons, created)].tolist())
     valid = classify.against_outcomes(valid, outcomes)
     cutoff = np.datetime64(received - timedelta(days=late_days))
     valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
     new = valid.loc[valid["status"] == "new"]
     changed = valid.loc[valid["status"] == "updated"]
-    await bulk.insert_outcomes(_nullable_certificate(new))
-    await bulk.update_outcomes(_nullable_certificate(changed))
+    await bulk.insert_outcomes(new)
+    await bulk.update_outcomes(changed)
     return {
         "accepted": len(new),
         "updated": len(changed),
@@ -199,29 +205,40 @@ async def _with_certificates(bulk: Bulk, valid: pd.DataFrame, checked: _Checked)
     return valid
 
 
-async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> pd.DataFrame:
-    unknown = valid.loc[valid["person_id"] == 0].drop_duplicates("id_number")
-    if unknown.empty:
-        return valid
-    new = unknown[["id_number", "name", "birth_date", "sex"]].copy()
-    regions = new["id_number"].str.slice(0, 6)
-    years = new["birth_date"].to_numpy(dtype="datetime64[Y]").astype(np.int64) + 1970
-    pairs = pd.Series(list(zip(regions, years, strict=True)), index=new.index)
-    warnings = {pair: region_warning(*pair) for pair in pairs.unique()}
-    new["region_warning"] = pairs.map(warnings)
-    new["region_warning"] = (
-        new["region_warning"].astype(object).where(new["region_warning"].notna(), None)
-    )
+async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Registers the people the registry does not know yet; returns the rows with
+    every person_id set, and the ids of the people created."""
+    fresh = (valid["person_id"] == 0).to_numpy()
+    if not fresh.any():
+        return valid, np.zeros(0, dtype=np.int64)
+    # One integer per distinct unknown ID number: the rows of the new people, and the
+    # way back from their ids to every row, without string lookups per row.
+    person, numbers = pd.factorize(valid.loc[fresh, "id_number"])
+    _, first = np.unique(person, return_index=True)
+    new = valid.loc[fresh, ["id_number", "name", "birth_date", "sex"]].iloc[first]
+    new = new.reset_index(drop=True)
+    new["region_warning"] = _region_warnings(new)
     ids = await bulk.insert_people(new)
-    missing = sorted(set(new["id_number"]) - set(ids["id_number"]))
-    if missing:  # registered by someone else since the lookup (PostgreSQL only)
-        ids = pd.concat([ids, (await bulk.people(missing))[["id", "id_number"]]])
-    mapping = pd.Series(ids["id"].to_numpy(), index=ids["id_number"].to_numpy())
-    valid = valid.copy()
-    fresh = valid["person_id"] == 0
-    valid.loc[fresh, "person_id"] = valid.loc[fresh, "id_number"].map(mapping).to_numpy()
-    valid["person_id"] = valid["person_id"].astype(np.int64)
-    return valid
+    id_of = np.zeros(len(numbers), dtype=np.int64)
+    id_of[pd.Index(numbers).get_indexer(ids["id_number"])] = ids["id"].to_numpy()
+    if not id_of.all():  # registered by someone else since the lookup (PostgreSQL only)
+        others = await bulk.people(numbers[id_of == 0].tolist())
+        id_of[pd.Index(numbers).get_indexer(others["id_number"])] = others["id"].to_numpy()
+    valid.loc[fresh, "person_id"] = id_of[person]
+    return valid, ids["id"].to_numpy()
+
+
+def _region_warnings(people: pd.DataFrame) -> np.ndarray:
+    """The region warning of each new person (None for most), looked up once per
+    distinct region code and birth year: a million people share a few thousand."""
+    regions, region_names = pd.factorize(people["id_number"].str.slice(0, 6))
+    years = people["birth_date"].to_numpy(dtype="datetime64[Y]").astype(np.int64) + 1970
+    pairs, pair_keys = pd.factorize(regions.astype(np.int64) * 10_000 + years)
+    warnings = np.array(
+        [region_warning(str(region_names[k // 10_000]), int(k % 10_000)) for k in pair_keys],
+        dtype=object,
+    )
+    return warnings[pairs]
 
 
 async def _with_new_certificates(
@@ -240,16 +257,6 @@ async def _with_new_certificates(
     valid.loc[wanted, "certificate_id"] = mapping.reindex(lookup).to_numpy()
     valid["certificate_id"] = valid["certificate_id"].astype(np.int64)
     return valid
-
-
-def _nullable_certificate(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
-    frame["certificate_id"] = (
-        frame["certificate_id"].astype(object).where(frame["certificate_id"] > 0, None)
-    )
-    frame["late"] = frame["late"].astype(bool)
-    frame["passed"] = frame["passed"].astype(bool)
-    return frame
 
 
 def _write_errors(settings: Settings, report_id: int, errors: pd.DataFrame) -> tuple[str, str]:

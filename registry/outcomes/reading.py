@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import python_calamine
 
-from registry.outcomes.columns import KEYS, map_headers
+from registry.outcomes.columns import COLUMNS, KEYS, Column, map_headers
 
 CHUNK_ROWS = 100_000
 FIRST_DATA_ROW = 2  # row numbers as a spreadsheet shows them: the header is row 1
@@ -50,19 +50,25 @@ def read_header(path: Path, file_format: str, encoding: str | None) -> list[str]
     return []
 
 
-def read_chunks(path: Path, file_format: str, encoding: str | None) -> Iterator[Chunk]:
-    positions = map_headers(read_header(path, file_format, encoding))
+def read_chunks(
+    path: Path, file_format: str, encoding: str | None, columns: tuple[Column, ...] = COLUMNS
+) -> Iterator[Chunk]:
+    """`columns`: the file's columns (default: an outcome report's)."""
+    positions = map_headers(read_header(path, file_format, encoding), columns)
+    keys = KEYS if columns is COLUMNS else tuple(c.key for c in columns)
     if file_format == "csv":
-        yield from _csv_chunks(path, encoding, positions)
+        yield from _csv_chunks(path, encoding, positions, keys)
     else:
-        yield from _xlsx_chunks(path, positions)
+        yield from _xlsx_chunks(path, positions, keys)
 
 
 def _python_encoding(encoding: str | None) -> str:
     return "utf-8-sig" if encoding in (None, "utf-8") else encoding
 
 
-def _csv_chunks(path: Path, encoding: str | None, positions: dict[int, str]) -> Iterator[Chunk]:
+def _csv_chunks(
+    path: Path, encoding: str | None, positions: dict[int, str], keys: tuple[str, ...] = KEYS
+) -> Iterator[Chunk]:
     header = read_header(path, "csv", encoding)
     names = [f"c{i}" for i in range(len(header))]
     problems: list[ShapeProblem] = []
@@ -98,7 +104,10 @@ def _csv_chunks(path: Path, encoding: str | None, positions: dict[int, str]) -> 
     pending_rows = 0
     for batch in reader:
         frame = _frame_from_columns(
-            {key: batch.column(pos) for pos, key in positions.items()}, batch.num_rows, next_row
+            {key: batch.column(pos) for pos, key in positions.items()},
+            batch.num_rows,
+            next_row,
+            keys,
         )
         next_row += batch.num_rows
         pending.append(frame)
@@ -108,13 +117,15 @@ def _csv_chunks(path: Path, encoding: str | None, positions: dict[int, str]) -> 
             problems.clear()
             pending, pending_rows = [], 0
     if pending or problems:
-        frame = pd.concat(pending, ignore_index=True) if pending else _empty_frame()
+        frame = pd.concat(pending, ignore_index=True) if pending else _empty_frame(keys)
         yield Chunk(frame, problems[:])
 
 
-def _frame_from_columns(columns: dict[str, object], n: int, first_row: int) -> pd.DataFrame:
+def _frame_from_columns(
+    columns: dict[str, object], n: int, first_row: int, keys: tuple[str, ...] = KEYS
+) -> pd.DataFrame:
     data: dict[str, object] = {"row": pd.RangeIndex(first_row, first_row + n).to_numpy()}
-    for key in KEYS:
+    for key in keys:
         if key in columns:
             data[key] = pd.Series(columns[key].to_pandas(), dtype="str").str.strip()  # type: ignore[attr-defined]
         else:
@@ -122,9 +133,9 @@ def _frame_from_columns(columns: dict[str, object], n: int, first_row: int) -> p
     return pd.DataFrame(data)
 
 
-def _empty_frame() -> pd.DataFrame:
+def _empty_frame(keys: tuple[str, ...] = KEYS) -> pd.DataFrame:
     return pd.DataFrame(
-        {"row": pd.Series([], dtype="int64"), **{k: pd.Series([], dtype="str") for k in KEYS}}
+        {"row": pd.Series([], dtype="int64"), **{k: pd.Series([], dtype="str") for k in keys}}
     )
 
 
@@ -133,7 +144,9 @@ def _first_sheet(path: Path) -> python_calamine.CalamineSheet:
     return workbook.get_sheet_by_index(0)
 
 
-def _xlsx_chunks(path: Path, positions: dict[int, str]) -> Iterator[Chunk]:
+def _xlsx_chunks(
+    path: Path, positions: dict[int, str], keys: tuple[str, ...] = KEYS
+) -> Iterator[Chunk]:
     rows = _first_sheet(path).iter_rows()
     next(rows, None)  # the header
     wanted = sorted(positions.items())
@@ -148,17 +161,19 @@ def _xlsx_chunks(path: Path, positions: dict[int, str]) -> Iterator[Chunk]:
             buffer[key].append(_cell_text(values[position]) if position < len(values) else "")
         numbers.append(row_number)
         if len(numbers) >= CHUNK_ROWS:
-            yield Chunk(_xlsx_frame(buffer, numbers), [])
+            yield Chunk(_xlsx_frame(buffer, numbers, keys), [])
             buffer = {key: [] for _, key in wanted}
             numbers = []
     if numbers:
-        yield Chunk(_xlsx_frame(buffer, numbers), [])
+        yield Chunk(_xlsx_frame(buffer, numbers, keys), [])
 
 
-def _xlsx_frame(buffer: dict[str, list[str]], numbers: list[int]) -> pd.DataFrame:
+def _xlsx_frame(
+    buffer: dict[str, list[str]], numbers: list[int], keys: tuple[str, ...] = KEYS
+) -> pd.DataFrame:
     n = len(numbers)
     data: dict[str, object] = {"row": pd.array(numbers, dtype="int64")}
-    for key in KEYS:
+    for key in keys:
         values = buffer.get(key)
         data[key] = pd.Series(values if values is not None else [""] * n, dtype="str").str.strip()
     return pd.DataFrame(data)

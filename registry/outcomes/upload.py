@@ -17,7 +17,7 @@ from pathlib import Path
 import python_calamine
 
 from kernel.errors import InvalidInput, TooLarge, UnsupportedFormat
-from registry.outcomes.columns import map_headers
+from registry.outcomes.columns import COLUMNS, Column, map_headers
 from registry.outcomes.reading import read_header
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -37,9 +37,17 @@ class ReceivedFile:
 
 
 async def receive(
-    chunks: AsyncIterator[bytes], filename: str, data_dir: Path, max_bytes: int
+    chunks: AsyncIterator[bytes],
+    filename: str,
+    data_dir: Path,
+    max_bytes: int,
+    *,
+    folder_name: str = "outcomes",
+    columns: tuple[Column, ...] = COLUMNS,
 ) -> ReceivedFile:
-    folder = data_dir / "uploads" / "outcomes"
+    """`folder_name` (under DATA_DIR/uploads) and `columns` (the header it must have):
+    an outcome report's by default; other bulk files (internship months) pass theirs."""
+    folder = data_dir / "uploads" / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".incoming-{uuid.uuid4().hex}"
     try:
@@ -48,7 +56,7 @@ async def receive(
             raise InvalidInput.single("file", "the file is empty 文件为空")
         file_format = _format_of(head, filename)
         # Whole-file reads (decoding, the header, the first row) off the event loop.
-        encoding = await asyncio.to_thread(_check_file, partial, file_format, utf8_ok)
+        encoding = await asyncio.to_thread(_check_file, partial, file_format, utf8_ok, columns)
         final = folder / f"{digest}.{file_format}"
         os.replace(partial, final)  # content-addressed: the same file is stored once
         return ReceivedFile(final, filename, file_format, encoding, size, digest)
@@ -56,11 +64,13 @@ async def receive(
         partial.unlink(missing_ok=True)
 
 
-def _check_file(path: Path, file_format: str, utf8_ok: bool) -> str | None:
+def _check_file(
+    path: Path, file_format: str, utf8_ok: bool, columns: tuple[Column, ...] = COLUMNS
+) -> str | None:
     encoding = None
     if file_format == "csv":
         encoding = "utf-8" if utf8_ok else _gbk_or_fail(path)
-    _check_content(path, file_format, encoding)
+    _check_content(path, file_format, encoding, columns)
     return encoding
 
 
@@ -130,7 +140,9 @@ def _gbk_or_fail(path: Path) -> str:
     return "gb18030"
 
 
-def _check_content(path: Path, file_format: str, encoding: str | None) -> None:
+def _check_content(
+    path: Path, file_format: str, encoding: str | None, columns: tuple[Column, ...] = COLUMNS
+) -> None:
     try:
         headers = read_header(path, file_format, encoding)
     except (python_calamine.CalamineError, ValueError, OSError) as exc:
@@ -139,7 +151,7 @@ def _check_content(path: Path, file_format: str, encoding: str | None) -> None:
         ) from None
     if not any(str(h).strip() for h in headers):
         raise InvalidInput.single("file", "the first row must be the header 第一行须为表头")
-    map_headers(headers)
+    map_headers(headers, columns)
     if not _has_data_row(path, file_format, encoding):
         raise InvalidInput.single("file", "the file has a header but no rows 文件没有数据行")
 

@@ -140,14 +140,15 @@ class PolicyError(ValueError):
         super().__init__(f"{source}: " + "; ".join(problems))
 
 
-_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+# msgspec ends a message with "- at `$.path`", or "- at `key` in `$.path`" for a bad key.
+_PATH = re.compile(r"^(?P<message>.*?)(?: - at `(?P<key>key` in `)?\$(?P<path>[^`]*)`)?$", re.S)
 
 
 def _msgspec_problem(error: msgspec.ValidationError, prefix: str = "") -> str:
     match = _PATH.match(str(error))
     assert match is not None
     path = (prefix + (match["path"] or "")).lstrip(".") or "(document)"
-    return f"{path}: {match['message']}"
+    return f"{path}: {match['message']}" + (" (a key)" if match["key"] else "")
 
 
 def parse(raw: dict[str, Any], source: str) -> Policy:

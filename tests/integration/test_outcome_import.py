@@ -6,7 +6,7 @@ import asyncio
 import csv
 import dataclasses
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pandas as pd
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from accounts.roles import StaffRole
 from app.factory import create_app
 from kernel.clock import local_today
+from registry.resident_ids import compose
 from registry.tables import Certificate, OutcomeReport, Person, TrainingOutcome
 from tests.conftest import bearer, make_org, org_key, staff_token
 from tests.support.asgi import serve
@@ -179,6 +180,27 @@ async def test_registry_clashes_are_rejected_not_overwritten(client):
         await Person.select(Person.name).where(Person.id_number == person_id(31_001)).first().run()
     )
     assert person["name"] == "王五"
+
+
+async def test_new_people_get_birth_date_sex_and_region_warning_from_their_id(client):
+    _, key = await org_key("training_institution")
+    known = person_id(37_001)  # region 441900
+    unknown = compose("990000", date(1985, 2, 3), 371)  # odd sequence: a man
+    twice = [row(37_002, id_number=unknown, name="李四", course=c) for c in ("焊工", "电工")]
+    report = await import_rows(client, key, [row(37_001), *twice])
+    assert report["accepted"] == 3
+    people = {
+        p["id_number"]: p
+        for p in await Person.select(
+            Person.id_number, Person.birth_date, Person.sex, Person.region_warning
+        )
+        .where(Person.id_number.is_in([known, unknown]))
+        .run()
+    }
+    assert people[known]["region_warning"] is None
+    assert "990000" in people[unknown]["region_warning"]
+    assert "1985" in people[unknown]["region_warning"]
+    assert (people[unknown]["birth_date"], people[unknown]["sex"]) == (date(1985, 2, 3), "M")
 
 
 async def test_a_report_after_the_deadline_is_accepted_but_flagged_late(client):

@@ -1,0 +1,506 @@
+"""Calculation runs: 1,000,000 mixed SUBMITTED claims loaded from the database,
+calculated and stored by the job "subsidies.calculate", on SQLite and PostgreSQL; and
+the pure calculators alone on a generated frame.
+
+    make bench-calculate
+    python bench/calculate.py --claims 200000 --engines sqlite
+    python bench/calculate.py --pure-only
+
+Claims: half skill-level claims (people with certificates and, for most, an insured
+Dongguan employment; a fifth of them reach a second level in the same occupation, so the
+difference rule applies; some are not employed and fail the policy's condition), half
+internship months (placements of three months with host insurance; some partial months,
+some not insured for the whole month). They are written straight into the tables in
+bulk (executemany on SQLite, COPY on PostgreSQL); that setup is timed apart. Training
+voucher claims are left out (their calculator needs vouchers and outcomes generated too).
+
+Then one job per scheme runs in this process through workers.runner.execute (claim,
+handler, done mark), timed together: rows, seconds, rows/s, peak RSS during the runs
+(VmHWM, reset before them), and where the time went per phase.
+
+Pure calculators: each scheme's `calculate` over a generated inputs frame (with its
+traces), and the amount core alone (the policy's amount lookup plus
+subsidies.calculators.caps.apply_cap's grouped cumulative cap).
+
+Targets (issue 4): the run at most 20 s on SQLite and 15 s on PostgreSQL; the pure
+calculator at least 1,500,000 rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kernel.db import (  # noqa: E402
+    bind_engine,
+    close_pool,
+    make_engine,
+    start_pool,
+    unit_of_work,
+)
+from subsidies.calculators.caps import apply_cap  # noqa: E402
+from subsidies.claims import calculation  # noqa: E402
+from subsidies.claims import calculation_store as store  # noqa: E402
+from subsidies.claims.submission import CALCULATE  # noqa: E402
+from subsidies.policies import documents  # noqa: E402
+from subsidies.schemes import calculator_for  # noqa: E402
+from tests.support import databases  # noqa: E402
+from workers import runner  # noqa: E402
+from workers.kinds import load_handlers  # noqa: E402
+from workers.tables import Job  # noqa: E402
+
+TARGETS = {"sqlite": 20.0, "postgresql": 15.0}
+PURE_TARGET = 1_500_000
+OCCUPATIONS = ["6-18-02-04", "6-31-01-03", "6-18-01-01", "6-20-03-02", "6-28-01-05"]
+NOW = datetime.now(UTC)
+
+
+# -- data ----------------------------------------------------------------------------------
+
+
+def generate(claims: int, seed: int = 4) -> dict[str, pd.DataFrame]:
+    """Every row the runs need, with ids assigned here (so foreign keys are known)."""
+    rng = np.random.default_rng(seed)
+    n_skill = claims // 2
+    n_intern = claims - n_skill
+    # Skill level: a fifth of the people have two claims (level 4 then 3, same occupation).
+    twice = n_skill // 5
+    skill_people = n_skill - twice
+    placements = -(-n_intern // 3)
+    people = skill_people + placements
+    person_id = np.arange(1, people + 1)
+    birth = np.datetime64("1970-01-01") + rng.integers(0, 12_000, people).astype("timedelta64[D]")
+    person = pd.DataFrame(
+        {
+            "id": person_id,
+            "id_number": [f"441900{i:012d}" for i in person_id],
+            "name": "张三",
+            "birth_date": birth,
+            "sex": "M",
+            "hukou": np.where(rng.random(people) < 0.6, "non_local", "local"),
+            "insured_months": rng.integers(0, 240, people),
+            "fresh_graduate": False,
+        }
+    )
+    n_orgs = 220
+    organisation = pd.DataFrame(
+        {
+            "id": np.arange(1, n_orgs + 1),
+            "name": [f"企业{i}" for i in range(n_orgs)],
+            "org_type": ["evaluation_organisation"] * 20 + ["enterprise"] * (n_orgs - 20),
+            "credit_code": [f"91441900{i:010d}" for i in range(n_orgs)],
+            "town": "长安",
+        }
+    )
+    issuers = np.arange(1, 21)
+    employers = np.arange(21, n_orgs + 1)
+
+    # Skill-level certificates and claims.
+    first_holder = np.arange(1, skill_people + 1)
+    second_holder = first_holder[:twice]
+    holder = np.concatenate([first_holder, second_holder])
+    first_level = rng.choice([4, 3, 2, 1], skill_people, p=[0.45, 0.35, 0.15, 0.05])
+    first_level[:twice] = 4
+    level = np.concatenate([first_level, np.full(twice, 3)])
+    occupation_of_person = rng.integers(0, len(OCCUPATIONS), skill_people)
+    occupation = np.array(OCCUPATIONS)[occupation_of_person[holder - 1]]
+    issued = np.datetime64("2023-01-01") + rng.integers(0, 700, n_skill).astype("timedelta64[D]")
+    issued[skill_people:] = issued[:twice] + np.timedelta64(200, "D")
+    cert_id = np.arange(1, n_skill + 1)
+    certificate = pd.DataFrame(
+        {
+            "id": cert_id,
+            "person": holder,
+            "occupation_code": occupation,
+            "occupation_name": "职业",
+            "level": level,
+            "number": [f"Z{i:010d}" for i in cert_id],
+            "issuer": issuers[cert_id % len(issuers)],
+            "issued_on": issued,
+            "route": "social_evaluation_organisation",
+            "status": "valid",
+        }
+    )
+    employed = rng.random(skill_people) < 0.95
+    employment = pd.DataFrame(
+        {
+            "person": first_holder[employed],
+            "employer": employers[first_holder[employed] % len(employers)],
+            "started_on": np.datetime64("2020-01-01"),
+            "insured": rng.random(int(employed.sum())) < 0.98,
+        }
+    )
+    skill_claims = pd.DataFrame(
+        {
+            "scheme": "skill_level",
+            "dedupe_key": [f"skill_level:{p}:{lv}" for p, lv in zip(holder, level, strict=True)],
+            "person": holder,
+            "claimant": None,
+            "payee_kind": "person",
+            "payee_organisation": None,
+            "certificate": cert_id,
+            "basis_date": issued,
+            "details": "{}",
+        }
+    )
+
+    # Internship placements (three months each) and one claim per month.
+    placement_id = np.arange(1, placements + 1)
+    intern = skill_people + placement_id
+    host = employers[placement_id % len(employers)]
+    start = np.datetime64("2025-03-01")
+    end = np.datetime64("2025-05-31")
+    insured_to = np.where(rng.random(placements) < 0.97, end, np.datetime64("2025-04-15")).astype(
+        "datetime64[D]"
+    )
+    placement = pd.DataFrame(
+        {
+            "id": placement_id,
+            "host": host,
+            "person": intern,
+            "school": "东莞技师学院",
+            "programme": "百校千人-2025",
+            "start_date": start,
+            "end_date": end,
+            "insurance_reference": [f"INS{i}" for i in placement_id],
+            "insured_from": start,
+            "insured_to": insured_to,
+        }
+    )
+    j = np.arange(n_intern)
+    which = j // 3
+    month = j % 3
+    first_day = np.array(["2025-03-01", "2025-04-01", "2025-05-01"], dtype="datetime64[D]")[month]
+    full = np.array([31, 30, 31])[month]
+    days = np.where(rng.random(n_intern) < 0.1, rng.integers(1, 28, n_intern), full)
+    months = np.array(["2025-03", "2025-04", "2025-05"])[month]
+    intern_claims = pd.DataFrame(
+        {
+            "scheme": "internship",
+            "dedupe_key": [
+                f"internship:{p}:{m}" for p, m in zip(placement_id[which], months, strict=True)
+            ],
+            "person": intern[which],
+            "claimant": host[which],
+            "payee_kind": "organisation",
+            "payee_organisation": host[which],
+            "certificate": None,
+            "basis_date": first_day,
+            "details": [
+                f'{{"days_attended":{d},"month":"{m}","placement_id":{p}}}'
+                for d, m, p in zip(days, months, placement_id[which], strict=True)
+            ],
+        }
+    )
+    claim = pd.concat([skill_claims, intern_claims], ignore_index=True)
+    claim.insert(0, "id", np.arange(1, len(claim) + 1))
+    claim["budget_year"] = claim["basis_date"].to_numpy(dtype="datetime64[Y]").astype(int) + 1970
+    return {
+        "organisation": organisation,
+        "person": person,
+        "certificate": certificate,
+        "employment": employment,
+        "internship_placement": placement,
+        "claim": claim,
+    }
+
+
+CONSTANTS = {
+    "person": {"created_by": "bench", "created_at": NOW, "updated_at": NOW},
+    "organisation": {"created_at": NOW},
+    "certificate": {"created_by": "bench", "created_at": NOW},
+    "employment": {"reported_by": "bench", "created_at": NOW},
+    "internship_placement": {"created_by": "bench", "created_at": NOW, "updated_at": NOW},
+    "claim": {
+        "origin": "application",
+        "status": "submitted",
+        "submitted_by": "bench",
+        "submitted_at": NOW,
+        "updated_at": NOW,
+    },
+}
+ORDER = ["organisation", "person", "certificate", "employment", "internship_placement", "claim"]
+
+
+def _values(frame: pd.DataFrame, sqlite: bool) -> tuple[list[str], list[tuple[Any, ...]]]:
+    columns, values = [], []
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            days = column.to_numpy(dtype="datetime64[D]")
+            values.append(days.astype(str).tolist() if sqlite else days.astype(object).tolist())
+        elif column.dtype == bool:
+            values.append(column.astype(int).tolist() if sqlite else column.tolist())
+        else:
+            values.append(column.tolist())
+        columns.append(name)
+    return columns, list(zip(*values, strict=True))
+
+
+def insert_sqlite(path: str, data: dict[str, pd.DataFrame]) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA cache_size = -262144")
+    try:
+        for table in ORDER:
+            frame = data[table].assign(**CONSTANTS[table])
+            for name, value in CONSTANTS[table].items():
+                if isinstance(value, datetime):
+                    frame[name] = str(value)
+            columns, rows = _values(frame, sqlite=True)
+            marks = ", ".join("?" for _ in columns)
+            conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        conn.commit()
+        conn.execute("ANALYZE")
+    finally:
+        conn.close()
+
+
+async def insert_postgres(url: str, data: dict[str, pd.DataFrame]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        for table in ORDER:
+            frame = data[table].assign(**CONSTANTS[table])
+            columns, rows = _values(frame, sqlite=False)
+            await conn.copy_records_to_table(table, records=rows, columns=columns)
+            if "id" in columns:
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT max(id) FROM {table}))"
+                )
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+# -- the runs ------------------------------------------------------------------------------
+
+
+def reset_peak_rss() -> None:
+    Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_jobs(schemes: list[str]) -> list[dict[str, Any]]:
+    results = []
+    for scheme in schemes:
+        rows = await (
+            Job.insert(
+                Job(
+                    kind=CALCULATE,
+                    payload=json.dumps({"scheme": scheme}),
+                    status="pending",
+                    created_by="bench",
+                )
+            )
+            .returning(Job.id)
+            .run()
+        )
+        job_id = rows[0]["id"]
+        await runner.execute(job_id, lease_seconds=600)
+        job = await Job.select().where(Job.id == job_id).first().run()
+        if job["status"] != "done":
+            raise SystemExit(f"{scheme} run failed: {job['error']}")
+        results.append(json.loads(job["result"]))
+    return results
+
+
+async def bench_engine(engine: str, claims: int, pure_rows: int, runs: bool) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix=f"bench-calculate-{engine}-"))
+    url = (
+        f"sqlite:///{work / 'bench.sqlite'}"
+        if engine == "sqlite"
+        else await databases.create_pg_database()
+    )
+    try:
+        bind_engine(make_engine(url))
+        from app.migrate import migrate
+
+        await migrate()
+        started = time.perf_counter()
+        data = generate(claims)
+        schemes = sorted(data["claim"]["scheme"].unique())
+        if engine == "sqlite":
+            insert_sqlite(url.removeprefix("sqlite:///"), data)
+        else:
+            await insert_postgres(url, data)
+        setup = time.perf_counter() - started
+        del data
+        await start_pool(4)
+        pure: list[tuple[str, int, float]] = []
+        if pure_rows:
+            frames = {scheme: await real_inputs(scheme, pure_rows) for scheme in schemes}
+            pure = bench_pure(frames)
+            del frames
+        gc.collect()
+        if not runs:
+            await close_pool()
+            return {"engine": engine, "pure": pure}
+        calculation.TIMINGS.clear()
+        reset_peak_rss()
+        started = time.perf_counter()
+        results = await run_jobs(schemes)
+        seconds = time.perf_counter() - started
+        rss = peak_rss_mb()
+        await close_pool()
+        return {
+            "engine": engine,
+            "rows": sum(r["claims"] for r in results),
+            "seconds": seconds,
+            "rss_mb": rss,
+            "setup_s": setup,
+            "results": results,
+            "phases": dict(calculation.TIMINGS),
+            "pure": pure,
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        if engine == "postgresql":
+            await databases.drop_pg_database(url)
+
+
+# -- the pure calculators ------------------------------------------------------------------
+
+
+def _policy(scheme: str) -> documents.Policy:
+    found = documents.version_for(documents.load_defaults(), scheme, date(2025, 6, 1))
+    assert found is not None
+    return found
+
+
+async def real_inputs(scheme: str, limit: int) -> pd.DataFrame:
+    """The scheme's own load_inputs over the first `limit` claims of the database, as
+    the run would see them (already_fen 0): the pure bench's frames, so they keep up
+    with whatever the calculators read."""
+    calculator = calculator_for(scheme)
+    frames = []
+    async with unit_of_work():
+        basis = await store.submitted_basis(scheme, None)
+        ids = basis["id"].to_numpy()[:limit]
+        for start in range(0, len(ids), calculation.CHUNK):
+            claims = await store.load_submitted(ids[start : start + calculation.CHUNK].tolist())
+            claims = claims.drop(columns=["status", "amount_fen", "cap_key"])
+            frames.append(await calculator.load_inputs(claims))
+    inputs = pd.concat(frames).sort_index()
+    inputs["already_fen"] = np.zeros(len(inputs), dtype=np.int64)
+    return inputs
+
+
+def amount_core(inputs: pd.DataFrame, policy: documents.Policy) -> np.ndarray:
+    """The policy's amount per level (a lookup) and the per-person cap (grouped cumsum)."""
+    by_level = np.zeros(7, dtype=np.int64)
+    for key, fen in policy.parameters.amount_by_level_fen.items():
+        by_level[int(key)] = fen
+    level = inputs["level"].fillna(0).to_numpy(dtype=np.int64)
+    capped, _ = apply_cap(
+        by_level[level],
+        inputs["person_id"].to_numpy(),
+        inputs["already_fen"].to_numpy(dtype=np.int64),
+        policy.parameters.cap_per_person_fen,
+    )
+    return capped
+
+
+def bench_pure(frames: dict[str, pd.DataFrame]) -> list[tuple[str, int, float]]:
+    out = []
+    if "skill_level" in frames:
+        skill = frames["skill_level"]
+        started = time.perf_counter()
+        amount_core(skill, _policy("skill_level"))
+        seconds = time.perf_counter() - started
+        out.append(("skill_level amount core (lookup + cap)", len(skill), seconds))
+    for scheme, inputs in frames.items():
+        calculate = calculator_for(scheme).calculate
+        policy = _policy(scheme)
+        started = time.perf_counter()
+        result = calculate(inputs, policy)
+        seconds = time.perf_counter() - started
+        assert len(result) == len(inputs)
+        out.append((f"{scheme} calculate() with traces", len(inputs), seconds))
+    return out
+
+
+def print_pure(results: list[tuple[str, int, float]]) -> None:
+    print(f"  {'pure calculator':<40} {'rows':>9} {'seconds':>8} {'rows/s':>10}  target")
+    for name, rows, seconds in results:
+        verdict = "met" if rows / seconds >= PURE_TARGET else "MISSED"
+        print(
+            f"  {name:<40} {rows:>9} {seconds:>8.2f} {rows / seconds:>10.0f}  "
+            f"{verdict} (>= {PURE_TARGET:,} rows/s)"
+        )
+
+
+# -- main ----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--claims", type=int, default=1_000_000)
+    parser.add_argument(
+        "--pure-rows", type=int, default=1_000_000, help="rows per scheme for the pure bench"
+    )
+    parser.add_argument(
+        "--pure-only", action="store_true", help="only the pure calculators (SQLite data)"
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    load_handlers()
+    print(f"# bench/calculate.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores")
+    if args.pure_only:
+        r = asyncio.run(bench_engine("sqlite", args.claims, args.pure_rows, runs=False))
+        print(f"pure calculators, inputs loaded by the schemes from {args.claims} claims:")
+        print_pure(r["pure"])
+        return
+    print(
+        f"{'engine':<11} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>12} "
+        f"{'setup s':>8}  target"
+    )
+    for number, engine in enumerate(args.engines.split(",")):
+        pure_rows = args.pure_rows if number == 0 else 0
+        r = asyncio.run(bench_engine(engine, args.claims, pure_rows, runs=True))
+        target = ""
+        if args.claims >= 1_000_000:
+            verdict = "met" if r["seconds"] <= TARGETS[engine] else "MISSED"
+            target = f"{verdict} (<= {TARGETS[engine]:g} s)"
+        print(
+            f"{engine:<11} {r['rows']:>9} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>9.0f} "
+            f"{r['rss_mb']:>12.0f} {r['setup_s']:>8.1f}  {target}"
+        )
+        for result in r["results"]:
+            print(
+                f"    {result['scheme']:<12} claims {result['claims']:>8}  "
+                f"zero {result['zero']:>7}  total {result['total_fen'] / 100:>16,.2f} yuan"
+            )
+        print("    phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
+        if r["pure"]:
+            print_pure(r["pure"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Calculation runs: the job "subsidies.calculate" prices a scheme's SUBMITTED claims.
+
+Payload: {"scheme": str, "claim_ids": [int] (optional; default every SUBMITTED claim of
+the scheme)}. For each claim the run picks the policy version in force on its basis
+date, has the scheme load its inputs (subsidies.schemes), adds `already_fen` (what
+claims holding an amount — calculated, approved, on hold, paid — hold under the same
+cap key), judges the policy's conditions and prices the eligible rows with the scheme's
+pure calculator (subsidies.claims.evaluation), then stores per claim: status
+CALCULATED, the version, the amount, the cap key, the inputs, the trace, the time and
+this job's id.
+
+Decisions:
+- Order. Claims are processed grouped by version (older effective date first), then by
+  claim id, in chunks of CHUNK claims; a cap that spans claims fills in that order, so a
+  run's results depend on nothing else. Each chunk commits on its own (with the mark on
+  the version it used and an audit entry), and the next chunk sees it as held: on
+  SQLite the write lock is never held for a whole million-claim run, and a retried job
+  goes on where the last one stopped.
+- Idempotent. Only SUBMITTED claims are taken and the UPDATE is conditional on the
+  claim still being SUBMITTED: running a run again, or a second run, changes nothing,
+  and a claim withdrawn or calculated by another run meanwhile is left alone.
+- A claim whose basis date no version covers is CALCULATED with amount 0, no version
+  and a trace saying so, so an officer sees it and rejects it (the claimant may claim
+  again once a version covers the date) instead of it waiting unseen.
+- A claim the scheme finds no inputs for (its placement is gone, ...) likewise gets 0
+  and a trace saying so.
+- Caps are re-checked at approval (subsidies.claims.ledger); the run's "already paid"
+  is what an officer sees, the ledger is what holds under concurrency.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accounts.principal import Principal
+from audit.log import record
+from kernel.clock import utcnow
+from kernel.db import unit_of_work
+from kernel.errors import InvalidInput
+from subsidies import schemes
+from subsidies.claims import calculation_store as store
+from subsidies.claims import evaluation, json_text
+from subsidies.claims.submission import CALCULATE
+from subsidies.policies import catalogue
+from subsidies.policies.catalogue import StoredPolicy
+from subsidies.policies.documents import SCHEMES
+from workers.kinds import job_handler
+from workers.outbox import enqueue
+from workers.runner import JobContext, PermanentFailure
+
+CHUNK = 100_000  # claims per chunk: memory stays at a few hundred MB for a 1M-claim run
+MAX_CLAIM_IDS = 1_000_000
+
+HeldLookup = Callable[[list[str]], Awaitable[pd.Series]]
+
+# Seconds spent per phase of runs in this process (bench/calculate.py prints them).
+TIMINGS: dict[str, float] = {}
+
+
+@contextmanager
+def _timed(phase: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        TIMINGS[phase] = TIMINGS.get(phase, 0.0) + time.perf_counter() - started
+
+
+# -- starting a run -------------------------------------------------------------------
+
+
+def calculator_or_invalid(scheme: str, field: str = "scheme") -> schemes.SchemeCalculator:
+    if scheme not in SCHEMES:
+        raise InvalidInput.single(field, f"unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
+    try:
+        return schemes.calculator_for(scheme)
+    except LookupError:
+        raise InvalidInput.single(field, f"scheme {scheme!r} has no calculator yet") from None
+
+
+async def request_run(actor: Principal, scheme: str, claim_ids: list[int] | None) -> int:
+    """Enqueues a calculation run; returns the job id."""
+    calculator_or_invalid(scheme)
+    if claim_ids is not None:
+        if not claim_ids:
+            raise InvalidInput.single("claim_ids", "name at least one claim, or leave it out")
+        if len(claim_ids) > MAX_CLAIM_IDS:
+            raise InvalidInput.single("claim_ids", f"at most {MAX_CLAIM_IDS:,} claims per run")
+        claim_ids = sorted(set(claim_ids))
+    payload: dict[str, Any] = {"scheme": scheme}
+    if claim_ids is not None:
+        payload["claim_ids"] = claim_ids
+    async with unit_of_work():
+        job_id = await enqueue(CALCULATE, payload, created_by=actor.actor)
+        await record(
+            actor.actor,
+            "calculation_run.requested",
+            "job",
+            job_id,
+            after={"scheme": scheme, "claims": len(claim_ids) if claim_ids else "all submitted"},
+        )
+    return job_id
+
+
+# -- pricing claims (shared with simulations) -----------------------------------------
+
+
+@dataclass
+class Priced:
+    """Results for some claims, indexed by claim id in the order they were priced."""
+
+    amount_fen: pd.Series  # int64
+    trace: pd.Series  # list of {zh, en} per claim
+    cap_key: pd.Series  # str or None
+    inputs: pd.DataFrame  # what the calculator saw (with already_fen), claims with inputs
+    version_id: int | None
+
+
+async def price(
+    claims: pd.DataFrame,
+    stored: StoredPolicy | None,
+    calculator: schemes.SchemeCalculator,
+    held: HeldLookup,
+) -> Priced:
+    """Prices `claims` (a frame from calculation_store, id order) under one version.
+    `held(cap_keys)` says what other claims hold per cap key."""
+    index = pd.Index(claims["id"].to_numpy(dtype=np.int64), name="id")
+    amount = pd.Series(np.zeros(len(index), dtype=np.int64), index=index)
+    trace = pd.Series([None] * len(index), index=index, dtype=object)
+    cap_key = pd.Series([None] * len(index), index=index, dtype=object)
+    if stored is None:
+        days = claims["basis_date"].dt.date.tolist()
+        by_day: dict[date, list[dict[str, str]]] = {}
+        trace[:] = [by_day.setdefault(d, evaluation.no_policy_trace(d)) for d in days]
+        inputs = pd.DataFrame({"basis_date": claims["basis_date"].to_numpy()}, index=index)
+        return Priced(amount, trace, cap_key, inputs, None)
+    with _timed("load_inputs (scheme)"):
+        loaded = await calculator.load_inputs(
+            claims.drop(columns=["status", "amount_fen", "cap_key"])
+        )
+    if not loaded.index.is_unique:
+        raise ValueError(f"the {stored.policy.scheme} loader returned a claim twice")
+    found = index[index.isin(pd.Index(loaded.index, dtype=np.int64))]  # keep id order
+    inputs = loaded.loc[found].copy() if len(found) else loaded.iloc[0:0].copy()
+    inputs.index = pd.Index(found, name="id")
+    if "cap_key" not in inputs.columns:
+        inputs["cap_key"] = None
+    keys = inputs["cap_key"]
+    with _timed("already held"):
+        known_keys = sorted(set(keys.dropna().tolist()))
+        holding = await held(known_keys) if known_keys else pd.Series(dtype=np.int64)
+        inputs["already_fen"] = keys.map(holding).fillna(0).to_numpy(dtype=np.int64)
+    with _timed("conditions + calculate (pure)"):
+        judged = evaluation.judge(inputs, stored.policy, calculator.calculate)
+    at = index.get_indexer(found)
+    amounts = np.zeros(len(index), dtype=np.int64)
+    amounts[at] = judged["amount_fen"].to_numpy(dtype=np.int64)
+    traces = np.empty(len(index), dtype=object)
+    traces[:] = [evaluation.NO_INPUTS_TRACE] * len(index)
+    traces[at] = judged["trace"].to_numpy()
+    cap_keys = np.full(len(index), None, dtype=object)
+    given = keys.to_numpy(dtype=object)
+    given[pd.isna(given)] = None  # NaN or NA from the loader: no cap spans claims
+    cap_keys[at] = given
+    return Priced(
+        pd.Series(amounts, index=index),
+        pd.Series(traces, index=index, dtype=object),
+        pd.Series(cap_keys, index=index, dtype=object),
+        inputs,
+        stored.id,
+    )
+
+
+def plan(
+    basis: pd.DataFrame, stored: list[StoredPolicy], scheme: str, chunk: int = CHUNK
+) -> list[tuple[StoredPolicy | None, np.ndarray]]:
+    """The run's chunks: claims grouped by the version in force on their basis date
+    (claims no version covers first, then versions by effective date), each group in
+    claim-id order, cut into chunks."""
+    if basis.empty:
+        return []
+    days = basis["basis_date"].to_numpy(dtype="datetime64[D]")
+    unique_days = np.unique(days)
+    chosen = {
+        day: catalogue.in_force(stored, scheme, pd.Timestamp(day).date()) for day in unique_days
+    }
+    by_id = {s.id: s for s in stored}
+    rank = evaluation.version_order([(s.id, s.policy) for s in stored])
+    version_of_day = np.array([chosen[d].id if chosen[d] else 0 for d in unique_days])
+    position = np.searchsorted(unique_days, days)
+    version = version_of_day[position]
+    order_key = np.array([rank[v] + 1 if v else 0 for v in version_of_day])[position]
+    ids = basis["id"].to_numpy(dtype=np.int64)
+    order = np.lexsort((ids, order_key))
+    chunks: list[tuple[StoredPolicy | None, np.ndarray]] = []
+    ordered_versions = version[order]
+    ordered_ids = ids[order]
+    boundaries = np.flatnonzero(np.diff(ordered_versions)) + 1
+    for part_ids, part_versions in zip(
+        np.split(ordered_ids, boundaries), np.split(ordered_versions, boundaries), strict=True
+    ):
+        holder = by_id.get(int(part_versions[0])) if part_versions[0] else None
+        for start in range(0, len(part_ids), chunk):
+            chunks.append((holder, part_ids[start : start + chunk]))
+    return chunks
+
+
+# -- storing results ------------------------------------------------------------------
+
+
+def results_frame(priced: Priced) -> pd.DataFrame:
+    """The rows calculation_store.store_results writes."""
+    index = priced.amount_fen.index
+    inputs: Any = json_text.rows_as_json(priced.inputs)
+    if len(priced.inputs) != len(index):  # claims without inputs store {}
+        inputs = pd.Series(inputs, index=priced.inputs.index, dtype=object)
+        inputs = inputs.reindex(index, fill_value="{}").tolist()
+    # Text columns stay object: pandas would otherwise copy them into Arrow strings,
+    # and store_results would copy them back.
+    return pd.DataFrame(
+        {
+            "id": index.to_numpy(dtype=np.int64),
+            "policy_version": priced.version_id,
+            "amount_fen": priced.amount_fen.to_numpy(dtype=np.int64),
+            "cap_key": pd.Series(priced.cap_key.to_numpy(), index=index, dtype=object),
+            "inputs": pd.Series(inputs, index=index, dtype=object),
+            "trace": pd.Series(
+                json_text.lists_as_json(priced.trace.tolist()), index=index, dtype=object
+            ),
+        }
+    ).reset_index(drop=True)
+
+
+# -- the job --------------------------------------------------------------------------
+
+
+@job_handler(CALCULATE)
+async def calculate_run(ctx: JobContext) -> dict[str, Any]:
+    scheme = ctx.payload.get("scheme")
+    claim_ids = ctx.payload.get("claim_ids")
+    try:
+        calculator = calculator_or_invalid(str(scheme))
+    except InvalidInput as error:
+        raise PermanentFailure(error.message) from None
+    versions = await catalogue.versions(scheme)
+    with _timed("plan"):
+        async with unit_of_work():
+            basis = await store.submitted_basis(scheme, claim_ids)
+        chunks = plan(basis, versions, scheme)
+    result: dict[str, Any] = {
+        "scheme": scheme,
+        "claims": 0,
+        "total_fen": 0,
+        "zero": 0,
+        "no_policy": 0,
+        "skipped": 0,
+        "policy_versions": [],
+    }
+    total = max(1, len(basis))
+    done = 0
+    await ctx.progress(2)
+    for stored, ids in chunks:
+        async with unit_of_work():
+            with store.bulk_session():
+                with _timed("load claims"):
+                    claims = await store.load_submitted(ids.tolist())
+                priced = await price(claims, stored, calculator, store.held_by_cap)
+                with _timed("inputs and traces as JSON"):
+                    results = results_frame(priced)
+                with _timed("store"):
+                    updated = await store.store_results(results, ctx.job_id, utcnow())
+            if updated and stored is not None:
+                await catalogue.mark_used({stored.id})
+            chunk_total = int(results["amount_fen"].sum())
+            await record(
+                ctx.actor,
+                "claims.calculated",
+                "job",
+                ctx.job_id,
+                after={
+                    "scheme": scheme,
+                    "policy_version": stored.id if stored else None,
+                    "claims": updated,
+                    "first_claim_id": int(ids[0]),
+                    "last_claim_id": int(ids[-1]),
+                    "total_fen": chunk_total,
+                },
+            )
+        result["claims"] += updated
+        result["skipped"] += len(ids) - updated
+        result["total_fen"] += chunk_total
+        result["zero"] += int((results["amount_fen"] == 0).sum())
+        if stored is None:
+            result["no_policy"] += len(results)
+        elif stored.id not in result["policy_versions"]:
+            result["policy_versions"].append(stored.id)
+        done += len(ids)
+        await ctx.progress(2 + 97 * done // total)
+    async with ctx.finishing(result):
+        pass
+    return result

@@ -1,0 +1,355 @@
+"""Bulk reads and writes of calculation runs and simulations, inside the caller's unit
+of work (kernel.db.raw_connection).
+
+A run touches up to millions of claims; Piccolo's one-query-at-a-time path would take
+minutes, so this module speaks to the driver like registry.outcomes.store: executemany
+on SQLite, COPY into a temporary table and one UPDATE ... FROM on PostgreSQL. The
+UPDATE of a result is conditional on the claim still being SUBMITTED, so a claim that
+was withdrawn meanwhile, or calculated by another run, is left alone.
+
+Dates travel as ISO text (how Piccolo stores them on SQLite; PostgreSQL casts it).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from kernel.db import engine, is_sqlite, raw_connection
+from subsidies.claims import statuses
+
+# Claims whose amount counts against a cap that spans claims ("already paid" in traces):
+# calculated and not (yet) rejected or withdrawn.
+HOLDING = (statuses.CALCULATED, statuses.APPROVED, statuses.ON_HOLD, statuses.PAID)
+
+CLAIM_COLUMNS = [
+    "id",
+    "person_id",
+    "claimant_id",
+    "payee_organisation_id",
+    "certificate_id",
+    "basis_date",
+    "budget_year",
+    "details",
+    "status",
+    "amount_fen",
+    "cap_key",
+]
+_SELECT = (
+    "SELECT id, person, claimant, payee_organisation, certificate, {basis_date}, "
+    "budget_year, details, status, amount_fen, cap_key"
+)
+# On SQLite, Piccolo's connections convert every value of a declared INTEGER or DATE
+# column in Python (a converter call each: seconds per million rows); an expression has
+# no declared type, so `+ 0` and `|| ''` bring the raw values.
+_SELECT_SQLITE = (
+    "SELECT id + 0, person + 0, claimant + 0, payee_organisation + 0, certificate + 0, "
+    "basis_date || '', budget_year + 0, details, status, amount_fen + 0, cap_key"
+)
+
+
+def _select() -> str:
+    return _SELECT_SQLITE if _sqlite() else _SELECT.format(basis_date="basis_date::text")
+
+
+_ID_COLUMNS = ("person_id", "claimant_id", "payee_organisation_id", "certificate_id")
+
+
+def _sqlite() -> bool:
+    return is_sqlite(engine())
+
+
+def _pg(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's $1, $2, ... (no literal `?` in these queries)."""
+    parts = sql.split("?")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+
+async def _fetch(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    conn = raw_connection()
+    if _sqlite():
+        cursor = conn.cursor()
+        cursor.row_factory = None  # tuples, not dicts
+        try:
+            return cursor.execute(sql, args).fetchall()
+        finally:
+            cursor.close()
+    return [tuple(r) for r in await conn.fetch(_pg(sql), *args)]
+
+
+def _status() -> str:
+    """The status column in a WHERE that also names ids or cap keys: on SQLite the unary
+    `+` keeps the planner off the (low-selectivity) status index, so it looks rows up by
+    id or by the cap_key index instead of walking every claim of a status."""
+    return "+status" if _sqlite() else "status"
+
+
+@contextmanager
+def bulk_session() -> Iterator[None]:
+    """A chunk's bulk work on SQLite gets a 256 MB page cache: a run touches index pages
+    all over four indexes of `claim`, which the default 2 MB cache would reread from the
+    OS for every row (as registry.outcomes.store does for imports)."""
+    if not _sqlite():
+        yield
+        return
+    conn = raw_connection()
+    conn.execute("PRAGMA cache_size = -262144")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA cache_size = -2000")
+
+
+async def _claims_among(column: str, kind: str, values: list[Any]) -> tuple[str, list[Any]]:
+    """FROM clause (and its parameters) of claims whose `column` is one of `values`
+    (ids: kind "integer"; cap keys: "text"), ending in a WHERE the caller extends.
+    SQLite reads the list with json_each. PostgreSQL gets the values in a temporary
+    table with statistics: given an array instead (`= ANY`, `IN (SELECT unnest(...))`
+    or a join from unnest()), the planner takes it for a few rows, scans claims by
+    another index and compares each with the whole array (minutes for 100k values)."""
+    if _sqlite():
+        return f"FROM claim WHERE {column} IN (SELECT value FROM json_each(?))", [
+            json.dumps(values)
+        ]
+    # One name per type: asyncpg remembers a COPY target's column types by name.
+    table = f"calculation_wanted_{kind}"
+    conn = raw_connection()
+    await conn.execute(f"DROP TABLE IF EXISTS {table}")
+    await conn.execute(f"CREATE TEMP TABLE {table} (v {kind}) ON COMMIT DROP")
+    await conn.copy_records_to_table(table, records=[(v,) for v in values])
+    await conn.execute(f"ANALYZE {table}")
+    return f"FROM {table} AS wanted JOIN claim ON claim.{column} = wanted.v WHERE TRUE", []
+
+
+async def _done_among() -> None:
+    if not _sqlite():
+        for kind in ("integer", "text"):
+            await raw_connection().execute(f"DROP TABLE IF EXISTS calculation_wanted_{kind}")
+
+
+def _list_arg(values: list[Any]) -> Any:
+    return json.dumps(values) if _sqlite() else values
+
+
+def _in_ids(column: str) -> str:
+    """WHERE fragment: `column` is one of a list of integers (one parameter, made by
+    _ids_arg). Kept for the scheme loaders that use it; on PostgreSQL it is fast only
+    where the planner looks `column` up by its own index (a primary key): filtering
+    rows found by another index against a large array is quadratic. Prefer
+    _claims_among for claims."""
+    if _sqlite():
+        return f"{column} IN (SELECT value FROM json_each(?))"
+    return f"{column} = ANY(?::integer[])"
+
+
+def _in_texts(column: str) -> str:
+    """Like _in_ids, for text values."""
+    if _sqlite():
+        return f"{column} IN (SELECT value FROM json_each(?))"
+    return f"{column} = ANY(?::text[])"
+
+
+def _ids_arg(values: list[Any]) -> Any:
+    return _list_arg(values)
+
+
+def _statuses(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{s}'" for s in values) + ")"  # constants, never input
+
+
+def _dates(values: list[Any]) -> np.ndarray:
+    """ISO dates from the database as datetime64 (numpy parses them in C)."""
+    return np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
+
+
+async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFrame:
+    """id and basis_date of the scheme's SUBMITTED claims (all, or those of `claim_ids`)."""
+    columns = "id + 0, basis_date || ''" if _sqlite() else "id, basis_date::text"
+    where = f"scheme = ? AND status = '{statuses.SUBMITTED}'"
+    if claim_ids is None:
+        rows = await _fetch(f"SELECT {columns} FROM claim WHERE {where} ORDER BY id", [scheme])
+    else:
+        among, args = await _claims_among("id", "integer", claim_ids)
+        rows = await _fetch(f"SELECT {columns} {among} AND {where} ORDER BY id", [*args, scheme])
+        await _done_among()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return pd.DataFrame({"id": ids, "basis_date": _dates([r[1] for r in rows])})
+
+
+def _claims_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """The claims as subsidies.schemes describes them to load_inputs (plus status,
+    amount_fen and cap_key, which simulations compare against)."""
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in CLAIM_COLUMNS]
+    data: dict[str, Any] = dict(zip(CLAIM_COLUMNS, columns, strict=True))
+    frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
+    frame["id"] = np.asarray(data["id"], dtype=np.int64)
+    for name in _ID_COLUMNS:
+        frame[name] = pd.array(data[name], dtype="Int64")
+    frame["basis_date"] = _dates(list(data["basis_date"]))
+    frame["budget_year"] = np.asarray(data["budget_year"], dtype=np.int64)
+    # One decode of all details at once: a million small json.loads would take seconds.
+    details = "[" + ",".join(t or "{}" for t in data["details"]) + "]"
+    frame["details"] = pd.Series(msgspec.json.decode(details), dtype=object)
+    frame["status"] = pd.Series(list(data["status"]), dtype=object)
+    frame["amount_fen"] = pd.array(data["amount_fen"], dtype="Int64")
+    frame["cap_key"] = pd.Series(list(data["cap_key"]), dtype=object)
+    return frame
+
+
+async def load_submitted(ids: list[int]) -> pd.DataFrame:
+    """These claims, those still SUBMITTED, in id order."""
+    among, args = await _claims_among("id", "integer", ids)
+    sql = f"{_select()} {among} AND {_status()} = '{statuses.SUBMITTED}' ORDER BY id"
+    rows = await _fetch(sql, args)
+    await _done_among()
+    return _claims_frame(rows)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The claims a simulation recalculates: a scheme's claims holding an amount,
+    optionally of one budget year, whose basis date the draft version covers."""
+
+    scheme: str
+    year: int | None
+    covers_from: date
+    covers_to: date | None
+
+    def where(self) -> tuple[str, list[Any]]:
+        basis = "basis_date"
+        cast = "" if _sqlite() else "::date"
+        sql = f"scheme = ? AND status IN {_statuses(HOLDING)} AND amount_fen IS NOT NULL"
+        args: list[Any] = [self.scheme]
+        sql += f" AND {basis} >= ?{cast}"
+        args.append(self._day(self.covers_from))
+        if self.covers_to is not None:
+            sql += f" AND {basis} <= ?{cast}"
+            args.append(self._day(self.covers_to))
+        if self.year is not None:
+            sql += " AND budget_year = ?"
+            args.append(self.year)
+        return sql, args
+
+    @staticmethod
+    def _day(day: date) -> Any:
+        return day.isoformat() if _sqlite() else day
+
+
+async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame:
+    """The next `limit` claims of the scope after `after_id`, in id order."""
+    where, args = scope.where()
+    sql = f"{_select()} FROM claim WHERE {where} AND id > ? ORDER BY id LIMIT ?"
+    return _claims_frame(await _fetch(sql, [*args, after_id, limit]))
+
+
+async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Series:
+    """What claims holding an amount hold per cap key (keys without any are absent).
+    With `outside`, claims of that scope do not count (a simulation recalculates them)."""
+    if not keys:
+        return pd.Series(dtype=np.int64)
+    among, args = await _claims_among("cap_key", "text", keys)
+    sql = (
+        f"SELECT cap_key, SUM(amount_fen) + 0 {among} "
+        f"AND {_status()} IN {_statuses(HOLDING)} AND amount_fen IS NOT NULL"
+    )
+    if outside is not None:
+        where, more = outside.where()
+        sql += f" AND NOT ({where})"
+        args.extend(more)
+    rows = await _fetch(sql + " GROUP BY cap_key", args)
+    await _done_among()
+    return pd.Series([int(r[1]) for r in rows], index=[r[0] for r in rows], dtype=np.int64)
+
+
+RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace"]
+
+
+async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> int:
+    """Writes each result onto its claim if the claim is still SUBMITTED; returns how
+    many claims were updated. `results` has RESULT_COLUMNS (inputs and trace as JSON
+    text; policy_version and cap_key may be None)."""
+    if results.empty:
+        return 0
+    records = list(
+        zip(
+            results["policy_version"].tolist(),
+            results["amount_fen"].tolist(),
+            results["cap_key"].tolist(),
+            results["inputs"].tolist(),
+            results["trace"].tolist(),
+            results["id"].tolist(),
+            strict=True,
+        )
+    )
+    conn = raw_connection()
+    if _sqlite():
+        # One set-based UPDATE from a temporary table: an UPDATE per row (executemany)
+        # pays SQLite's per-statement foreign-key setup for policy_version each time,
+        # about twice the cost. ANALYZE tells the planner the table is small, so it
+        # walks it and finds each claim by id (without statistics it would walk every
+        # SUBMITTED claim instead).
+        stamp = str(now)  # Piccolo's text form of a UTC timestamptz
+        conn.execute("DROP TABLE IF EXISTS temp.calculation_result")
+        conn.execute(
+            "CREATE TEMP TABLE calculation_result (policy_version INTEGER, amount_fen INTEGER, "
+            "cap_key TEXT, inputs TEXT, trace TEXT, id INTEGER PRIMARY KEY)"
+        )
+        try:
+            conn.executemany(
+                "INSERT INTO temp.calculation_result (policy_version, amount_fen, cap_key, "
+                "inputs, trace, id) VALUES (?, ?, ?, ?, ?, ?)",
+                records,
+            )
+            conn.execute("ANALYZE temp.calculation_result")
+            before = conn.total_changes
+            conn.execute(
+                f"UPDATE claim SET status = '{statuses.CALCULATED}', "
+                "policy_version = r.policy_version, amount_fen = r.amount_fen, "
+                "cap_key = r.cap_key, inputs = r.inputs, trace = r.trace, "
+                f"calculated_at = '{stamp}', updated_at = '{stamp}', "
+                f"calculation_job = {int(job_id)} FROM temp.calculation_result AS r "
+                f"WHERE claim.id = r.id AND +claim.status = '{statuses.SUBMITTED}'"
+            )
+            return int(conn.total_changes - before)
+        finally:
+            with suppress(sqlite3.Error):  # the next run drops it if this cannot
+                conn.execute("DROP TABLE temp.calculation_result")
+    await conn.execute(
+        "CREATE TEMP TABLE calculation_result (policy_version integer, amount_fen bigint, "
+        "cap_key text, inputs text, trace text, id integer) ON COMMIT DROP"
+    )
+    await conn.copy_records_to_table(
+        "calculation_result",
+        records=records,
+        columns=["policy_version", "amount_fen", "cap_key", "inputs", "trace", "id"],
+    )
+    await conn.execute("ANALYZE calculation_result")
+    status = await conn.execute(
+        f"UPDATE claim SET status = '{statuses.CALCULATED}', "
+        "policy_version = r.policy_version, amount_fen = r.amount_fen, cap_key = r.cap_key, "
+        "inputs = r.inputs, trace = r.trace, calculated_at = $1, updated_at = $1, "
+        "calculation_job = $2 FROM calculation_result r "
+        f"WHERE claim.id = r.id AND claim.status = '{statuses.SUBMITTED}'",
+        now,
+        int(job_id),
+    )
+    await conn.execute("DROP TABLE calculation_result")
+    return int(status.split()[-1])
+
+
+async def remaining_budgets(scheme: str, years: list[int]) -> dict[int, tuple[int, int]]:
+    """Budget (amount, committed) per year of the scheme, for the years that have one."""
+    if not years:
+        return {}
+    sql = "SELECT year, amount_fen, committed_fen FROM budget WHERE scheme = ?"
+    rows = [r for r in await _fetch(sql, [scheme]) if int(r[0]) in set(years)]
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}

@@ -1,0 +1,262 @@
+"""Claims and budgets over HTTP. Thin: each route converts and calls the service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post, put
+from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from accounts.guards import allow, anyone_signed_in
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from app.params import RecordId
+from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
+from kernel.schemas import Input, Output
+from subsidies.claims import budgets, rules, service
+
+AnyRequest = Request[Principal, Any, Any]
+Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
+Reason = Annotated[str, msgspec.Meta(max_length=rules.REASON_MAX + 200)]
+Short = Annotated[str, msgspec.Meta(max_length=300)]
+SchemeName = Annotated[str, PathParameter(min_length=1, max_length=40)]
+Year = Annotated[int, PathParameter(ge=1, le=9999)]
+
+
+class ClaimIn(Input):
+    scheme: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    basis_date: date
+    person_id: Id | None = None
+    details: dict[str, Any] = {}
+    # Only when an officer claims on an organisation's behalf.
+    claimant_organisation_id: Id | None = None
+
+
+class ReasonIn(Input):
+    reason: Reason
+
+
+class ApprovalsIn(Input):
+    claim_ids: Annotated[list[Id], msgspec.Meta(max_length=rules.BULK_MAX * 2)]
+
+
+class RejectionsIn(Input):
+    claim_ids: Annotated[list[Id], msgspec.Meta(max_length=rules.BULK_MAX * 2)]
+    reason: Reason
+
+
+class AccountIn(Input):
+    """Empty: confirm the account already on record."""
+
+    bank_name: Short | None = None
+    bank_account: Short | None = None
+    bank_account_name: Short | None = None
+
+
+class BudgetIn(Input):
+    amount_fen: int
+
+
+class ClaimSummaryOut(Output):
+    id: int
+    scheme: str
+    origin: str
+    status: str
+    claimant_organisation_id: int | None
+    claimant_name: str | None
+    person_id: int | None
+    person_name: str | None
+    person_id_number: str | None  # masked unless the caller sees whole ID numbers
+    payee_kind: str
+    payee_organisation_id: int | None
+    basis_date: date
+    budget_year: int
+    amount_fen: int | None
+    amount_yuan: str | None
+    submitted_at: datetime
+    decided_at: datetime | None
+
+
+class TraceStep(Output):
+    zh: str
+    en: str
+
+
+class ClaimOut(ClaimSummaryOut):
+    dedupe_key: str
+    certificate_id: int | None
+    details: dict[str, Any]
+    policy_version_id: int | None
+    policy_scheme: str | None
+    policy_version: int | None
+    cap_key: str | None
+    inputs: Any
+    trace: list[TraceStep] | None
+    calculated_at: datetime | None
+    calculation_job: int | None
+    submitted_by: str
+    account_confirmed_by: str | None
+    account_confirmed_at: datetime | None
+    decided_by: str | None
+    reject_reason: str | None
+    hold_reason: str | None
+    recovery_reason: str | None
+    withdrawn_at: datetime | None
+    paid_at: datetime | None
+    batch_id: int | None
+    updated_at: datetime
+
+
+class ClaimPage(Output):
+    items: list[ClaimSummaryOut]
+    next_cursor: str | None
+
+
+class OutcomeOut(Output):
+    claim_id: int
+    outcome: str  # approved / rejected / refused
+    error: str | None  # conflict / forbidden / not_found, when refused
+    reason: str | None
+    amount_fen: int | None
+
+
+class BulkOut(Output):
+    decided: int
+    refused: int
+    results: list[OutcomeOut]
+
+
+class BudgetOut(Output):
+    scheme: str
+    year: int
+    amount_fen: int
+    committed_fen: int
+    remaining_fen: int
+    amount_yuan: str
+    committed_yuan: str
+    remaining_yuan: str
+    set_by: str
+
+
+class BudgetList(Output):
+    items: list[BudgetOut]
+
+
+OFFICERS = allow(StaffRole.OFFICER)
+CLAIMANTS = allow(StaffRole.OFFICER, organisations=True)
+STAFF = allow(*StaffRole)
+FINANCE = allow(StaffRole.FINANCE, StaffRole.ADMIN)
+
+
+def _out(claim: dict[str, Any]) -> ClaimOut:
+    return msgspec.convert(claim, ClaimOut)
+
+
+def _bulk(results: list[service.Outcome]) -> BulkOut:
+    refused = sum(1 for r in results if r.outcome == "refused")
+    return BulkOut(
+        decided=len(results) - refused,
+        refused=refused,
+        results=[msgspec.convert(r, OutcomeOut, from_attributes=True) for r in results],
+    )
+
+
+class ClaimController(Controller):
+    path = "/api/v1/claims"
+    tags = ["claims"]
+
+    @post("/", guards=[CLAIMANTS], status_code=HTTP_201_CREATED)
+    async def submit(self, data: JSONBody[ClaimIn], request: AnyRequest) -> ClaimOut:
+        claim = await service.submit_request(
+            request.user,
+            data.scheme,
+            basis_date=data.basis_date,
+            person_id=data.person_id,
+            details=data.details,
+            claimant_organisation_id=data.claimant_organisation_id,
+        )
+        return _out(claim)
+
+    @get("/", guards=[anyone_signed_in])
+    async def list_claims(
+        self,
+        request: AnyRequest,
+        scheme: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        year: FromQuery[int | None] = None,
+        claimant: FromQuery[int | None] = None,
+        person: FromQuery[int | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> ClaimPage:
+        rows = await service.list_visible(
+            request.user,
+            service.ClaimFilters(
+                scheme=scheme, status=status, year=year, claimant=claimant, person=person
+            ),
+            after_id=decode_cursor(cursor),
+            limit=check_limit(limit),
+        )
+        return ClaimPage(
+            items=[msgspec.convert(r, ClaimSummaryOut) for r in rows],
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
+        )
+
+    @get("/{claim_id:int}", guards=[anyone_signed_in])
+    async def get_one(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
+        return _out(await service.get(request.user, claim_id))
+
+    @post("/{claim_id:int}/withdraw", guards=[CLAIMANTS], status_code=HTTP_200_OK)
+    async def withdraw(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
+        return _out(await service.withdraw(request.user, claim_id))
+
+    @post("/{claim_id:int}/confirm-account", guards=[CLAIMANTS], status_code=HTTP_200_OK)
+    async def confirm_account(
+        self, claim_id: RecordId, data: JSONBody[AccountIn], request: AnyRequest
+    ) -> ClaimOut:
+        account = service.AccountDetails(data.bank_name, data.bank_account, data.bank_account_name)
+        return _out(await service.confirm_account(request.user, claim_id, account))
+
+    @post("/{claim_id:int}/approve", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def approve(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
+        return _out(await service.approve(request.user, claim_id))
+
+    @post("/{claim_id:int}/reject", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def reject(
+        self, claim_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
+    ) -> ClaimOut:
+        return _out(await service.reject(request.user, claim_id, data.reason))
+
+    @post("/approvals", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def approve_many(self, data: JSONBody[ApprovalsIn], request: AnyRequest) -> BulkOut:
+        return _bulk(await service.approve_many(request.user, data.claim_ids))
+
+    @post("/rejections", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def reject_many(self, data: JSONBody[RejectionsIn], request: AnyRequest) -> BulkOut:
+        return _bulk(await service.reject_many(request.user, data.claim_ids, data.reason))
+
+
+class BudgetController(Controller):
+    path = "/api/v1/budgets"
+    tags = ["claims"]
+
+    @get("/", guards=[STAFF])
+    async def list_budgets(
+        self, scheme: FromQuery[str | None] = None, year: FromQuery[int | None] = None
+    ) -> BudgetList:
+        rows = await budgets.list_budgets(scheme, year)
+        return BudgetList(items=[msgspec.convert(r, BudgetOut) for r in rows])
+
+    @get("/{scheme:str}/{year:int}", guards=[STAFF])
+    async def get_budget(self, scheme: SchemeName, year: Year) -> BudgetOut:
+        return msgspec.convert(await budgets.get_budget(scheme, year), BudgetOut)
+
+    @put("/{scheme:str}/{year:int}", guards=[FINANCE], status_code=HTTP_200_OK)
+    async def set_budget(
+        self, scheme: SchemeName, year: Year, data: JSONBody[BudgetIn], request: AnyRequest
+    ) -> BudgetOut:
+        row = await budgets.set_budget(request.user, scheme, year, data.amount_fen)
+        return msgspec.convert(row, BudgetOut)

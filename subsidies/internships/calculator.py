@@ -1,0 +1,425 @@
+"""The internship subsidy calculator (contract: subsidies/schemes.py).
+
+One claim = one reported month of one placement. Per row:
+
+1. The month's amount before caps, by the policy's proration rule (parameters.proration):
+   - calendar_days: monthly_rate_fen x days_attended / days_in_month, rounded DOWN to the
+     fen (integer floor division), so a full month pays exactly the rate;
+   - whole_months: a full month pays the rate, a partial month 0;
+   - half_or_full: 15 days or more pay the rate, fewer pay half of it (rounded down to
+     the fen when the rate is odd).
+2. The month limit: the intern's months in a programme are numbered in calendar order
+   across every host: month number = `months_before` (from `load_inputs`: the intern's
+   other live claims in the programme for earlier months, except those calculated to
+   0) + the row's rank among this run's eligible rows of the same intern and programme
+   (in month order). A month numbered above max_months pays 0. So a month that paid
+   nothing (not insured, say) does not use up one of the intern's months, and neither
+   does a month the run finds ineligible (the run never passes it here).
+3. The cap per intern per programme (cap_per_intern_fen) across every host and claim:
+   `already_fen` (what other live claims of the same cap_key hold, added by the run)
+   plus this run's earlier months of the same intern, in month order, then
+   subsidies.calculators.caps.apply_cap grants what is left.
+
+Eligibility (the policy's conditions, e.g. insured_in_period) is judged by the run
+(subsidies.claims.evaluation) before this calculator sees a row, so a failing month never
+takes a share of the cap.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kernel.db import unit_of_work
+from subsidies.calculators.caps import apply_cap
+from subsidies.claims import calculation_store as store
+from subsidies.claims import statuses
+from subsidies.internships import rules
+from subsidies.policies.documents import InternshipParameters, Policy
+from subsidies.schemes import SchemeCalculator, register
+
+Step = dict[str, str]
+HALF_MONTH_DAYS = 15
+
+
+# -- money and text --------------------------------------------------------------------
+
+
+def yuan(fen: int) -> str:
+    """3000 yuan as "3,000"; 1935.48 yuan as "1,935.48" (exact: integer fen)."""
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole:,}" if cents == 0 else f"{whole:,}.{cents:02d}"
+
+
+def _step(zh: str, en: str) -> Step:
+    return {"zh": zh, "en": en}
+
+
+# -- the pure calculation --------------------------------------------------------------
+
+
+def base_amounts(
+    days_attended: np.ndarray, days_in_month: np.ndarray, p: InternshipParameters
+) -> np.ndarray:
+    """The month's amount before the month limit and the cap (int64 fen)."""
+    dim = np.asarray(days_in_month, dtype=np.int64)
+    days = np.clip(np.asarray(days_attended, dtype=np.int64), 0, dim)
+    rate = np.int64(p.monthly_rate_fen)
+    if p.proration == "calendar_days":
+        return rate * days // dim  # floor: rounded down to the fen
+    if p.proration == "whole_months":
+        return np.where(days >= dim, rate, np.int64(0))
+    return np.where(days >= HALF_MONTH_DAYS, rate, rate // 2)  # half_or_full
+
+
+def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Amount (int64 fen) and trace per row of `inputs` (see the module docstring)."""
+    p: InternshipParameters = policy.parameters
+    n = len(inputs)
+    out = pd.DataFrame(index=inputs.index)
+    if n == 0:
+        out["amount_fen"] = np.zeros(0, dtype=np.int64)
+        out["trace"] = pd.Series([], index=inputs.index, dtype=object)
+        return out
+    dim = inputs["days_in_month"].to_numpy(dtype=np.int64)
+    days = np.clip(inputs["days_attended"].to_numpy(dtype=np.int64), 0, dim)
+    month_index = inputs["month_index"].to_numpy(dtype=np.int64)
+    base = base_amounts(days, dim, p)
+    already = (
+        inputs["already_fen"].fillna(0).to_numpy(dtype=np.int64)
+        if "already_fen" in inputs.columns
+        else np.zeros(n, dtype=np.int64)
+    )
+    # cap_key is "internship:{person_id}:{programme}": grouping by the two is the same and
+    # avoids hashing a million strings.
+    programme_codes, programmes = inputs["programme"].factorize(use_na_sentinel=False)
+    cap_codes, _ = pd.factorize(
+        inputs["person_id"].to_numpy(dtype=np.int64) * len(programmes) + programme_codes
+    )
+    # Months are numbered, and the cap fills, in month order within each intern's
+    # programme (then input order).
+    order = np.lexsort((np.arange(n), month_index, cap_codes))
+    sorted_codes = cap_codes[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = sorted_codes[1:] != sorted_codes[:-1]
+    position = np.arange(n)
+    rank_sorted = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    month_number = np.empty(n, dtype=np.int64)
+    month_number[order] = rank_sorted
+    month_number += inputs["months_before"].to_numpy(dtype=np.int64)
+    within = month_number <= p.max_months
+    uncapped = np.where(within, base, np.int64(0))
+    capped_sorted, held_sorted = apply_cap(
+        uncapped[order], cap_codes[order], already[order], p.cap_per_intern_fen
+    )
+    amount = np.empty(n, dtype=np.int64)
+    held = np.empty(n, dtype=np.int64)
+    amount[order] = capped_sorted
+    held[order] = held_sorted
+    out["amount_fen"] = amount
+    # One column of step objects per step; rows share the objects, not the lists.
+    steps = np.empty((n, 4), dtype=object)
+    steps[:, 0] = _objects([_policy_step(policy)])[np.zeros(n, dtype=np.int64)]
+    steps[:, 1] = _factorized(lambda d, m: _base_step(d, m, p), days, dim)
+    steps[:, 2] = _factorized(
+        lambda pr, k: _month_step(str(programmes[pr]), k, p), programme_codes, month_number
+    )
+    steps[:, 3] = _factorized(
+        lambda h, a, c: _cap_step(h, a, c, p), held, amount, amount < uncapped
+    )
+    with _collector_paused():  # a million small lists: the cyclic GC would triple the time
+        traces = steps.tolist()
+    out["trace"] = pd.Series(traces, index=inputs.index, dtype=object)
+    return out
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pauses the cyclic garbage collector while building many acyclic objects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _factorized(build: Callable[..., Step], *columns: np.ndarray) -> np.ndarray:
+    """One step per row (an object array), built once per distinct combination of the
+    columns' values."""
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column)
+        # Re-factorized after each column, so the codes stay below the row count.
+        combined, _ = pd.factorize(combined * len(uniques) + codes)
+    codes, uniques = pd.factorize(combined)
+    firsts = np.empty(len(uniques), dtype=np.int64)
+    firsts[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    built = [build(*(_plain(column[i]) for column in columns)) for i in firsts.tolist()]
+    return _objects(built)[codes]
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (int, bool, str)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _policy_step(policy: Policy) -> Step:
+    return _step(
+        f"依据{policy.title_zh}（第 {policy.version} 版）",
+        f"under {policy.title_en} (version {policy.version})",
+    )
+
+
+def _base_step(days: int, dim: int, p: InternshipParameters) -> Step:
+    rate, half = yuan(p.monthly_rate_fen), HALF_MONTH_DAYS
+    base = yuan(int(base_amounts(np.array([days]), np.array([dim]), p)[0]))
+    part = f"{days}/{dim}"
+    if p.proration == "calendar_days":
+        partial = days < dim
+        return _step(
+            f"{rate} 元/月 × {part} 天 = {base} 元"
+            + ("（按日历天数折算，向下取整到分）" if partial else ""),
+            f"{rate} yuan a month x {part} days = {base}"
+            + (" (by calendar days, rounded down to the fen)" if partial else ""),
+        )
+    if p.proration == "whole_months" and days >= dim:
+        return _step(
+            f"{rate} 元/月 × 整月（{part} 天）= {base} 元",
+            f"{rate} yuan a month x a whole month ({part} days) = {base}",
+        )
+    if p.proration == "whole_months":
+        return _step(
+            f"出勤 {part} 天，不足整月；按整月计发，本月 0 元",
+            f"{part} days is not a whole month; only whole months pay: 0",
+        )
+    if days >= half:
+        return _step(
+            f"出勤 {part} 天（不少于 {half} 天），按整月计 {rate} 元/月 = {base} 元",
+            f"{part} days ({half} or more): a whole month at {rate} yuan = {base}",
+        )
+    return _step(
+        f"出勤 {part} 天（不足 {half} 天），按半月计 {rate} 元/月 ÷ 2 = {base} 元",
+        f"{part} days (under {half}): half a month of {rate} yuan = {base}",
+    )
+
+
+def _month_step(programme: str, number: int, p: InternshipParameters) -> Step:
+    most = p.max_months
+    if number <= most:
+        return _step(
+            f"该实习生在“{programme}”的第 {number} 个月（最多 {most} 个月）",
+            f"month {number} of this intern in {programme} (at most {most} pay)",
+        )
+    return _step(
+        f"该实习生在“{programme}”的第 {number} 个月，超过最多 {most} 个月，本月 0 元",
+        f"month {number} of this intern in {programme}: at most {most} months pay, so 0",
+    )
+
+
+def _cap_step(held_fen: int, amount_fen: int, clipped: bool, p: InternshipParameters) -> Step:
+    cap, held, amount = yuan(p.cap_per_intern_fen), yuan(held_fen), yuan(amount_fen)
+    if clipped:
+        return _step(
+            f"每名实习生上限 {cap} 元，已计 {held} 元；本月只计余额 {amount} 元",
+            f"cap {cap} per intern, {held} already: this month pays the remaining {amount}",
+        )
+    return _step(
+        f"每名实习生上限 {cap} 元，已计 {held} 元；本月 {amount} 元",
+        f"cap {cap} per intern, {held} already; this month {amount}",
+    )
+
+
+# -- loading inputs (database) ---------------------------------------------------------
+#
+# A run loads up to a million claims: the reads go to the driver in bulk through
+# subsidies.claims.calculation_store's helpers (one query per table, ids as a JSON array
+# on SQLite, an array parameter on PostgreSQL), not row by row through Piccolo. Columns
+# are selected as expressions (`+id`, `date || ''`: ISO text on both engines), so the
+# SQLite driver's per-value converters stay out of the way.
+
+_PLACEMENT_COLUMNS = [
+    "placement_id",
+    "placement_person",
+    "programme",
+    "start_date",
+    "end_date",
+    "insured_from",
+    "insured_to",
+]
+
+
+async def _placements(ids: list[int]) -> pd.DataFrame:
+    rows = await store._fetch(
+        "SELECT +id, +person, programme, start_date || '', end_date || '', "
+        "insured_from || '', insured_to || '' "
+        f"FROM internship_placement WHERE {store._in_ids('id')}",
+        [store._ids_arg(ids)],
+    )
+    frame = pd.DataFrame(rows, columns=_PLACEMENT_COLUMNS)
+    for column in ("start_date", "end_date", "insured_from", "insured_to"):
+        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
+    return frame.astype({"placement_id": "int64", "placement_person": "int64"})
+
+
+async def _people(ids: list[int]) -> pd.DataFrame:
+    rows = await store._fetch(
+        "SELECT +id, birth_date || '', hukou, fresh_graduate FROM person "
+        f"WHERE {store._in_ids('id')}",
+        [store._ids_arg(ids)],
+    )
+    frame = pd.DataFrame(rows, columns=["person_id", "birth_date", "hukou", "fresh_graduate"])
+    frame["birth_date"] = pd.to_datetime(frame["birth_date"], format="%Y-%m-%d")
+    frame["fresh_graduate"] = frame["fresh_graduate"].astype(bool)
+    return frame.astype({"person_id": "int64"})
+
+
+async def _live_months(cap_keys: list[str]) -> pd.DataFrame:
+    """Live internship claims of these cap keys: id, cap_key, basis_date, amount_fen."""
+    rows = await store._fetch(
+        "SELECT +id, cap_key, basis_date || '', +amount_fen FROM claim "
+        f"WHERE {store._in_texts('cap_key')} AND scheme = '{rules.SCHEME}' "
+        f"AND {store._status()} IN {store._statuses(statuses.LIVE)}",
+        [store._ids_arg(cap_keys)],
+    )
+    frame = pd.DataFrame(rows, columns=["id", "cap_key", "basis_date", "amount_fen"])
+    frame["basis_date"] = pd.to_datetime(frame["basis_date"], format="%Y-%m-%d")
+    return frame
+
+
+def _ages(birth: pd.Series, on: pd.Series) -> pd.Series:
+    """Whole years on the day (a birthday on the day counts); NA where unknown."""
+    born = pd.to_datetime(birth)
+    day = pd.to_datetime(on)
+    years = day.dt.year - born.dt.year
+    before_birthday = (day.dt.month < born.dt.month) | (
+        (day.dt.month == born.dt.month) & (day.dt.day < born.dt.day)
+    )
+    return (years - before_birthday.astype("int64")).astype("Int64")
+
+
+def _text(days: pd.Series, fmt: str) -> pd.Series:
+    """Dates as text, each distinct date formatted once (a run holds few distinct ones)."""
+    codes, uniques = pd.factorize(days, use_na_sentinel=False)
+    texts = np.asarray(pd.DatetimeIndex(uniques).strftime(fmt), dtype=object)
+    return pd.Series(texts[codes], index=days.index, dtype=object)
+
+
+def _month_index(first: pd.Series) -> pd.Series:
+    return (first.dt.year * 12 + first.dt.month - 1).astype("int64")
+
+
+def months_before(run: pd.DataFrame, others: pd.DataFrame) -> np.ndarray:
+    """Per run row: how many of `others` (claims not in the run) hold the same cap key
+    for an earlier month. `run`: cap_key, month_index; `others`: cap_key, month_index.
+    Vectorised: one sorted key per claim, two binary searches per row."""
+    if run.empty or others.empty:
+        return np.zeros(len(run), dtype=np.int64)
+    codes, _ = pd.factorize(pd.concat([run["cap_key"], others["cap_key"]], ignore_index=True))
+    span = np.int64(100_000)  # above any month index (year x 12 + month)
+    run_codes = codes[: len(run)].astype(np.int64)
+    other_keys = np.sort(
+        codes[len(run) :].astype(np.int64) * span + others["month_index"].to_numpy(np.int64)
+    )
+    upto = np.searchsorted(
+        other_keys, run_codes * span + run["month_index"].to_numpy(np.int64), side="left"
+    )
+    group_start = np.searchsorted(other_keys, run_codes * span, side="left")
+    return (upto - group_start).astype(np.int64)
+
+
+async def load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim found, indexed by claim id (see subsidies/schemes.py). A claim
+    whose details name no placement of its intern is left out (the run gives it 0 and
+    says why)."""
+    async with unit_of_work():  # joins the run's; the bulk reads need a connection
+        return await _load_inputs(claims)
+
+
+async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
+    details = claims["details"].tolist()
+    frame = pd.DataFrame(
+        {
+            "id": claims["id"].to_numpy(dtype=np.int64),
+            "person_id": pd.to_numeric(claims["person_id"], errors="coerce").to_numpy(),
+            "first": pd.to_datetime(claims["basis_date"]).dt.to_period("M").dt.to_timestamp(),
+            "placement_id": pd.to_numeric(
+                pd.Series(
+                    [d.get("placement_id") if isinstance(d, dict) else None for d in details]
+                ),
+                errors="coerce",
+            ).to_numpy(),
+            "days_attended": pd.to_numeric(
+                pd.Series(
+                    [d.get("days_attended") if isinstance(d, dict) else None for d in details]
+                ),
+                errors="coerce",
+            ).to_numpy(),
+        }
+    )
+    frame = frame.loc[
+        frame["placement_id"].notna() & frame["days_attended"].notna() & frame["person_id"].notna()
+    ].astype({"placement_id": "int64", "days_attended": "int64", "person_id": "int64"})
+
+    placements = await _placements(sorted(set(frame["placement_id"].tolist())))
+    frame = frame.merge(placements, on="placement_id", how="inner")
+    # The claim's intern is the placement's intern; anything else is not this scheme's.
+    frame = frame.loc[frame["person_id"] == frame["placement_person"]]
+    people = await _people(sorted(set(frame["person_id"].tolist())))
+    frame = frame.merge(people, on="person_id", how="left").set_index("id").sort_index()
+
+    first = frame["first"]
+    since = np.maximum(first, frame["start_date"])
+    until = np.minimum(first + pd.offsets.MonthEnd(0), frame["end_date"])
+    touches = since <= until
+    insured = touches & (frame["insured_from"] <= since) & (until <= frame["insured_to"])
+    cap_key = rules.SCHEME + ":" + frame["person_id"].astype(str) + ":" + frame["programme"]
+    month_index = _month_index(first)
+
+    others = await _live_months(sorted(set(cap_key.tolist())))
+    # A month calculated to 0 (not insured, over the limit, ...) holds no place.
+    others = others.loc[~others["id"].isin(frame.index) & (others["amount_fen"] != 0)]
+    before = months_before(
+        pd.DataFrame({"cap_key": cap_key.to_numpy(), "month_index": month_index.to_numpy()}),
+        others.assign(month_index=_month_index(others["basis_date"])),
+    )
+    hukou = frame["hukou"].where(frame["hukou"].isin(["local", "non_local"]), None)
+    inputs = pd.DataFrame(
+        {
+            "person_id": frame["person_id"],
+            "placement_id": frame["placement_id"],
+            "programme": frame["programme"].astype(str),
+            "month": _text(first, "%Y-%m"),
+            "month_index": month_index,
+            "days_attended": frame["days_attended"],
+            "days_in_month": first.dt.days_in_month.astype("int64"),
+            "period_from": _text(since, "%Y-%m-%d").where(touches, None),
+            "period_to": _text(until, "%Y-%m-%d").where(touches, None),
+            "insured_from": _text(frame["insured_from"], "%Y-%m-%d"),
+            "insured_to": _text(frame["insured_to"], "%Y-%m-%d"),
+            "insured_in_period": insured.astype(bool),
+            "age": _ages(frame["birth_date"], first),
+            "hukou": hukou.astype(object),
+            "fresh_graduate": frame["fresh_graduate"].astype("boolean"),
+            "months_before": before,
+            "cap_key": cap_key.astype(str),
+        },
+        index=frame.index,
+    )
+    inputs.index.name = "id"
+    return inputs
+
+
+CALCULATOR = register(SchemeCalculator(rules.SCHEME, load_inputs, calculate))

@@ -1,0 +1,260 @@
+""" "Policy finds people" (免申即享): the scan that proposes skill-level entitlements
+nobody applied for.
+
+For every stretch of days when the skill-level version in force is `automatic`
+(automatic_periods), one set-based statement per slice of person ids finds
+
+    valid certificates issued in that stretch, at a level the version pays for,
+    whose holder has an insured Employment covering the issue date,
+    and no live claim yet for that person and level (dedupe key skill_level:{p}:{l}),
+
+and inserts them as PROPOSED claims: origin automatic, payee the person, claimant the
+employer (it confirms the account before an officer approves), the certificate, basis
+date = issue date, budget year = the year of the scan (the year whose budget pays).
+Of several certificates of one person and level, the earliest issued is proposed; of
+several covering employments, the latest started.
+
+Why one INSERT … SELECT and not insert_claims(): the scan covers Dongguan's whole
+registry (1.35 million people, 2 million certificates: bench/scan.py), and rows never
+leave the database. The rows are what insert_claims() would write (same columns and
+defaults), and the same partial unique index on live dedupe keys guards them:
+`NOT EXISTS` skips what is claimed, `ON CONFLICT DO NOTHING` skips what a concurrent
+writer claimed meanwhile. So running the scan twice creates nothing new, and a crash
+half-way loses nothing: each slice commits on its own and a rerun resumes.
+
+Audit: one entry per slice that created claims (scheme, period, person-id range, how
+many, first and last claim id), not one per claim: the claim rows themselves carry
+origin, submitter (the job) and time.
+
+Runs: `POST /api/v1/scans` (officers, admins) answers 202 with the job;
+`python -m app scan` runs one now (for cron); `ensure_daily_scan()` enqueues at most one
+scan per Beijing day, for a scheduler to call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from typing import Any
+
+from accounts.principal import Principal
+from audit.log import record
+from kernel.clock import local_today, utcnow
+from kernel.db import engine, is_sqlite, lock_for_append, unit_of_work
+from kernel.errors import FieldError, InvalidInput
+from subsidies.claims import statuses
+from subsidies.claims.tables import Claim
+from subsidies.policies import catalogue
+from subsidies.policies.documents import SkillLevelParameters
+from subsidies.skill_levels.amounts import SCHEME, paid_levels
+from subsidies.skill_levels.automatic_periods import Period, automatic_periods
+from workers.kinds import job_handler
+from workers.outbox import enqueue
+from workers.runner import JobContext
+from workers.tables import Job
+
+SCAN = "subsidies.scan"
+PERSONS_PER_SLICE = 100_000  # person ids per statement (and per transaction)
+PARALLEL_SLICES = 2  # statements at once on PostgreSQL
+DAILY_ACTOR = "system:daily-scan"
+_DAILY_LOCK = 0x5CA7_0001  # advisory lock key serialising "is today's scan queued?"
+# details JSON around the employment's id (Piccolo templates cannot hold literal braces)
+_DETAILS = ('{"employment_id": ', "}")
+_NOT_LIVE = "', '".join(s for s in statuses.ALL if s not in statuses.LIVE)
+
+
+def _insert_sql(period: Period, levels: list[int]) -> str:
+    """The statement for one slice; parameters: budget year, the two halves of details,
+    actor, now, now, insured (true), first and last person id (employments), start,
+    [end], first and last person id (certificates); ranges inclusive."""
+    level_list = ", ".join(str(int(level)) for level in levels)  # 1-5 from a validated policy
+    until = " AND c.issued_on <= {}" if period.end is not None else ""
+    key = f"'{SCHEME}:' || c.person || ':' || c.level"
+    return (
+        "INSERT INTO claim (scheme, origin, dedupe_key, status, claimant, person, payee_kind, "
+        "payee_organisation, certificate, basis_date, budget_year, details, submitted_by, "
+        "submitted_at, updated_at) "
+        f"SELECT '{SCHEME}', 'automatic', x.dedupe_key, '{statuses.PROPOSED}', x.employer, "
+        "x.person, 'person', NULL, x.certificate_id, x.issued_on, {}, "
+        "CAST({} AS TEXT) || CAST(x.employment_id AS TEXT) || CAST({} AS TEXT), {}, {}, {} "
+        "FROM ("
+        "SELECT c.id AS certificate_id, c.person AS person, c.issued_on AS issued_on, "
+        f"e.employer AS employer, e.id AS employment_id, {key} AS dedupe_key, "
+        "ROW_NUMBER() OVER (PARTITION BY c.person, c.level "
+        "ORDER BY c.issued_on, c.id, e.started_on DESC, e.id) AS rn "
+        "FROM certificate c JOIN employment e ON e.person = c.person AND e.insured = {} "
+        "AND e.started_on <= c.issued_on AND (e.ended_on IS NULL OR e.ended_on >= c.issued_on) "
+        "AND e.person >= {} AND e.person <= {} "
+        f"WHERE c.status = 'valid' AND c.level IN ({level_list}) AND c.issued_on >= {{}}{until} "
+        "AND c.person >= {} AND c.person <= {} "
+        f"AND NOT EXISTS (SELECT 1 FROM claim k WHERE k.dedupe_key = {key} "
+        f"AND k.status NOT IN ('{_NOT_LIVE}'))"
+        ") x WHERE x.rn = 1 ON CONFLICT DO NOTHING RETURNING id"
+    )
+
+
+async def _person_range(period: Period) -> tuple[int, int] | None:
+    sql = "SELECT MIN(person) AS lo, MAX(person) AS hi FROM certificate WHERE issued_on >= {}"
+    args: list[Any] = [period.start]
+    if period.end is not None:
+        sql += " AND issued_on <= {}"
+        args.append(period.end)
+    [row] = await Claim.raw(sql, *args).run()
+    return None if row["lo"] is None else (int(row["lo"]), int(row["hi"]))
+
+
+async def scan_period(
+    actor: str,
+    period: Period,
+    *,
+    budget_year: int,
+    job_id: int | None = None,
+    on_slice: Any = None,
+) -> int:
+    """Proposes the claims of one automatic period; returns how many it created."""
+    assert isinstance(period.policy.parameters, SkillLevelParameters)
+    levels = paid_levels(period.policy.parameters)
+    bounds = await _person_range(period)
+    if not levels or bounds is None:
+        return 0
+    sql = _insert_sql(period, levels)
+    lo, hi = bounds
+    slices = [(f, min(f + PERSONS_PER_SLICE - 1, hi)) for f in range(lo, hi + 1, PERSONS_PER_SLICE)]
+    # Slices touch disjoint people, hence disjoint dedupe keys: PostgreSQL runs a few at
+    # once (one core each); SQLite has one writer anyway.
+    gate = asyncio.Semaphore(1 if is_sqlite(engine()) else PARALLEL_SLICES)
+    done = 0
+
+    async def one(first: int, last: int) -> int:
+        nonlocal done
+        async with gate:
+            now = utcnow()
+            args: list[Any] = [budget_year, *_DETAILS, actor, now, now, True, first, last]
+            args += [period.start] if period.end is None else [period.start, period.end]
+            args += [first, last]
+            async with unit_of_work():
+                ids = [r["id"] for r in await Claim.raw(sql, *args).run()]
+                if ids:
+                    await record(
+                        actor,
+                        "claims.proposed_by_scan",
+                        "job" if job_id is not None else "scan",
+                        job_id if job_id is not None else actor,
+                        after={
+                            "scheme": SCHEME,
+                            "policy_version": period.policy.version,
+                            "period": [
+                                period.start.isoformat(),
+                                period.end and period.end.isoformat(),
+                            ],
+                            "person_ids": [first, last],
+                            "created": len(ids),
+                            "claim_ids": [min(ids), max(ids)],
+                        },
+                    )
+        done += 1
+        if on_slice is not None:
+            await on_slice(done / len(slices))
+        return len(ids)
+
+    async with asyncio.TaskGroup() as group:  # one failing slice cancels the others
+        tasks = [group.create_task(one(first, last)) for first, last in slices]
+    return sum(task.result() for task in tasks)
+
+
+async def scan(
+    actor: str, *, job_id: int | None = None, ctx: JobContext | None = None
+) -> dict[str, Any]:
+    """Every automatic period of the skill-level scheme; the job's result."""
+    stored = await catalogue.versions(SCHEME)
+    periods = automatic_periods([s.policy for s in stored], SCHEME)
+    budget_year = local_today().year
+    result: dict[str, Any] = {"scheme": SCHEME, "created": 0, "periods": []}
+    for i, period in enumerate(periods):
+
+        async def progress(share: float, i: int = i) -> None:
+            if ctx is not None:
+                await ctx.progress(int(100 * (i + share) / len(periods)))
+
+        created = await scan_period(
+            actor, period, budget_year=budget_year, job_id=job_id, on_slice=progress
+        )
+        result["created"] += created
+        result["periods"].append(
+            {
+                "version": period.policy.version,
+                "from": period.start.isoformat(),
+                "to": period.end.isoformat() if period.end else None,
+                "created": created,
+            }
+        )
+    return result
+
+
+@job_handler(SCAN)
+async def scan_job(ctx: JobContext) -> dict[str, Any]:
+    return await scan(ctx.actor, job_id=ctx.job_id, ctx=ctx)
+
+
+# -- starting a scan -------------------------------------------------------------------
+
+
+SCANNED_SCHEMES = (SCHEME,)
+
+
+async def request_scan(actor: Principal, schemes: list[str] | None = None) -> int:
+    """An officer's on-demand scan; returns the job id."""
+    wanted = schemes or list(SCANNED_SCHEMES)
+    unknown = [s for s in wanted if s not in SCANNED_SCHEMES]
+    if unknown:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "schemes",
+                    f"no automatic scan for {', '.join(unknown)}; "
+                    f"scanned: {', '.join(SCANNED_SCHEMES)}",
+                )
+            ]
+        )
+    async with unit_of_work():
+        job_id = await enqueue(SCAN, {"schemes": wanted}, created_by=actor.actor)
+        await record(actor.actor, "scan.requested", "job", job_id, after={"schemes": wanted})
+    return job_id
+
+
+async def ensure_daily_scan(today: date | None = None) -> int | None:
+    """Enqueues the scan of `today` (Beijing) unless it is queued already; safe to call
+    from every process at once: the check and the insert run under one lock (an
+    advisory lock on PostgreSQL, the write lock on SQLite). The day is in the payload,
+    which is what makes the job "today's". Returns the new job's id."""
+    day = (today or local_today()).isoformat()
+    payload = {"schemes": list(SCANNED_SCHEMES), "day": day}
+    async with unit_of_work():
+        await lock_for_append(_DAILY_LOCK)
+        queued = (
+            await Job.exists()
+            .where((Job.kind == SCAN) & (Job.payload == json.dumps(payload, sort_keys=True)))
+            .run()
+        )
+        if queued:
+            return None
+        return await enqueue(SCAN, payload, created_by=DAILY_ACTOR)
+
+
+async def run_now(actor: str) -> dict[str, Any]:
+    """A scan in this process (the command line): queued as a job so it is recorded like
+    any other, then run here at once. A worker that receives the message too finds the
+    job taken (runner.claim is one conditional UPDATE)."""
+    from workers import runner
+
+    async with unit_of_work():
+        job_id = await enqueue(SCAN, {"schemes": list(SCANNED_SCHEMES)}, created_by=actor)
+    await runner.execute(job_id)
+    row = await Job.select(Job.status, Job.result, Job.error).where(Job.id == job_id).first().run()
+    return {
+        "job_id": job_id,
+        "status": row["status"],
+        "result": json.loads(row["result"]) if row["result"] else None,
+        "error": row["error"],
+    }

@@ -1,0 +1,386 @@
+"""Calculation runs (job "subsidies.calculate"), the policy catalogue API and what-if
+simulations, on SQLite and PostgreSQL, with the real skill-level calculator.
+
+The session's database is shared with other test modules, so every run here names its
+claims (claim_ids) and every simulation is held to dates no other test uses (2032)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from typing import Any
+
+from accounts.roles import StaffRole
+from kernel.db import unit_of_work
+from registry.tables import Employment
+from subsidies.claims import statuses
+from subsidies.claims.submission import NewClaim, insert_claims
+from subsidies.claims.tables import Budget, Claim
+from subsidies.policies.tables import PolicyVersion
+from subsidies.policies.vocabulary import Condition
+from tests.conftest import bearer, staff_token, unique
+from tests.support import registry_data
+from workers.status import JobStatus
+
+EMPLOYED = Condition("employed_in_dongguan", "is", True)
+
+
+async def headers(*roles: StaffRole) -> dict[str, str]:
+    _, token = await staff_token(*roles)
+    return bearer(token)
+
+
+async def skilled_person(
+    level: int, issued_on: date, *, employed: bool = True, insured: bool = True
+) -> tuple[int, int]:
+    """A person with a certificate of `level` issued on `issued_on`, employed (and
+    insured) by a Dongguan enterprise since before it unless told otherwise."""
+    person = await registry_data.person()
+    issuer = await registry_data.organisation(org_type="evaluation_organisation")
+    cert = await registry_data.certificate(person, issuer, level=level, issued_on=issued_on)
+    if employed:
+        employer = await registry_data.organisation()
+        await Employment.insert(
+            Employment(
+                person=person["id"],
+                employer=employer["id"],
+                started_on=date(2020, 1, 1),
+                insured=insured,
+                reported_by="test",
+            )
+        ).run()
+    return person["id"], cert["id"]
+
+
+async def skill_claim(person_id: int, cert_id: int, day: date, level: int) -> int:
+    async with unit_of_work():
+        ids, held = await insert_claims(
+            [
+                NewClaim(
+                    scheme="skill_level",
+                    dedupe_key=f"skill_level:{person_id}:{level}",
+                    basis_date=day,
+                    payee_kind="person",
+                    submitted_by="test",
+                    person_id=person_id,
+                    certificate_id=cert_id,
+                )
+            ]
+        )
+    assert not held
+    return ids[0]
+
+
+async def claims_of(ids: list[int]) -> dict[int, dict[str, Any]]:
+    rows = await Claim.select().where(Claim.id.is_in(ids)).run()
+    return {r["id"]: r for r in rows}
+
+
+async def run(client, h: dict[str, str], claim_ids: list[int] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"scheme": "skill_level"}
+    if claim_ids is not None:
+        body["claim_ids"] = claim_ids
+    r = await client.post("/api/v1/calculation-runs", headers=h, json=body)
+    assert r.status_code == 202, r.text
+    url = r.json()["job_url"]
+    assert url == f"/api/v1/jobs/{r.json()['job_id']}"
+    for _ in range(400):
+        job = (await client.get(url, headers=h)).json()
+        if job["status"] in (JobStatus.DONE, JobStatus.FAILED):
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == JobStatus.DONE, job
+    return job
+
+
+def texts(trace_json: str, lang: str = "en") -> list[str]:
+    return [step[lang] for step in json.loads(trace_json)]
+
+
+def document(**changes: Any) -> dict[str, Any]:
+    doc = {
+        "title_zh": "技能等级提升资助（测试）",
+        "title_en": "Skill-level subsidy (test)",
+        "source": "test",
+        "effective_from": "2031-01-01",
+        "payee": "person",
+        "conditions": [
+            {"fact": "employed_in_dongguan", "op": "is", "value": True},
+            {"fact": "level", "op": "at_least", "value": 4},
+        ],
+        "parameters": {
+            "cap_per_person_fen": 5_000_000,
+            "amount_by_level_fen": {"4": 100_000, "3": 300_000, "2": 800_000, "1": 1_500_000},
+        },
+    }
+    doc.update(changes)
+    return doc
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+async def test_a_run_calculates_and_running_again_changes_nothing(client):
+    h = await headers(StaffRole.OFFICER)
+    day = date(2024, 3, 1)
+    eligible_person, eligible_cert = await skilled_person(3, day)
+    idle_person, idle_cert = await skilled_person(3, day, employed=False)
+    paid = await skill_claim(eligible_person, eligible_cert, day, 3)
+    refused = await skill_claim(idle_person, idle_cert, day, 3)
+
+    job = await run(client, h, [paid, refused])
+    assert job["result"]["claims"] == 2 and job["result"]["total_fen"] == 300_000
+    rows = await claims_of([paid, refused])
+    good, bad = rows[paid], rows[refused]
+    assert good["status"] == statuses.CALCULATED and good["amount_fen"] == 300_000
+    assert good["calculation_job"] == job["id"] and good["calculated_at"] is not None
+    assert good["cap_key"] == f"skill_level:{eligible_person}"
+    inputs = json.loads(good["inputs"])
+    assert inputs["level"] == 3 and inputs["already_fen"] == 0 and inputs["employed_in_dongguan"]
+    assert any("senior worker" in t for t in texts(good["trace"]))
+    # The failed condition comes first, with what the person actually is.
+    assert bad["status"] == statuses.CALCULATED and bad["amount_fen"] == 0
+    steps = texts(bad["trace"])
+    assert steps[0] == ("condition not met: employed by a Dongguan enterprise is yes (actual: no)")
+    assert texts(bad["trace"], "zh")[0].startswith("不符合条件：在莞企业就业为是")
+    version = (
+        await PolicyVersion.select().where(PolicyVersion.id == good["policy_version"]).first().run()
+    )
+    assert version["scheme"] == "skill_level" and version["used_at"] is not None
+
+    again = await run(client, h, [paid, refused])
+    assert again["result"]["claims"] == 0
+    assert await claims_of([paid, refused]) == rows
+
+
+async def test_a_run_over_every_submitted_claim_fills_the_cap_in_claim_id_order(client):
+    """No claim_ids: every SUBMITTED claim of the scheme. Four senior-technician claims
+    of one person (four occupations, so no lower-level difference) ask 15,000 each
+    against the 50,000 cap: what an earlier run calculated counts first, then this run's
+    claims in id order, and the last gets the 5,000 left."""
+    h = await headers(StaffRole.ADMIN)
+    day = date(2024, 5, 1)
+    person, first_cert = await skilled_person(1, day)
+    issuer = await registry_data.organisation(org_type="evaluation_organisation")
+    certs = [first_cert]
+    for occupation in (registry_data.ELECTRICIAN, "6-29-01-01", "6-30-02-01"):
+        cert = await registry_data.certificate(
+            {"id": person}, issuer, level=1, occupation=occupation, issued_on=day
+        )
+        certs.append(cert["id"])
+
+    async def claim(cert_id: int) -> int:
+        async with unit_of_work():
+            ids, _ = await insert_claims(
+                [
+                    NewClaim(
+                        scheme="skill_level",
+                        dedupe_key=f"skill_level:{person}:1:{unique()}",
+                        basis_date=day,
+                        payee_kind="person",
+                        submitted_by="test",
+                        person_id=person,
+                        certificate_id=cert_id,
+                    )
+                ]
+            )
+        return ids[0]
+
+    first = await claim(certs[0])
+    await run(client, h, [first])
+    later = [await claim(c) for c in certs[1:]]
+    await run(client, h, None)
+    rows = await claims_of([first, *later])
+    assert [rows[c]["amount_fen"] for c in [first, *later]] == [
+        1_500_000, 1_500_000, 1_500_000, 500_000,
+    ]  # fmt: skip
+    assert [json.loads(rows[c]["inputs"])["already_fen"] for c in later] == [1_500_000] * 3
+    assert "cap 50,000 per person, 4,500,000 already" not in rows[later[2]]["trace"]
+    assert any("45,000 already" in t for t in texts(rows[later[2]]["trace"]))
+    assert sum(r["amount_fen"] for r in rows.values()) == 5_000_000
+
+
+async def test_officers_start_runs_others_cannot_and_input_is_checked(client):
+    for role in (StaffRole.FINANCE, StaffRole.REVIEWER, StaffRole.AUDITOR):
+        r = await client.post(
+            "/api/v1/calculation-runs", headers=await headers(role), json={"scheme": "skill_level"}
+        )
+        assert r.status_code == 403
+    h = await headers(StaffRole.OFFICER)
+    r = await client.post("/api/v1/calculation-runs", headers=h, json={"scheme": "lottery"})
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "scheme"
+    r = await client.post(
+        "/api/v1/calculation-runs", headers=h, json={"scheme": "skill_level", "claim_ids": []}
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "claim_ids"
+
+
+async def test_a_claim_no_version_covers_gets_zero_and_says_why(client):
+    h = await headers(StaffRole.OFFICER)
+    day = date(2019, 6, 1)  # skill_level v1 takes effect on 2022-01-01
+    person, cert = await skilled_person(3, day)
+    claim = await skill_claim(person, cert, day, 3)
+    await run(client, h, [claim])
+    row = (await claims_of([claim]))[claim]
+    assert row["status"] == statuses.CALCULATED and row["amount_fen"] == 0
+    assert row["policy_version"] is None
+    assert texts(row["trace"]) == [
+        "no version of the policy is in force on the basis date 2019-06-01: amount 0"
+    ]
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+async def test_a_new_version_takes_effect_on_its_date_and_is_immutable_once_used(client):
+    officer = await headers(StaffRole.OFFICER)
+    doc = document(
+        effective_from="2031-01-01",
+        effective_to="2031-12-31",
+        parameters={
+            "cap_per_person_fen": 5_000_000,
+            "amount_by_level_fen": {"3": 500_000},
+        },
+    )
+    r = await client.post("/api/v1/policies/skill_level/versions", headers=officer, json=doc)
+    assert r.status_code == 201, r.text
+    added = r.json()
+    assert added["origin"] == "api" and added["used"] is False and added["version"] >= 2
+    assert added["conditions"][0]["zh"] == EMPLOYED.describe()[0]
+    assert added["conditions"][1]["en"] == Condition("level", "at_least", 4).describe()[1]
+    number = added["version"]
+    url = f"/api/v1/policies/skill_level/versions/{number}"
+    # Unused: it can still be corrected.
+    doc["parameters"]["amount_by_level_fen"] = {"3": 600_000}
+    r = await client.put(url, headers=officer, json=doc)
+    assert r.status_code == 200, r.text
+    assert r.json()["parameters"]["amount_by_level_fen"] == {"3": 600_000}
+
+    before_person, before_cert = await skilled_person(3, date(2030, 12, 31))
+    on_person, on_cert = await skilled_person(3, date(2031, 1, 1))
+    before = await skill_claim(before_person, before_cert, date(2030, 12, 31), 3)
+    on = await skill_claim(on_person, on_cert, date(2031, 1, 1), 3)
+    await run(client, officer, [before, on])
+    rows = await claims_of([before, on])
+    assert rows[before]["amount_fen"] == 300_000  # the day before: version 1
+    assert rows[on]["amount_fen"] == 600_000  # its first day: the new version
+    assert rows[on]["policy_version"] == added["id"]
+
+    shown = (await client.get(url, headers=officer)).json()
+    assert shown["used"] is True and shown["used_at"] is not None
+    r = await client.put(url, headers=officer, json=doc)
+    assert r.status_code == 409, r.text
+    assert "add a new version" in r.json()["detail"]
+
+
+async def test_the_policy_listing_and_its_guards(client):
+    _, key = await registry_data.organisation_with_key(org_type="enterprise")
+    r = await client.get("/api/v1/policies", headers=bearer(key))
+    assert r.status_code == 200
+    schemes = {s["scheme"]: s for s in r.json()["schemes"]}
+    assert set(schemes) >= {"internship", "training_voucher", "skill_level", "studio_grant"}
+    internship = schemes["internship"]["versions"][0]
+    assert internship["version"] == 1 and internship["origin"] == "file"
+    assert internship["origin_file"] == "internship.v1.toml"
+    assert internship["parameters"]["cap_per_intern_fen"] == 900_000
+    assert internship["title_zh"] and internship["source"].startswith("东莞市")
+    assert schemes["skill_level"]["versions"][0]["automatic"] is True
+    assert schemes["internship"]["in_force_today"] == 1
+    r = await client.get("/api/v1/policies/internship/versions/1", headers=bearer(key))
+    assert r.status_code == 200 and r.json()["conditions"][0]["fact"] == "insured_in_period"
+    assert (
+        await client.get("/api/v1/policies/internship/versions/99", headers=bearer(key))
+    ).status_code == 404
+    assert (
+        await client.get("/api/v1/policies/lottery/versions/1", headers=bearer(key))
+    ).status_code == 404
+    # Only officers and admins write.
+    for h in (bearer(key), await headers(StaffRole.FINANCE)):
+        r = await client.post("/api/v1/policies/skill_level/versions", headers=h, json=document())
+        assert r.status_code == 403
+
+
+async def test_a_bad_version_is_refused_naming_field_and_problem(client):
+    h = await headers(StaffRole.ADMIN)
+    bad = document(conditions=[{"fact": "shoe_size", "op": "is", "value": 1}])
+    bad["parameters"] = {"cap_per_person_fen": -5, "amount_by_level_fen": {"3": 1}}
+    r = await client.post("/api/v1/policies/skill_level/versions", headers=h, json=bad)
+    assert r.status_code == 400, r.text
+    fields = {e["field"]: e["reason"] for e in r.json()["errors"]}
+    assert "unknown fact 'shoe_size'" in fields["document.conditions[0].fact"]
+    assert "document.parameters.cap_per_person_fen" in fields
+    count = await PolicyVersion.count().where(PolicyVersion.scheme == "skill_level").run()
+    r = await client.post(
+        "/api/v1/policies/skill_level/versions", headers=h, json={**document(), "colour": "red"}
+    )
+    assert r.status_code == 400 and "colour" in r.text
+    assert await PolicyVersion.count().where(PolicyVersion.scheme == "skill_level").run() == count
+
+
+# -- simulations ---------------------------------------------------------------------------
+
+
+async def test_simulate_reports_changes_and_budget_impact_and_writes_nothing(client):
+    officer = await headers(StaffRole.OFFICER)
+    day = date(2032, 3, 10)
+    people = [await skilled_person(level, day) for level in (3, 4)]
+    idle = await skilled_person(3, day, employed=False)
+    claims = [
+        await skill_claim(people[0][0], people[0][1], day, 3),
+        await skill_claim(people[1][0], people[1][1], day, 4),
+        await skill_claim(idle[0], idle[1], day, 3),
+    ]
+    await run(client, officer, claims)
+    before = await claims_of(claims)
+    assert [before[c]["amount_fen"] for c in claims] == [300_000, 100_000, 0]
+    await Budget.insert(
+        Budget(scheme="skill_level", year=2032, amount_fen=1_000_000, set_by="test")
+    ).run()
+    versions = await PolicyVersion.count().run()
+
+    draft = document(
+        effective_from="2032-03-01",
+        effective_to="2032-03-31",
+        parameters={
+            "cap_per_person_fen": 5_000_000,
+            "amount_by_level_fen": {"4": 50_000, "3": 900_000},
+        },
+    )
+    finance = await headers(StaffRole.FINANCE)
+    r = await client.post(
+        "/api/v1/policies/skill_level/simulate?year=2032", headers=finance, json=draft
+    )
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["claims"] == 3
+    assert (report["up"], report["down"], report["unchanged"]) == (1, 1, 1)
+    assert report["before_fen"] == 400_000 and report["after_fen"] == 950_000
+    assert report["change_fen"] == 550_000
+    year = report["years"][0]
+    assert year["year"] == 2032 and year["change_fen"] == 550_000
+    assert year["remaining_fen"] == 1_000_000
+    assert year["remaining_after_change_fen"] == 450_000 and year["fits_budget"] is True
+    changed = {e["claim_id"]: e for e in report["examples"]}
+    assert changed[claims[0]]["after_fen"] == 900_000
+    assert changed[claims[1]]["after_fen"] == 50_000
+
+    assert await claims_of(claims) == before
+    assert await PolicyVersion.count().run() == versions
+
+    # A draft whose dates cover none of the claims changes nothing; a bad one is a 400.
+    r = await client.post(
+        "/api/v1/policies/skill_level/simulate?year=2032",
+        headers=officer,
+        json=document(effective_from="2033-01-01"),
+    )
+    assert r.status_code == 200 and r.json()["claims"] == 0
+    r = await client.post(
+        "/api/v1/policies/skill_level/simulate", headers=officer, json=document(payee="nobody")
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "document.payee"
+    r = await client.post(
+        "/api/v1/policies/skill_level/simulate", headers=await headers(StaffRole.AUDITOR),
+        json=draft,
+    )  # fmt: skip
+    assert r.status_code == 403

@@ -1,0 +1,226 @@
+"""The skill-level subsidy calculator (pure): each level's amount, an upgrade paying the
+difference, once per person per level, the 50,000-yuan cap across occupations."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from subsidies.policies import documents
+from subsidies.skill_levels import amounts
+from subsidies.skill_levels.amounts import calculate, dedupe_key, paid_levels, yuan
+
+WELDER, ELECTRICIAN, FITTER = "6-18-02-04", "6-31-01-03", "6-20-01-01"
+YUAN = 100
+
+
+@pytest.fixture(scope="module")
+def policy() -> documents.Policy:
+    [found] = [p for p in documents.load_defaults() if p.scheme == "skill_level"]
+    return found
+
+
+def claim(
+    claim_id: int,
+    level: int | None,
+    *,
+    person: int = 1,
+    occupation: str = WELDER,
+    lower_paid_fen: int = 0,
+    lower_paid_level: int | None = None,
+    pending_level: int | None = None,
+    already_fen: int = 0,
+    employed: bool = True,
+    insured: bool = True,
+    valid: bool = True,
+) -> dict:
+    return {
+        "id": claim_id,
+        "person_id": person,
+        "certificate_id": claim_id + 1000,
+        "occupation_code": occupation,
+        "level": math.nan if level is None else level,
+        "certificate_valid": valid,
+        "employed_in_dongguan": employed,
+        "insured": insured,
+        "insured_months": 24,
+        "hukou": "non_local",
+        "age": 30,
+        "lower_paid_fen": lower_paid_fen,
+        "lower_paid_level": math.nan if lower_paid_level is None else lower_paid_level,
+        "lower_pending_level": math.nan if pending_level is None else pending_level,
+        "cap_key": f"skill_level:{person}",
+        "already_fen": already_fen,
+    }
+
+
+def run(policy, *rows: dict) -> pd.DataFrame:
+    return calculate(pd.DataFrame(list(rows)).set_index("id"), policy)
+
+
+@pytest.mark.parametrize(
+    ("level", "fen"),
+    [(4, 1_000 * YUAN), (3, 3_000 * YUAN), (2, 8_000 * YUAN), (1, 15_000 * YUAN)],
+)
+def test_each_level_pays_its_amount(policy, level, fen):
+    result = run(policy, claim(1, level))
+    assert result.loc[1, "amount_fen"] == fen
+    assert result["amount_fen"].dtype == "int64"
+    first = result.loc[1, "trace"][0]
+    assert first["zh"].endswith(f"{yuan(fen)} 元") and first["en"].endswith(f"{yuan(fen)} yuan")
+
+
+def test_a_junior_worker_is_not_paid_under_the_default_policy(policy):
+    # Level 5 fails "level at least 4" and has no amount either.
+    assert paid_levels(policy.parameters) == [4, 3, 2, 1]
+    assert run(policy, claim(1, 5)).loc[1, "amount_fen"] == 0
+
+
+def test_an_upgrade_from_senior_worker_to_technician_pays_the_difference(policy):
+    result = run(
+        policy,
+        claim(1, 2, lower_paid_fen=3_000 * YUAN, lower_paid_level=3, already_fen=3_000 * YUAN),
+    )
+    assert result.loc[1, "amount_fen"] == 5_000 * YUAN
+    assert result.loc[1, "trace"] == [
+        {"zh": "技师 8,000 元", "en": "technician 8,000 yuan"},
+        {
+            "zh": "同工种已享受高级工 3,000 元，差额 5,000 元",
+            "en": "3,000 already paid for senior worker in this occupation, difference 5,000",
+        },
+        {"zh": "每人上限 50,000 元，已计 3,000 元", "en": "cap 50,000 per person, 3,000 already"},
+    ]
+
+
+def test_both_levels_in_one_run_pay_the_amount_of_the_higher_one(policy):
+    # The technician claim comes first (lower id): the senior-worker claim still counts.
+    result = run(policy, claim(1, 2), claim(2, 3))
+    assert result["amount_fen"].tolist() == [5_000 * YUAN, 3_000 * YUAN]
+    assert result.loc[1, "trace"][1]["zh"] == "同工种已享受高级工 3,000 元，差额 5,000 元"
+
+
+def test_three_levels_in_one_run_climb_by_differences(policy):
+    result = run(policy, claim(1, 4), claim(2, 3), claim(3, 1))
+    assert result["amount_fen"].tolist() == [1_000 * YUAN, 2_000 * YUAN, 12_000 * YUAN]
+    assert result["amount_fen"].sum() == 15_000 * YUAN
+
+
+def test_a_pending_lower_level_counts_for_its_amount_whichever_is_calculated_first(policy):
+    # Technician first, while the senior-worker claim waits: 8,000 - 3,000.
+    first = run(policy, claim(1, 2, pending_level=3))
+    assert first.loc[1, "amount_fen"] == 5_000 * YUAN
+    assert first.loc[1, "trace"][1] == {
+        "zh": "同工种高级工申领在办，按 3,000 元计，差额 5,000 元",
+        "en": "senior worker in this occupation is being claimed, counted as 3,000, "
+        "difference 5,000",
+    }
+    # Then the senior-worker claim: nothing lower, its full 3,000. Together 8,000.
+    then = run(policy, claim(2, 3, already_fen=5_000 * YUAN))
+    assert then.loc[2, "amount_fen"] == 3_000 * YUAN
+
+
+def test_stored_and_pending_lower_levels_count_for_the_larger(policy):
+    # Intermediate paid 1,000; senior worker pending (it will pay 2,000): 8,000 - 3,000.
+    result = run(
+        policy, claim(1, 2, lower_paid_fen=1_000 * YUAN, lower_paid_level=4, pending_level=3)
+    )
+    assert result.loc[1, "amount_fen"] == 5_000 * YUAN
+    # Intermediate pending, senior worker paid 3,000: the stored 3,000 is larger.
+    result = run(
+        policy, claim(1, 2, lower_paid_fen=3_000 * YUAN, lower_paid_level=3, pending_level=4)
+    )
+    assert result.loc[1, "amount_fen"] == 5_000 * YUAN
+    assert "已享受高级工" in result.loc[1, "trace"][1]["zh"]
+    # Intermediate in this run, senior worker pending, technician in this run.
+    result = run(policy, claim(1, 4), claim(2, 2, pending_level=3))
+    assert result["amount_fen"].tolist() == [1_000 * YUAN, 5_000 * YUAN]
+
+
+def test_a_higher_level_in_another_occupation_pays_in_full(policy):
+    # Only lower levels of the SAME occupation reduce an amount.
+    result = run(policy, claim(1, 3, occupation=WELDER), claim(2, 2, occupation=ELECTRICIAN))
+    assert result["amount_fen"].tolist() == [3_000 * YUAN, 8_000 * YUAN]
+
+
+def test_stored_lower_levels_more_than_the_level_pay_nothing_never_negative(policy):
+    result = run(policy, claim(1, 4, lower_paid_fen=3_000 * YUAN, lower_paid_level=5))
+    assert result.loc[1, "amount_fen"] == 0
+
+
+def test_the_cap_holds_across_occupations(policy):
+    # 15,000 x 3 occupations = 45,000; a fourth senior technician would be 60,000.
+    rows = [
+        claim(1, 1, occupation=WELDER),
+        claim(2, 1, occupation=ELECTRICIAN),
+        claim(3, 1, occupation=FITTER),
+        claim(4, 1, occupation="6-05-01-01"),
+    ]
+    result = run(policy, *rows)
+    assert result["amount_fen"].tolist() == [15_000 * YUAN] * 3 + [5_000 * YUAN]
+    assert result["amount_fen"].sum() == 50_000 * YUAN
+    assert result.loc[4, "trace"][-1] == {
+        "zh": "每人上限 50,000 元，已计 45,000 元，核定 5,000 元",
+        "en": "cap 50,000 per person, 45,000 already; 5,000 granted",
+    }
+
+
+def test_exactly_at_the_cap_pays_in_full_and_one_fen_over_is_cut(policy):
+    exact = run(policy, claim(1, 1, already_fen=35_000 * YUAN))
+    assert exact.loc[1, "amount_fen"] == 15_000 * YUAN
+    assert "核定" not in exact.loc[1, "trace"][-1]["zh"]
+    over = run(policy, claim(1, 1, already_fen=35_000 * YUAN + 1))
+    assert over.loc[1, "amount_fen"] == 15_000 * YUAN - 1
+    full = run(policy, claim(1, 4, already_fen=50_000 * YUAN))
+    assert full.loc[1, "amount_fen"] == 0
+
+
+def test_the_cap_is_per_person(policy):
+    result = run(
+        policy,
+        claim(1, 1, person=1, already_fen=45_000 * YUAN),
+        claim(2, 1, person=2, already_fen=0),
+    )
+    assert result["amount_fen"].tolist() == [5_000 * YUAN, 15_000 * YUAN]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"employed": False}, {"insured": False}, {"level": None}],
+)
+def test_conditions_not_met_pay_nothing(policy, changes):
+    level = changes.pop("level", 3)
+    result = run(policy, claim(1, level, **changes), claim(2, 2))
+    assert result.loc[1, "amount_fen"] == 0
+    assert result.loc[1, "trace"] == [
+        {"zh": "不符合政策条件，不予资助", "en": "policy conditions not met: nothing is paid"}
+    ]
+    # An ineligible lower level does not reduce the higher one.
+    assert result.loc[2, "amount_fen"] == 8_000 * YUAN
+
+
+def test_a_revoked_or_foreign_certificate_pays_nothing(policy):
+    result = run(policy, claim(1, 3, valid=False))
+    assert result.loc[1, "amount_fen"] == 0
+    assert "not valid" in result.loc[1, "trace"][0]["en"]
+
+
+def test_recalculating_gives_the_same_result(policy):
+    rows = [claim(1, 3), claim(2, 2), claim(3, 1, person=2, already_fen=40_000 * YUAN)]
+    assert run(policy, *rows).equals(run(policy, *rows))
+
+
+def test_an_empty_run(policy):
+    empty = pd.DataFrame(columns=list(claim(1, 3))).set_index("id")
+    result = calculate(empty, policy)
+    assert len(result) == 0 and list(result.columns) == ["amount_fen", "trace"]
+
+
+def test_keys_name_the_person_and_the_level_not_the_occupation():
+    assert dedupe_key(7, 3) == "skill_level:7:3"
+    assert amounts.cap_key(7) == "skill_level:7"
+
+
+def test_yuan_is_exact():
+    assert yuan(800_000) == "8,000" and yuan(800_050) == "8,000.50" and yuan(1) == "0.01"
