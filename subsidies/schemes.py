@@ -57,11 +57,7 @@ def calculator_for(scheme: str) -> SchemeCalculator:
     import importlib
 
     for module in CALCULATOR_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
+        importlib.import_module(module)
     try:
         return _CALCULATORS[scheme]
     except KeyError:

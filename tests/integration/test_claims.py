@@ -219,7 +219,7 @@ async def test_an_enterprise_submits_a_claim_and_its_calculation_is_enqueued(cli
     assert claim["amount_fen"] is None and claim["amount_yuan"] is None
     assert claim["dedupe_key"].startswith(f"{TEST_SCHEME}:")
     jobs = await Job.select().where(Job.kind == CALCULATE).run()
-    mine = [j for j in jobs if json.loads(j["payload"])["claim_ids"] == [claim["id"]]]
+    mine = [j for j in jobs if json.loads(j["payload"]).get("claim_ids") == [claim["id"]]]
     assert len(mine) == 1
     assert json.loads(mine[0]["payload"])["scheme"] == TEST_SCHEME
     assert mine[0]["organisation"] == org["id"]
