@@ -167,7 +167,7 @@ async def price(
     traces[:] = [evaluation.NO_INPUTS_TRACE] * len(index)
     traces[at] = judged["trace"].to_numpy()
     cap_keys = np.full(len(index), None, dtype=object)
-    given = keys.to_numpy(dtype=object)
+    given = keys.to_numpy(dtype=object, copy=True)  # may be a read-only view
     given[pd.isna(given)] = None  # NaN or NA from the loader: no cap spans claims
     cap_keys[at] = given
     return Priced(
