@@ -58,7 +58,8 @@ async def error_lines(client, key, report) -> list[dict[str, str]]:
 
 async def test_a_report_is_imported_and_bad_rows_are_reported_in_two_languages(client):
     institution, key = await org_key("training_institution")
-    base = 10_000 + institution["id"] * 100
+    # Far above the fixed numbers other tests here use, so no institution id collides.
+    base = 1_000_000 + institution["id"] * 100
     rows = [
         row(base + 1, certificate=("C-1", "高级工", "2026-11-05")),
         row(base + 2, passed="否"),
