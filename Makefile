@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 4
 
-.PHONY: setup system serve test lint worker migrate sweep bench bench-import bench-calculate bench-scan create-admin clean
+.PHONY: setup system serve demo test lint worker migrate sweep bench bench-import bench-calculate bench-scan create-admin clean
 
 setup: system $(STAMP)
 
@@ -56,3 +56,8 @@ create-admin: setup
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# The whole path on a fresh embedded database under var/demo (see README).
+demo: setup
+	rm -rf var/demo
+	env -u DATABASE_URL -u BROKER_URL DATA_DIR=var/demo $(BIN)/python -m app demo

@@ -140,6 +140,18 @@ def sweep(once: bool) -> None:
 
 
 @cli.command()
+@click.option("--people", default=160, show_default=True, help="How many people to generate.")
+def demo(people: int) -> None:
+    """The whole path on a fresh database (`make demo` gives it one under var/demo)."""
+    from app.demo_path import print_summary, run_demo
+
+    settings = Settings.from_env()
+    _bind(settings)
+    summary = _run(run_demo(settings, people))
+    print_summary(summary, settings)
+
+
+@cli.command()
 @click.option("--seed/--no-seed", default=True, help="Seed the demo data first.")
 @click.option(
     "--migrate/--no-migrate",
