@@ -386,8 +386,53 @@ async def run(client: httpx.AsyncClient, out: Path, size: int = 160) -> Summary:
 
 
 async def disbursement(api: Api, actors: Actors, summary: Summary, out: Path) -> None:
-    """Finance A builds the batch, finance B approves it; the jobs write the files."""
-    return None  # wired once the batch API lands (this session)
+    """Finance A builds the batch, finance B approves it; the jobs write the payment file
+    and the documents; the bank's return file (all paid, as the demo's bank) closes it."""
+    builder, approver = actors.staff["finance-a"], actors.staff["finance-b"]
+    preview = await api.call("POST", "/api/v1/batches/preview", builder, json={})
+    created = await api.call("POST", "/api/v1/batches", builder, json={}, expect=201)
+    batch = created["batch"]
+    if (batch["declared_count"], batch["declared_total_fen"]) != (
+        preview["count"],
+        preview["total_fen"],
+    ):
+        raise DemoError(f"the batch declares other figures than its preview: {batch}")
+    url = f"/api/v1/batches/{batch['id']}"
+    await api.call("POST", f"{url}/approve", approver, json={})
+    for job in (await api.call("GET", url, approver))["jobs"]:
+        await api.job(f"/api/v1/jobs/{job['id']}", approver)
+    for fmt in ("csv", "xlsx"):
+        response = await api.client.get(f"{url}/payment-file.{fmt}", headers=approver)
+        path = out / f"{batch['number']}-payment-file.{fmt}"
+        await asyncio.to_thread(path.write_bytes, response.content)
+        summary.files.append(f"bank payment file: {path}")
+    returned = await bank_return_file(api, approver, url, out / f"{batch['number']}-return.csv")
+    settled = await api.call(
+        "POST",
+        f"{url}/reconciliation",
+        {**builder, "Content-Type": "text/csv"},
+        content=returned,
+    )
+    summary.batch = {**(await api.call("GET", url, approver)), "reconciled": settled}
+
+
+async def bank_return_file(api: Api, headers: dict[str, str], url: str, path: Path) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["reference", "amount", "result", "reason"])
+    cursor = None
+    while True:
+        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = await api.call("GET", f"{url}/lines", headers, params=params)
+        writer.writerows(
+            [line["reference"], line["amount_yuan"], "paid", ""] for line in page["items"]
+        )
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    body = out.getvalue().encode("utf-8")
+    await asyncio.to_thread(path.write_bytes, body)
+    return body
 
 
 async def run_demo(settings: Any, size: int) -> Summary:
@@ -431,6 +476,12 @@ def print_summary(summary: Summary, settings: Any) -> None:
         total += fen
     lines.append(f"    {'total':<22} {'':>5}         {yuan(total):>16} yuan")
     if summary.batch:
-        lines.append(f"  batch {summary.batch.get('number')}: {summary.batch.get('status')}")
+        batch = summary.batch
+        lines.append(
+            f"  batch {batch['number']}: {batch['declared_count']} lines, "
+            f"{yuan(batch['declared_total_fen'])} yuan, built by {batch['built_by']}, "
+            f"approved by {batch['approved_by']}, now {batch['status']} "
+            f"(bank return file: {batch['reconciled']['paid']} paid)"
+        )
     lines += [f"  {f}" for f in summary.files]
     print("\n".join(lines))
