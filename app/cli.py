@@ -143,11 +143,14 @@ def sweep(once: bool) -> None:
 @click.option("--people", default=160, show_default=True, help="How many people to generate.")
 def demo(people: int) -> None:
     """The whole path on a fresh database (`make demo` gives it one under var/demo)."""
-    from app.demo_path import print_summary, run_demo
+    from app.demo_path import DemoError, print_summary, run_demo
 
     settings = Settings.from_env()
     _bind(settings)
-    summary = _run(run_demo(settings, people))
+    try:
+        summary = _run(run_demo(settings, people))
+    except DemoError as error:
+        raise click.ClickException(str(error)) from None
     print_summary(summary, settings)
 
 

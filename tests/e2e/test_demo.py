@@ -1,0 +1,57 @@
+"""`make demo`'s command: the whole path on a fresh embedded database, and its figures
+checked against the database it leaves."""
+
+import csv
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.support.processes import ROOT, VENV_BIN, env_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_demo_runs_the_whole_path_and_pays_each_approved_claim_once(tmp_path):
+    done = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "app", "demo", "--people", "24"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env=env_for(DATA_DIR=str(tmp_path)),
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Demo finished" in done.stdout and "now closed" in done.stdout, done.stdout
+
+    with sqlite3.connect(tmp_path / "registry.sqlite") as conn:
+        by_status = dict(
+            conn.execute("SELECT status, count(*) FROM claim GROUP BY status").fetchall()
+        )
+        paid_total = conn.execute(
+            "SELECT sum(amount_fen) FROM claim WHERE status = 'paid'"
+        ).fetchone()[0]
+        lines = conn.execute("SELECT count(*), sum(amount_fen) FROM batch_line").fetchone()
+        batches = conn.execute("SELECT status, declared_count FROM disbursement_batch").fetchall()
+        schemes = {
+            r[0] for r in conn.execute("SELECT DISTINCT scheme FROM claim WHERE status = 'paid'")
+        }
+    # Every claim went through: nothing waits, zero-amount months stay approved, unpaid.
+    assert set(by_status) <= {"paid", "approved"}, by_status
+    assert schemes == {"skill_level", "internship", "training_voucher"}
+    assert batches == [("closed", lines[0])] and lines[1] == paid_total > 0
+    assert f"{paid_total // 100:,}.{paid_total % 100:02d}" in done.stdout
+
+    payment_file = next(tmp_path.glob("demo-files/PB-*-payment-file.csv"))
+    with payment_file.open(encoding="utf-8-sig") as f:
+        assert sum(1 for _ in csv.DictReader(f)) == lines[0]
+    # A second run on the same database refuses instead of mixing two demos.
+    again = subprocess.run(
+        [str(VENV_BIN / "python"), "-m", "app", "demo", "--people", "24"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        env=env_for(DATA_DIR=str(tmp_path)),
+        timeout=120,
+    )
+    assert again.returncode != 0 and "fresh database" in again.stderr
