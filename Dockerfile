@@ -1,7 +1,7 @@
 # One image for the API, the workers and the migration step.
 FROM python:3.11-slim-bookworm
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 fontconfig procps \
+ && apt-get install -y --no-install-recommends fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig procps \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv
 COPY pyproject.toml README.md ./

@@ -20,5 +20,9 @@ APP_REGISTRY = AppRegistry(
         "subsidies.claims.piccolo_app",
         "subsidies.vouchers.piccolo_app",
         "subsidies.internships.piccolo_app",
+        "subsidies.claim_files.piccolo_app",
+        "subsidies.batches.piccolo_app",
+        "certificates.piccolo_app",
+        "registry.appraisals.piccolo_app",
     ]
 )

@@ -17,7 +17,9 @@ from app.lifecycle import lifespan
 from app.request_context import RequestContextMiddleware
 from app.settings import Settings
 from audit.routes import AuditController
+from certificates.routes import DocumentController, VerifyController
 from kernel.db import engine
+from registry.appraisals.routes import AppraisalController, NoticeController
 from registry.certificate_routes import CertificateController
 from registry.outcomes.routes import OutcomeReportController
 from registry.people_routes import PersonController
@@ -25,6 +27,8 @@ from registry.routes import OrganisationController
 from registry.search_routes import SEARCH_ROUTES, StatisticsController
 from registry.studios.routes import StudioController
 from reviews.routes import AffiliationController, ReviewController
+from subsidies.batches.routes import BatchController
+from subsidies.claim_files.routes import ClaimFileController
 from subsidies.claims.calculation_routes import CalculationRunController
 from subsidies.claims.routes import BudgetController, ClaimController
 from subsidies.internships.routes import InternshipController
@@ -76,13 +80,19 @@ def create_app(
             ReviewController,
             AffiliationController,
             StudioController,
+            AppraisalController,
+            NoticeController,
             InternshipController,
             ClaimController,
+            ClaimFileController,
             BudgetController,
             VoucherController,
             EmploymentController,
             ScanController,
             CalculationRunController,
+            BatchController,
+            DocumentController,
+            VerifyController,
             PolicyController,
             StatisticsController,
             # Last: they share paths with controllers (see registry.search_routes).

@@ -31,6 +31,7 @@ class Settings:
     review_min_reviewers: int
     outcome_late_days: int
     outcome_upload_max_bytes: int
+    daily_scan_hour: int | None = None  # Beijing hour; None: no automatic daily scan
 
     @property
     def embedded_broker(self) -> bool:
@@ -60,7 +61,18 @@ class Settings:
             review_min_reviewers=int(env.get("REVIEW_MIN_REVIEWERS", "3")),
             outcome_late_days=int(env.get("OUTCOME_LATE_DAYS", "30")),
             outcome_upload_max_bytes=int(env.get("OUTCOME_UPLOAD_MAX_BYTES", str(256 << 20))),
+            daily_scan_hour=_hour(env.get("DAILY_SCAN_HOUR", "")),
         )
+
+
+def _hour(text: str) -> int | None:
+    """An hour of the day, 0-23; blank: None."""
+    if not text.strip():
+        return None
+    hour = int(text)
+    if not 0 <= hour <= 23:
+        raise ValueError(f"DAILY_SCAN_HOUR must be an hour from 0 to 23, not {text!r}")
+    return hour
 
 
 # Every variable Settings reads, with what it means; README's table and
@@ -93,5 +105,8 @@ ENVIRONMENT: dict[str, str] = {
     "(default 256 MiB)",
     "REVIEW_MIN_REVIEWERS": "fewest reviewers who must score an expert review case "
     "(default 3); a case may ask for more",
+    "DAILY_SCAN_HOUR": "Beijing hour (0-23) from which the sweepers queue each day's "
+    "automatic scan (policy finds people), once a day across every process; empty "
+    "(default): no automatic scan",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
 }

@@ -4,7 +4,7 @@ the pure calculators alone on a generated frame.
 
     make bench-calculate
     python bench/calculate.py --claims 200000 --engines sqlite
-    python bench/calculate.py --pure-only
+    python bench/calculate.py --pure-only       # 1,000,000 rows per calculator
 
 Claims: half skill-level claims (people with certificates and, for most, an insured
 Dongguan employment; a fifth of them reach a second level in the same occupation, so the
@@ -466,13 +466,18 @@ def main() -> None:
         "--pure-rows", type=int, default=1_000_000, help="rows per scheme for the pure bench"
     )
     parser.add_argument(
-        "--pure-only", action="store_true", help="only the pure calculators (SQLite data)"
+        "--pure-only",
+        action="store_true",
+        help="only the pure calculators, --pure-rows rows each (SQLite data)",
     )
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     load_handlers()
     print(f"# bench/calculate.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores")
     if args.pure_only:
+        # Half the generated claims are skill-level ones: generate enough that each
+        # scheme's calculator gets --pure-rows rows.
+        args.claims = max(args.claims, 2 * args.pure_rows)
         r = asyncio.run(bench_engine("sqlite", args.claims, args.pure_rows, runs=False))
         print(f"pure calculators, inputs loaded by the schemes from {args.claims} claims:")
         print_pure(r["pure"])

@@ -42,6 +42,8 @@ CALCULATOR_MODULES = (
     "subsidies.internships.calculator",
     "subsidies.vouchers.calculator",
     "subsidies.skill_levels.calculator",
+    "subsidies.studio_grants.calculator",
+    "subsidies.leading_talents.calculator",
 )
 
 

@@ -21,8 +21,11 @@ HANDLER_MODULES = (
     "registry.certificate_events",
     "subsidies.vouchers.issuing",
     "subsidies.claims.calculation",
+    "subsidies.claim_files.processing",
     "subsidies.skill_levels.scan",
     "subsidies.skill_levels.revocation",
+    "subsidies.batches.payment_file",
+    "certificates.batch_jobs",
 )
 
 

@@ -14,6 +14,7 @@ from app.logs import configure as configure_logging
 from app.settings import Settings
 from audit.sealer import seal_pending
 from kernel.db import bind_engine, make_engine, start_pool
+from workers.daily import run_due
 from workers.sweeper import sweep_once
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,14 @@ class WorkerProcessMiddleware(Middleware):
 
 
 async def sweep_loop(settings: Settings, stop: threading.Event | asyncio.Event) -> None:
-    """Every SWEEP_INTERVAL_SECONDS until `stop` is set: re-send lost jobs, and seal
-    audit rows that no process sealed after its commit (it stopped first)."""
+    """Every SWEEP_INTERVAL_SECONDS until `stop` is set: re-send lost jobs, seal
+    audit rows that no process sealed after its commit (it stopped first), and queue the
+    day's daily tasks once their hour has come (DAILY_SCAN_HOUR; once a day in all)."""
     while not stop.is_set():
         try:
             await sweep_once(settings.job_resend_seconds)
             await seal_pending()
+            await run_due(settings.daily_scan_hour)
         except Exception:
             log.exception("maintenance round failed; trying again next round")
         waited = 0.0

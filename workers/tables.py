@@ -1,4 +1,4 @@
-from piccolo.columns import ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -27,3 +27,14 @@ class Job(Table, tablename="job"):
     not_before = Timestamptz(null=True, default=None)
     lease_expires_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+
+
+class DailyRun(Table, tablename="daily_run"):
+    """A task done once a day across every process (the automatic scan): (name, day)
+    is unique (index in a migration), so of many sweepers on many hosts exactly one
+    inserts the day's row, in the transaction that queues the day's job."""
+
+    name = Varchar(length=64)
+    day = Date()
+    job_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 
@@ -28,10 +29,22 @@ def error_table(
             HEADERS[0]: ordered["row"].to_numpy(),
             HEADERS[1]: ordered["column"].map(column_names).fillna(ordered["column"]).to_numpy(),
             HEADERS[2]: ordered["code"].to_numpy(),
-            HEADERS[3]: ordered["code"].map(lambda c: messages[c][0]).to_numpy(),
-            HEADERS[4]: ordered["code"].map(lambda c: messages[c][1]).to_numpy(),
+            HEADERS[3]: _messages(ordered, messages, 0),
+            HEADERS[4]: _messages(ordered, messages, 1),
         }
     )
+
+
+def _messages(
+    errors: pd.DataFrame, messages: dict[str, tuple[str, str]], language: int
+) -> np.ndarray:
+    """The code's message; a row's own (columns `zh`, `en`, where not null) instead,
+    for problems whose reason is the row's (a claim file quoting a scheme's refusal)."""
+    by_code = errors["code"].map(lambda c: messages[c][language])
+    own = ("zh", "en")[language]
+    if own in errors.columns:
+        by_code = errors[own].where(errors[own].notna(), by_code)
+    return by_code.to_numpy()
 
 
 def write(

@@ -3,7 +3,6 @@ large files: it is streamed to disk) or as multipart/form-data field `file`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.params import RecordId
 from app.settings import Settings
-from kernel.errors import InvalidInput, TooLarge
+from app.uploads import uploaded_file_chunks
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from registry.outcomes import reports, template
@@ -67,27 +66,6 @@ def _out(report: dict[str, Any]) -> OutcomeReportOut:
     )
 
 
-async def _upload_chunks(
-    request: Request[Any, Any, Any], limit: int
-) -> tuple[AsyncIterator[bytes], str]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"the file is larger than {limit} bytes 文件过大", field="file")
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or not hasattr(upload, "read"):
-            raise InvalidInput.single("file", "multipart upload needs a field named file")
-
-        async def parts() -> AsyncIterator[bytes]:
-            while chunk := await upload.read(1 << 20):
-                yield chunk
-
-        return parts(), upload.filename or ""
-    return request.stream(), request.query_params.get("filename", "")
-
-
 class OutcomeReportController(Controller):
     path = PREFIX
     tags = ["outcome reports"]
@@ -106,7 +84,7 @@ class OutcomeReportController(Controller):
     ) -> OutcomeReportOut:
         settings: Settings = request.app.state.settings
         institution = await reports.institution_for(request.user, institution_id)
-        chunks, filename = await _upload_chunks(request, settings.outcome_upload_max_bytes)
+        chunks, filename = await uploaded_file_chunks(request, settings.outcome_upload_max_bytes)
         received = await receive(
             chunks, filename, settings.data_dir, settings.outcome_upload_max_bytes
         )

@@ -46,6 +46,28 @@ def apply_cap(
         raise ValueError("amounts must not be negative")
     codes, _ = pd.factorize(np.asarray(group_key), use_na_sentinel=False)
     codes = codes.astype(np.int64, copy=False)
+    already = np.asarray(already_fen, dtype=np.int64)
+    cap = np.int64(cap_fen)
+    # A row alone in its group (most rows: one claim per person in a run) needs no
+    # sorting: what is left of the cap after `already`, at most its amount.
+    alone = np.bincount(codes)[codes] == 1
+    several = np.flatnonzero(~alone)
+    if len(several) > n // 2:  # mostly groups (an intern's months): sort them all
+        return _in_groups(amount, codes, already, cap)
+    capped = np.clip(np.minimum(cap, already + amount) - already, 0, None)
+    held = already.copy()
+    if len(several):
+        capped[several], held[several] = _in_groups(
+            amount[several], codes[several], already[several], cap
+        )
+    return capped, held
+
+
+def _in_groups(
+    amount: np.ndarray, codes: np.ndarray, already_fen: np.ndarray, cap: np.int64
+) -> tuple[np.ndarray, np.ndarray]:
+    """apply_cap for rows of groups with several rows (int64 group codes)."""
+    n = len(amount)
     # Stable sort by group keeps each group's rows in the given order.
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -59,14 +81,11 @@ def apply_cap(
     total = np.cumsum(sorted_amount)
     before_group = total[start_index] - sorted_amount[start_index]
     within = total - before_group[group_of_row]
-    already = np.asarray(already_fen, dtype=np.int64)[order][start_index][group_of_row]
-    cap = np.int64(cap_fen)
+    already = already_fen[order][start_index][group_of_row]
     granted_through = np.clip(np.minimum(cap, already + within) - already, 0, None)
     granted_before = np.clip(np.minimum(cap, already + within - sorted_amount) - already, 0, None)
-    capped_sorted = granted_through - granted_before
-    held_sorted = already + granted_before
     capped = np.empty(n, dtype=np.int64)
     held = np.empty(n, dtype=np.int64)
-    capped[order] = capped_sorted
-    held[order] = held_sorted
+    capped[order] = granted_through - granted_before
+    held[order] = already + granted_before
     return capped, held

@@ -74,7 +74,7 @@ def _pg(sql: str) -> str:
     return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
 
 
-async def _fetch(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     conn = raw_connection()
     if _sqlite():
         cursor = conn.cursor()
@@ -86,7 +86,7 @@ async def _fetch(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in await conn.fetch(_pg(sql), *args)]
 
 
-def _status() -> str:
+def status_column() -> str:
     """The status column in a WHERE that also names ids or cap keys: on SQLite the unary
     `+` keeps the planner off the (low-selectivity) status index, so it looks rows up by
     id or by the cap_key index instead of walking every claim of a status."""
@@ -140,9 +140,9 @@ def _list_arg(values: list[Any]) -> Any:
     return json.dumps(values) if _sqlite() else values
 
 
-def _in_ids(column: str) -> str:
+def where_in_integers(column: str) -> str:
     """WHERE fragment: `column` is one of a list of integers (one parameter, made by
-    _ids_arg). Kept for the scheme loaders that use it; on PostgreSQL it is fast only
+    list_parameter). Kept for the scheme loaders that use it; on PostgreSQL it is fast only
     where the planner looks `column` up by its own index (a primary key): filtering
     rows found by another index against a large array is quadratic. Prefer
     _claims_among for claims."""
@@ -151,18 +151,18 @@ def _in_ids(column: str) -> str:
     return f"{column} = ANY(?::integer[])"
 
 
-def _in_texts(column: str) -> str:
-    """Like _in_ids, for text values."""
+def where_in_texts(column: str) -> str:
+    """Like where_in_integers, for text values."""
     if _sqlite():
         return f"{column} IN (SELECT value FROM json_each(?))"
     return f"{column} = ANY(?::text[])"
 
 
-def _ids_arg(values: list[Any]) -> Any:
+def list_parameter(values: list[Any]) -> Any:
     return _list_arg(values)
 
 
-def _statuses(values: tuple[str, ...]) -> str:
+def status_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{s}'" for s in values) + ")"  # constants, never input
 
 
@@ -176,10 +176,12 @@ async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFr
     columns = "id + 0, basis_date || ''" if _sqlite() else "id, basis_date::text"
     where = f"scheme = ? AND status = '{statuses.SUBMITTED}'"
     if claim_ids is None:
-        rows = await _fetch(f"SELECT {columns} FROM claim WHERE {where} ORDER BY id", [scheme])
+        rows = await fetch_rows(f"SELECT {columns} FROM claim WHERE {where} ORDER BY id", [scheme])
     else:
         among, args = await _claims_among("id", "integer", claim_ids)
-        rows = await _fetch(f"SELECT {columns} {among} AND {where} ORDER BY id", [*args, scheme])
+        rows = await fetch_rows(
+            f"SELECT {columns} {among} AND {where} ORDER BY id", [*args, scheme]
+        )
         await _done_among()
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     return pd.DataFrame({"id": ids, "basis_date": _dates([r[1] for r in rows])})
@@ -208,8 +210,8 @@ def _claims_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
 async def load_submitted(ids: list[int]) -> pd.DataFrame:
     """These claims, those still SUBMITTED, in id order."""
     among, args = await _claims_among("id", "integer", ids)
-    sql = f"{_select()} {among} AND {_status()} = '{statuses.SUBMITTED}' ORDER BY id"
-    rows = await _fetch(sql, args)
+    sql = f"{_select()} {among} AND {status_column()} = '{statuses.SUBMITTED}' ORDER BY id"
+    rows = await fetch_rows(sql, args)
     await _done_among()
     return _claims_frame(rows)
 
@@ -227,7 +229,7 @@ class Scope:
     def where(self) -> tuple[str, list[Any]]:
         basis = "basis_date"
         cast = "" if _sqlite() else "::date"
-        sql = f"scheme = ? AND status IN {_statuses(HOLDING)} AND amount_fen IS NOT NULL"
+        sql = f"scheme = ? AND status IN {status_list(HOLDING)} AND amount_fen IS NOT NULL"
         args: list[Any] = [self.scheme]
         sql += f" AND {basis} >= ?{cast}"
         args.append(self._day(self.covers_from))
@@ -248,7 +250,7 @@ async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame
     """The next `limit` claims of the scope after `after_id`, in id order."""
     where, args = scope.where()
     sql = f"{_select()} FROM claim WHERE {where} AND id > ? ORDER BY id LIMIT ?"
-    return _claims_frame(await _fetch(sql, [*args, after_id, limit]))
+    return _claims_frame(await fetch_rows(sql, [*args, after_id, limit]))
 
 
 async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Series:
@@ -259,13 +261,13 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
     among, args = await _claims_among("cap_key", "text", keys)
     sql = (
         f"SELECT cap_key, SUM(amount_fen) + 0 {among} "
-        f"AND {_status()} IN {_statuses(HOLDING)} AND amount_fen IS NOT NULL"
+        f"AND {status_column()} IN {status_list(HOLDING)} AND amount_fen IS NOT NULL"
     )
     if outside is not None:
         where, more = outside.where()
         sql += f" AND NOT ({where})"
         args.extend(more)
-    rows = await _fetch(sql + " GROUP BY cap_key", args)
+    rows = await fetch_rows(sql + " GROUP BY cap_key", args)
     await _done_among()
     return pd.Series([int(r[1]) for r in rows], index=[r[0] for r in rows], dtype=np.int64)
 
@@ -351,5 +353,5 @@ async def remaining_budgets(scheme: str, years: list[int]) -> dict[int, tuple[in
     if not years:
         return {}
     sql = "SELECT year, amount_fen, committed_fen FROM budget WHERE scheme = ?"
-    rows = [r for r in await _fetch(sql, [scheme]) if int(r[0]) in set(years)]
+    rows = [r for r in await fetch_rows(sql, [scheme]) if int(r[0]) in set(years)]
     return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}

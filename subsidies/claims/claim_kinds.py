@@ -26,6 +26,7 @@ from typing import Any
 
 from accounts.principal import Principal
 from accounts.roles import OrgType
+from kernel.errors import InvalidInput
 from subsidies.claims.submission import NewClaim
 
 
@@ -46,10 +47,25 @@ Build = Callable[[Principal, ClaimRequest], Awaitable[NewClaim]]
 
 
 @dataclass(frozen=True)
+class DetailField:
+    """One key of a scheme's `details`, declared so that a claim file can carry it as a
+    column (subsidies.claim_files): its header names and the type of its cells."""
+
+    key: str
+    zh: str
+    en: str
+    kind: str  # "id" (a positive integer), "text" or "date" (YYYY-MM-DD)
+    required: bool
+    hint: str
+    max_length: int = 100  # text only
+
+
+@dataclass(frozen=True)
 class ClaimKind:
     scheme: str
     build: Build
     claimant_types: tuple[str, ...]
+    details: tuple[DetailField, ...] = ()
 
 
 DEFAULT_CLAIMANTS = (OrgType.ENTERPRISE.value, OrgType.TRAINING_INSTITUTION.value)
@@ -61,15 +77,21 @@ CLAIM_KIND_MODULES = (
     "subsidies.internships.claim_kind",
     "subsidies.vouchers.claim_kind",
     "subsidies.skill_levels.claim_kind",
+    "subsidies.studio_grants.claim_kind",
 )
 
 
 def register_claim_kind(
-    scheme: str, build: Build, *, claimant_types: tuple[str, ...] = DEFAULT_CLAIMANTS
+    scheme: str,
+    build: Build,
+    *,
+    claimant_types: tuple[str, ...] = DEFAULT_CLAIMANTS,
+    details: tuple[DetailField, ...] = (),
 ) -> Build:
     """Registers `build` for `scheme`; `claimant_types`: the organisation types that may
-    claim under it (others get 403, or 400 when an officer names one)."""
-    kind = ClaimKind(scheme, build, tuple(str(t) for t in claimant_types))
+    claim under it (others get 403, or 400 when an officer names one); `details`: the
+    keys of `details` a claim file may give as columns."""
+    kind = ClaimKind(scheme, build, tuple(str(t) for t in claimant_types), tuple(details))
     held = _KINDS.get(scheme)
     if held is not None and held != kind:
         raise ValueError(f"scheme {scheme!r} has a claim kind already")
@@ -90,6 +112,17 @@ def _load() -> None:
 def kind_for(scheme: str) -> ClaimKind | None:
     _load()
     return _KINDS.get(scheme)
+
+
+def require(scheme: str) -> ClaimKind:
+    """The scheme's claim kind; 400 on field `scheme` naming the known ones if none."""
+    kind = kind_for(scheme)
+    if kind is None:
+        raise InvalidInput.single(
+            "scheme",
+            f"{scheme!r} claims are not submitted this way; known: {', '.join(known()) or 'none'}",
+        )
+    return kind
 
 
 def known() -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 from accounts.four_eyes import ensure_not_preparer
 from accounts.principal import Principal
 from audit.log import record, record_denial
-from kernel.clock import utcnow
+from kernel.clock import local_today, utcnow
 from kernel.db import unit_of_work
 from kernel.errors import (
     Conflict,
@@ -212,15 +212,8 @@ async def submit_request(
 ) -> dict[str, Any]:
     """`POST /api/v1/claims`: the scheme's registered builder validates and derives the
     claim (dedupe_key included); this fixes who claims and submits it."""
-    kind = claim_kinds.kind_for(scheme)
-    if kind is None:
-        known = claim_kinds.known()
-        raise InvalidInput.single(
-            "scheme",
-            f"{scheme!r} claims are not submitted through this route; "
-            f"known: {', '.join(known) or 'none'}",
-        )
-    claimant_id, claimant_type = await _claimant_for(actor, claimant_organisation_id, kind)
+    kind = claim_kinds.require(scheme)
+    claimant_id, claimant_type = await claimant_for(actor, claimant_organisation_id, kind)
     if person_id is not None and not await Person.exists().where(Person.id == person_id).run():
         raise InvalidInput.single("person_id", "no such person")
     request = claim_kinds.ClaimRequest(
@@ -244,9 +237,11 @@ async def submit_request(
     return await get(actor, claim_id)
 
 
-async def _claimant_for(
+async def claimant_for(
     actor: Principal, claimant_organisation_id: int | None, kind: claim_kinds.ClaimKind
 ) -> tuple[int, str]:
+    """Who claims: the organisation itself (of a type the scheme takes, else 403), or
+    the organisation an officer names (400 when it is none of those)."""
     if not actor.is_staff:
         assert actor.organisation_id is not None and actor.org_type is not None
         if claimant_organisation_id not in (None, actor.organisation_id):
@@ -635,6 +630,14 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
         claim = await _row(claim_id)
         await _ensure_may_decide(actor, claim, approving=True)
         rules.ensure_decidable(claim_id, claim["status"])
+        # An award's instalments are all created at the award; each falls due on its
+        # basis date (award date + months after the award) and is approved from then.
+        if claim["origin"] == "award" and claim["basis_date"] > local_today():
+            raise Conflict(
+                f"claim {claim_id} is an instalment due on {claim['basis_date']}; it can be "
+                "approved from that day",
+                field="basis_date",
+            )
         amount = claim["amount_fen"]
         if amount is None or amount < 0:
             raise Conflict(f"claim {claim_id} has no amount; calculate it again")

@@ -11,22 +11,23 @@ class Claim(Table, tablename="claim"):
     """A request for money under one scheme, and (once calculated) its amount: the row a
     disbursement batch pays. `dedupe_key` names what is being paid for (an intern's month,
     a person's level in an occupation, a voucher); a migration makes it unique among
-    claims that are not withdrawn or rejected, so the same thing is never claimed twice."""
+    claims that are not withdrawn or rejected, so the same thing is never claimed twice.
 
-    scheme = Varchar(length=40, index=True)
+    Besides person's, the indexes are made by the migrations (piccolo_migrations/):
+    (status, scheme), the live dedupe key (and a plain one on SQLite), cap_key, and the
+    certificate and payee organisation where there is one. A calculation run rewrites
+    every claim it prices and pays for each index (see the 2026-11-28 migration)."""
+
+    scheme = Varchar(length=40)
     origin = Varchar(length=16)  # application / automatic (the scan) / award (appraisals)
-    dedupe_key = Varchar(length=200, index=True)
-    status = Varchar(length=16, index=True)
+    dedupe_key = Varchar(length=200)
+    status = Varchar(length=16)
     claimant = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
     person = ForeignKey(references=Person, on_delete=OnDelete.restrict, null=True, index=True)
     # Who is paid: the person (their account) or an organisation.
     payee_kind = Varchar(length=12)
-    payee_organisation = ForeignKey(
-        references=Organisation, on_delete=OnDelete.restrict, null=True, index=True
-    )
-    certificate = ForeignKey(
-        references=Certificate, on_delete=OnDelete.restrict, null=True, index=True
-    )
+    payee_organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
+    certificate = ForeignKey(references=Certificate, on_delete=OnDelete.restrict, null=True)
     basis_date = Date()  # the day that picks the policy version (month, issue date, ...)
     budget_year = SmallInt()
     details = Text(default="{}")  # what the claimant declared, JSON

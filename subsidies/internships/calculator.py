@@ -27,15 +27,11 @@ takes a share of the cap.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from kernel.db import unit_of_work
+from subsidies.calculators import traces
 from subsidies.calculators.caps import apply_cap
 from subsidies.claims import calculation_store as store
 from subsidies.claims import statuses
@@ -124,56 +120,18 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out["amount_fen"] = amount
     # One column of step objects per step; rows share the objects, not the lists.
     steps = np.empty((n, 4), dtype=object)
-    steps[:, 0] = _objects([_policy_step(policy)])[np.zeros(n, dtype=np.int64)]
-    steps[:, 1] = _factorized(lambda d, m: _base_step(d, m, p), days, dim)
-    steps[:, 2] = _factorized(
+    steps[:, 0] = traces.objects([_policy_step(policy)])[np.zeros(n, dtype=np.int64)]
+    steps[:, 1] = traces.factorized(lambda d, m: _base_step(d, m, p), days, dim)
+    steps[:, 2] = traces.factorized(
         lambda pr, k: _month_step(str(programmes[pr]), k, p), programme_codes, month_number
     )
-    steps[:, 3] = _factorized(
+    steps[:, 3] = traces.factorized(
         lambda h, a, c: _cap_step(h, a, c, p), held, amount, amount < uncapped
     )
-    with _collector_paused():  # a million small lists: the cyclic GC would triple the time
-        traces = steps.tolist()
-    out["trace"] = pd.Series(traces, index=inputs.index, dtype=object)
+    with traces.collector_paused():  # a million small lists
+        rows = steps.tolist()
+    out["trace"] = pd.Series(rows, index=inputs.index, dtype=object)
     return out
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pauses the cyclic garbage collector while building many acyclic objects."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _factorized(build: Callable[..., Step], *columns: np.ndarray) -> np.ndarray:
-    """One step per row (an object array), built once per distinct combination of the
-    columns' values."""
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        codes, uniques = pd.factorize(column)
-        # Re-factorized after each column, so the codes stay below the row count.
-        combined, _ = pd.factorize(combined * len(uniques) + codes)
-    codes, uniques = pd.factorize(combined)
-    firsts = np.empty(len(uniques), dtype=np.int64)
-    firsts[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    built = [build(*(_plain(column[i]) for column in columns)) for i in firsts.tolist()]
-    return _objects(built)[codes]
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value (int, bool, str)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
 
 
 def _policy_step(policy: Policy) -> Step:
@@ -262,11 +220,11 @@ _PLACEMENT_COLUMNS = [
 
 
 async def _placements(ids: list[int]) -> pd.DataFrame:
-    rows = await store._fetch(
+    rows = await store.fetch_rows(
         "SELECT +id, +person, programme, start_date || '', end_date || '', "
         "insured_from || '', insured_to || '' "
-        f"FROM internship_placement WHERE {store._in_ids('id')}",
-        [store._ids_arg(ids)],
+        f"FROM internship_placement WHERE {store.where_in_integers('id')}",
+        [store.list_parameter(ids)],
     )
     frame = pd.DataFrame(rows, columns=_PLACEMENT_COLUMNS)
     for column in ("start_date", "end_date", "insured_from", "insured_to"):
@@ -275,10 +233,10 @@ async def _placements(ids: list[int]) -> pd.DataFrame:
 
 
 async def _people(ids: list[int]) -> pd.DataFrame:
-    rows = await store._fetch(
+    rows = await store.fetch_rows(
         "SELECT +id, birth_date || '', hukou, fresh_graduate FROM person "
-        f"WHERE {store._in_ids('id')}",
-        [store._ids_arg(ids)],
+        f"WHERE {store.where_in_integers('id')}",
+        [store.list_parameter(ids)],
     )
     frame = pd.DataFrame(rows, columns=["person_id", "birth_date", "hukou", "fresh_graduate"])
     frame["birth_date"] = pd.to_datetime(frame["birth_date"], format="%Y-%m-%d")
@@ -288,11 +246,11 @@ async def _people(ids: list[int]) -> pd.DataFrame:
 
 async def _live_months(cap_keys: list[str]) -> pd.DataFrame:
     """Live internship claims of these cap keys: id, cap_key, basis_date, amount_fen."""
-    rows = await store._fetch(
+    rows = await store.fetch_rows(
         "SELECT +id, cap_key, basis_date || '', +amount_fen FROM claim "
-        f"WHERE {store._in_texts('cap_key')} AND scheme = '{rules.SCHEME}' "
-        f"AND {store._status()} IN {store._statuses(statuses.LIVE)}",
-        [store._ids_arg(cap_keys)],
+        f"WHERE {store.where_in_texts('cap_key')} AND scheme = '{rules.SCHEME}' "
+        f"AND {store.status_column()} IN {store.status_list(statuses.LIVE)}",
+        [store.list_parameter(cap_keys)],
     )
     frame = pd.DataFrame(rows, columns=["id", "cap_key", "basis_date", "amount_fen"])
     frame["basis_date"] = pd.to_datetime(frame["basis_date"], format="%Y-%m-%d")

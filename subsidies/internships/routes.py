@@ -18,9 +18,9 @@ from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from app.params import RecordId
 from app.settings import Settings
+from app.uploads import uploaded_file_chunks
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
-from registry.outcomes.routes import _upload_chunks
 from registry.outcomes.upload import XLSX_TYPE, receive
 from subsidies.internships import month_files, rules, service
 from subsidies.internships.month_rows import COLUMNS
@@ -223,7 +223,7 @@ class InternshipController(Controller):
     ) -> MonthFileOut:
         settings: Settings = request.app.state.settings
         host_id = await service.host_for(request.user, host_organisation_id)
-        chunks, filename = await _upload_chunks(request, month_files.MAX_BYTES)
+        chunks, filename = await uploaded_file_chunks(request, month_files.MAX_BYTES)
         received = await receive(
             chunks,
             filename,

@@ -87,7 +87,7 @@ async def mark_used(version_ids: set[int]) -> None:
         )
 
 
-def _invalid(error: PolicyError) -> InvalidInput:
+def as_invalid_input(error: PolicyError) -> InvalidInput:
     """A document's problems as field errors of the API ('field: reason')."""
     fields = []
     for problem in error.problems:
@@ -111,7 +111,7 @@ async def add_version(actor: str, scheme: str, raw: dict[str, Any]) -> StoredPol
         try:
             policy = documents.parse(raw, "document")
         except PolicyError as error:
-            raise _invalid(error) from None
+            raise as_invalid_input(error) from None
         with conflict_on_duplicate(f"version {raw['version']} of {scheme} exists", "version"):
             rows = (
                 await PolicyVersion.insert(
@@ -142,7 +142,7 @@ async def replace_version(
     try:
         policy = documents.parse(raw, "document")
     except PolicyError as error:
-        raise _invalid(error) from None
+        raise as_invalid_input(error) from None
     async with unit_of_work():
         row = (
             await PolicyVersion.select()

@@ -70,7 +70,7 @@ async def _draft(actor: str, scheme: str, raw: dict[str, Any]) -> StoredPolicy:
     try:
         policy = documents.parse(raw, "document")
     except PolicyError as error:
-        raise catalogue._invalid(error) from None
+        raise catalogue.as_invalid_input(error) from None
     return StoredPolicy(
         id=0,
         policy=policy,

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from registry.levels import Level
+from subsidies.calculators import traces
 from subsidies.calculators.caps import apply_cap
 from subsidies.policies import vocabulary
 from subsidies.policies.documents import Policy, SkillLevelParameters
@@ -80,6 +81,42 @@ def _level_names(level: float) -> tuple[str, str]:
     return named.zh, named.en
 
 
+def _group_codes(column: pd.Series) -> np.ndarray:
+    """Integer codes equal where the values are (missing values share one code):
+    grouping by codes is the same as by values, without hashing Python objects."""
+    codes, _ = pd.factorize(column, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False)
+
+
+def _sharing_rows(
+    rows: np.ndarray, person: np.ndarray, occupation: np.ndarray, level: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows (of `rows`) whose person+occupation has other rows too, each with its
+    group (0, 1, ...) and its rank in the group: lowest level (highest number) first,
+    NaN last, ties by row. Most people have one claim in a run: their rows need no
+    sorting, so they are left out here (and out of the hashing too)."""
+    nobody = np.zeros(0, dtype=np.int64)
+    person_of = person[rows]
+    shared = rows[np.bincount(person_of)[person_of] > 1]  # the person has other rows
+    if len(shared) == 0:
+        return nobody, nobody, nobody
+    # One integer per person+occupation (codes are below the row count: no overflow).
+    pairs = person[shared] * (int(occupation.max()) + 1) + occupation[shared]
+    groups, _ = pd.factorize(pairs)
+    several = np.bincount(groups)[groups] > 1
+    shared, groups = shared[several], groups[several].astype(np.int64, copy=False)
+    if len(shared) == 0:
+        return nobody, nobody, nobody
+    level_key = np.nan_to_num(-level[shared], nan=np.inf)
+    order = np.lexsort((shared, level_key, groups))
+    shared, groups = shared[order], groups[order]
+    starts = np.ones(len(shared), dtype=bool)
+    starts[1:] = groups[1:] != groups[:-1]
+    position = np.arange(len(shared))
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0))
+    return shared, groups, rank
+
+
 def _in_batch_difference(
     base: np.ndarray,
     lower_db: np.ndarray,
@@ -95,37 +132,31 @@ def _in_batch_difference(
     occupation count for, the highest such level (NaN if none), and whether that figure
     is a pending claim's.
 
+    `person` and `occupation`: integer group codes (see _group_codes).
+
     Lower levels count for the larger of (a) what stored claims hold plus what this run
     gives lower-level rows, and (b) the policy amount of the highest lower level whose
     claim is still pending (proposed or submitted, in no run yet): its own amount will be
     the difference below it, so the two together come to (b).
 
-    Rows of one person+occupation are taken lowest level first; rank by rank, each rank
-    is one vectorised step (a group has at most one row per rank, levels being unique
-    per person among live claims, so there are at most five steps in practice)."""
-    n = len(base)
-    difference = np.zeros(n, dtype=np.int64)
+    A row alone with its person+occupation in the run has only (a)'s stored part and
+    (b): one vectorised step for all of them. Rows sharing it are taken lowest level
+    first; rank by rank, each rank is one vectorised step (a group has at most one row
+    per rank, levels being unique per person among live claims, so there are at most
+    five steps in practice)."""
     lower_total = np.maximum(lower_db, pending_fen).astype(np.int64)
     pending_used = pending_fen > lower_db
     lower_level = np.where(pending_used, pending_level, lower_db_level).astype(float)
+    difference = np.where(counted, np.maximum(base - lower_total, 0), 0).astype(np.int64)
     idx = np.flatnonzero(counted)
-    if len(idx) == 0:
+    shared, groups, rank = _sharing_rows(idx, person, occupation, level)
+    if len(shared) == 0:
         return difference, lower_total, lower_level, pending_used
-    frame = pd.DataFrame(
-        {"row": idx, "person": person[idx], "occupation": occupation[idx], "level": level[idx]}
-    )
-    # Lowest level first = highest level number first; ties (should not happen) by row.
-    frame = frame.sort_values(
-        ["person", "occupation", "level", "row"], ascending=[True, True, False, True]
-    )
-    groups = frame.groupby(["person", "occupation"], sort=False, dropna=False).ngroup().to_numpy()
-    rank = frame.groupby(["person", "occupation"], sort=False, dropna=False).cumcount().to_numpy()
-    rows = frame["row"].to_numpy()
-    paid_in_run = np.zeros(groups.max() + 1, dtype=np.int64)
-    level_in_run = np.full(groups.max() + 1, np.nan)
+    paid_in_run = np.zeros(int(groups.max()) + 1, dtype=np.int64)
+    level_in_run = np.full(len(paid_in_run), np.nan)
     for r in range(int(rank.max()) + 1):
         at = rank == r
-        g, rr = groups[at], rows[at]
+        g, rr = groups[at], shared[at]
         paid = lower_db[rr] + paid_in_run[g]
         pending_used[rr] = pending_fen[rr] > paid
         lower_total[rr] = np.maximum(paid, pending_fen[rr])
@@ -141,9 +172,10 @@ def _in_batch_difference(
 def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """`inputs` (one row per claim, see facts.py): person_id, occupation_code, level
     (NaN when unknown), certificate_valid, lower_paid_fen, lower_paid_level,
-    lower_pending_level, cap_key,
-    already_fen (from the run; 0 if absent) and the condition facts. Returns amount_fen
-    (int64) and trace (list of {zh, en}) indexed like `inputs`."""
+    lower_pending_level, already_fen (from the run, per cap_key; 0 if absent) and the
+    condition facts. Returns amount_fen (int64) and trace (list of {zh, en}) indexed
+    like `inputs`. Rows with the same figures share one trace list (see
+    subsidies.calculators.traces)."""
     parameters = policy.parameters
     assert isinstance(parameters, SkillLevelParameters)
     n = len(inputs)
@@ -156,7 +188,7 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     for key, fen in parameters.amount_by_level_fen.items():
         by_level[int(key)] = fen
     level = pd.to_numeric(inputs["level"], errors="coerce").to_numpy(dtype=float)
-    level_index = np.where(np.isnan(level), 0, np.clip(level, 0, 6)).astype(np.int64)
+    level_index = _level_index(level)
     valid = inputs["certificate_valid"].fillna(False).to_numpy(dtype=bool)
     eligible = vocabulary.evaluate(policy.conditions, inputs)["eligible"].to_numpy() & valid
     base = np.where(eligible, by_level[level_index], 0).astype(np.int64)
@@ -168,10 +200,8 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     pending_level = pd.to_numeric(inputs["lower_pending_level"], errors="coerce").to_numpy(
         dtype=float
     )
-    pending_index = np.where(np.isnan(pending_level), 0, np.clip(pending_level, 0, 6))
-    pending_fen = by_level[pending_index.astype(np.int64)]
-    person = inputs["person_id"].to_numpy()
-    occupation = inputs["occupation_code"].astype(object).to_numpy()
+    pending_fen = by_level[_level_index(pending_level)]
+    person = _group_codes(inputs["person_id"])
     difference, lower_total, lower_level, pending_used = _in_batch_difference(
         base,
         lower_db,
@@ -179,7 +209,7 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         pending_fen,
         pending_level,
         person,
-        occupation,
+        _group_codes(inputs["occupation_code"]),
         level,
         eligible,
     )
@@ -190,26 +220,73 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         else np.zeros(n, dtype=np.int64)
     )
     cap = parameters.cap_per_person_fen
-    # Rows that pay nothing still pass through the cap: they take 0 from it.
-    amount, held = apply_cap(difference, inputs["cap_key"].astype(object).to_numpy(), already, cap)
-
-    trace = [
-        _trace(*row, cap)
-        for row in zip(
-            valid.tolist(),
-            eligible.tolist(),
-            level.tolist(),
-            by_level[level_index].tolist(),
-            lower_total.tolist(),
-            lower_level.tolist(),
-            pending_used.tolist(),
-            difference.tolist(),
-            held.tolist(),
-            amount.tolist(),
-            strict=True,
-        )
-    ]
+    # Rows that pay nothing still pass through the cap: they take 0 from it. The cap
+    # key is `skill_level:{person}` (cap_key()): grouping by the person is the same and
+    # avoids hashing a million strings.
+    amount, held = apply_cap(difference, person, already, cap)
+    trace = _traces(
+        valid, eligible, level, level_index, by_level, lower_total, lower_level,
+        pending_used, difference, held, amount, cap,
+    )  # fmt: skip
     return pd.DataFrame({"amount_fen": amount.astype(np.int64), "trace": trace}, index=inputs.index)
+
+
+def _level_index(level: np.ndarray) -> np.ndarray:
+    """A level number (float, NaN when unknown) as an index 0-6; 0 for unknown."""
+    return np.where(np.isnan(level), 0, np.clip(level, 0, 6)).astype(np.int64)
+
+
+def _traces(
+    valid: np.ndarray,
+    eligible: np.ndarray,
+    level: np.ndarray,
+    level_index: np.ndarray,
+    by_level: np.ndarray,
+    lower_total: np.ndarray,
+    lower_level: np.ndarray,
+    pending_used: np.ndarray,
+    difference: np.ndarray,
+    held: np.ndarray,
+    amount: np.ndarray,
+    cap: int,
+) -> np.ndarray:
+    """One trace per row (an object array), built once per distinct case.
+
+    A trace reads: whether the row is paid at all (invalid / ineligible / paid), the
+    level, what lower levels count for (and which level, and whether pending) and what
+    the cap already holds. Those figures determine the rest (the difference is the
+    level's amount less the lower figure, the amount what the cap leaves of it), so
+    they are the case's key; figures a trace does not show are zeroed in the key."""
+    paid = eligible & valid
+    case = np.where(valid, np.where(eligible, 2, 1), 0).astype(np.int64)
+    shows_lower = paid & (lower_total > 0)
+    small = (
+        case
+        + 4 * np.where(paid, level_index, 0)
+        + 32 * np.where(shows_lower, _level_index(lower_level), 0)
+        + 256 * (shows_lower & pending_used)
+    )
+    codes = traces.combined_codes(
+        small, np.where(shows_lower, lower_total, 0), np.where(paid, held, 0)
+    )
+    firsts = traces.first_rows(codes, int(codes.max()) + 1).tolist()
+    built = [
+        _trace(
+            bool(valid[i]),
+            bool(eligible[i]),
+            float(level[i]),
+            int(by_level[level_index[i]]),
+            int(lower_total[i]),
+            float(lower_level[i]),
+            bool(pending_used[i]),
+            int(difference[i]),
+            int(held[i]),
+            int(amount[i]),
+            cap,
+        )
+        for i in firsts
+    ]
+    return traces.objects(built)[codes]
 
 
 def _trace(

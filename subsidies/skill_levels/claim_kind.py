@@ -14,7 +14,7 @@ from accounts.principal import Principal
 from accounts.roles import OrgType
 from kernel.errors import InvalidInput
 from registry.tables import Certificate
-from subsidies.claims.claim_kinds import ClaimRequest, register_claim_kind
+from subsidies.claims.claim_kinds import ClaimRequest, DetailField, register_claim_kind
 from subsidies.claims.submission import NewClaim
 from subsidies.skill_levels.amounts import SCHEME, dedupe_key
 
@@ -50,4 +50,15 @@ async def build(actor: Principal, request: ClaimRequest) -> NewClaim:
     )
 
 
-register_claim_kind(SCHEME, build, claimant_types=(OrgType.ENTERPRISE.value,))
+DETAILS = (
+    DetailField(
+        "certificate_id",
+        "证书ID",
+        "Certificate ID",
+        "id",
+        True,
+        "the registry's id of the person's valid certificate",
+    ),
+)
+
+register_claim_kind(SCHEME, build, claimant_types=(OrgType.ENTERPRISE.value,), details=DETAILS)

@@ -15,20 +15,22 @@ Per claim (indexed by claim id):
 - lower_pending_level: the highest LOWER level of the same person and occupation whose
   live claim has no amount yet (proposed or submitted; not in this run), or NaN.
 - cap_key: `skill_level:{person}`.
+
+A run loads up to a million claims, so the reads go to the driver in bulk through
+subsidies.claims.calculation_store (one query per table, the ids as one JSON array on
+SQLite and one array parameter on PostgreSQL), not through Piccolo's row dicts. Columns
+are selected as expressions (`+id`, `date || ''`), so SQLite's per-value converters stay
+out of the way; dates arrive as ISO text on both engines.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from registry.tables import Certificate, Employment, Person
-from subsidies.claims.tables import Claim
+from kernel.db import unit_of_work
+from subsidies.claims import calculation_store as store
 from subsidies.skill_levels.amounts import PAID_STATUSES, PENDING_STATUSES, SCHEME
-
-CHUNK = 5_000  # ids per IN list: far under both engines' parameter limits
 
 COLUMNS = (
     "person_id",
@@ -49,23 +51,23 @@ COLUMNS = (
 )
 
 
-def _chunks(values: list[int]) -> list[list[int]]:
-    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+async def _rows(sql: str, column: str, ids: list[int], names: list[str]) -> pd.DataFrame:
+    """`sql` (SELECT ... FROM ... WHERE) for rows whose `column` is one of `ids`."""
+    rows = await store.fetch_rows(
+        f"{sql} {store.where_in_integers(column)}", [store.list_parameter(ids)]
+    )
+    if not rows:
+        return pd.DataFrame({n: [] for n in names})
+    return pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)))
 
 
-async def _select_in(query_of: Any, ids: list[int]) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for chunk in _chunks(sorted(set(ids))):
-        rows.extend(await query_of(chunk).run())
-    return pd.DataFrame(rows)
+def _dates(values: pd.Series) -> np.ndarray:
+    """ISO date text (or None) as datetime64[ns]; numpy parses it in C."""
+    return np.array(values.tolist(), dtype="datetime64[D]").astype("datetime64[ns]")
 
 
-def _frame(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    return rows if len(rows) else pd.DataFrame({c: [] for c in columns})
-
-
-def _dates(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series, errors="coerce")
+def _floats(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
 
 
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
@@ -77,77 +79,69 @@ def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
     return (years - before_birthday.astype(float)).where(birth.notna() & day.notna())
 
 
+def _ids(values: np.ndarray) -> list[int]:
+    """The distinct known ids (NaN left out), sorted."""
+    return sorted({int(v) for v in values.tolist() if v == v})
+
+
 async def load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
+    async with unit_of_work():  # joins the run's; the bulk reads need a connection
+        return await _load_inputs(claims)
+
+
+async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
     index = (
-        pd.Index(claims["id"].astype(np.int64), name="id")
+        pd.Index(claims["id"].to_numpy(dtype=np.int64), name="id")
         if len(claims)
         else pd.Index([], name="id")
     )
-    out = pd.DataFrame(index=index)
     if len(claims) == 0:
         return pd.DataFrame({c: [] for c in COLUMNS}, index=index)
+    out = pd.DataFrame(index=index)
     person = pd.to_numeric(claims["person_id"], errors="coerce").to_numpy()
     cert_id = pd.to_numeric(claims["certificate_id"], errors="coerce").to_numpy()
     out["person_id"] = person
     out["certificate_id"] = cert_id
 
-    certs = _frame(
-        await _select_in(
-            lambda ids: Certificate.select(
-                Certificate.id,
-                Certificate.person,
-                Certificate.occupation_code,
-                Certificate.level,
-                Certificate.issued_on,
-                Certificate.status,
-            ).where(Certificate.id.is_in(ids)),
-            [int(c) for c in cert_id if c == c],
-        ),
+    certs = await _rows(
+        "SELECT +id, +person, occupation_code, +level, issued_on || '', status "
+        "FROM certificate WHERE",
+        "id",
+        _ids(cert_id),
         ["id", "person", "occupation_code", "level", "issued_on", "status"],
-    ).set_index("id")
-    joined = certs.reindex(cert_id)
-    same_person = joined["person"].to_numpy(dtype=float) == person
+    )
+    joined = certs.set_index("id").reindex(cert_id)
+    same_person = _floats(joined["person"]) == person.astype(float)
     valid = (joined["status"].to_numpy() == "valid") & same_person
     out["certificate_valid"] = valid
     out["occupation_code"] = joined["occupation_code"].to_numpy()
-    out["level"] = np.where(valid, joined["level"].to_numpy(dtype=float), np.nan)
-    issued = _dates(joined["issued_on"]).to_numpy()
+    out["level"] = np.where(valid, _floats(joined["level"]), np.nan)
+    issued = _dates(joined["issued_on"])
     out["issued_on"] = issued
 
-    person_ids = [int(p) for p in person if p == p]
-    people = _frame(
-        await _select_in(
-            lambda ids: Person.select(
-                Person.id, Person.birth_date, Person.hukou, Person.insured_months
-            ).where(Person.id.is_in(ids)),
-            person_ids,
-        ),
+    person_ids = _ids(person)
+    people = await _rows(
+        "SELECT +id, birth_date || '', hukou, +insured_months FROM person WHERE",
+        "id",
+        person_ids,
         ["id", "birth_date", "hukou", "insured_months"],
-    ).set_index("id")
-    holder = people.reindex(person)
+    )
+    holder = people.set_index("id").reindex(person)
     out["hukou"] = holder["hukou"].where(holder["hukou"].isin(["local", "non_local"])).to_numpy()
     out["insured_months"] = pd.to_numeric(holder["insured_months"], errors="coerce").to_numpy()
-    out["age"] = age_on(
-        _dates(holder["birth_date"]).reset_index(drop=True), pd.Series(issued)
-    ).to_numpy()
+    out["age"] = age_on(pd.Series(_dates(holder["birth_date"])), pd.Series(issued)).to_numpy()
 
     await _employment(out, person_ids)
-    await _lower_levels(out, person_ids, claims["id"].astype(np.int64).tolist())
+    await _lower_levels(out, person_ids, index.to_numpy())
     out["cap_key"] = [f"{SCHEME}:{int(p)}" if p == p else None for p in person]
     return out[list(COLUMNS)]
 
 
 async def _employment(out: pd.DataFrame, person_ids: list[int]) -> None:
-    jobs = _frame(
-        await _select_in(
-            lambda ids: Employment.select(
-                Employment.person,
-                Employment.started_on,
-                Employment.ended_on,
-                Employment.insured,
-            ).where(Employment.person.is_in(ids)),
-            person_ids,
-        ),
+    jobs = await _rows(
+        "SELECT +person, started_on || '', ended_on || '', insured FROM employment WHERE",
+        "person",
+        person_ids,
         ["person", "started_on", "ended_on", "insured"],
     )
     claims = pd.DataFrame(
@@ -157,45 +151,44 @@ async def _employment(out: pd.DataFrame, person_ids: list[int]) -> None:
             "day": out["issued_on"].to_numpy(),
         }
     )
-    jobs = jobs.assign(person=jobs["person"].astype(float))
+    jobs = pd.DataFrame(
+        {
+            "person": _floats(jobs["person"]),
+            "started": _dates(jobs["started_on"]),
+            "ended": _dates(jobs["ended_on"]),
+            "insured": jobs["insured"].to_numpy(dtype=bool),
+        }
+    )
     covering = claims.merge(jobs, on="person", how="inner")
-    started = _dates(covering["started_on"])
-    ended = _dates(covering["ended_on"])
+    day = covering["day"]
     covers = (
-        covering["day"].notna()
-        & (started <= covering["day"])
-        & (ended.isna() | (ended >= covering["day"]))
+        day.notna()
+        & (covering["started"] <= day)
+        & (covering["ended"].isna() | (covering["ended"] >= day))
     )
     covering = covering[covers]
     employed = covering.groupby("claim").size() > 0
-    insured = (
-        covering.assign(insured=covering["insured"].astype(bool)).groupby("claim")["insured"].any()
-    )
+    insured = covering.groupby("claim")["insured"].any()
     out["employed_in_dongguan"] = employed.reindex(out.index, fill_value=False).to_numpy(dtype=bool)
     out["insured"] = insured.reindex(out.index, fill_value=False).to_numpy(dtype=bool)
 
 
-async def _lower_levels(out: pd.DataFrame, person_ids: list[int], in_run: list[int]) -> None:
-    held = _frame(
-        await _select_in(
-            lambda ids: Claim.select(
-                Claim.id,
-                Claim.person,
-                Claim.status,
-                Claim.amount_fen,
-                Claim.certificate.occupation_code.as_alias("occupation_code"),
-                Claim.certificate.level.as_alias("level"),
-            ).where(
-                Claim.person.is_in(ids)
-                & (Claim.scheme == SCHEME)
-                & Claim.status.is_in([*PAID_STATUSES, *PENDING_STATUSES])
-            ),
-            person_ids,
-        ),
+async def _lower_levels(out: pd.DataFrame, person_ids: list[int], in_run: np.ndarray) -> None:
+    held = await _rows(
+        "SELECT +k.id, +k.person, k.status, k.amount_fen + 0, c.occupation_code, +c.level "
+        "FROM claim AS k JOIN certificate AS c ON c.id = k.certificate "
+        f"WHERE k.scheme = '{SCHEME}' AND k.status IN "
+        f"{store.status_list((*PAID_STATUSES, *PENDING_STATUSES))} AND",
+        "k.person",
+        person_ids,
         ["id", "person", "status", "amount_fen", "occupation_code", "level"],
     )
     held = held[~held["id"].isin(in_run)]
-    held = held.assign(person=held["person"].astype(float), level=held["level"].astype(float))
+    held = held.assign(
+        person=_floats(held["person"]),
+        level=_floats(held["level"]),
+        amount_fen=_floats(held["amount_fen"]),
+    )
     claims = pd.DataFrame(
         {
             "claim": out.index.to_numpy(),

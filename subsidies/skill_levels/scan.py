@@ -28,7 +28,7 @@ origin, submitter (the job) and time.
 
 Runs: `POST /api/v1/scans` (officers, admins) answers 202 with the job;
 `python -m app scan` runs one now (for cron); `ensure_daily_scan()` enqueues at most one
-scan per Beijing day, for a scheduler to call.
+scan per Beijing day; every sweeper calls it once DAILY_SCAN_HOUR has come.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from typing import Any
 from accounts.principal import Principal
 from audit.log import record
 from kernel.clock import local_today, utcnow
-from kernel.db import engine, is_sqlite, lock_for_append, unit_of_work
+from kernel.db import engine, is_sqlite, unit_of_work
 from kernel.errors import FieldError, InvalidInput
 from subsidies.claims import statuses
 from subsidies.claims.tables import Claim
@@ -49,6 +49,7 @@ from subsidies.policies import catalogue
 from subsidies.policies.documents import SkillLevelParameters
 from subsidies.skill_levels.amounts import SCHEME, paid_levels
 from subsidies.skill_levels.automatic_periods import Period, automatic_periods
+from workers.daily import claim_day, daily_task, record_job
 from workers.kinds import job_handler
 from workers.outbox import enqueue
 from workers.runner import JobContext
@@ -58,7 +59,6 @@ SCAN = "subsidies.scan"
 PERSONS_PER_SLICE = 100_000  # person ids per statement (and per transaction)
 PARALLEL_SLICES = 2  # statements at once on PostgreSQL
 DAILY_ACTOR = "system:daily-scan"
-_DAILY_LOCK = 0x5CA7_0001  # advisory lock key serialising "is today's scan queued?"
 # details JSON around the employment's id (Piccolo templates cannot hold literal braces)
 _DETAILS = ('{"employment_id": ', "}")
 _NOT_LIVE = "', '".join(s for s in statuses.ALL if s not in statuses.LIVE)
@@ -223,23 +223,21 @@ async def request_scan(actor: Principal, schemes: list[str] | None = None) -> in
     return job_id
 
 
+@daily_task(SCAN)
 async def ensure_daily_scan(today: date | None = None) -> int | None:
     """Enqueues the scan of `today` (Beijing) unless it is queued already; safe to call
-    from every process at once: the check and the insert run under one lock (an
-    advisory lock on PostgreSQL, the write lock on SQLite). The day is in the payload,
-    which is what makes the job "today's". Returns the new job's id."""
-    day = (today or local_today()).isoformat()
-    payload = {"schemes": list(SCANNED_SCHEMES), "day": day}
+    from every process at once: the day's row in `daily_run` (unique per name and day)
+    is inserted by one caller only, in the transaction that queues the job. The sweeper
+    calls it each round once DAILY_SCAN_HOUR has come (workers.daily). Returns the new
+    job's id."""
+    day = today or local_today()
+    payload = {"schemes": list(SCANNED_SCHEMES), "day": day.isoformat()}
     async with unit_of_work():
-        await lock_for_append(_DAILY_LOCK)
-        queued = (
-            await Job.exists()
-            .where((Job.kind == SCAN) & (Job.payload == json.dumps(payload, sort_keys=True)))
-            .run()
-        )
-        if queued:
+        if not await claim_day(SCAN, day):
             return None
-        return await enqueue(SCAN, payload, created_by=DAILY_ACTOR)
+        job_id = await enqueue(SCAN, payload, created_by=DAILY_ACTOR)
+        await record_job(SCAN, day, job_id)
+        return job_id
 
 
 async def run_now(actor: str) -> dict[str, Any]:

@@ -7,12 +7,23 @@ from __future__ import annotations
 from accounts.principal import Principal
 from accounts.roles import OrgType
 from kernel.errors import FieldError, InvalidInput
-from subsidies.claims.claim_kinds import ClaimRequest, register_claim_kind
+from subsidies.claims.claim_kinds import ClaimRequest, DetailField, register_claim_kind
 from subsidies.claims.submission import NewClaim
 from subsidies.vouchers import reimbursement
 from subsidies.vouchers.issuing import SCHEME
 
-DETAILS = ("voucher_number", "outcome_id")
+FIELDS = (
+    DetailField("voucher_number", "培训券编号", "Voucher number", "text", True, "as printed"),
+    DetailField(
+        "outcome_id",
+        "培训结果ID",
+        "Outcome ID",
+        "id",
+        False,
+        "blank: the passed outcome reported for the holder is found",
+    ),
+)
+DETAILS = tuple(f.key for f in FIELDS)
 
 
 async def build(actor: Principal, request: ClaimRequest) -> NewClaim:
@@ -46,4 +57,6 @@ async def build(actor: Principal, request: ClaimRequest) -> NewClaim:
     return new
 
 
-register_claim_kind(SCHEME, build, claimant_types=(OrgType.TRAINING_INSTITUTION.value,))
+register_claim_kind(
+    SCHEME, build, claimant_types=(OrgType.TRAINING_INSTITUTION.value,), details=FIELDS
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -224,3 +225,35 @@ def test_keys_name_the_person_and_the_level_not_the_occupation():
 
 def test_yuan_is_exact():
     assert yuan(800_000) == "8,000" and yuan(800_050) == "8,000.50" and yuan(1) == "0.01"
+
+
+def test_a_large_run_gives_each_person_what_a_run_of_their_claims_alone_gives(policy):
+    # Rows of one case share their trace (built once); people never affect each other,
+    # so the whole run must agree with one run per person, row by row.
+    rng = np.random.default_rng(11)
+    rows = []
+    for claim_id in range(1, 601):
+        person = int(rng.integers(1, 150))
+        lower_level = [None, 5, 4][int(rng.integers(0, 3))]
+        rows.append(
+            claim(
+                claim_id,
+                [None, 5, 4, 3, 2, 1][int(rng.integers(0, 6))],
+                person=person,
+                occupation=[WELDER, ELECTRICIAN][int(rng.integers(0, 2))],
+                lower_paid_fen=0 if lower_level is None else 1_000 * YUAN,
+                lower_paid_level=lower_level,
+                pending_level=[None, None, 4, 3][int(rng.integers(0, 4))],
+                already_fen=(person % 4) * 15_000 * YUAN,
+                employed=bool(rng.random() < 0.9),
+                valid=bool(rng.random() < 0.95),
+            )
+        )
+    frame = pd.DataFrame(rows).set_index("id")
+    whole = calculate(frame, policy)
+    for _, group in frame.groupby("person_id"):
+        alone = calculate(group, policy)
+        assert whole.loc[group.index, "amount_fen"].tolist() == alone["amount_fen"].tolist()
+        assert whole.loc[group.index, "trace"].tolist() == alone["trace"].tolist()
+    # Same figures, same trace object: built once per case.
+    assert whole["trace"].map(id).nunique() < len(whole) // 2

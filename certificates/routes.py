@@ -1,0 +1,116 @@
+"""Verification (public, rate-limited) and download of stored documents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, get, post
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.params import Parameter, PathParameter
+from litestar.response import File
+
+from accounts.guards import anyone_signed_in
+from accounts.principal import Principal
+from app.auth import PUBLIC_OPT
+from app.params import RecordId
+from certificates import service
+from kernel.errors import InvalidInput
+from kernel.schemas import Output
+
+Code = Annotated[str, PathParameter(max_length=64)]
+
+# Per client address, per process: enough for a person checking documents by hand,
+# far too few to search an 80-bit code space.
+VERIFY_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 30), store="verify_rate_limit")
+
+
+class VerificationOut(Output):
+    genuine: bool
+    code: str
+    kind: str | None = None
+    title: str | None = None
+    issued_at: datetime | None = None
+    sha256: str | None = None
+    summary: dict[str, Any] | None = None
+
+
+class FileCheckOut(VerificationOut):
+    matches: bool = False
+    uploaded_sha256: str | None = None
+
+
+class DocumentOut(Output):
+    id: int
+    kind: str
+    subject: str
+    code: str
+    sha256: str
+    size_bytes: int
+    created_at: datetime
+
+
+def _verification(code: str, found: dict[str, Any] | None) -> VerificationOut:
+    if found is None:
+        return VerificationOut(genuine=False, code=code)
+    return VerificationOut(**found)
+
+
+class VerifyController(Controller):
+    """`GET /verify/{code}`: is this code on a document we issued, and what does it
+    say (masked). `POST /verify/{code}` with the PDF (multipart field `file`, or the
+    raw bytes as the body): is this file exactly that document."""
+
+    path = "/verify"
+    tags = ["documents"]
+    opt = {PUBLIC_OPT: True}
+    middleware = [VERIFY_RATE_LIMIT.middleware]
+
+    @get("/{code:str}")
+    async def verify(self, code: Code) -> VerificationOut:
+        return _verification(code, await service.verify(code))
+
+    @post("/{code:str}", status_code=200)
+    async def verify_file(self, code: Code, request: Request[Any, Any, Any]) -> FileCheckOut:
+        content = await _uploaded(request)
+        result = await service.verify_file(code, content)
+        if not result["genuine"]:
+            return FileCheckOut(genuine=False, code=code, uploaded_sha256=result["sha256"])
+        return FileCheckOut(**result)
+
+
+async def _uploaded(request: Request[Any, Any, Any]) -> bytes:
+    if request.content_type[0] == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise InvalidInput.single("file", "send the PDF as the multipart field `file`")
+        content = await upload.read()
+    else:
+        content = await request.body()
+    if not content:
+        raise InvalidInput.single("file", "the file is empty 文件为空")
+    return content
+
+
+class DocumentController(Controller):
+    path = "/api/v1/documents"
+    tags = ["documents"]
+    guards = [anyone_signed_in]
+
+    @get("/")
+    async def list_documents(
+        self,
+        request: Request[Principal, Any, Any],
+        batch_id: int = Parameter(gt=0, le=2**31 - 1),
+    ) -> list[DocumentOut]:
+        """A batch's documents: all for finance, auditors and admins; its own notices
+        for a payee organisation."""
+        rows = await service.list_for_batch(request.user, batch_id)
+        return [DocumentOut(**r) for r in rows]
+
+    @get("/{document_id:int}/download", media_type="application/pdf")
+    async def download(self, document_id: RecordId, request: Request[Principal, Any, Any]) -> File:
+        settings = request.app.state["settings"]
+        path, name = await service.for_download(request.user, document_id, settings.data_dir)
+        return File(path, filename=name, media_type="application/pdf")

@@ -1,0 +1,514 @@
+"""Leading-talent appraisal routes. Applicants (enterprises, technical schools) apply;
+officers run rounds, reviews, shortlists, notices and decisions; the public reads the
+current notice and lodges objections (no login)."""
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from accounts.guards import allow
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from app.auth import PUBLIC_OPT
+from app.params import RecordId
+from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
+from kernel.schemas import Input, Output
+from registry.appraisals import applications, awards, notices, rounds, rules
+
+AnyRequest = Request[Principal, Any, Any]
+Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
+# Query numbers are bounded before they reach PostgreSQL's integer columns.
+QueryId = Annotated[int | None, Parameter(gt=0, le=MAX_ID)]
+QueryYear = Annotated[int | None, Parameter(ge=rules.YEAR_MIN, le=rules.YEAR_MAX)]
+Year = Annotated[int, msgspec.Meta(ge=rules.YEAR_MIN, le=rules.YEAR_MAX)]
+Short = Annotated[str, msgspec.Meta(max_length=400)]
+Long = Annotated[str, msgspec.Meta(max_length=rules.TEXT_MAX + 1000)]
+
+OFFICERS = allow(StaffRole.OFFICER)
+STAFF = allow(*StaffRole)
+APPLICANTS = allow(organisations=rules.APPLICANT_TYPES)
+READERS = allow(*StaffRole, organisations=rules.APPLICANT_TYPES)
+OVERSEERS = allow(StaffRole.OFFICER, StaffRole.ADMIN, StaffRole.AUDITOR)
+
+
+# -- input -----------------------------------------------------------------------------
+
+
+class PoolIn(Input):
+    name: Short
+    first_year: int
+    last_year: int
+    total: int
+
+
+class RoundIn(Input):
+    year: Year
+    title: Short
+    opens_on: date
+    closes_on: date
+    quota: int | None = None  # the round's own cap; None: only the pool's
+    pool_id: Id | None = None  # None: the one pool covering the year
+
+
+class MedalIn(Input):
+    competition: Short
+    year: int
+    medal: Short
+
+
+class EvidenceIn(Input):
+    frontline_years: int
+    achievements: Long
+    patents: list[Short] = []
+    awards: list[Short] = []
+    apprentices_trained: int = 0
+
+
+class ApplicationIn(Input):
+    round_id: Id
+    person_id: Id
+    route: Short
+    occupation_code: Short
+    occupation_name: Short
+    medal: MedalIn | None = None
+    evidence: EvidenceIn | None = None
+
+
+class ReviewIn(Input):
+    min_reviewers: int | None = None
+
+
+class ShortlistIn(Input):
+    places: int
+
+
+class NoticeIn(Input):
+    starts_on: date
+
+
+class ReasonIn(Input):
+    reason: Long
+
+
+class ObjectionIn(Input):
+    application_id: Id
+    contact_name: Short
+    contact: Short
+    reason: Long
+
+
+class ResolutionIn(Input):
+    outcome: Short
+    reason: Long
+
+
+# -- output ----------------------------------------------------------------------------
+
+
+class PoolOut(Output):
+    id: int
+    name: str
+    first_year: int
+    last_year: int
+    total: int
+    used: int
+    pending: int
+    remaining: int
+    available_for_shortlist: int
+
+
+class RoundOut(Output):
+    id: int
+    pool_id: int
+    year: int
+    title: str
+    opens_on: date
+    closes_on: date
+    quota: int | None
+    approved: int
+    pending: int
+    remaining: int | None
+    available_for_shortlist: int
+    pool: PoolOut
+    created_by: str
+    created_at: datetime
+
+
+class MedalOut(Output):
+    competition: str
+    year: int
+    medal: str
+
+
+class EvidenceOut(Output):
+    frontline_years: int
+    achievements: str
+    patents: list[str]
+    awards: list[str]
+    apprentices_trained: int
+
+
+class AwardBrief(Output):
+    id: int
+    number: str
+    status: str
+    awarded_on: date
+
+
+class ApplicationOut(Output):
+    id: int
+    round_id: int
+    person_id: int
+    person_name: str
+    person_id_number: str  # masked unless the caller sees whole ID numbers
+    applicant_organisation_id: int
+    applicant_name: str
+    route: str
+    occupation_code: str
+    occupation_name: str
+    status: str
+    level_basis: str
+    medal: MedalOut | None
+    evidence: EvidenceOut | None
+    review_case_id: int | None
+    review_status: str | None
+    final_score: str | None
+    shortlisted_by: str | None
+    shortlisted_at: datetime | None
+    shortlist_rank: int | None
+    notice_id: int | None
+    notice_starts_on: date | None
+    notice_ends_on: date | None
+    open_objections: int
+    decided_by: str | None
+    decided_at: datetime | None
+    rejected_reason: str | None
+    applied_by: str
+    applied_at: datetime
+    award: AwardBrief | None
+
+
+class ApplicationPage(Output):
+    items: list[ApplicationOut]
+    next_cursor: str | None
+
+
+class StandingOut(Output):
+    application_id: int
+    route: str
+    medal: str | None
+    final_score: str | None
+    achievements_score: str | None
+    applied_at: datetime
+    rank: int | None  # None: below the pass mark
+    eligible: bool
+
+
+class ShortlistOut(Output):
+    round: RoundOut
+    shortlisted: list[ApplicationOut]
+
+
+class NoticeEntryOut(Output):
+    application_id: int
+    notice_id: int
+    name: str
+    id_number: str  # always masked: the notice is public
+    organisation: str
+    route: str
+    occupation_code: str
+    occupation_name: str
+    medal: str | None
+    notice_starts_on: date
+    notice_ends_on: date
+    paused: bool  # an objection is being looked into
+
+
+class NoticeOut(Output):
+    id: int
+    round_id: int
+    starts_on: date
+    ends_on: date
+    working_days: int
+    published_by: str
+    published_at: datetime
+    entries: list[NoticeEntryOut]
+
+
+class CurrentNoticeOut(Output):
+    today: date
+    entries: list[NoticeEntryOut]
+
+
+class ObjectionReceiptOut(Output):
+    id: int
+    application_id: int
+    status: str
+    lodged_at: datetime
+
+
+class ObjectionOut(Output):
+    id: int
+    application_id: int
+    contact_name: str
+    contact: str
+    reason: str
+    status: str
+    lodged_at: datetime
+    resolved_by: str | None
+    resolved_at: datetime | None
+    resolution: str | None
+    extended_to: date | None
+
+
+class ObjectionPage(Output):
+    items: list[ObjectionOut]
+    next_cursor: str | None
+
+
+class AwardClaimOut(Output):
+    id: int
+    scheme: str
+    status: str
+    basis_date: date
+    amount_fen: int | None
+    dedupe_key: str
+    hold_reason: str | None
+    recovery_reason: str | None
+
+
+class AwardOut(Output):
+    id: int
+    application_id: int
+    applicant_organisation_id: int
+    route: str
+    person_id: int
+    person_name: str
+    number: str
+    awarded_on: date
+    status: str
+    approved_by: str
+    revoked_on: date | None
+    revoked_reason: str | None
+    revoked_by: str | None
+    claims: list[AwardClaimOut]
+
+
+def _app(row: dict[str, Any]) -> ApplicationOut:
+    return msgspec.convert(row, ApplicationOut, strict=False)
+
+
+def _round(row: dict[str, Any]) -> RoundOut:
+    return msgspec.convert(row, RoundOut, strict=False)
+
+
+class AppraisalController(Controller):
+    path = "/api/v1/appraisals"
+    tags = ["leading-talent appraisals"]
+
+    # -- quota pools and rounds --
+
+    @post("/pools", guards=[OFFICERS], status_code=HTTP_201_CREATED)
+    async def create_pool(self, data: JSONBody[PoolIn], request: AnyRequest) -> PoolOut:
+        row = await rounds.create_pool(
+            request.user, data.name, data.first_year, data.last_year, data.total
+        )
+        return msgspec.convert(row, PoolOut)
+
+    @get("/pools", guards=[READERS])
+    async def list_pools(self) -> list[PoolOut]:
+        return [msgspec.convert(r, PoolOut) for r in await rounds.list_pools()]
+
+    @post("/rounds", guards=[OFFICERS], status_code=HTTP_201_CREATED)
+    async def create_round(self, data: JSONBody[RoundIn], request: AnyRequest) -> RoundOut:
+        row = await rounds.create_round(
+            request.user,
+            year=data.year,
+            title=data.title,
+            opens_on=data.opens_on,
+            closes_on=data.closes_on,
+            quota=data.quota,
+            pool_id=data.pool_id,
+        )
+        return _round(row)
+
+    @get("/rounds", guards=[READERS])
+    async def list_rounds(self, year: QueryYear = None) -> list[RoundOut]:
+        return [_round(r) for r in await rounds.list_rounds(year)]
+
+    @get("/rounds/{round_id:int}", guards=[READERS])
+    async def get_round(self, round_id: RecordId) -> RoundOut:
+        return _round(await rounds.round_view(round_id))
+
+    @get("/rounds/{round_id:int}/ranking", guards=[OVERSEERS])
+    async def ranking(self, round_id: RecordId) -> list[StandingOut]:
+        return [msgspec.convert(r, StandingOut) for r in await applications.ranking(round_id)]
+
+    @post("/rounds/{round_id:int}/shortlist", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def shortlist(
+        self, round_id: RecordId, data: JSONBody[ShortlistIn], request: AnyRequest
+    ) -> ShortlistOut:
+        result = await applications.shortlist(request.user, round_id, data.places)
+        return msgspec.convert(result, ShortlistOut, strict=False)
+
+    @post("/rounds/{round_id:int}/notices", guards=[OFFICERS], status_code=HTTP_201_CREATED)
+    async def publish(
+        self, round_id: RecordId, data: JSONBody[NoticeIn], request: AnyRequest
+    ) -> NoticeOut:
+        notice = await notices.publish(request.user, round_id, data.starts_on)
+        return msgspec.convert(notice, NoticeOut, strict=False)
+
+    # -- applications --
+
+    @post("/applications", guards=[APPLICANTS], status_code=HTTP_201_CREATED)
+    async def apply(self, data: JSONBody[ApplicationIn], request: AnyRequest) -> ApplicationOut:
+        new = rules.NewApplication(
+            round_id=data.round_id,
+            person_id=data.person_id,
+            route=data.route,
+            occupation_code=data.occupation_code,
+            occupation_name=data.occupation_name,
+            medal=rules.Medal(data.medal.competition, data.medal.year, data.medal.medal)
+            if data.medal
+            else None,
+            evidence=rules.Evidence(
+                data.evidence.frontline_years,
+                data.evidence.achievements,
+                tuple(data.evidence.patents),
+                tuple(data.evidence.awards),
+                data.evidence.apprentices_trained,
+            )
+            if data.evidence
+            else None,
+        )
+        return _app(await applications.apply(request.user, new))
+
+    @get("/applications", guards=[READERS])
+    async def list_applications(
+        self,
+        request: AnyRequest,
+        round_id: QueryId = None,
+        status: FromQuery[str | None] = None,
+        route: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> ApplicationPage:
+        rows = await applications.list_visible(
+            request.user,
+            round_id=round_id,
+            status=status,
+            route=route,
+            after_id=decode_cursor(cursor),
+            limit=check_limit(limit),
+        )
+        return ApplicationPage(
+            items=[_app(r) for r in rows], next_cursor=next_cursor([r["id"] for r in rows], limit)
+        )
+
+    @get("/applications/{application_id:int}", guards=[READERS])
+    async def get_application(
+        self, application_id: RecordId, request: AnyRequest
+    ) -> ApplicationOut:
+        return _app(await applications.get(request.user, application_id))
+
+    @post("/applications/{application_id:int}/review", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def open_review(
+        self, application_id: RecordId, data: JSONBody[ReviewIn], request: AnyRequest
+    ) -> ApplicationOut:
+        row = await applications.open_review(
+            request.user,
+            application_id,
+            min_reviewers=data.min_reviewers,
+            min_floor=request.app.state.settings.review_min_reviewers,
+        )
+        return _app(row)
+
+    @post(
+        "/applications/{application_id:int}/rejection",
+        guards=[OFFICERS],
+        status_code=HTTP_200_OK,
+    )
+    async def reject(
+        self, application_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
+    ) -> ApplicationOut:
+        return _app(await applications.reject(request.user, application_id, data.reason))
+
+    @post(
+        "/applications/{application_id:int}/withdrawal",
+        guards=[APPLICANTS],
+        status_code=HTTP_200_OK,
+    )
+    async def withdraw(self, application_id: RecordId, request: AnyRequest) -> ApplicationOut:
+        return _app(await applications.withdraw(request.user, application_id))
+
+    @post(
+        "/applications/{application_id:int}/approval",
+        guards=[OFFICERS],
+        status_code=HTTP_200_OK,
+    )
+    async def approve(self, application_id: RecordId, request: AnyRequest) -> ApplicationOut:
+        return _app(await awards.approve(request.user, application_id))
+
+    # -- objections (officers' side) --
+
+    @get("/objections", guards=[OVERSEERS])
+    async def list_objections(
+        self,
+        application_id: QueryId = None,
+        status: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> ObjectionPage:
+        rows = await notices.list_objections(
+            application_id, status, decode_cursor(cursor), check_limit(limit)
+        )
+        return ObjectionPage(
+            items=[msgspec.convert(r, ObjectionOut) for r in rows],
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
+        )
+
+    @post("/objections/{objection_id:int}/resolution", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def resolve(
+        self, objection_id: RecordId, data: JSONBody[ResolutionIn], request: AnyRequest
+    ) -> ObjectionOut:
+        row = await notices.resolve(request.user, objection_id, data.outcome, data.reason)
+        return msgspec.convert(row, ObjectionOut)
+
+    # -- awards --
+
+    @get("/awards/{award_id:int}", guards=[READERS])
+    async def get_award(self, award_id: RecordId, request: AnyRequest) -> AwardOut:
+        return msgspec.convert(await awards.award_view(request.user, award_id), AwardOut)
+
+    @post("/awards/{award_id:int}/revocation", guards=[OFFICERS], status_code=HTTP_200_OK)
+    async def revoke(
+        self, award_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
+    ) -> AwardOut:
+        row = await awards.revoke(request.user, award_id, data.reason)
+        return msgspec.convert(row, AwardOut)
+
+
+class NoticeController(Controller):
+    """Public: no login. What is on notice today, and objections to it."""
+
+    path = "/api/v1/notices"
+    tags = ["leading-talent appraisals"]
+
+    @get("/current", opt={PUBLIC_OPT: True})
+    async def current(self) -> CurrentNoticeOut:
+        return msgspec.convert(await notices.current(), CurrentNoticeOut, strict=False)
+
+    @post("/objections", opt={PUBLIC_OPT: True}, status_code=HTTP_201_CREATED)
+    async def lodge(self, data: JSONBody[ObjectionIn]) -> ObjectionReceiptOut:
+        receipt = await notices.lodge(
+            data.application_id, data.contact_name, data.contact, data.reason
+        )
+        return msgspec.convert(receipt, ObjectionReceiptOut)
+
+    @get("/{notice_id:int}", guards=[READERS])
+    async def get_notice(self, notice_id: RecordId) -> NoticeOut:
+        return msgspec.convert(await notices.notice_view(notice_id), NoticeOut, strict=False)

@@ -1,0 +1,82 @@
+"""The bank payment file job: after the totals check, the batch's lines as CSV (UTF-8
+with BOM, which Excel and the banks' upload pages read) and XLSX, under
+DATA_DIR/batches/<number>/. Files are written beside their final name and renamed, so
+a retried or repeated job rewrites the same content and a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from audit.log import record
+from kernel.errors import Conflict, NotFound
+from registry.exports import Sheet, write_csv, write_xlsx_sync
+from subsidies.batches import payment_layout, rules
+from subsidies.batches.approval import PAYMENT_FILE
+from subsidies.batches.totals import checked_lines, load_batch
+from workers.kinds import job_handler
+from workers.runner import JobContext, PermanentFailure
+
+FORMATS = ("csv", "xlsx")
+
+
+def folder(data_dir: Path, number: str) -> Path:
+    return data_dir / "batches" / number
+
+
+def path_of(data_dir: Path, number: str, file_format: str) -> Path:
+    return folder(data_dir, number) / f"{number}-payment.{file_format}"
+
+
+def write_files(data_dir: Path, number: str, lines: list[dict[str, Any]]) -> dict[str, str]:
+    """Writes both files; returns format -> sha256 of the file written."""
+    table = payment_layout.rows(number, lines)
+    folder(data_dir, number).mkdir(parents=True, exist_ok=True)
+    digests = {}
+    for file_format in FORMATS:
+        final = path_of(data_dir, number, file_format)
+        partial = final.with_name(f".{final.name}.{os.getpid()}.part")
+        try:
+            if file_format == "csv":
+                write_csv(partial, payment_layout.COLUMNS, table)
+            else:
+                write_xlsx_sync(partial, [Sheet("payments", payment_layout.COLUMNS, table)])
+            os.replace(partial, final)
+        finally:
+            partial.unlink(missing_ok=True)
+        digests[file_format] = hashlib.sha256(final.read_bytes()).hexdigest()
+    return digests
+
+
+@job_handler(PAYMENT_FILE)
+async def produce_payment_file(ctx: JobContext) -> dict[str, Any]:
+    batch_id = int(ctx.payload["batch_id"])
+    try:
+        batch = await load_batch(batch_id)
+        # Outside a unit of work: a mismatch marks the batch failed before it is raised.
+        lines = await checked_lines(batch_id)
+    except (Conflict, NotFound) as exc:
+        raise PermanentFailure(exc.message) from exc
+    if batch["status"] not in (rules.APPROVED, rules.CLOSED):
+        raise PermanentFailure(f"batch {batch['number']} is {batch['status']}, not approved")
+    await ctx.progress(20)
+    data_dir = Settings.from_env().data_dir
+    digests = await asyncio.to_thread(write_files, data_dir, batch["number"], lines)
+    await ctx.progress(90)
+    result = {
+        "batch_id": batch_id,
+        "number": batch["number"],
+        "lines": len(lines),
+        "total_fen": sum(line["amount_fen"] for line in lines),
+        "sha256": digests,
+    }
+    async with ctx.finishing(result):
+        await record(
+            ctx.actor, "batch.payment_file_written", "disbursement_batch", batch_id, after=result
+        )
+    return result

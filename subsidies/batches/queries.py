@@ -1,0 +1,123 @@
+"""Reading batches: one with its figures and jobs, a page of them, a page of lines, and
+the payment file (after the totals check)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from accounts.principal import Principal
+from audit.log import record
+from kernel.errors import Conflict, InvalidInput
+from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
+from subsidies.batches import payment_file, rules
+from subsidies.batches.approval import PAYMENT_FILE, RENDER_DOCUMENTS
+from subsidies.batches.tables import BatchLine, DisbursementBatch
+from subsidies.batches.totals import checked_lines, load_batch
+from workers.tables import Job
+
+
+async def get(batch_id: int) -> dict[str, Any]:
+    batch = await load_batch(batch_id)
+    lines = (
+        await BatchLine.select(BatchLine.scheme, BatchLine.status, BatchLine.amount_fen)
+        .where(BatchLine.batch == batch_id)
+        .run()
+    )
+    schemes: dict[str, dict[str, Any]] = {}
+    by_status: dict[str, int] = {s: 0 for s in (rules.PENDING, rules.PAID, rules.LINE_FAILED)}
+    for line in lines:
+        entry = schemes.setdefault(
+            line["scheme"], {"scheme": line["scheme"], "count": 0, "total_fen": 0}
+        )
+        entry["count"] += 1
+        entry["total_fen"] += line["amount_fen"]
+        by_status[line["status"]] = by_status.get(line["status"], 0) + 1
+    payload = json.dumps({"batch_id": batch_id}, sort_keys=True)
+    jobs = (
+        await Job.select(Job.id, Job.kind, Job.status, Job.progress, Job.error)
+        .where(Job.kind.is_in([PAYMENT_FILE, RENDER_DOCUMENTS]) & (Job.payload == payload))
+        .order_by(Job.id)
+        .run()
+    )
+    return {
+        **batch,
+        "declared_total_yuan": rules.yuan(batch["declared_total_fen"]),
+        "schemes": sorted(schemes.values(), key=lambda s: s["scheme"]),
+        "lines_by_status": by_status,
+        "jobs": jobs,
+    }
+
+
+async def list_batches(
+    status: str | None, after_id: int | None, limit: int
+) -> list[dict[str, Any]]:
+    if status is not None and status not in rules.BATCH_STATUSES:
+        raise InvalidInput.single("status", f"must be one of {', '.join(rules.BATCH_STATUSES)}")
+    query = DisbursementBatch.select()
+    if status:
+        query = query.where(DisbursementBatch.status == status)
+    if after_id is not None:
+        query = query.where(DisbursementBatch.id < after_id)
+    return await query.order_by(DisbursementBatch.id, ascending=False).limit(limit).run()
+
+
+async def lines(who: Principal, batch_id: int, after_line: int, limit: int) -> list[dict[str, Any]]:
+    await load_batch(batch_id)
+    rows = await (
+        BatchLine.select(
+            BatchLine.id,
+            BatchLine.line_no,
+            BatchLine.claim,
+            BatchLine.scheme,
+            BatchLine.payee_kind,
+            BatchLine.payee_name,
+            BatchLine.payee_account,
+            BatchLine.payee_bank,
+            BatchLine.person,
+            BatchLine.organisation,
+            BatchLine.amount_fen,
+            BatchLine.reference,
+            BatchLine.status,
+            BatchLine.failure_reason,
+            BatchLine.settled_at,
+        )
+        .where((BatchLine.batch == batch_id) & (BatchLine.line_no > after_line))
+        .order_by(BatchLine.line_no)
+        .limit(limit)
+        .run()
+    )
+    whole = who.has_any(*FULL_ACCOUNT_ROLES)
+    for row in rows:
+        row["amount_yuan"] = rules.yuan(row["amount_fen"])
+        if not whole:
+            row["payee_account"] = mask_account(row["payee_account"])
+    return rows
+
+
+async def payment_file_path(
+    who: Principal, batch_id: int, data_dir: Path, file_format: str
+) -> tuple[Path, str]:
+    """The stored file, once its job has written it; the totals are checked first (a
+    mismatch fails the batch and answers 409)."""
+    batch = await load_batch(batch_id)
+    await checked_lines(batch_id)
+    if batch["status"] not in (rules.APPROVED, rules.CLOSED):
+        raise Conflict(
+            f"batch {batch['number']} is {batch['status']}; the payment file exists once it "
+            "is approved",
+            field="status",
+        )
+    path = payment_file.path_of(data_dir, batch["number"], file_format)
+    if not path.exists():
+        raise Conflict(
+            f"the payment file of batch {batch['number']} is not written yet; see the job "
+            f"in GET /api/v1/batches/{batch_id}",
+            field="payment_file",
+        )
+    await record(
+        who.actor, "batch.payment_file_downloaded", "disbursement_batch", batch_id,
+        after={"format": file_format},
+    )  # fmt: skip
+    return path, f"{batch['number']}-payment.{file_format}"

@@ -1,0 +1,272 @@
+"""Disbursement batches over HTTP. Thin: each route converts and calls the service.
+Finance builds, approves, reconciles and downloads the bank file; auditors read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.params import FromQuery, JSONBody
+from litestar.response import File
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+
+from accounts.guards import allow
+from accounts.principal import Principal
+from accounts.roles import StaffRole
+from app.params import RecordId
+from app.settings import Settings
+from kernel.errors import InvalidInput
+from kernel.pagination import check_limit, decode_cursor, next_cursor
+from kernel.schemas import Input, Output
+from registry.exports import XLSX_MEDIA_TYPE
+from subsidies.batches import approval, building, queries, reconciliation, rules
+from subsidies.batches.selection import Filters
+
+AnyRequest = Request[Principal, Any, Any]
+FINANCE = allow(StaffRole.FINANCE)
+READERS = allow(StaffRole.FINANCE, StaffRole.AUDITOR)
+# The bank file holds whole account numbers, which auditors see masked (FULL_ACCOUNT_ROLES).
+RETURN_FILE_MAX_BYTES = 64 << 20
+
+
+class FiltersIn(Input):
+    scheme: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+
+    def filters(self) -> Filters:
+        return Filters(self.scheme, self.period_from, self.period_to)
+
+
+class SchemeTotalOut(Output):
+    scheme: str
+    count: int
+    total_fen: int
+    total_yuan: str
+
+
+class ExcludedOut(Output):
+    claim_id: int
+    scheme: str
+    reason: str
+
+
+class PreviewOut(Output):
+    count: int
+    total_fen: int
+    total_yuan: str
+    schemes: list[SchemeTotalOut]
+    excluded_count: int  # approved claims left out for a missing account
+    excluded: list[ExcludedOut]  # the first 200 of them
+
+
+class JobRefOut(Output):
+    id: int
+    kind: str
+    status: str
+    progress: int
+    error: str | None
+
+
+class BatchSummaryOut(Output):
+    id: int
+    number: str
+    status: str
+    scheme: str | None
+    period_from: date | None
+    period_to: date | None
+    declared_count: int
+    declared_total_fen: int
+    built_by: str
+    submitted_at: datetime | None
+    approved_by: str | None
+    approved_at: datetime | None
+    failure_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class BatchOut(BatchSummaryOut):
+    declared_total_yuan: str
+    schemes: list[SchemeTotalOut]
+    lines_by_status: dict[str, int]
+    jobs: list[JobRefOut]
+
+
+class CreatedOut(Output):
+    batch: BatchOut
+    excluded_count: int
+    excluded: list[ExcludedOut]
+
+
+class BatchPage(Output):
+    items: list[BatchSummaryOut]
+    next_cursor: str | None
+
+
+class LineOut(Output):
+    id: int
+    line_no: int
+    claim: int
+    scheme: str
+    payee_kind: str
+    payee_name: str
+    payee_account: str  # masked for auditors
+    payee_bank: str
+    person: int | None
+    organisation: int | None
+    amount_fen: int
+    amount_yuan: str
+    reference: str
+    status: str
+    failure_reason: str | None
+    settled_at: datetime | None
+
+
+class LinePage(Output):
+    items: list[LineOut]
+    next_cursor: str | None
+
+
+class NotAppliedOut(Output):
+    row: int
+    reference: str
+    reason: str
+    expected_yuan: str | None = None
+    returned_yuan: str | None = None
+
+
+class ReconciliationOut(Output):
+    batch_id: int
+    number: str
+    status: str
+    rows: int
+    paid: int
+    failed: int
+    unchanged: int
+    pending_left: int
+    unknown: list[NotAppliedOut]
+    mismatched: list[NotAppliedOut]
+    contradicting: list[NotAppliedOut]
+
+
+def _preview_out(preview: building.Preview) -> PreviewOut:
+    return PreviewOut(
+        count=preview.count,
+        total_fen=preview.total_fen,
+        total_yuan=rules.yuan(preview.total_fen),
+        schemes=[_scheme_out(asdict(s)) for s in preview.schemes],
+        excluded_count=preview.excluded_count,
+        excluded=[msgspec.convert(e, ExcludedOut) for e in preview.excluded],
+    )
+
+
+def _scheme_out(row: dict[str, Any]) -> SchemeTotalOut:
+    return SchemeTotalOut(**row, total_yuan=rules.yuan(row["total_fen"]))
+
+
+def _batch_out(row: dict[str, Any]) -> BatchOut:
+    schemes = [_scheme_out(s) for s in row["schemes"]]
+    return msgspec.convert({**row, "schemes": schemes}, BatchOut, from_attributes=True)
+
+
+async def _upload(request: AnyRequest) -> bytes:
+    """The return file as the raw body (text/csv) or as multipart field `file`."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        upload = form.get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidInput.single("file", "multipart upload needs a field named file")
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if not data.strip():
+        raise InvalidInput.single("file", "the file is empty")
+    return data
+
+
+class BatchController(Controller):
+    path = "/api/v1/batches"
+    tags = ["batches"]
+
+    @post("/preview", guards=[FINANCE], status_code=HTTP_200_OK)
+    async def preview(self, data: JSONBody[FiltersIn]) -> PreviewOut:
+        return _preview_out(await building.preview(data.filters()))
+
+    @post("/", guards=[FINANCE], status_code=HTTP_201_CREATED)
+    async def create(self, data: JSONBody[FiltersIn], request: AnyRequest) -> CreatedOut:
+        batch_id, held = await building.build(request.user, data.filters())
+        return CreatedOut(
+            batch=_batch_out(await queries.get(batch_id)),
+            excluded_count=held.excluded_count,
+            excluded=[msgspec.convert(e, ExcludedOut) for e in held.excluded],
+        )
+
+    @get("/", guards=[READERS])
+    async def list_batches(
+        self,
+        status: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> BatchPage:
+        rows = await queries.list_batches(status, decode_cursor(cursor), check_limit(limit))
+        return BatchPage(
+            items=[msgspec.convert(r, BatchSummaryOut) for r in rows],
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
+        )
+
+    @get("/{batch_id:int}", guards=[READERS])
+    async def get_one(self, batch_id: RecordId) -> BatchOut:
+        return _batch_out(await queries.get(batch_id))
+
+    @get("/{batch_id:int}/lines", guards=[READERS])
+    async def lines(
+        self,
+        batch_id: RecordId,
+        request: AnyRequest,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
+    ) -> LinePage:
+        rows = await queries.lines(
+            request.user, batch_id, decode_cursor(cursor) or 0, check_limit(limit)
+        )
+        return LinePage(
+            items=[msgspec.convert(r, LineOut) for r in rows],
+            next_cursor=next_cursor([r["line_no"] for r in rows], limit),
+        )
+
+    @post("/{batch_id:int}/approve", guards=[FINANCE], status_code=HTTP_200_OK)
+    async def approve(self, batch_id: RecordId, request: AnyRequest) -> BatchOut:
+        await approval.approve(request.user, batch_id)
+        return _batch_out(await queries.get(batch_id))
+
+    @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")
+    async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> File:
+        return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8")
+
+    @get("/{batch_id:int}/payment-file.xlsx", guards=[FINANCE], media_type=XLSX_MEDIA_TYPE)
+    async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> File:
+        return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE)
+
+    @post(
+        "/{batch_id:int}/reconciliation",
+        guards=[FINANCE],
+        status_code=HTTP_200_OK,
+        request_max_body_size=RETURN_FILE_MAX_BYTES,
+        description="The bank's return file (CSV: reference, amount, result paid/failed, "
+        "reason) as the body or as multipart field `file`.",
+    )
+    async def reconcile(self, batch_id: RecordId, request: AnyRequest) -> ReconciliationOut:
+        settings: Settings = request.app.state.settings
+        report = await reconciliation.import_return(
+            request.user, batch_id, await _upload(request), settings.data_dir
+        )
+        return msgspec.convert(asdict(report), ReconciliationOut)
+
+    async def _file(self, request: AnyRequest, batch_id: int, fmt: str, media: str) -> File:
+        settings: Settings = request.app.state.settings
+        path, name = await queries.payment_file_path(request.user, batch_id, settings.data_dir, fmt)
+        return File(path, filename=name, media_type=media)

@@ -1,0 +1,1 @@
+"""Claims uploaded as a CSV/XLSX file, for every scheme with a claim kind."""

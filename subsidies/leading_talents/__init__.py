@@ -1,0 +1,3 @@
+"""Leading-talent entitlements priced by the subsidy engine: the living subsidy by
+instalments and the enterprise introduction reward (claims created by awards,
+registry/appraisals)."""

@@ -1,0 +1,217 @@
+"""Batch documents on SQLite and PostgreSQL: approving a batch renders a notice per
+line and a summary through fanned-out jobs; the PDFs read back as Chinese text; the
+public verify endpoint knows genuine codes and detects an altered file; downloads
+follow who may see what; rendering again stores nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from typing import Any
+
+from pypdf import PdfReader
+
+from accounts import api_keys
+from accounts.roles import StaffRole
+from certificates.capitals import capital_amount
+from certificates.tables import Document
+from kernel.db import unit_of_work
+from registry.tables import Person
+from subsidies.claims.tables import Claim
+from tests.conftest import ADMIN, bearer
+from tests.integration.test_batches import BASE, approved_claim, build, headers, paying_org
+from tests.integration.test_claims import fresh_scheme
+from tests.integration.test_studios import make_person
+from workers import outbox
+from workers.tables import Job
+
+TRACE = [
+    {"zh": "实习 3 个月 × 3,000 元 = 9,000 元", "en": "3 months x 3,000 yuan = 9,000 yuan"},
+    {"zh": "每名实习生上限 9,000 元", "en": "cap 9,000 yuan per intern"},
+]
+
+
+async def render_jobs(batch_id: int) -> list[dict[str, Any]]:
+    rows = await Job.select().where(Job.kind == "documents.render_batch").run()
+    return [r for r in rows if json.loads(r["payload"]) == {"batch_id": batch_id}]
+
+
+async def wait_done(job_id: int) -> dict[str, Any]:
+    for _ in range(1200):
+        job = await Job.select().where(Job.id == job_id).first().run()
+        if job["status"] in ("done", "failed"):
+            return job
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(content)).pages)
+
+
+async def approved_batch(client) -> dict[str, Any]:
+    scheme = fresh_scheme()
+    org, other_org = await paying_org(), await paying_org()
+    person = await make_person()
+    await (
+        Person.update(
+            {
+                Person.name: "欧阳晓燕",
+                Person.bank_name: "中国银行东莞分行",
+                Person.bank_account: "6216610000012345678",
+            }
+        )
+        .where(Person.id == person)
+        .run()
+    )
+    claims = [
+        await approved_claim(scheme, org["id"], 900_000),
+        await approved_claim(scheme, other_org["id"], 1_000_050),
+        await approved_claim(scheme, org["id"], 1, person_id=person),
+    ]
+    await (
+        Claim.update({Claim.trace: json.dumps(TRACE, ensure_ascii=False)})
+        .where(Claim.id == claims[0])
+        .run()
+    )
+    f1, f2 = await headers(), await headers()
+    r = await build(client, f1, scheme)
+    assert r.status_code == 201, r.text
+    batch = r.json()["batch"]
+    r = await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)
+    assert r.status_code == 200, r.text
+    return {"batch": batch, "org": org, "other_org": other_org, "finance": f1}
+
+
+async def test_approval_renders_verifiable_documents(client):
+    made = await approved_batch(client)
+    batch, finance = made["batch"], made["finance"]
+    [job] = await render_jobs(batch["id"])
+    job = await wait_done(job["id"])
+    assert job["status"] == "done" and job["progress"] == 100, job["error"]
+    assert json.loads(job["result"])["notices"] == 3
+
+    r = await client.get("/api/v1/documents", params={"batch_id": batch["id"]}, headers=finance)
+    assert r.status_code == 200, r.text
+    docs = r.json()
+    assert sorted(d["kind"] for d in docs) == ["batch_summary", *["disbursement_notice"] * 3]
+
+    texts = {}
+    for doc in docs:
+        r = await client.get(f"/api/v1/documents/{doc['id']}/download", headers=finance)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        texts[doc["subject"]] = (doc, r.content, pdf_text(r.content))
+    notices = [t for d, _, t in texts.values() if d["kind"] == "disbursement_notice"]
+    assert any(
+        made["org"]["name"] in t and "¥9,000.00" in t and "人民币玖仟元整" in t
+        and "实习 3 个月 × 3,000 元 = 9,000 元" in t
+        for t in notices
+    )  # fmt: skip
+    assert any("人民币壹万元伍角" in t and "¥10,000.50" in t for t in notices)
+    person_notice = next(t for t in notices if "欧阳晓燕" in t)
+    assert "人民币壹分" in person_notice and "***************5678" in person_notice
+    assert "4419" in person_notice and "*" * 10 in person_notice  # the ID masked
+    summary_doc, summary_pdf, summary = next(
+        v for v in texts.values() if v[0]["kind"] == "batch_summary"
+    )
+    assert batch["number"] in summary and "¥19,000.51" in summary
+    assert "人民币" + capital_amount(1_900_051) in summary and "第 1 页 / 共 1 页" in summary
+
+    # Public verification: no credentials; the summary shown is masked.
+    person_doc, person_pdf, _ = next(v for v in texts.values() if "欧阳晓燕" in v[2])
+    r = await client.get(f"/verify/{person_doc['code'].lower()}")
+    assert r.status_code == 200, r.text
+    shown = r.json()
+    assert shown["genuine"] and shown["kind"] == "disbursement_notice"
+    assert shown["summary"]["payee"] == "欧***" and shown["summary"]["amount_in_words"] == "壹分"
+    assert "欧阳晓燕" not in r.text and "6216610000012345678" not in r.text
+    r = await client.get("/verify/0000-0000-0000-0000")
+    assert r.status_code == 200 and r.json()["genuine"] is False
+
+    r = await client.post(f"/verify/{person_doc['code']}", files={"file": person_pdf})
+    assert r.status_code == 200 and r.json()["matches"] is True, r.text
+    middle = len(person_pdf) // 2  # one byte changed, as any edit would
+    altered = person_pdf[:middle] + bytes([person_pdf[middle] ^ 1]) + person_pdf[middle + 1 :]
+    r = await client.post(f"/verify/{person_doc['code']}", files={"file": altered})
+    assert r.status_code == 200 and r.json()["genuine"] and r.json()["matches"] is False
+    r = await client.post(
+        f"/verify/{summary_doc['code']}",
+        content=summary_pdf,
+        headers={"content-type": "application/pdf"},
+    )
+    assert r.json()["matches"] is True
+    r = await client.post(f"/verify/{summary_doc['code']}", content=person_pdf)
+    assert r.json()["matches"] is False  # a genuine file, but another document's
+
+    # Downloads: a payee organisation sees its own notices only; other roles nothing.
+    key = (await api_keys.issue(ADMIN, made["org"]["id"], "test"))["key"]
+    r = await client.get("/api/v1/documents", params={"batch_id": batch["id"]}, headers=bearer(key))
+    own = r.json()
+    assert len(own) == 1 and own[0]["kind"] == "disbursement_notice"
+    r = await client.get(f"/api/v1/documents/{own[0]['id']}/download", headers=bearer(key))
+    assert r.status_code == 200 and made["org"]["name"] in pdf_text(r.content)
+    for doc in docs:
+        if doc["id"] != own[0]["id"]:
+            r = await client.get(f"/api/v1/documents/{doc['id']}/download", headers=bearer(key))
+            assert r.status_code == 404
+    officer = await headers(StaffRole.OFFICER)
+    r = await client.get(f"/api/v1/documents/{summary_doc['id']}/download", headers=officer)
+    assert r.status_code == 404
+    auditor = await headers(StaffRole.AUDITOR)
+    r = await client.get(f"/api/v1/documents/{summary_doc['id']}/download", headers=auditor)
+    assert r.status_code == 200
+
+    # Rendering again (a duplicated or re-run job) stores nothing twice.
+    async with unit_of_work():
+        again = await outbox.enqueue(
+            "documents.render_batch", {"batch_id": batch["id"]}, created_by="test"
+        )
+    assert (await wait_done(again))["status"] == "done"
+    rows = (
+        await Document.select(Document.code, Document.sha256)
+        .where(Document.batch_id == batch["id"])
+        .run()
+    )
+    assert len(rows) == 4
+    assert {r["code"] for r in rows} == {d["code"] for d in docs}
+
+
+async def test_verify_is_rate_limited(client):
+    answers = [(await client.get("/verify/ZZZZ-ZZZZ-ZZZZ-ZZZZ")).status_code for _ in range(35)]
+    assert answers[0] == 200 and 429 in answers
+
+
+async def test_rendering_refuses_a_tampered_batch(client):
+    from subsidies.batches.tables import BatchLine, DisbursementBatch
+
+    made = await approved_batch(client)
+    batch = made["batch"]
+    [job] = await render_jobs(batch["id"])
+    assert (await wait_done(job["id"]))["status"] == "done"
+    await (
+        BatchLine.update({BatchLine.amount_fen: BatchLine.amount_fen + 100})
+        .where((BatchLine.batch == batch["id"]) & (BatchLine.line_no == 1))
+        .run()
+    )
+    await (
+        Document.delete()
+        .where((Document.batch_id == batch["id"]) & (Document.kind == "batch_summary"))
+        .run()
+    )  # so there is something left to render
+    async with unit_of_work():
+        again = await outbox.enqueue(
+            "documents.render_batch", {"batch_id": batch["id"]}, created_by="test"
+        )
+    job = await wait_done(again)
+    assert job["status"] == "failed" and "totals" in job["error"], job
+    assert job["attempts"] == 1  # refused for good, not retried
+    left = await Document.count().where(Document.batch_id == batch["id"]).run()
+    assert left == 3  # the notices of before; no summary of the tampered lines
+    status = (
+        await DisbursementBatch.select(DisbursementBatch.status)
+        .where(DisbursementBatch.id == batch["id"])
+        .first()
+        .run()
+    )
+    assert status["status"] == "failed"

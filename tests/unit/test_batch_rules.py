@@ -1,0 +1,209 @@
+"""Batches, the pure parts: the totals check, amounts in yuan, references, payees, the
+payment file's layout, reading the bank's return file and matching it to lines."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import python_calamine
+
+from subsidies.batches import payment_file, payment_layout, rules
+from subsidies.batches.payees import Payee, payee_of
+from subsidies.batches.reconciliation_plan import plan
+from subsidies.batches.return_file import parse, parse_amount
+from subsidies.batches.rules import TotalsMismatch, check_totals
+
+
+def test_totals_that_match_the_declaration_pass():
+    check_totals(3, 1_200_000, [300_000, 400_000, 500_000])
+
+
+@pytest.mark.parametrize(
+    ("count", "total", "amounts", "says"),
+    [
+        (3, 1_200_000, [300_000, 400_001, 500_000], "1200001 fen (12000.01 yuan)"),
+        (3, 1_200_000, [300_000, 900_000], "2 lines where 3 were declared"),
+        (2, 900_000, [300_000, 900_000, -300_000], "3 lines where 2 were declared"),
+        (1, 0, [0], "zero or less"),
+    ],
+)
+def test_a_tampered_added_or_removed_line_fails_the_check_naming_the_figures(
+    count, total, amounts, says
+):
+    with pytest.raises(TotalsMismatch) as caught:
+        check_totals(count, total, amounts)
+    assert says in caught.value.message
+    assert caught.value.details["declared_total_fen"] == total
+    assert caught.value.details["actual_total_fen"] == sum(amounts)
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"),
+    [(1, "0.01"), (10, "0.10"), (1000, "10.00"), (900_000, "9000.00"), (1_000_050, "10000.50"),
+     (600_000_000, "6000000.00"), (0, "0.00"), (-5, "-0.05")],
+)  # fmt: skip
+def test_yuan_has_two_decimals_and_no_grouping(fen, text):
+    assert rules.yuan(fen) == text
+
+
+def test_references_are_unique_short_and_carry_a_check_digit():
+    refs = {rules.payment_reference(b, n) for b in (1, 2, 9_999_999) for n in range(1, 200)}
+    assert len(refs) == 3 * 199
+    ref = rules.payment_reference(42, 7)
+    assert ref == "PB" + "0000042" + "000007" + ref[-1] and len(ref) == 16
+    assert all(rules.valid_reference(r) for r in refs)
+    typo = ref[:5] + str((int(ref[5]) + 1) % 10) + ref[6:]
+    assert not rules.valid_reference(typo)
+    assert rules.batch_number(2026, 1) == "PB-2026-000001"
+
+
+def _claim(**over):
+    base = {
+        "id": 1, "scheme": "internship", "amount_fen": 900_000, "payee_kind": "person",
+        "person": 5, "payee_organisation": None, "person_name": "张三",
+        "person_bank_name": "东莞农商银行", "person_bank_account": "6221000011112222",
+        "organisation_name": None, "organisation_bank_name": None,
+        "organisation_bank_account": None, "organisation_account_name": None,
+    }  # fmt: skip
+    return base | over
+
+
+def test_a_person_is_paid_into_their_own_account():
+    assert payee_of(_claim()) == Payee(
+        "person", "张三", "6221000011112222", "东莞农商银行", 5, None
+    )
+
+
+def test_an_organisation_is_paid_under_its_account_name():
+    claim = _claim(
+        payee_kind="organisation", person=None, payee_organisation=9,
+        organisation_name="东莞某公司", organisation_bank_name="工商银行东莞分行",
+        organisation_bank_account="1234567890123", organisation_account_name="东莞某有限公司",
+    )  # fmt: skip
+    payee = payee_of(claim)
+    assert isinstance(payee, Payee)
+    assert (payee.name, payee.organisation_id) == ("东莞某有限公司", 9)
+
+
+def test_a_payee_without_an_account_is_a_reason_not_a_payee():
+    assert payee_of(_claim(person_bank_account=None)) == "the person has no bank account on record"
+    assert "no bank account and no bank" in payee_of(
+        _claim(person_bank_account=" ", person_bank_name="")
+    )
+
+
+def _lines():
+    return [
+        {"line_no": 1, "reference": rules.payment_reference(3, 1), "payee_name": "张三",
+         "payee_account": "6221000011112222333", "payee_bank": "东莞农商银行",
+         "amount_fen": 900_001, "scheme": "internship"},
+        {"line_no": 2, "reference": rules.payment_reference(3, 2), "payee_name": "=HYPERLINK()",
+         "payee_account": "0012345678", "payee_bank": "工商银行", "amount_fen": 5,
+         "scheme": "internship"},
+    ]  # fmt: skip
+
+
+def test_the_payment_file_has_text_accounts_and_two_decimal_amounts(tmp_path: Path):
+    digests = payment_file.write_files(tmp_path, "PB-2026-000003", _lines())
+    assert set(digests) == {"csv", "xlsx"}
+    csv_path = payment_file.path_of(tmp_path, "PB-2026-000003", "csv")
+    with csv_path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == [c.header for c in payment_layout.COLUMNS]
+    assert rows[1][1:6] == [
+        rules.payment_reference(3, 1),
+        "张三",
+        "6221000011112222333",
+        "东莞农商银行",
+        "9000.01",
+    ]
+    assert rows[2][2] == "'=HYPERLINK()"  # no formula runs in Excel
+    assert rows[2][3] == "0012345678" and rows[2][5] == "0.05"
+    assert rows[1][6] == "internship PB-2026-000003"
+    book = python_calamine.CalamineWorkbook.from_path(
+        str(payment_file.path_of(tmp_path, "PB-2026-000003", "xlsx"))
+    )
+    sheet = book.get_sheet_by_index(0).to_python()
+    assert sheet[1][3] == "6221000011112222333" and sheet[2][3] == "0012345678"
+    assert sheet[1][5] == "9000.01"
+    # Writing again gives the same CSV (a retried job changes nothing).
+    again = payment_file.write_files(tmp_path, "PB-2026-000003", _lines())
+    assert again["csv"] == digests["csv"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"),
+    [("9000", 900_000), ("9000.5", 900_050), ("9,000.00", 900_000), ("0.01", 1),
+     ("9000.001", None), ("-1", None), ("0", None), ("abc", None), ("", None), ("NaN", None),
+     ("1e5", None), ("+5", None), (" 12.30 ", 1230)],
+)  # fmt: skip
+def test_returned_amounts_are_read_exactly(text, fen):
+    assert parse_amount(text) == fen
+
+
+def test_a_return_file_is_read_with_chinese_or_english_headers():
+    rows, errors = parse("支付参考号,金额,结果,原因\nPB1,9000.00,成功,\nPB2,10.5,失败,账户已销户\n")
+    assert errors == []
+    assert [(r.row, r.reference, r.amount_fen, r.result, r.reason) for r in rows] == [
+        (2, "PB1", 900_000, "paid", None),
+        (3, "PB2", 1050, "failed", "账户已销户"),
+    ]
+
+
+def test_malformed_rows_are_reported_by_row_and_column():
+    text = (
+        "reference,amount,result,reason\n"
+        "PB1,9000.00,paid,\n"
+        ",12,paid,\n"
+        "PB3,12.345,paid,\n"
+        "PB4,10,maybe,\n"
+        "PB5,10,failed,\n"
+        "PB1,9000.00,paid,\n"
+    )
+    _, errors = parse(text)
+    found = {(e.field, e.reason.split(" ")[0]) for e in errors}
+    assert ("row 3, column reference", "is") in found
+    assert ("row 4, column amount", "'12.345'") in found
+    assert ("row 5, column result", "'maybe'") in found
+    assert ("row 6, column reason", "a") in found
+    assert ("row 7, column reference", "appears") in found
+
+
+def test_a_file_that_is_not_csv_text_is_refused_whole():
+    assert parse("reference,amount,result\nA\x00,1,paid\n")[1][0].field == "file"
+    assert "not a readable CSV" in parse('reference,amount,result\nA,"1,paid\n')[1][0].reason
+
+
+def test_a_file_without_the_needed_header_is_refused():
+    _, errors = parse("ref,amt\nPB1,1\n")
+    assert errors and errors[0].field == "header"
+    _, errors = parse("reference,amount,result\n")
+    assert errors and "no rows" in errors[0].reason
+
+
+def test_the_plan_applies_matches_and_reports_the_rest():
+    lines = {
+        "A": {"id": 1, "claim": 11, "amount_fen": 100, "status": "pending"},
+        "B": {"id": 2, "claim": 12, "amount_fen": 200, "status": "pending"},
+        "C": {"id": 3, "claim": 13, "amount_fen": 300, "status": "pending"},
+        "D": {"id": 4, "claim": 14, "amount_fen": 400, "status": "paid"},
+        "E": {"id": 5, "claim": 15, "amount_fen": 500, "status": "paid"},
+    }
+    rows, errors = parse(
+        "reference,amount,result,reason\n"
+        "A,1.00,paid,\nB,2.00,failed,closed account\nC,3.01,paid,\n"
+        "D,4.00,paid,\nE,5.00,failed,late\nZ,1.00,paid,\n"
+    )
+    assert not errors
+    result = plan(rows, lines)
+    assert [line["id"] for _, line in result.paid] == [1]
+    assert [line["id"] for _, line in result.failed] == [2]
+    assert [r.reference for r in result.unchanged] == ["D"]
+    assert result.mismatched == [
+        {"row": 4, "reference": "C", "expected_yuan": "3.00", "returned_yuan": "3.01",
+         "reason": "the returned amount differs from the line's amount"}
+    ]  # fmt: skip
+    assert [u["row"] for u in result.unknown] == [7]
+    assert [c["reference"] for c in result.contradicting] == ["E"]

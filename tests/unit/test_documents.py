@@ -1,0 +1,134 @@
+"""Rendering: the PDFs carry extractable Chinese text (names, amounts, capitals), the
+same data gives the same bytes, verification codes, summary pagination."""
+
+import io
+import re
+from dataclasses import replace
+from datetime import date
+
+from pypdf import PdfReader
+
+from certificates import codes, rendering, samples
+from certificates.models import (
+    AwardCertificateData,
+    StudioCertificateData,
+    VoucherData,
+)
+from certificates.pages import display_width, fit, listing_row, paginate
+
+
+def text_of(pdf: bytes) -> tuple[int, str]:
+    reader = PdfReader(io.BytesIO(pdf))
+    return len(reader.pages), "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_notice_text_is_extractable_chinese():
+    notice = replace(samples.sample_notice(0), payee_name="欧阳晓燕", amount_fen=900_000)
+    pages, text = text_of(rendering.render_notice(notice))
+    assert pages == 1
+    for expected in (
+        "补贴发放通知书",
+        "欧阳晓燕",
+        "¥9,000.00",
+        "人民币玖仟元整",
+        "4419**********123X",
+        "“百校千人”实习补贴",
+        "东人社函〔2023〕56号",
+        "每名实习生上限 9,000 元",
+        notice.verification.code,
+        "2026年11月28日",
+    ):
+        assert expected in text, expected
+
+
+def test_same_notice_gives_the_same_bytes_alone_or_in_a_chunk():
+    notices = [samples.sample_notice(i) for i in range(4)]
+    chunk = rendering.render_notices(notices)
+    assert len(chunk) == 4
+    assert rendering.render_notice(notices[2]) == chunk[2]
+    assert rendering.render_notice(notices[2]) == rendering.render_notice(notices[2])
+    assert len(set(chunk)) == 4
+    for notice, pdf in zip(notices, chunk, strict=True):
+        _, text = text_of(pdf)
+        assert notice.payee_name in text and notice.reference in text
+        others = [n.reference for n in notices if n is not notice]
+        assert not any(ref in text for ref in others)  # a notice holds its own page only
+
+
+def test_a_long_trace_spills_onto_more_pages_of_its_own_notice():
+    long = replace(
+        samples.sample_notice(1),
+        trace=tuple(samples.sample_notice(1).trace) * 12,
+    )
+    pdfs = rendering.render_notices([samples.sample_notice(0), long, samples.sample_notice(2)])
+    counts = [text_of(p)[0] for p in pdfs]
+    assert counts[0] == counts[2] == 1 and counts[1] >= 2
+    assert samples.sample_notice(2).reference not in text_of(pdfs[1])[1]
+
+
+def test_summary_pages_subtotals_grand_total_and_page_numbers():
+    data = samples.sample_summary(70)
+    pages, text = text_of(rendering.render_summary(data))
+    layout = paginate(data.lines)
+    assert pages == len(layout) == 4  # 28 + 28 + 14 rows, then the totals page
+    total = sum(line.amount_fen for line in data.lines)
+    assert f"第 1 页 / 共 {pages} 页" in text and f"第 {pages} 页 / 共 {pages} 页" in text
+    assert rendering.figures(layout[0].subtotal_fen) in text
+    assert rendering.figures(total) in text
+    assert "人民币" + rendering.capital_amount(total) in text
+    assert "经办人" in text and "finance-a" in text and "finance-b" in text
+    for line in data.lines:
+        assert line.payee_name in text and line.reference in text
+
+
+def test_paginate_subtotals_add_up_and_totals_get_room():
+    data = samples.sample_summary(28 * 2)
+    layout = paginate(data.lines)
+    assert [len(p.lines) for p in layout] == [28, 28, 0]  # a full last page: totals apart
+    assert sum(p.subtotal_fen for p in layout) == layout[-1].carried_fen
+    assert layout[-1].carried_fen == sum(x.amount_fen for x in data.lines)
+    assert [p.last for p in layout] == [False, False, True]
+    assert [len(p.lines) for p in paginate([])] == [0]
+
+
+def test_listing_columns_align_by_display_width():
+    assert display_width("王伟A") == 5
+    assert fit("东莞市长安镇精密制造有限公司", 10) == "东莞市长.."
+    assert display_width(fit("东莞市长安镇精密制造有限公司", 11)) == 11
+    row = listing_row(["1", "PB1", "s", "欧阳晓燕", "id", "银行", "acct", "¥1.00"])
+    plain = listing_row(["1", "PB1", "s", "abcdefgh", "id", "yh12", "acct", "¥1.00"])
+    assert display_width(row) == display_width(plain)
+
+
+def test_award_studio_and_voucher_documents():
+    v = samples.sample_verification(5)
+    award = AwardCertificateData(
+        v, "LT-2026-0001", "王伟", "4419**********123X", "recognition", "数控车工",
+        date(2026, 5, 1), "东人社发〔2022〕20号", date(2026, 5, 2),
+    )  # fmt: skip
+    studio = StudioCertificateData(
+        v, "MS-2026-0001", "李强数控工作室", "李强", "东莞市精密有限公司", "province",
+        "数控车工", date(2026, 5, 1), date(2026, 5, 2),
+    )  # fmt: skip
+    voucher = VoucherData(
+        v, "DGV-2026-7K3Q-H9MW-XAZ", "张敏", "4419**********123X", 150_000, (5, 4, 3),
+        date(2026, 1, 1), date(2026, 12, 31),
+    )  # fmt: skip
+    _, text = text_of(rendering.render_award_certificate(award))
+    assert "技能领军人才证书" in text and "王伟" in text and "认定" in text and v.code in text
+    _, text = text_of(rendering.render_studio_certificate(studio))
+    assert "李强数控工作室" in text and "省级" in text
+    _, text = text_of(rendering.render_voucher(voucher))
+    assert "张敏" in text and "人民币壹仟伍佰元整" in text and "初级工、中级工、高级工" in text
+
+
+def test_verification_codes():
+    made = {codes.new_code() for _ in range(2_000)}
+    assert len(made) == 2_000
+    for code in list(made)[:50]:
+        assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}", code)
+        assert codes.normalise(code.lower().replace("-", " ")) == code
+    assert codes.normalise("7kq2 m9dx 4ht0 vb3n") == "7KQ2-M9DX-4HT0-VB3N"
+    assert codes.normalise("OIL0-0000-0000-0000") == "0110-0000-0000-0000"
+    for bad in ("", "7KQ2-M9DX", "7KQ2-M9DX-4HT0-VB3U", "7KQ2-M9DX-4HT0-VB3N-X", "../etc"):
+        assert codes.normalise(bad) is None
