@@ -406,6 +406,23 @@ async def disbursement(api: Api, actors: Actors, summary: Summary, out: Path) ->
         path = out / f"{batch['number']}-payment-file.{fmt}"
         await asyncio.to_thread(path.write_bytes, response.content)
         summary.files.append(f"bank payment file: {path}")
+    documents = await api.call(
+        "GET", "/api/v1/documents", approver, params={"batch_id": batch["id"]}
+    )
+    kinds = Counter(d["kind"] for d in documents)
+    summary.files.append(f"documents: {dict(kinds)} under {out.parent / 'documents'}")
+    for kind in ("batch_summary", "disbursement_notice"):
+        document = next(d for d in documents if d["kind"] == kind)
+        response = await api.client.get(
+            f"/api/v1/documents/{document['id']}/download", headers=approver
+        )
+        path = out / f"{batch['number']}-{kind}.pdf"
+        await asyncio.to_thread(path.write_bytes, response.content)
+        checked = await api.call("GET", f"/verify/{document['code']}", {})
+        summary.files.append(
+            f"{kind} (sample): {path}  verify code {document['code']}: "
+            f"{'genuine' if checked['genuine'] else 'NOT genuine'}"
+        )
     returned = await bank_return_file(api, approver, url, out / f"{batch['number']}-return.csv")
     settled = await api.call(
         "POST",

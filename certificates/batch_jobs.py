@@ -3,8 +3,9 @@
 `documents.render_batch` {batch_id} (written by the batch approval) fans out: it
 checks the batch's totals, writes one `documents.render_notices` job per range of
 line numbers and one `documents.render_summary` job through the outbox (so every
-worker process takes a share), then watches: its progress is the share of the batch's
-documents stored, and it is done when all are, or fails when a child failed for good.
+worker process takes a share), then works through children no worker has claimed yet
+and watches the rest: its progress is the share of the batch's documents stored, and
+it is done when all are, or fails when a child failed for good.
 
 Idempotent at every level: documents are unique per (kind, subject); a child skips
 lines whose notice is stored; a re-run parent only writes children for what is
@@ -23,12 +24,13 @@ from certificates import codes, kinds, rendering, service
 from certificates.models import NoticeData, SummaryData, SummaryLine, TraceStep, Verification
 from certificates.tables import Document
 from certificates.urls import verify_base_url, verify_url
-from kernel.clock import local_date, local_today
+from kernel.clock import local_date, local_today, utcnow
 from kernel.db import unit_of_work
 from kernel.errors import DomainError
 from subsidies.batches import rules
 from subsidies.batches.totals import checked_lines, load_batch
 from subsidies.policies.tables import PolicyVersion
+from workers import runner
 from workers.kinds import job_handler
 from workers.outbox import enqueue
 from workers.runner import JobContext, PermanentFailure
@@ -110,7 +112,25 @@ async def render_batch(ctx: JobContext) -> dict[str, Any]:
         if failed:
             raise PermanentFailure(f"rendering job {failed['id']} failed: {failed['error']}")
         await ctx.progress(stored * 100 // expected)
-        await asyncio.sleep(POLL_SECONDS)
+        waiting = await (
+            Job.select(Job.id)
+            .where(
+                Job.id.is_in(children or [0])
+                & (Job.status == JobStatus.PENDING)
+                & (Job.not_before.is_null() | (Job.not_before <= utcnow()))
+            )
+            .order_by(Job.id)
+            .first()
+            .run()
+        )
+        if waiting:
+            # Take a share instead of idling: this thread would otherwise sit waiting,
+            # and with one worker thread the children would never run. The claim
+            # inside execute() is the same conditional UPDATE every worker uses, so a
+            # child is still run once.
+            await runner.execute(waiting["id"], lease_seconds=ctx.lease_seconds)
+        else:
+            await asyncio.sleep(POLL_SECONDS)
     return {
         "batch_id": batch_id,
         "batch_number": batch["number"],

@@ -10,8 +10,9 @@ from the full font. Measured: notices of 65 KiB, subsetting 11 ms.
 
 The copy is made with fontTools from the font fontconfig finds (the one
 scripts/setup-system.sh installs), without timestamps, so every machine builds the
-same bytes; it is kept under DATA_DIR/fonts/ (built under a file lock, renamed into
-place). Anything failing here leaves the documents on the full system font.
+same bytes; it is kept in ~/.cache/dongguan-skills/fonts/ (else DATA_DIR/fonts/), built
+under a file lock and renamed into place. Anything failing here leaves the
+documents on the full system font.
 """
 
 from __future__ import annotations
@@ -85,6 +86,16 @@ def _build(source: str, index: int, target: Path) -> None:
     os.replace(partial, target)
 
 
+def _built_at(source: str, index: int, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".build-lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # one builder across processes
+        if not target.exists():
+            log.info("building the document font %s (once per machine, ~30 s)", target)
+            _build(source, index, target)
+    return target
+
+
 def document_font(data_dir: Path) -> Path | None:
     """The reduced font file (built on first use), or None to use the system font."""
     with _lock:
@@ -96,17 +107,17 @@ def document_font(data_dir: Path) -> Path | None:
             source, index = found
             stat = os.stat(source)
             key = hashlib.sha256(f"{source}:{index}:{stat.st_size}:v1".encode()).hexdigest()[:16]
-            folder = data_dir / "fonts"
-            target = folder / f"noto-sans-cjk-sc-gb2312-{key}.otf"
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                with open(folder / ".build-lock", "w") as lock_file:
-                    fcntl.flock(lock_file, fcntl.LOCK_EX)  # one builder across processes
-                    if not target.exists():
-                        log.info("building the document font %s (once, ~30 s)", target)
-                        _build(source, index, target)
-                path = target
-            except Exception:
-                log.exception("could not build the document font; using %s whole", FAMILY)
+            for folder in (
+                Path.home() / ".cache" / "dongguan-skills" / "fonts",
+                data_dir / "fonts",
+            ):
+                target = folder / f"noto-sans-cjk-sc-gb2312-{key}.otf"
+                try:
+                    path = _built_at(source, index, target)
+                    break
+                except Exception:
+                    log.exception("could not build the document font at %s", target)
+            if path is None:
+                log.warning("documents use %s whole (larger, slower PDFs)", FAMILY)
         _built[data_dir] = path
         return path

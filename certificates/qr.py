@@ -10,5 +10,7 @@ import segno
 
 
 def qr_png_data_uri(text: str) -> str:
-    qr = segno.make(text, error="m", micro=False)
+    # A fixed mask pattern: any of the eight is valid (the reader takes it from the
+    # format bits); scoring all eight to pick one cost ~10 ms per document.
+    qr = segno.make(text, error="m", micro=False, mask=0)
     return qr.png_data_uri(scale=1, border=2)

@@ -26,6 +26,7 @@ HANDLER_MODULES = (
     "subsidies.skill_levels.revocation",
     "subsidies.batches.payment_file",
     "certificates.batch_jobs",
+    "certificates.single_jobs",
 )
 
 

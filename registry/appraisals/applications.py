@@ -434,8 +434,9 @@ async def withdraw(actor: Principal, application_id: int) -> dict[str, Any]:
 
 
 async def close_objections(application_id: int, actor: Principal, why: str) -> None:
-    """Objections still open when the application is decided otherwise are closed."""
-    await (
+    """Objections still open when the application is decided otherwise are closed, each
+    with its audit entry."""
+    closed = await (
         TalentObjection.update(
             {
                 TalentObjection.status: "closed",
@@ -445,8 +446,18 @@ async def close_objections(application_id: int, actor: Principal, why: str) -> N
             }
         )
         .where((TalentObjection.application == application_id) & (TalentObjection.status == "open"))
+        .returning(TalentObjection.id)
         .run()
     )
+    for row in closed:
+        await record(
+            actor.actor,
+            "appraisal.objection_closed",
+            "talent_objection",
+            row["id"],
+            before={"status": "open"},
+            after={"status": "closed", "application_id": application_id, "reason": why},
+        )
 
 
 # -- shared --------------------------------------------------------------------------------

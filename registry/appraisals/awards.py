@@ -31,6 +31,7 @@ from subsidies.claims.submission import NewClaim
 from subsidies.claims.tables import Claim
 from subsidies.leading_talents.amounts import INTRODUCTION, LIVING
 from subsidies.policies import catalogue
+from workers.outbox import enqueue
 
 AWAITING_CERTIFICATE, CERTIFICATE_ISSUED, REVOKED = (
     "awaiting_certificate",
@@ -136,6 +137,9 @@ async def approve(actor: Principal, application_id: int) -> dict[str, Any]:
                 .run()
             )
         award_id = rows[0]["id"]
+        # The certificate is rendered by a job committed with the award; until it is
+        # stored the award stays awaiting_certificate.
+        await enqueue("documents.render_award", {"award_id": award_id}, created_by=actor.actor)
         claims = await _entitlements(actor, app, award_id, number, today)
         ids, _ = await create_claims(
             actor.actor,

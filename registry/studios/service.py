@@ -19,6 +19,7 @@ from registry.tables import Organisation, Person
 from registry.towns import TOWNS
 from registry.visibility import shown_id
 from reviews import cases, scoring
+from workers.outbox import enqueue
 
 _LISTED = (
     Studio.id,
@@ -239,6 +240,7 @@ async def establish(
                 "master_basis": basis,
             },
         )
+        await enqueue("documents.render_studio", {"studio_id": studio_id}, created_by=actor.actor)
     return await get(actor, studio_id)
 
 

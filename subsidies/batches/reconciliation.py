@@ -64,7 +64,7 @@ async def import_return(actor: Principal, batch_id: int, data: bytes, data_dir: 
         lines = await checked_lines(batch_id)
         todo = plan(rows, {line["reference"]: line for line in lines})
         now = utcnow()
-        paid = await _settle_paid(batch_id, [line for _, line in todo.paid], now)
+        paid = await _settle_paid(actor, batch, [line for _, line in todo.paid], now)
         failed = await _settle_failed(batch_id, todo.failed, now)
         pending_left = sum(1 for line in lines if line["status"] == rules.PENDING) - paid - failed
         status = batch["status"]
@@ -100,7 +100,10 @@ async def import_return(actor: Principal, batch_id: int, data: bytes, data_dir: 
     return report
 
 
-async def _settle_paid(batch_id: int, lines: list[dict[str, Any]], now: Any) -> int:
+async def _settle_paid(
+    actor: Principal, batch: dict[str, Any], lines: list[dict[str, Any]], now: Any
+) -> int:
+    batch_id = batch["id"]
     settled = 0
     for start in range(0, len(lines), CHUNK):
         ids = [line["id"] for line in lines[start : start + CHUNK]]
@@ -117,20 +120,51 @@ async def _settle_paid(batch_id: int, lines: list[dict[str, Any]], now: Any) -> 
         settled += len(moved)
         claim_ids = [row["claim"] for row in moved]
         if claim_ids:
-            # A claim put on hold while at the bank was still paid: the money moved,
-            # and recovering it is the hold's business.
+            paid = Claim.id.is_in(claim_ids) & (Claim.batch_id == batch_id)
             await (
                 Claim.update(
                     {Claim.status: statuses.PAID, Claim.paid_at: now, Claim.updated_at: now}
                 )
-                .where(
-                    Claim.id.is_in(claim_ids)
-                    & (Claim.batch_id == batch_id)
-                    & Claim.status.is_in([statuses.APPROVED, statuses.ON_HOLD])
-                )
+                .where(paid & (Claim.status == statuses.APPROVED))
                 .run()
             )
+            await _paid_while_held(actor, batch, paid, now)
     return settled
+
+
+async def _paid_while_held(actor: Principal, batch: dict[str, Any], paid: Any, now: Any) -> None:
+    """A claim put on hold while at the bank was still paid: the money moved, so it is
+    paid, and flagged for recovery with its hold's reason (as a revocation flags a claim
+    paid before it)."""
+    held = await Claim.select(Claim.id, Claim.hold_reason).where(
+        paid & (Claim.status == statuses.ON_HOLD)
+    )
+    for claim in held:
+        recovery = (
+            f"paid by the bank in batch {batch['number']} while on hold: {claim['hold_reason']}"
+        )
+        moved = await (
+            Claim.update(
+                {
+                    Claim.status: statuses.PAID,
+                    Claim.paid_at: now,
+                    Claim.recovery_reason: recovery,
+                    Claim.updated_at: now,
+                }
+            )
+            .where((Claim.id == claim["id"]) & (Claim.status == statuses.ON_HOLD))
+            .returning(Claim.id)
+            .run()
+        )
+        if moved:
+            await record(
+                actor.actor,
+                "claim.recovery_flagged",
+                "claim",
+                claim["id"],
+                before={"status": statuses.ON_HOLD, "recovery_reason": None},
+                after={"status": statuses.PAID, "recovery_reason": recovery},
+            )
 
 
 async def _settle_failed(batch_id: int, failed: list[tuple[Any, dict[str, Any]]], now: Any) -> int:

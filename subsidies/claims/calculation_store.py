@@ -7,6 +7,12 @@ on SQLite, COPY into a temporary table and one UPDATE ... FROM on PostgreSQL. Th
 UPDATE of a result is conditional on the claim still being SUBMITTED, so a claim that
 was withdrawn meanwhile, or calculated by another run, is left alone.
 
+Storing is most of a run's time: every priced claim is rewritten (status, amount, cap
+key, inputs, trace), and the UPDATE writes an entry in each index of `claim` (all of
+them on PostgreSQL, which cannot update in place once an indexed column such as status
+changes; those naming status or cap_key on SQLite). The claims migration of 2026-11-28
+keeps that set small; think twice before indexing `claim` further.
+
 Dates travel as ISO text (how Piccolo stores them on SQLite; PostgreSQL casts it).
 """
 
@@ -96,8 +102,9 @@ def status_column() -> str:
 @contextmanager
 def bulk_session() -> Iterator[None]:
     """A chunk's bulk work on SQLite gets a 256 MB page cache: a run touches index pages
-    all over four indexes of `claim`, which the default 2 MB cache would reread from the
-    OS for every row (as registry.outcomes.store does for imports)."""
+    all over the indexes of `claim` naming status or cap_key, which the default 2 MB
+    cache would reread from the OS for every row (as registry.outcomes.store does for
+    imports)."""
     if not _sqlite():
         yield
         return
@@ -335,6 +342,9 @@ async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> in
         columns=["policy_version", "amount_fen", "cap_key", "inputs", "trace", "id"],
     )
     await conn.execute("ANALYZE calculation_result")
+    # The join sorts or hashes a chunk of results (about 100 MB): at the default 4 MB of
+    # work_mem it spills to temporary files and reads them back.
+    await conn.execute("SET LOCAL work_mem = '256MB'")
     status = await conn.execute(
         f"UPDATE claim SET status = '{statuses.CALCULATED}', "
         "policy_version = r.policy_version, amount_fen = r.amount_fen, cap_key = r.cap_key, "

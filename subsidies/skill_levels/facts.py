@@ -25,6 +25,9 @@ out of the way; dates arrive as ISO text on both engines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -52,22 +55,30 @@ COLUMNS = (
 
 
 async def _rows(sql: str, column: str, ids: list[int], names: list[str]) -> pd.DataFrame:
-    """`sql` (SELECT ... FROM ... WHERE) for rows whose `column` is one of `ids`."""
+    """`sql` (SELECT ... FROM ... WHERE) for rows whose `column` is one of `ids`, as a
+    frame of `names` ("name:kind", kind text, date, bool or number): each column is
+    built straight from the row tuples with its type, so pandas infers nothing."""
     rows = await store.fetch_rows(
         f"{sql} {store.where_in_integers(column)}", [store.list_parameter(ids)]
     )
-    if not rows:
-        return pd.DataFrame({n: [] for n in names})
-    return pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)))
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    data: dict[str, Any] = {}
+    for spec, values in zip(names, columns, strict=True):
+        name, _, kind = spec.partition(":")
+        if kind == "text":
+            data[name] = pd.Series(np.array(values, dtype=object), dtype=object)
+        elif kind == "date":
+            data[name] = _dates(values)
+        elif kind == "bool":
+            data[name] = np.array(values, dtype=bool)
+        else:  # numbers, None as NaN
+            data[name] = np.array(values, dtype=float)
+    return pd.DataFrame(data)
 
 
-def _dates(values: pd.Series) -> np.ndarray:
+def _dates(values: Sequence[str | None]) -> np.ndarray:
     """ISO date text (or None) as datetime64[ns]; numpy parses it in C."""
-    return np.array(values.tolist(), dtype="datetime64[D]").astype("datetime64[ns]")
-
-
-def _floats(values: pd.Series) -> np.ndarray:
-    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    return np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
 
 
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
@@ -108,15 +119,15 @@ async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
         "FROM certificate WHERE",
         "id",
         _ids(cert_id),
-        ["id", "person", "occupation_code", "level", "issued_on", "status"],
+        ["id", "person", "occupation_code:text", "level", "issued_on:date", "status:text"],
     )
-    joined = certs.set_index("id").reindex(cert_id)
-    same_person = _floats(joined["person"]) == person.astype(float)
+    joined = certs.set_index("id").reindex(cert_id.astype(float))
+    same_person = joined["person"].to_numpy() == person.astype(float)
     valid = (joined["status"].to_numpy() == "valid") & same_person
     out["certificate_valid"] = valid
     out["occupation_code"] = joined["occupation_code"].to_numpy()
-    out["level"] = np.where(valid, _floats(joined["level"]), np.nan)
-    issued = _dates(joined["issued_on"])
+    out["level"] = np.where(valid, joined["level"].to_numpy(), np.nan)
+    issued = joined["issued_on"].to_numpy(dtype="datetime64[ns]")
     out["issued_on"] = issued
 
     person_ids = _ids(person)
@@ -124,12 +135,12 @@ async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
         "SELECT +id, birth_date || '', hukou, +insured_months FROM person WHERE",
         "id",
         person_ids,
-        ["id", "birth_date", "hukou", "insured_months"],
+        ["id", "birth_date:date", "hukou:text", "insured_months"],
     )
-    holder = people.set_index("id").reindex(person)
+    holder = people.set_index("id").reindex(person.astype(float))
     out["hukou"] = holder["hukou"].where(holder["hukou"].isin(["local", "non_local"])).to_numpy()
     out["insured_months"] = pd.to_numeric(holder["insured_months"], errors="coerce").to_numpy()
-    out["age"] = age_on(pd.Series(_dates(holder["birth_date"])), pd.Series(issued)).to_numpy()
+    out["age"] = age_on(holder["birth_date"].reset_index(drop=True), pd.Series(issued)).to_numpy()
 
     await _employment(out, person_ids)
     await _lower_levels(out, person_ids, index.to_numpy())
@@ -142,21 +153,13 @@ async def _employment(out: pd.DataFrame, person_ids: list[int]) -> None:
         "SELECT +person, started_on || '', ended_on || '', insured FROM employment WHERE",
         "person",
         person_ids,
-        ["person", "started_on", "ended_on", "insured"],
+        ["person", "started:date", "ended:date", "insured:bool"],
     )
     claims = pd.DataFrame(
         {
             "claim": out.index.to_numpy(),
             "person": out["person_id"].to_numpy(dtype=float),
             "day": out["issued_on"].to_numpy(),
-        }
-    )
-    jobs = pd.DataFrame(
-        {
-            "person": _floats(jobs["person"]),
-            "started": _dates(jobs["started_on"]),
-            "ended": _dates(jobs["ended_on"]),
-            "insured": jobs["insured"].to_numpy(dtype=bool),
         }
     )
     covering = claims.merge(jobs, on="person", how="inner")
@@ -181,14 +184,9 @@ async def _lower_levels(out: pd.DataFrame, person_ids: list[int], in_run: np.nda
         f"{store.status_list((*PAID_STATUSES, *PENDING_STATUSES))} AND",
         "k.person",
         person_ids,
-        ["id", "person", "status", "amount_fen", "occupation_code", "level"],
+        ["id", "person", "status:text", "amount_fen", "occupation_code:text", "level"],
     )
-    held = held[~held["id"].isin(in_run)]
-    held = held.assign(
-        person=_floats(held["person"]),
-        level=_floats(held["level"]),
-        amount_fen=_floats(held["amount_fen"]),
-    )
+    held = held[~np.isin(held["id"].to_numpy(), in_run)]
     claims = pd.DataFrame(
         {
             "claim": out.index.to_numpy(),

@@ -18,6 +18,7 @@ import pytest
 
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
+from certificates.tables import Document
 from registry.appraisals import awards, clock
 from registry.appraisals.tables import AppraisalRound, QuotaPool, TalentAward
 from registry.tables import Certificate, Employment, Person
@@ -269,14 +270,20 @@ async def test_recognition_route_from_application_to_award_entitlements_and_revo
     )
     assert r.status_code == 201, r.text
 
-    # The documents side renders the certificate; the award stops awaiting it (once).
+    # The approval queued the certificate's rendering; once stored, the award stops
+    # awaiting it (once).
     facts = await awards.certificate_facts(award["id"])
     assert facts["certificate_number"] == award["number"] and "*" in facts["person_id_masked"]
     assert facts["route"] == "recognition" and facts["decision_reference"] == "东人社发〔2022〕20号"
-    assert await awards.mark_certificate_issued("job:test", award["id"]) is True
+    for _ in range(1200):
+        r = await client.get(f"/api/v1/appraisals/awards/{award['id']}", headers=eh)
+        if r.json()["status"] != "awaiting_certificate":
+            break
+        await asyncio.sleep(0.05)
+    assert r.status_code == 200 and r.json()["status"] == "certificate_issued", r.json()
+    stored = await Document.select().where(Document.subject == f"talent_award:{award['id']}").run()
+    assert len(stored) == 1 and stored[0]["kind"] == "award_certificate"
     assert await awards.mark_certificate_issued("job:test", award["id"]) is False
-    r = await client.get(f"/api/v1/appraisals/awards/{award['id']}", headers=eh)
-    assert r.status_code == 200 and r.json()["status"] == "certificate_issued"
 
     # Revocation: unpaid claims on hold, audited.
     r = await client.post(
@@ -565,6 +572,10 @@ async def test_upheld_objection_rejects_and_the_calendar_fails_loudly(client, da
     r = await client.post("/api/v1/notices/objections", json=objection)
     assert r.status_code == 201, r.text
     objection_id = r.json()["id"]
+    second = {**objection, "contact": "13900139000"}
+    r = await client.post("/api/v1/notices/objections", json=second)
+    assert r.status_code == 201, r.text
+    other_objection = r.json()["id"]
     # Objections are taken only during the notice.
     day(AFTER_NOTICE)
     r = await client.post("/api/v1/notices/objections", json=objection)
@@ -593,6 +604,17 @@ async def test_upheld_objection_rejects_and_the_calendar_fails_loudly(client, da
     assert r.status_code == 409
     r = await client.get(f"/api/v1/appraisals/rounds/{rnd['id']}", headers=oh)
     assert r.json()["pool"]["used"] == 0 and r.json()["available_for_shortlist"] == 10
+    # The other open objection was closed with the application, and that is audited.
+    closed = (
+        await AuditEntry.select(AuditEntry.actor, AuditEntry.after)
+        .where(
+            (AuditEntry.object_type == "talent_objection")
+            & (AuditEntry.object_id == str(other_objection))
+            & (AuditEntry.action == "appraisal.objection_closed")
+        )
+        .run()
+    )
+    assert len(closed) == 1 and closed[0]["actor"].startswith("staff:"), closed
 
 
 async def test_the_shortlist_keeps_within_the_remaining_quota(client, day):

@@ -506,3 +506,35 @@ async def test_a_claim_put_on_hold_before_approval_is_not_paid(client):
     assert row["status"] != "approved"
     jobs = await Job.select(Job.id).where(Job.payload == f'{{"batch_id": {batch["id"]}}}').run()
     assert jobs == []
+
+
+async def test_a_held_claim_the_bank_paid_anyway_is_flagged_for_recovery(client):
+    """Held after approval (the file is at the bank) and paid: the money moved, so the
+    claim is paid and flagged for recovery with its hold's reason, and that is audited."""
+    scheme = fresh_scheme()
+    org = await paying_org()
+    ids = [await approved_claim(scheme, org["id"], a) for a in (100_000, 200_000)]
+    f1, f2 = await headers(), await headers()
+    batch = (await build(client, f1, scheme)).json()["batch"]
+    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
+    await (
+        Claim.update({Claim.status: statuses.ON_HOLD, Claim.hold_reason: "award revoked"})
+        .where(Claim.id == ids[1])
+        .run()
+    )
+    a, b = [line["reference"] for line in await lines_of(batch["id"])]
+    body = return_file((a, "1000.00", "paid", ""), (b, "2000.00", "paid", ""))
+    r = await client.post(f"{BASE}/{batch['id']}/reconciliation", content=body, headers=f1)
+    assert r.status_code == 200 and r.json()["paid"] == 2, r.text
+    held = await claims(ids)
+    assert held[ids[0]]["status"] == "paid" and held[ids[0]]["recovery_reason"] is None
+    assert held[ids[1]]["status"] == "paid"
+    assert "award revoked" in (held[ids[1]]["recovery_reason"] or ""), held[ids[1]]
+    flagged = (
+        await AuditEntry.select(AuditEntry.id)
+        .where(
+            (AuditEntry.action == "claim.recovery_flagged") & (AuditEntry.object_id == str(ids[1]))
+        )
+        .run()
+    )
+    assert len(flagged) == 1

@@ -119,7 +119,9 @@ async def test_approval_renders_verifiable_documents(client):
     assert "人民币" + capital_amount(1_900_051) in summary and "第 1 页 / 共 1 页" in summary
 
     # Public verification: no credentials; the summary shown is masked.
-    person_doc, person_pdf, _ = next(v for v in texts.values() if "欧阳晓燕" in v[2])
+    person_doc, person_pdf, _ = next(
+        v for v in texts.values() if v[0]["kind"] == "disbursement_notice" and "欧阳晓燕" in v[2]
+    )
     r = await client.get(f"/verify/{person_doc['code'].lower()}")
     assert r.status_code == 200, r.text
     shown = r.json()
@@ -215,3 +217,47 @@ async def test_rendering_refuses_a_tampered_batch(client):
         .run()
     )
     assert status["status"] == "failed"
+
+
+async def test_studio_certificate_job_renders_once(client):
+    from datetime import date
+
+    from registry.studios.tables import Studio
+
+    host = await paying_org()
+    master = await make_person()
+    await Person.update({Person.name: "李强"}).where(Person.id == master).run()
+    [row] = (
+        await Studio.insert(
+            Studio(
+                host=host["id"],
+                master=master,
+                occupation_code="6-18-01-01",
+                occupation_name="车工",
+                plan="带徒传技",
+                master_basis="test",
+                status="established",
+                level="province",
+                established_on=date(2026, 5, 1),
+                applied_by="test",
+            )
+        )
+        .returning(Studio.id)
+        .run()
+    )
+    for _ in range(2):  # the second run stores nothing
+        async with unit_of_work():
+            job_id = await outbox.enqueue(
+                "documents.render_studio", {"studio_id": row["id"]}, created_by="test"
+            )
+        job = await wait_done(job_id)
+        assert job["status"] == "done", job["error"]
+    docs = await Document.select().where(Document.subject == f"studio:{row['id']}").run()
+    assert len(docs) == 1 and docs[0]["kind"] == "studio_certificate"
+    r = await client.get(f"/verify/{docs[0]['code']}")
+    assert r.json()["genuine"] and r.json()["summary"]["level"] == "province"
+    officer = await headers(StaffRole.OFFICER)
+    r = await client.get(f"/api/v1/documents/{docs[0]['id']}/download", headers=officer)
+    assert r.status_code == 200
+    text = pdf_text(r.content)
+    assert "李强技能大师工作室" in text and "省级" in text and host["name"] in text

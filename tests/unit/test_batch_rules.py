@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import python_calamine
 
+from kernel.errors import Conflict
 from subsidies.batches import payment_file, payment_layout, rules
 from subsidies.batches.payees import Payee, payee_of
 from subsidies.batches.reconciliation_plan import plan
@@ -37,6 +38,16 @@ def test_a_tampered_added_or_removed_line_fails_the_check_naming_the_figures(
     assert says in caught.value.message
     assert caught.value.details["declared_total_fen"] == total
     assert caught.value.details["actual_total_fen"] == sum(amounts)
+
+
+def test_only_approved_claims_are_payable():
+    ok = {"line_no": 1, "claim": 7, "claim_status": "approved"}
+    rules.ensure_claims_payable([ok])
+    held = {"line_no": 2, "claim": 8, "claim_status": "on_hold"}
+    with pytest.raises(Conflict) as caught:
+        rules.ensure_claims_payable([ok, held])
+    assert caught.value.message.endswith("line 2: claim 8 is on_hold")
+    assert not isinstance(caught.value, TotalsMismatch)  # refused, the batch is not failed
 
 
 @pytest.mark.parametrize(

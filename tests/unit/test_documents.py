@@ -132,3 +132,35 @@ def test_verification_codes():
     assert codes.normalise("OIL0-0000-0000-0000") == "0110-0000-0000-0000"
     for bad in ("", "7KQ2-M9DX", "7KQ2-M9DX-4HT0-VB3U", "7KQ2-M9DX-4HT0-VB3N-X", "../etc"):
         assert codes.normalise(bad) is None
+
+
+def test_notice_jobs_split_lines_and_mask_the_public_summary():
+    from certificates.batch_jobs import _ranges, mask_account, mask_name, notice_summary
+
+    assert _ranges([1, 2, 3, 4, 5], 2) == [(1, 2), (3, 4), (5, 5)]
+    assert _ranges([2, 7, 9], 200) == [(2, 9)]
+    assert _ranges([], 5) == []
+    assert mask_account("6216610000012345678") == "*" * 15 + "5678"
+    assert mask_name("欧阳晓燕") == "欧***" and mask_name("王") == "王*"
+    person = replace(samples.sample_notice(0), payee_name="欧阳晓燕", amount_fen=1)
+    shown = notice_summary(person)
+    assert shown["payee"] == "欧***" and shown["amount_in_words"] == "壹分"
+    assert "欧阳晓燕" not in str(shown) and "account" not in str(shown)
+    organisation = samples.sample_notice(1)
+    assert notice_summary(organisation)["payee"] == organisation.payee_name
+
+
+def test_content_addressed_storage(tmp_path):
+    import pytest
+
+    from certificates import storage
+
+    digest, rel = storage.store(tmp_path, b"%PDF-1.7 one")
+    assert rel == f"documents/{digest[:2]}/{digest[2:4]}/{digest}.pdf"
+    assert (tmp_path / rel).read_bytes() == b"%PDF-1.7 one"
+    assert storage.store(tmp_path, b"%PDF-1.7 one") == (digest, rel)  # stored once
+    assert storage.store(tmp_path, b"%PDF-1.7 two")[0] != digest
+    assert not list(tmp_path.rglob(".incoming-*"))
+    assert storage.absolute(tmp_path, rel) == (tmp_path / rel).resolve()
+    with pytest.raises(ValueError):
+        storage.absolute(tmp_path, "../../etc/passwd")
