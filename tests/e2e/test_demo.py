@@ -33,6 +33,7 @@ def test_the_demo_runs_the_whole_path_and_pays_each_approved_claim_once(tmp_path
         ).fetchone()[0]
         lines = conn.execute("SELECT count(*), sum(amount_fen) FROM batch_line").fetchone()
         batches = conn.execute("SELECT status, declared_count FROM disbursement_batch").fetchall()
+        documents = conn.execute("SELECT kind, storage_path FROM document").fetchall()
         schemes = {
             r[0] for r in conn.execute("SELECT DISTINCT scheme FROM claim WHERE status = 'paid'")
         }
@@ -41,6 +42,12 @@ def test_the_demo_runs_the_whole_path_and_pays_each_approved_claim_once(tmp_path
     assert schemes == {"skill_level", "internship", "training_voucher"}
     assert batches == [("closed", lines[0])] and lines[1] == paid_total > 0
     assert f"{paid_total // 100:,}.{paid_total % 100:02d}" in done.stdout
+
+    # A notice per line and one summary, each stored where its row says.
+    kinds = [kind for kind, _ in documents]
+    assert kinds.count("disbursement_notice") == lines[0] and kinds.count("batch_summary") == 1
+    assert all((tmp_path / path).is_file() for _, path in documents)
+    assert "genuine" in done.stdout and "NOT genuine" not in done.stdout
 
     payment_file = next(tmp_path.glob("demo-files/PB-*-payment-file.csv"))
     with payment_file.open(encoding="utf-8-sig") as f:
