@@ -25,7 +25,7 @@ from registry.organisations import for_update
 from registry.studios.masters import register_leading_talent_check
 from registry.tables import Employment, Organisation
 from reviews import affiliations, cases
-from subsidies.claims import statuses
+from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.service import create_claims
 from subsidies.claims.submission import NewClaim
 from subsidies.claims.tables import Claim
@@ -39,7 +39,6 @@ AWAITING_CERTIFICATE, CERTIFICATE_ISSUED, REVOKED = (
     "revoked",
 )
 DECISION_REFERENCE = "东人社发〔2022〕20号"  # the policy the award rests on
-HOLDABLE = (statuses.PROPOSED, statuses.SUBMITTED, statuses.CALCULATED, statuses.APPROVED)
 
 
 async def _ensure_may_approve(actor: Principal, app: dict[str, Any]) -> None:
@@ -311,47 +310,12 @@ def _claims_of(award_id: int) -> Any:
 async def _stop_claims(
     actor: Principal, award_id: int, number: str, revoked_on: date, reason: str
 ) -> None:
-    claims = await for_update(
-        Claim.select(Claim.id, Claim.status, Claim.recovery_reason)
-        .where(_claims_of(award_id) & Claim.status.is_in([*HOLDABLE, statuses.PAID]))
-        .order_by(Claim.id)
-    ).run()
-    now = utcnow()
-    hold = _hold_text(number, revoked_on, reason, paid=False)
-    recover = _hold_text(number, revoked_on, reason, paid=True)
-    for claim in claims:
-        if claim["status"] == statuses.PAID:
-            if claim["recovery_reason"] is not None:
-                continue
-            await (
-                Claim.update({Claim.recovery_reason: recover, Claim.updated_at: now})
-                .where((Claim.id == claim["id"]) & (Claim.status == statuses.PAID))
-                .run()
-            )
-            await record(
-                actor.actor,
-                "claim.recovery_flagged",
-                "claim",
-                claim["id"],
-                before={"status": statuses.PAID, "recovery_reason": None},
-                after={"status": statuses.PAID, "recovery_reason": recover},
-            )
-            continue
-        await (
-            Claim.update(
-                {Claim.status: statuses.ON_HOLD, Claim.hold_reason: hold, Claim.updated_at: now}
-            )
-            .where((Claim.id == claim["id"]) & Claim.status.is_in(list(HOLDABLE)))
-            .run()
-        )
-        await record(
-            actor.actor,
-            "claim.put_on_hold",
-            "claim",
-            claim["id"],
-            before={"status": claim["status"]},
-            after={"status": statuses.ON_HOLD, "hold_reason": hold},
-        )
+    await hold_or_flag(
+        actor.actor,
+        _claims_of(award_id),
+        _hold_text(number, revoked_on, reason, paid=False),
+        _hold_text(number, revoked_on, reason, paid=True),
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------

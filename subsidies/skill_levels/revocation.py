@@ -18,17 +18,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from audit.log import record
-from kernel.clock import utcnow
 from registry.certificate_events import on_certificate_revoked
 from registry.levels import Level
-from registry.organisations import for_update
 from registry.tables import Certificate
-from subsidies.claims import statuses
+from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.tables import Claim
 from workers.runner import JobContext
-
-HOLDABLE = (statuses.PROPOSED, statuses.SUBMITTED, statuses.CALCULATED, statuses.APPROVED)
 
 
 def reason_text(cert: dict[str, Any], *, paid: bool) -> str:
@@ -70,45 +65,9 @@ async def hold_claims_of_revoked_certificate(certificate_id: int, ctx: JobContex
     )
     if cert is None:
         return
-    claims = await for_update(
-        Claim.select(Claim.id, Claim.status, Claim.recovery_reason)
-        .where(
-            (Claim.certificate == certificate_id) & Claim.status.is_in([*HOLDABLE, statuses.PAID])
-        )
-        .order_by(Claim.id)
-    ).run()
-    now = utcnow()
-    hold, recover = reason_text(cert, paid=False), reason_text(cert, paid=True)
-    for claim in claims:
-        if claim["status"] == statuses.PAID:
-            if claim["recovery_reason"] is not None:
-                continue
-            await (
-                Claim.update({Claim.recovery_reason: recover, Claim.updated_at: now})
-                .where((Claim.id == claim["id"]) & (Claim.status == statuses.PAID))
-                .run()
-            )
-            await record(
-                ctx.actor,
-                "claim.recovery_flagged",
-                "claim",
-                claim["id"],
-                before={"status": statuses.PAID, "recovery_reason": None},
-                after={"status": statuses.PAID, "recovery_reason": recover},
-            )
-            continue
-        await (
-            Claim.update(
-                {Claim.status: statuses.ON_HOLD, Claim.hold_reason: hold, Claim.updated_at: now}
-            )
-            .where((Claim.id == claim["id"]) & Claim.status.is_in(list(HOLDABLE)))
-            .run()
-        )
-        await record(
-            ctx.actor,
-            "claim.put_on_hold",
-            "claim",
-            claim["id"],
-            before={"status": claim["status"]},
-            after={"status": statuses.ON_HOLD, "hold_reason": hold},
-        )
+    await hold_or_flag(
+        ctx.actor,
+        Claim.certificate == certificate_id,
+        reason_text(cert, paid=False),
+        reason_text(cert, paid=True),
+    )
