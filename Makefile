@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 4
 
-.PHONY: setup system serve demo test lint worker migrate sweep bench bench-import bench-calculate bench-scan bench-render create-admin clean
+.PHONY: setup system serve demo test lint worker migrate sweep bench bench-import bench-calculate bench-scan bench-render bench-render-batch create-admin clean
 
 setup: system $(STAMP)
 
@@ -53,6 +53,10 @@ bench-scan: setup
 
 bench-render: setup
 	$(BIN)/python bench/render.py --notices 1000 --summary-lines 10000 --end-to-end 10000
+
+# A batch's notices through PostgreSQL, Redis and 1 then 2 Dramatiq worker processes.
+bench-render-batch: setup
+	$(BIN)/python bench/render_batch.py
 
 create-admin: setup
 	$(BIN)/python -m app create-admin --username $(USERNAME)
