@@ -22,7 +22,14 @@ from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
 from registry.exports import XLSX_MEDIA_TYPE
-from subsidies.batches import approval, building, queries, reconciliation, rules
+from subsidies.batches import (
+    approval,
+    building,
+    cancellation,
+    queries,
+    reconciliation,
+    rules,
+)
 from subsidies.batches.selection import Filters
 
 AnyRequest = Request[Principal, Any, Any]
@@ -39,6 +46,10 @@ class FiltersIn(Input):
 
     def filters(self) -> Filters:
         return Filters(self.scheme, self.period_from, self.period_to)
+
+
+class CancellationIn(Input):
+    reason: Annotated[str, msgspec.Meta(max_length=cancellation.REASON_MAX + 200)]
 
 
 class SchemeTotalOut(Output):
@@ -241,6 +252,14 @@ class BatchController(Controller):
     @post("/{batch_id:int}/approve", guards=[FINANCE], status_code=HTTP_200_OK)
     async def approve(self, batch_id: RecordId, request: AnyRequest) -> BatchOut:
         await approval.approve(request.user, batch_id)
+        return _batch_out(await queries.get(batch_id))
+
+    @post("/{batch_id:int}/cancellation", guards=[FINANCE], status_code=HTTP_200_OK)
+    async def cancel(
+        self, batch_id: RecordId, data: CancellationIn, request: AnyRequest
+    ) -> BatchOut:
+        """A submitted (not yet approved) batch; its claims return to the pool."""
+        await cancellation.cancel(request.user, batch_id, data.reason)
         return _batch_out(await queries.get(batch_id))
 
     @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")

@@ -14,13 +14,15 @@ SUBMITTED = "submitted"
 APPROVED = "approved"
 CLOSED = "closed"
 FAILED = "failed"
-BATCH_STATUSES = (DRAFT, SUBMITTED, APPROVED, CLOSED, FAILED)
+CANCELLED = "cancelled"  # by finance before approval; its claims went back to the pool
+BATCH_STATUSES = (DRAFT, SUBMITTED, APPROVED, CLOSED, FAILED, CANCELLED)
 OPEN = (DRAFT, SUBMITTED, APPROVED)  # its claims are held by it
 
 # Line statuses.
 PENDING = "pending"
 PAID = "paid"
 LINE_FAILED = "failed"
+LINE_CANCELLED = "cancelled"  # its batch was cancelled before approval
 SETTLED = (PAID, LINE_FAILED)
 
 

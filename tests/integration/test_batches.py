@@ -508,6 +508,50 @@ async def test_a_claim_put_on_hold_before_approval_is_not_paid(client):
     assert jobs == []
 
 
+async def test_a_submitted_batch_is_cancelled_and_its_claims_go_to_the_next_batch(client):
+    """The way out for a batch that cannot be approved (a held claim, a mistake): before
+    approval nothing has left, so cancelling returns every claim to the pool."""
+    scheme = fresh_scheme()
+    org = await paying_org()
+    ids = [await approved_claim(scheme, org["id"], a) for a in (100_000, 200_000)]
+    f1, f2 = await headers(), await headers()
+    batch = (await build(client, f1, scheme)).json()["batch"]
+    url = f"{BASE}/{batch['id']}/cancellation"
+    await (
+        Claim.update({Claim.status: statuses.ON_HOLD, Claim.hold_reason: "award revoked"})
+        .where(Claim.id == ids[1])
+        .run()
+    )
+    auditor = await headers(StaffRole.AUDITOR)
+    assert (await client.post(url, json={"reason": "x"}, headers=auditor)).status_code == 403
+    r = await client.post(url, json={"reason": "   "}, headers=f2)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "reason"
+    r = await client.post(url, json={"reason": "证书撤销，重新组批"}, headers=f2)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled", r.text
+    assert {line["status"] for line in await lines_of(batch["id"])} == {"cancelled"}
+    released = await claims(ids)
+    assert all(c["batch_id"] is None for c in released.values())
+    assert released[ids[1]]["status"] == "on_hold"  # an officer decides it, not finance
+    again = await client.post(url, json={"reason": "twice"}, headers=f2)
+    assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 409
+
+    # The approved claim is taken by the next batch; the held one is not.
+    second = (await build(client, f1, scheme)).json()["batch"]
+    assert (second["declared_count"], second["declared_total_fen"]) == (1, 100_000)
+    assert (await client.post(f"{BASE}/{second['id']}/approve", headers=f2)).status_code == 200
+    r = await client.post(f"{BASE}/{second['id']}/cancellation", json={"reason": "x"}, headers=f1)
+    assert r.status_code == 409 and "only a submitted batch" in r.json()["detail"]
+    entry = (
+        await AuditEntry.select(AuditEntry.after)
+        .where(
+            (AuditEntry.action == "batch.cancelled") & (AuditEntry.object_id == str(batch["id"]))
+        )
+        .run()
+    )
+    assert len(entry) == 1
+
+
 async def test_a_held_claim_the_bank_paid_anyway_is_flagged_for_recovery(client):
     """Held after approval (the file is at the bank) and paid: the money moved, so the
     claim is paid and flagged for recovery with its hold's reason, and that is audited."""
