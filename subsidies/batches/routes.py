@@ -256,7 +256,7 @@ class BatchController(Controller):
 
     @post("/{batch_id:int}/cancellation", guards=[FINANCE], status_code=HTTP_200_OK)
     async def cancel(
-        self, batch_id: RecordId, data: CancellationIn, request: AnyRequest
+        self, batch_id: RecordId, data: JSONBody[CancellationIn], request: AnyRequest
     ) -> BatchOut:
         """A submitted (not yet approved) batch; its claims return to the pool."""
         await cancellation.cancel(request.user, batch_id, data.reason)
