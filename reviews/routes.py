@@ -207,7 +207,9 @@ class ReviewController(Controller):
         return msgspec.convert(await cases.recuse(request.user, case_id, data.reason), RecusalOut)
 
     @get("/ranking", guards=[allow(*cases.OVERSEERS)])
-    async def ranking(self, subject_type: str, limit: FromQuery[int] = 50) -> list[RankedCaseOut]:
+    async def ranking(
+        self, subject_type: FromQuery[str], limit: FromQuery[int] = 50
+    ) -> list[RankedCaseOut]:
         rows = await cases.ranking(subject_type, limit=check_limit(limit))
         return [msgspec.convert(r, RankedCaseOut) for r in rows]
 
