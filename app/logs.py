@@ -32,3 +32,6 @@ def configure(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     # Our access line (app.access) carries the request id; uvicorn's would not.
     logging.getLogger("uvicorn.access").disabled = True
+    # WeasyPrint reports seven layout steps per document at INFO: noise in the worker's
+    # log and time spent formatting it; its warnings (a missing font, a bad CSS rule) stay.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)

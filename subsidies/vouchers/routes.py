@@ -11,7 +11,7 @@ from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from app.params import MAX_ID
 from kernel.schemas import Input, Output
-from subsidies.vouchers import issuing, redemption, reimbursement, views
+from subsidies.vouchers import documents, issuing, redemption, reimbursement, views
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
@@ -66,6 +66,12 @@ class VoucherOut(Output):
     claim_id: int | None
 
 
+class DocumentRequestOut(Output):
+    document_id: int | None  # stored: GET /api/v1/documents/{id}/download
+    code: str | None  # its verification code
+    job_id: int | None  # not yet: the rendering job (GET /api/v1/jobs/{id})
+
+
 class IssuanceOut(Output):
     job_id: int
     issued_on: date
@@ -104,6 +110,12 @@ class VoucherController(Controller):
     @get("/{number:str}", guards=[READERS])
     async def get_one(self, number: FromPath[str], request: AnyRequest) -> VoucherOut:
         return _out(await views.get(request.user, number))
+
+    @post("/{number:str}/document", guards=[OFFICERS], status_code=HTTP_202_ACCEPTED)
+    async def document(self, number: FromPath[str], request: AnyRequest) -> DocumentRequestOut:
+        """The printable voucher (PDF with verification code and QR): its document id
+        once stored, else the job that renders it."""
+        return DocumentRequestOut(**await documents.request_document(request.user, number))
 
     @post("/{number:str}/redemption", guards=[INSTITUTIONS], status_code=HTTP_200_OK)
     async def redeem(

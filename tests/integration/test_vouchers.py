@@ -426,3 +426,35 @@ async def test_the_generic_claims_route_applies_the_same_checks(client):
     assert r.status_code == 201, r.text
     r = await client.post(f"{URL}/{voucher['number']}/claim", json={}, headers=ih)
     assert r.status_code == 409  # one live claim per voucher, whichever route made it
+
+
+async def test_an_officer_prints_a_voucher_rendered_once_and_verifiable(client):
+    oh = await officer()
+    person, voucher = await issued(client, oh)
+    url = f"{URL}/{voucher['number']}/document"
+    _, ih = await institution()
+    assert (await client.post(url, headers=ih)).status_code == 403
+    r = await client.post(url, headers=oh)
+    assert r.status_code == 202 and r.json()["document_id"] is None, r.text
+    job_id = r.json()["job_id"]
+    for _ in range(1200):
+        job = (await client.get(f"/api/v1/jobs/{job_id}", headers=oh)).json()
+        if job["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "done", job
+    again = (await client.post(url, headers=oh)).json()
+    assert again["job_id"] is None and again["document_id"] > 0
+    pdf = await client.get(f"/api/v1/documents/{again['document_id']}/download", headers=oh)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    check = (await client.get(f"/verify/{again['code']}")).json()
+    assert check["genuine"] is True and voucher["number"] in json.dumps(check["summary"])
+    assert person["id_number"] not in json.dumps(check["summary"])  # masked
+
+    r = await client.post(
+        f"{URL}/{voucher['number']}/cancellation", json={"reason": "错发"}, headers=oh
+    )
+    assert r.status_code == 200
+    r = await client.post(url, headers=oh)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "number"
+    assert (await client.post(f"{URL}/X-1/document", headers=oh)).status_code in (400, 404)
