@@ -36,7 +36,7 @@ REGIONS = ("441900", "440105", "445202", "430102", "511702")
 
 
 class DemoError(RuntimeError):
-    pass
+    """A step of the path answered otherwise than its user expects; names the call."""
 
 
 @dataclass
@@ -72,16 +72,20 @@ class Api:
             await asyncio.sleep(0.1)
         raise DemoError(f"job {url} did not finish")
 
-    async def all_claims(self, headers: dict[str, str], **filters: Any) -> list[dict[str, Any]]:
+    async def items(self, url: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+        """Every item of a cursor-paged listing."""
         found: list[dict[str, Any]] = []
         cursor = None
         while True:
-            params = {**filters, "limit": 200, **({"cursor": cursor} if cursor else {})}
-            page = await self.call("GET", "/api/v1/claims", headers, params=params)
+            query = {**params, "limit": 200, **({"cursor": cursor} if cursor else {})}
+            page = await self.call("GET", url, headers, params=query)
             found.extend(page["items"])
             cursor = page.get("next_cursor")
             if not cursor:
                 return found
+
+    async def all_claims(self, headers: dict[str, str], **filters: Any) -> list[dict[str, Any]]:
+        return await self.items("/api/v1/claims", headers, **filters)
 
 
 @dataclass
@@ -229,18 +233,11 @@ async def employments(api: Api, actors: Actors, crowd: list[Person]) -> None:
         await api.call("POST", "/api/v1/employments", actors.org(employer), json=body, expect=201)
 
 
-async def ids_by_number(api: Api, actors: Actors, crowd: list[Person]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    cursor = None
-    while True:
-        params = {"organisation": actors.orgs["institute"]["id"], "limit": 200}
-        if cursor:
-            params["cursor"] = cursor
-        page = await api.call("GET", "/api/v1/people", actors.staff["officer-a"], params=params)
-        found.update({p["id_number"]: p["id"] for p in page["items"]})
-        cursor = page.get("next_cursor")
-        if not cursor:
-            return found
+async def ids_by_number(api: Api, actors: Actors) -> dict[str, int]:
+    people = await api.items(
+        "/api/v1/people", actors.staff["officer-a"], organisation=actors.orgs["institute"]["id"]
+    )
+    return {p["id_number"]: p["id"] for p in people}
 
 
 async def automatic_scan(api: Api, actors: Actors, crowd: list[Person], ids: dict[str, int]) -> int:
@@ -371,7 +368,7 @@ async def run(client: httpx.AsyncClient, out: Path, size: int = 160) -> Summary:
     evaluator_code = actors.orgs["evaluator"]["credit_code"]
     summary.report = await registry_phase(api, actors, crowd, evaluator_code, out)
     await employments(api, actors, crowd)
-    ids = await ids_by_number(api, actors, crowd)
+    ids = await ids_by_number(api, actors)
     summary.proposed = await automatic_scan(api, actors, crowd, ids)
     summary.intern_months = await internships(api, actors, crowd[:12], ids)
     summary.vouchers = await vouchers(api, actors, crowd[12:32], ids, out)
@@ -437,16 +434,8 @@ async def bank_return_file(api: Api, headers: dict[str, str], url: str, path: Pa
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["reference", "amount", "result", "reason"])
-    cursor = None
-    while True:
-        params = {"limit": 200, **({"cursor": cursor} if cursor else {})}
-        page = await api.call("GET", f"{url}/lines", headers, params=params)
-        writer.writerows(
-            [line["reference"], line["amount_yuan"], "paid", ""] for line in page["items"]
-        )
-        cursor = page.get("next_cursor")
-        if not cursor:
-            break
+    for line in await api.items(f"{url}/lines", headers):
+        writer.writerow([line["reference"], line["amount_yuan"], "paid", ""])
     body = out.getvalue().encode("utf-8")
     await asyncio.to_thread(path.write_bytes, body)
     return body

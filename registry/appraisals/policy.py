@@ -17,7 +17,7 @@ POLICY_FILE = Path(__file__).parent / "appraisal_policy.toml"
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
-    pass
+    """A misspelt key in the policy file is an error, not a silently kept default."""
 
 
 class Weights(_Strict):

@@ -47,7 +47,7 @@ def covered_years() -> tuple[int, int]:
 def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:
+    except NotImplementedError:  # the library's way of saying it has no such year
         raise CalendarNotCovered(day) from None
 
 
