@@ -9,7 +9,8 @@ it is done when all are, or fails when a child failed for good.
 
 Idempotent at every level: documents are unique per (kind, subject); a child skips
 lines whose notice is stored; a re-run parent only writes children for what is
-missing. Every child re-checks the totals (`checked_lines`) before it renders.
+missing. Every child re-checks the whole batch's totals (`checked_lines`) before it renders
+its range.
 """
 
 from __future__ import annotations
@@ -51,7 +52,9 @@ def batch_subject(batch_id: int) -> str:
     return f"batch:{batch_id}"
 
 
-async def _checked(batch_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+async def _checked(
+    batch_id: int, line_range: tuple[int, int] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The batch and its lines, or a permanent failure: a batch whose totals no longer
     add up (it is marked failed by the check), that is not approved, or is missing
     will not get better by retrying."""
@@ -61,7 +64,7 @@ async def _checked(batch_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]
             raise PermanentFailure(
                 f"batch {batch['number']} is {batch['status']}: only approved batches are rendered"
             )
-        lines = await checked_lines(batch_id)
+        lines = await checked_lines(batch_id, line_range)
     except PermanentFailure:
         raise
     except DomainError as exc:
@@ -144,8 +147,7 @@ async def render_batch(ctx: JobContext) -> dict[str, Any]:
 async def render_notices(ctx: JobContext) -> dict[str, Any]:
     batch_id = int(ctx.payload["batch_id"])
     first, last = int(ctx.payload["first_line"]), int(ctx.payload["last_line"])
-    batch, lines = await _checked(batch_id)
-    wanted = [x for x in lines if first <= x["line_no"] <= last]
+    batch, wanted = await _checked(batch_id, (first, last))
     have = await service.existing_subjects(kinds.NOTICE, [line_subject(x["id"]) for x in wanted])
     todo = [x for x in wanted if line_subject(x["id"]) not in have]
     titles = await _policy_titles({x["policy_version_id"] for x in todo})

@@ -9,6 +9,11 @@
   loading paid once) and the pages split into one PDF per notice. A split PDF embeds
   only its own pages' glyphs, so a notice is byte for byte the same whether it was
   rendered alone or inside a chunk (a test holds it to that).
+- One rendering at a time per process (`_layout_lock`): Pango, fontconfig and the
+  shared font configuration are not thread-safe, and two worker threads rendering at
+  once corrupted GLib's lists ("corrupted double-linked list", thousands of times in
+  a 10,000-notice run). The GIL kept the two threads from running in parallel anyway;
+  worker processes are what scale rendering.
 - Deterministic output: no PDF identifier, and the creation date is the document's
   issue date from the data, so the same data gives the same bytes.
 """
@@ -31,6 +36,7 @@ from certificates.qr import qr_png_data_uri
 
 _font_config: FontConfiguration | None = None
 _font_lock = threading.Lock()
+_layout_lock = threading.Lock()
 
 
 def font_config() -> FontConfiguration:
@@ -79,7 +85,8 @@ def _font_url() -> str | None:
 
 
 def _pdf(html: str) -> bytes:
-    return HTML(string=html).write_pdf(font_config=font_config())
+    with _layout_lock:
+        return HTML(string=html).write_pdf(font_config=font_config())
 
 
 def render_notices(notices: Sequence[models.NoticeData]) -> list[bytes]:
@@ -98,14 +105,16 @@ def _render_same_day(notices: list[models.NoticeData], issued_on: date) -> list[
         created=issued_on.isoformat(),
         notices=notices,
     )
-    document = HTML(string=html).render(font_config=font_config())
-    starts = [number for number, page in enumerate(document.pages) if _starts_notice(page)]
-    if len(starts) != len(notices):
-        raise RuntimeError(f"laid out {len(starts)} notices where {len(notices)} were given")
-    ends = [*starts[1:], len(document.pages)]
-    return [
-        document.copy(document.pages[a:b]).write_pdf() for a, b in zip(starts, ends, strict=True)
-    ]
+    with _layout_lock:
+        document = HTML(string=html).render(font_config=font_config())
+        starts = [number for number, page in enumerate(document.pages) if _starts_notice(page)]
+        if len(starts) != len(notices):
+            raise RuntimeError(f"laid out {len(starts)} notices where {len(notices)} were given")
+        ends = [*starts[1:], len(document.pages)]
+        return [
+            document.copy(document.pages[a:b]).write_pdf()
+            for a, b in zip(starts, ends, strict=True)
+        ]
 
 
 def _starts_notice(page: Any) -> bool:

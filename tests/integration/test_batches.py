@@ -241,6 +241,31 @@ async def test_a_tampered_line_fails_the_next_step_loudly(client):
     assert len(failed) == 1
 
 
+async def test_a_range_of_lines_is_returned_only_after_the_whole_batch_is_checked(client):
+    from kernel.errors import Conflict
+    from subsidies.batches.totals import checked_lines
+
+    scheme = fresh_scheme()
+    org = await paying_org()
+    for amount in (100_000, 200_000, 300_000):
+        await approved_claim(scheme, org["id"], amount)
+    batch = (await build(client, await headers(), scheme)).json()["batch"]
+    part = await checked_lines(batch["id"], (2, 3))
+    assert [x["line_no"] for x in part] == [2, 3]
+    assert {x["amount_fen"] for x in part} <= {100_000, 200_000, 300_000}
+    # A line outside the range, and its claim, altered together: the range still refuses.
+    first = (await lines_of(batch["id"]))[0]
+    await BatchLine.update({BatchLine.amount_fen: 1}).where(BatchLine.id == first["id"]).run()
+    try:
+        await checked_lines(batch["id"], (2, 3))
+    except Conflict as exc:
+        assert "declared" in exc.message
+    else:
+        raise AssertionError("a tampered line outside the range passed the check")
+    row = await DisbursementBatch.select().where(DisbursementBatch.id == batch["id"]).first().run()
+    assert row["status"] == "failed"
+
+
 async def test_tampering_after_approval_stops_download_and_reconciliation(client):
     scheme = fresh_scheme()
     org = await paying_org()

@@ -164,3 +164,19 @@ def test_content_addressed_storage(tmp_path):
     assert storage.absolute(tmp_path, rel) == (tmp_path / rel).resolve()
     with pytest.raises(ValueError):
         storage.absolute(tmp_path, "../../etc/passwd")
+
+
+def test_threads_rendering_at_once_get_the_bytes_of_one_at_a_time(capfd):
+    """Worker threads share a process: rendering must be serialised inside it (Pango and
+    fontconfig are not thread-safe; unserialised, GLib reports corrupted lists on
+    stderr and PDFs can differ)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    groups = [[samples.sample_notice(10 * g + i) for i in range(6)] for g in range(4)]
+    expected = [rendering.render_notices(group) for group in groups]
+    capfd.readouterr()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(3):
+            got = list(pool.map(rendering.render_notices, groups))
+            assert got == expected
+    assert "GLib" not in capfd.readouterr().err
