@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
@@ -32,6 +33,7 @@ class Settings:
     outcome_late_days: int
     outcome_upload_max_bytes: int
     daily_scan_hour: int | None = None  # Beijing hour; None: no automatic daily scan
+    public_base_url: str = ""  # the address documents' QR codes point at; "": HOST:PORT
 
     @property
     def embedded_broker(self) -> bool:
@@ -62,6 +64,7 @@ class Settings:
             outcome_late_days=int(env.get("OUTCOME_LATE_DAYS", "30")),
             outcome_upload_max_bytes=int(env.get("OUTCOME_UPLOAD_MAX_BYTES", str(256 << 20))),
             daily_scan_hour=_hour(env.get("DAILY_SCAN_HOUR", "")),
+            public_base_url=_base_url(env.get("PUBLIC_BASE_URL", "")),
         )
 
 
@@ -73,6 +76,21 @@ def _hour(text: str) -> int | None:
     if not 0 <= hour <= 23:
         raise ValueError(f"DAILY_SCAN_HOUR must be an hour from 0 to 23, not {text!r}")
     return hour
+
+
+def _base_url(text: str) -> str:
+    """An http(s) address without a trailing slash; blank: "" (documents then point at
+    HOST:PORT). Checked at startup: a typo would print on every document's QR code."""
+    text = text.strip().rstrip("/")
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ValueError(
+            f"PUBLIC_BASE_URL must be an http:// or https:// address such as "
+            f"https://rsj.dg.gov.cn/skills, not {text!r}"
+        )
+    return text
 
 
 # Every variable Settings reads, with what it means; README's table and
@@ -108,5 +126,8 @@ ENVIRONMENT: dict[str, str] = {
     "DAILY_SCAN_HOUR": "Beijing hour (0-23) from which the sweepers queue each day's "
     "automatic scan (policy finds people), once a day across every process; empty "
     "(default): no automatic scan",
+    "PUBLIC_BASE_URL": "public address of the service (https://…, optionally with a path "
+    "prefix) that documents' QR codes and verify links point at; empty (default): "
+    "http://HOST:PORT, right only on one machine",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
 }

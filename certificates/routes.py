@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter, PathParameter
 from litestar.response import File
@@ -14,7 +14,7 @@ from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.auth import PUBLIC_OPT
 from app.params import RecordId
-from certificates import service
+from certificates import service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
 
@@ -56,10 +56,24 @@ def _verification(code: str, found: dict[str, Any] | None) -> VerificationOut:
     return VerificationOut(**found)
 
 
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    """A browser (a phone that scanned the QR code) gets the page; API clients, and
+    anyone not asking, get JSON."""
+    return request.accept.best_match([MediaType.JSON, MediaType.HTML], MediaType.JSON) == (
+        MediaType.HTML
+    )
+
+
+def _html(content: str) -> Response[str]:
+    return Response(content, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+
+
 class VerifyController(Controller):
     """`GET /verify/{code}`: is this code on a document we issued, and what does it
     say (masked). `POST /verify/{code}` with the PDF (multipart field `file`, or the
-    raw bytes as the body): is this file exactly that document."""
+    raw bytes as the body): is this file exactly that document. Both answer JSON, or a
+    bilingual HTML page to a browser (Accept: text/html), which is what a QR code
+    opens."""
 
     path = "/verify"
     tags = ["documents"]
@@ -67,13 +81,23 @@ class VerifyController(Controller):
     middleware = [VERIFY_RATE_LIMIT.middleware]
 
     @get("/{code:str}")
-    async def verify(self, code: Code) -> VerificationOut:
-        return _verification(code, await service.verify(code))
+    async def verify(
+        self, code: Code, request: Request[Any, Any, Any]
+    ) -> VerificationOut | Response[str]:
+        found = await service.verify(code)
+        if _wants_html(request):
+            return _html(verify_page.page(code, found))
+        return _verification(code, found)
 
     @post("/{code:str}", status_code=200)
-    async def verify_file(self, code: Code, request: Request[Any, Any, Any]) -> FileCheckOut:
+    async def verify_file(
+        self, code: Code, request: Request[Any, Any, Any]
+    ) -> FileCheckOut | Response[str]:
         content = await _uploaded(request)
         result = await service.verify_file(code, content)
+        if _wants_html(request):
+            found = result if result["genuine"] else None
+            return _html(verify_page.page(code, found, result.get("matches", False)))
         if not result["genuine"]:
             return FileCheckOut(genuine=False, code=code, uploaded_sha256=result["sha256"])
         return FileCheckOut(**result)

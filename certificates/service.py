@@ -14,7 +14,8 @@ from audit.log import record
 from certificates import codes, kinds, storage
 from certificates.tables import Document
 from kernel.db import unit_of_work
-from kernel.errors import NotFound, NotVisible
+from kernel.errors import Conflict, NotFound, NotVisible
+from kernel.integrity import ensure_unaltered
 
 
 @dataclass(frozen=True)
@@ -131,13 +132,16 @@ async def verify_file(typed_code: str, content: bytes) -> dict[str, Any]:
 
 async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tuple[Path, str]:
     """The stored file and a download name, for staff roles that read its kind and
-    the organisation it names; anyone else is answered like a missing document."""
+    the organisation it names; anyone else is answered like a missing document. The
+    file must still hash to the digest stored at render time (409 if not). Every
+    download, and every refusal of an altered file, is audited."""
     row = (
         await Document.select(
             Document.id,
             Document.kind,
             Document.subject,
             Document.code,
+            Document.sha256,
             Document.storage_path,
             Document.organisation,
         )
@@ -153,6 +157,15 @@ async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tu
     if not allowed:
         raise NotVisible("document not found", field="document_id", document_id=document_id)
     path = storage.absolute(data_dir, row["storage_path"])
+    try:
+        await ensure_unaltered(path, row["sha256"], f"document {document_id}")
+    except Conflict as exc:
+        await record(actor.actor, "document.altered", "document", document_id, after=exc.details)
+        raise
+    await record(
+        actor.actor, "document.downloaded", "document", document_id,
+        after={"kind": row["kind"], "subject": row["subject"]},
+    )  # fmt: skip
     name = f"{row['kind']}-{row['subject'].replace(':', '-')}-{row['code']}.pdf"
     return path, name
 

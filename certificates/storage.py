@@ -30,8 +30,8 @@ def store(data_dir: Path, content: bytes) -> tuple[str, str]:
     digest = sha256_of(content)
     rel = relative_path(digest)
     target = data_dir / rel
-    if target.exists() and target.stat().st_size == len(content):
-        return digest, rel
+    if target.exists() and sha256_of(target.read_bytes()) == digest:
+        return digest, rel  # an altered copy is replaced, not kept
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".incoming-{uuid.uuid4().hex}")
     try:

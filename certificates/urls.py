@@ -6,12 +6,10 @@ from app.settings import Settings
 
 
 def verify_base_url(settings: Settings) -> str:
-    """The service's public address. Until a PUBLIC_BASE_URL setting exists, it is the
-    address the API listens on (HOST:PORT): right for one machine, to be replaced by
-    the public name behind a proxy."""
-    public = getattr(settings, "public_base_url", None)
-    if public:
-        return str(public).rstrip("/")
+    """The service's public address: PUBLIC_BASE_URL, or else the address the API
+    listens on (HOST:PORT), which is right only for one machine."""
+    if settings.public_base_url:
+        return settings.public_base_url
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     return f"http://{host}:{settings.port}"
 

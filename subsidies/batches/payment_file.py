@@ -12,17 +12,21 @@ import os
 from pathlib import Path
 from typing import Any
 
+from accounts.principal import Principal
 from app.settings import Settings
 from audit.log import record
+from kernel.db import unit_of_work
 from kernel.errors import Conflict, NotFound
 from registry.exports import Sheet, write_csv, write_xlsx_sync
 from subsidies.batches import payment_layout, rules
 from subsidies.batches.approval import PAYMENT_FILE
 from subsidies.batches.totals import checked_lines, load_batch
+from workers import outbox
 from workers.kinds import job_handler
 from workers.runner import JobContext, PermanentFailure
 
 FORMATS = ("csv", "xlsx")
+WRITTEN = "batch.payment_file_written"  # its audit entry holds the files' sha256
 
 
 def folder(data_dir: Path, number: str) -> Path:
@@ -76,7 +80,25 @@ async def produce_payment_file(ctx: JobContext) -> dict[str, Any]:
         "sha256": digests,
     }
     async with ctx.finishing(result):
-        await record(
-            ctx.actor, "batch.payment_file_written", "disbursement_batch", batch_id, after=result
-        )
+        await record(ctx.actor, WRITTEN, "disbursement_batch", batch_id, after=result)
     return result
+
+
+async def request_rewrite(actor: Principal, batch_id: int) -> int:
+    """Queues the payment-file job again for an approved (or closed) batch, e.g. after a
+    download was refused because the file on disk had changed; returns the job id. The
+    job re-checks the totals and records the new files' digests."""
+    async with unit_of_work():
+        batch = await load_batch(batch_id, lock=True)
+        if batch["status"] not in (rules.APPROVED, rules.CLOSED):
+            raise Conflict(
+                f"batch {batch['number']} is {batch['status']}: only an approved batch has a "
+                "payment file",
+                field="status",
+            )
+        job_id = await outbox.enqueue(PAYMENT_FILE, {"batch_id": batch_id}, created_by=actor.actor)
+        await record(
+            actor.actor, "batch.payment_file_requested", "disbursement_batch", batch_id,
+            after={"job": job_id},
+        )  # fmt: skip
+    return job_id

@@ -11,7 +11,9 @@ from piccolo.query.functions.aggregate import Count, Sum
 
 from accounts.principal import Principal
 from audit.log import record
+from audit.tables import AuditEntry
 from kernel.errors import Conflict, InvalidInput
+from kernel.integrity import ensure_unaltered
 from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
 from subsidies.batches import payment_file, rules
 from subsidies.batches.approval import PAYMENT_FILE, RENDER_DOCUMENTS
@@ -109,7 +111,8 @@ async def payment_file_path(
     who: Principal, batch_id: int, data_dir: Path, file_format: str
 ) -> tuple[Path, str]:
     """The stored file, once its job has written it; the totals are checked first (a
-    mismatch fails the batch and answers 409)."""
+    mismatch fails the batch and answers 409), and the file must still have the digest
+    its job recorded in the audit log (an edited account or amount answers 409)."""
     batch = await load_batch(batch_id)
     await checked_lines(batch_id)
     if batch["status"] not in (rules.APPROVED, rules.CLOSED):
@@ -125,8 +128,38 @@ async def payment_file_path(
             f"in GET /api/v1/batches/{batch_id}",
             field="payment_file",
         )
+    try:
+        await ensure_unaltered(
+            path,
+            await _written_digest(batch_id, file_format),
+            f"the {file_format} payment file of batch {batch['number']}",
+        )
+    except Conflict as exc:
+        await record(
+            who.actor, "batch.payment_file_altered", "disbursement_batch", batch_id,
+            after={"format": file_format, **exc.details},
+        )  # fmt: skip
+        raise
     await record(
         who.actor, "batch.payment_file_downloaded", "disbursement_batch", batch_id,
         after={"format": file_format},
     )  # fmt: skip
     return path, f"{batch['number']}-payment.{file_format}"
+
+
+async def _written_digest(batch_id: int, file_format: str) -> str | None:
+    """The digest the payment-file job recorded when it last wrote this file."""
+    row = await (
+        AuditEntry.select(AuditEntry.after)
+        .where(
+            (AuditEntry.action == payment_file.WRITTEN)
+            & (AuditEntry.object_type == "disbursement_batch")
+            & (AuditEntry.object_id == str(batch_id))
+        )
+        .order_by(AuditEntry.id, ascending=False)
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    return (json.loads(row["after"] or "{}").get("sha256") or {}).get(file_format)

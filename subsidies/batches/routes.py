@@ -11,7 +11,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromQuery, JSONBody
 from litestar.response import File
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from accounts.guards import allow
 from accounts.principal import Principal
@@ -26,10 +26,12 @@ from subsidies.batches import (
     approval,
     building,
     cancellation,
+    payment_file,
     queries,
     reconciliation,
     rules,
 )
+from subsidies.batches.approval import PAYMENT_FILE
 from subsidies.batches.selection import Filters
 
 AnyRequest = Request[Principal, Any, Any]
@@ -269,6 +271,14 @@ class BatchController(Controller):
     @get("/{batch_id:int}/payment-file.xlsx", guards=[FINANCE], media_type=XLSX_MEDIA_TYPE)
     async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> File:
         return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE)
+
+    @post("/{batch_id:int}/payment-file", guards=[FINANCE], status_code=HTTP_202_ACCEPTED)
+    async def rewrite_payment_file(self, batch_id: RecordId, request: AnyRequest) -> JobRefOut:
+        """Writes the payment files again (a job, `GET /api/v1/jobs/{id}`): after a
+        download was refused because the file on disk no longer matched the digest
+        recorded when it was written."""
+        job_id = await payment_file.request_rewrite(request.user, batch_id)
+        return JobRefOut(id=job_id, kind=PAYMENT_FILE, status="pending", progress=0, error=None)
 
     @post(
         "/{batch_id:int}/reconciliation",

@@ -211,6 +211,55 @@ async def test_preview_build_four_eyes_and_payment_file(client):
     }
 
 
+async def test_an_altered_payment_file_is_never_served(client):
+    from app.settings import Settings
+    from subsidies.batches import payment_file
+
+    scheme = fresh_scheme()
+    org = await paying_org()
+    await approved_claim(scheme, org["id"], 900_000)
+    f1, f2 = await headers(), await headers()
+    batch = (await build(client, f1, scheme)).json()["batch"]
+    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
+    await wait_for_jobs(client, batch["id"], f1)
+    r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f1)
+    assert r.status_code == 200, r.text
+    # Someone edits the account number in the file the bank will receive.
+    path = payment_file.path_of(Settings.from_env().data_dir, batch["number"], "csv")
+    path.write_bytes(path.read_bytes().replace(f"{org['id']:010d}".encode(), b"9999999999"))
+    r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f1)
+    assert r.status_code == 409, r.text
+    assert r.json()["detail"].startswith(f"the csv payment file of batch {batch['number']}")
+    assert "changed on disk" in r.json()["detail"]
+    assert (await client.get(f"{BASE}/{batch['id']}/payment-file.xlsx", headers=f1)).is_success
+    actions = [
+        a["action"]
+        for a in await AuditEntry.select(AuditEntry.action)
+        .where(AuditEntry.object_id == str(batch["id"]))
+        .order_by(AuditEntry.id)
+        .run()
+    ]
+    assert actions.count("batch.payment_file_altered") == 1
+    assert actions.count("batch.payment_file_downloaded") == 2  # the csv before, the xlsx
+    path.unlink()
+    r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f1)
+    assert r.status_code == 409
+    # Finance has it written again; the new digest is recorded and the file served.
+    auditor = await headers(StaffRole.AUDITOR)
+    r = await client.post(f"{BASE}/{batch['id']}/payment-file", headers=auditor)
+    assert r.status_code == 403
+    r = await client.post(f"{BASE}/{batch['id']}/payment-file", headers=f2)
+    assert r.status_code == 202 and r.json()["kind"] == "batches.payment_file", r.text
+    for _ in range(600):
+        job = await Job.select(Job.status).where(Job.id == r.json()["id"]).first().run()
+        if job["status"] in ("done", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "done"
+    r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f1)
+    assert r.status_code == 200 and f"{org['id']:010d}" in r.text
+
+
 async def test_a_tampered_line_fails_the_next_step_loudly(client):
     scheme = fresh_scheme()
     org = await paying_org()

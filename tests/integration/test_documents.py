@@ -261,3 +261,62 @@ async def test_studio_certificate_job_renders_once(client):
     assert r.status_code == 200
     text = pdf_text(r.content)
     assert "李强技能大师工作室" in text and "省级" in text and host["name"] in text
+
+
+async def test_a_phone_gets_the_verify_page_and_altered_files_are_refused(client):
+    from app.settings import Settings
+    from audit.tables import AuditEntry
+    from certificates import storage
+
+    made = await approved_batch(client)
+    batch, finance = made["batch"], made["finance"]
+    [job] = await render_jobs(batch["id"])
+    assert (await wait_done(job["id"]))["status"] == "done"
+    rows = (
+        await Document.select()
+        .where((Document.batch_id == batch["id"]) & (Document.kind == "disbursement_notice"))
+        .order_by(Document.id)
+        .run()
+    )
+    doc = next(r for r in rows if "欧" in r["summary"])  # the person's notice
+    browser = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+    r = await client.get(f"/verify/{doc['code']}", headers=browser)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    assert "验证码真实有效" in page and "补贴发放通知书" in page and "欧***" in page
+    assert "收款人 Payee" in page and "壹分" in page and doc["sha256"] in page
+    assert "欧阳晓燕" not in page and "6216610000012345678" not in page
+    assert '<form method="post" enctype="multipart/form-data">' in page
+    r = await client.get("/verify/0000-0000-0000-0000", headers=browser)
+    assert "未找到该验证码" in r.text and "<form" not in r.text
+    r = await client.get("/verify/%3Cscript%3E", headers=browser)
+    assert "<script>" not in r.text and "&lt;script&gt;" in r.text
+
+    path = storage.absolute(Settings.from_env().data_dir, doc["storage_path"])
+    genuine = path.read_bytes()
+    r = await client.post(f"/verify/{doc['code']}", files={"file": genuine}, headers=browser)
+    assert "未被改动" in r.text
+    middle = len(genuine) // 2  # one byte changed, as any edit would
+    altered = genuine[:middle] + bytes([genuine[middle] ^ 1]) + genuine[middle + 1 :]
+    r = await client.post(f"/verify/{doc['code']}", files={"file": altered}, headers=browser)
+    assert "可能已被改动" in r.text
+    assert (await client.get(f"/verify/{doc['code']}")).json()["genuine"]  # JSON by default
+
+    # Downloads are audited; a file changed on disk is refused, not served.
+    r = await client.get(f"/api/v1/documents/{doc['id']}/download", headers=finance)
+    assert r.status_code == 200 and r.content == genuine
+    path.write_bytes(altered)
+    r = await client.get(f"/api/v1/documents/{doc['id']}/download", headers=finance)
+    assert r.status_code == 409 and "changed on disk" in r.json()["detail"], r.text
+    actions = [
+        a["action"]
+        for a in await AuditEntry.select(AuditEntry.action)
+        .where((AuditEntry.object_type == "document") & (AuditEntry.object_id == str(doc["id"])))
+        .run()
+    ]
+    assert sorted(actions) == ["document.altered", "document.downloaded"]
+    # Storing the same PDF again (a re-rendered document) puts the genuine bytes back.
+    assert storage.store(Settings.from_env().data_dir, genuine)[1] == doc["storage_path"]
+    r = await client.get(f"/api/v1/documents/{doc['id']}/download", headers=finance)
+    assert r.status_code == 200 and r.content == genuine

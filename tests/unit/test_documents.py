@@ -134,6 +134,23 @@ def test_verification_codes():
         assert codes.normalise(bad) is None
 
 
+def test_qr_codes_point_at_the_public_address():
+    import pytest
+
+    from app.settings import Settings
+    from certificates.urls import verify_base_url, verify_url
+
+    public = Settings.from_env({"PUBLIC_BASE_URL": " https://rsj.dg.gov.cn/skills/ "})
+    assert verify_url(verify_base_url(public), "7KQ2-M9DX-4HT0-VB3N") == (
+        "https://rsj.dg.gov.cn/skills/verify/7KQ2-M9DX-4HT0-VB3N"
+    )
+    local = Settings.from_env({"HOST": "0.0.0.0", "PORT": "8080"})
+    assert verify_base_url(local) == "http://127.0.0.1:8080"
+    for bad in ("rsj.dg.gov.cn", "ftp://rsj.dg.gov.cn", "https://", "https://a.cn/?x=1"):
+        with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
+            Settings.from_env({"PUBLIC_BASE_URL": bad})
+
+
 def test_notice_jobs_split_lines_and_mask_the_public_summary():
     from certificates.batch_jobs import _ranges, mask_account, mask_name, notice_summary
 
