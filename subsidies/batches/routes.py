@@ -264,6 +264,15 @@ class BatchController(Controller):
         await cancellation.cancel(request.user, batch_id, data.reason)
         return _batch_out(await queries.get(batch_id))
 
+    @post("/{batch_id:int}/release", guards=[FINANCE], status_code=HTTP_200_OK)
+    async def release(
+        self, batch_id: RecordId, data: JSONBody[CancellationIn], request: AnyRequest
+    ) -> BatchOut:
+        """A failed batch whose payment file was never downloaded, by a finance user who
+        neither built nor approved it: its unpaid claims return to the pool."""
+        await cancellation.release_failed(request.user, batch_id, data.reason)
+        return _batch_out(await queries.get(batch_id))
+
     @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")
     async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> File:
         return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8")

@@ -15,7 +15,8 @@ APPROVED = "approved"
 CLOSED = "closed"
 FAILED = "failed"
 CANCELLED = "cancelled"  # by finance before approval; its claims went back to the pool
-BATCH_STATUSES = (DRAFT, SUBMITTED, APPROVED, CLOSED, FAILED, CANCELLED)
+RELEASED = "released"  # failed, then its unpaid claims released after an investigation
+BATCH_STATUSES = (DRAFT, SUBMITTED, APPROVED, CLOSED, FAILED, CANCELLED, RELEASED)
 OPEN = (DRAFT, SUBMITTED, APPROVED)  # its claims are held by it
 
 # Line statuses.

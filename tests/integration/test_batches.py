@@ -656,3 +656,53 @@ async def test_a_held_claim_the_bank_paid_anyway_is_flagged_for_recovery(client)
         .run()
     )
     assert len(flagged) == 1
+
+
+async def test_a_failed_batch_is_released_only_by_someone_else_before_its_file_left(client):
+    """After the investigation of a failed batch, its unpaid claims go back to the pool,
+    unless its payment file was downloaded (the money may be at the bank)."""
+    scheme = fresh_scheme()
+    org = await paying_org()
+    ids = [await approved_claim(scheme, org["id"], a) for a in (100_000, 200_000)]
+    f1, f2, f3 = await headers(), await headers(), await headers()
+    batch = (await build(client, f1, scheme)).json()["batch"]
+    url = f"{BASE}/{batch['id']}/release"
+    r = await client.post(url, json={"reason": "查明原因"}, headers=f2)
+    assert r.status_code == 409 and "only a failed batch" in r.json()["detail"]
+    first = (await lines_of(batch["id"]))[0]
+    await BatchLine.update({BatchLine.amount_fen: 1}).where(BatchLine.id == first["id"]).run()
+    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 409
+
+    assert (await client.post(url, json={"reason": "x"}, headers=f1)).status_code == 403
+    auditor = await headers(StaffRole.AUDITOR)
+    assert (await client.post(url, json={"reason": "x"}, headers=auditor)).status_code == 403
+    r = await client.post(url, json={"reason": " "}, headers=f2)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "reason"
+    r = await client.post(url, json={"reason": "行金额被篡改，已查明，重新组批"}, headers=f2)
+    assert r.status_code == 200 and r.json()["status"] == "released", r.text
+    assert "released: 行金额被篡改" in r.json()["failure_reason"]
+    assert {line["status"] for line in await lines_of(batch["id"])} == {"cancelled"}
+    assert all(c["batch_id"] is None for c in (await claims(ids)).values())
+    assert (await client.post(url, json={"reason": "again"}, headers=f3)).status_code == 409
+
+    # The claims are paid by a new batch, at their approved amounts.
+    second = (await build(client, f1, scheme)).json()["batch"]
+    assert (second["declared_count"], second["declared_total_fen"]) == (2, 300_000)
+    assert (await client.post(f"{BASE}/{second['id']}/approve", headers=f2)).status_code == 200
+    await wait_for_jobs(client, second["id"], f1)
+    assert (await client.get(f"{BASE}/{second['id']}/payment-file.csv", headers=f3)).is_success
+    line = (await lines_of(second["id"]))[0]
+    await BatchLine.update({BatchLine.amount_fen: 1}).where(BatchLine.id == line["id"]).run()
+    assert (
+        await client.get(f"{BASE}/{second['id']}/payment-file.csv", headers=f3)
+    ).status_code == 409
+    r = await client.post(f"{BASE}/{second['id']}/release", json={"reason": "x"}, headers=f3)
+    assert r.status_code == 409 and "was downloaded by" in r.json()["detail"], r.text
+    held = await claims(ids)
+    assert all(c["batch_id"] == second["id"] for c in held.values())
+    released = (
+        await AuditEntry.select(AuditEntry.after)
+        .where((AuditEntry.action == "batch.released") & (AuditEntry.object_id == str(batch["id"])))
+        .run()
+    )
+    assert len(released) == 1
