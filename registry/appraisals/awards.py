@@ -17,7 +17,7 @@ from accounts.principal import Principal
 from audit.log import record
 from kernel.clock import utcnow
 from kernel.db import conflict_on_duplicate, unit_of_work
-from kernel.errors import Conflict, Forbidden, NotFound, NotVisible
+from kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, NotVisible
 from kernel.masking import mask_id_number
 from registry.appraisals import applications, clock, rules
 from registry.appraisals.tables import AppraisalRound, QuotaPool, TalentAward, TalentObjection
@@ -38,6 +38,7 @@ AWAITING_CERTIFICATE, CERTIFICATE_ISSUED, REVOKED = (
     "certificate_issued",
     "revoked",
 )
+AWARD_STATUSES = (AWAITING_CERTIFICATE, CERTIFICATE_ISSUED, REVOKED)
 DECISION_REFERENCE = "东人社发〔2022〕20号"  # the policy the award rests on
 
 
@@ -359,6 +360,44 @@ async def award_view(actor: Principal, award_id: int) -> dict[str, Any]:
         .run()
     )
     return row
+
+
+async def list_visible(
+    actor: Principal,
+    *,
+    status: str | None,
+    round_id: int | None,
+    person_id: int | None,
+    awarded_from: date | None,
+    awarded_to: date | None,
+    after_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Awards in id order (cursor: the last id), without their claims (one award's view
+    has them): every award for staff, an applicant organisation's own otherwise."""
+    errors = []
+    if status is not None and status not in AWARD_STATUSES:
+        errors.append(FieldError("status", f"must be one of {', '.join(AWARD_STATUSES)}"))
+    if awarded_from and awarded_to and awarded_from > awarded_to:
+        errors.append(FieldError("awarded_to", "must not be before awarded_from"))
+    if errors:
+        raise InvalidInput(errors)
+    query = TalentAward.select(*_AWARD)
+    if not actor.is_staff:
+        query = query.where(TalentAward.application.applicant == actor.organisation_id)
+    if status is not None:
+        query = query.where(TalentAward.status == status)
+    if round_id is not None:
+        query = query.where(TalentAward.application.round == round_id)
+    if person_id is not None:
+        query = query.where(TalentAward.person == person_id)
+    if awarded_from is not None:
+        query = query.where(TalentAward.awarded_on >= awarded_from)
+    if awarded_to is not None:
+        query = query.where(TalentAward.awarded_on <= awarded_to)
+    if after_id is not None:
+        query = query.where(TalentAward.id > after_id)
+    return await query.order_by(TalentAward.id).limit(limit).run()
 
 
 # -- the award certificate (rendered by certificates/) -----------------------------------

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -32,6 +33,9 @@ OFFICERS = allow(StaffRole.OFFICER)
 STAFF = allow(*StaffRole)
 APPLICANTS = allow(organisations=rules.APPLICANT_TYPES)
 READERS = allow(*StaffRole, organisations=rules.APPLICANT_TYPES)
+# Lodging is public and pauses an application: per client address, per process, enough
+# for a person objecting by hand, too few to keep applications paused by script.
+OBJECTION_RATE_LIMIT = RateLimitConfig(rate_limit=("minute", 5), store="objection_rate_limit")
 OVERSEERS = allow(StaffRole.OFFICER, StaffRole.ADMIN, StaffRole.AUDITOR)
 
 
@@ -298,6 +302,26 @@ class AwardOut(Output):
     claims: list[AwardClaimOut]
 
 
+class AwardListItemOut(Output):
+    id: int
+    application_id: int
+    applicant_organisation_id: int
+    route: str
+    person_id: int
+    person_name: str
+    number: str
+    awarded_on: date
+    status: str
+    approved_by: str
+    revoked_on: date | None
+    revoked_reason: str | None
+
+
+class AwardPage(Output):
+    items: list[AwardListItemOut]
+    next_cursor: str | None
+
+
 def _app(row: dict[str, Any]) -> ApplicationOut:
     return msgspec.convert(row, ApplicationOut, strict=False)
 
@@ -480,6 +504,36 @@ class AppraisalController(Controller):
 
     # -- awards --
 
+    @get("/awards", guards=[READERS])
+    async def list_awards(
+        self,
+        request: AnyRequest,
+        status: FromQuery[str | None] = None,
+        round_id: QueryId = None,
+        person_id: QueryId = None,
+        awarded_from: FromQuery[date | None] = None,
+        awarded_to: FromQuery[date | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> AwardPage:
+        """Awards in the order they were made: all for staff, its own for an applicant
+        organisation. Filters: status (awaiting_certificate, certificate_issued,
+        revoked), round, person, award dates."""
+        rows = await awards.list_visible(
+            request.user,
+            status=status,
+            round_id=round_id,
+            person_id=person_id,
+            awarded_from=awarded_from,
+            awarded_to=awarded_to,
+            after_id=decode_cursor(cursor),
+            limit=check_limit(limit),
+        )
+        return AwardPage(
+            items=[msgspec.convert(r, AwardListItemOut) for r in rows],
+            next_cursor=next_cursor([r["id"] for r in rows], limit),
+        )
+
     @get("/awards/{award_id:int}", guards=[READERS])
     async def get_award(self, award_id: RecordId, request: AnyRequest) -> AwardOut:
         return msgspec.convert(await awards.award_view(request.user, award_id), AwardOut)
@@ -502,7 +556,12 @@ class NoticeController(Controller):
     async def current(self) -> CurrentNoticeOut:
         return msgspec.convert(await notices.current(), CurrentNoticeOut, strict=False)
 
-    @post("/objections", opt={PUBLIC_OPT: True}, status_code=HTTP_201_CREATED)
+    @post(
+        "/objections",
+        opt={PUBLIC_OPT: True},
+        status_code=HTTP_201_CREATED,
+        middleware=[OBJECTION_RATE_LIMIT.middleware],
+    )
     async def lodge(self, data: JSONBody[ObjectionIn]) -> ObjectionReceiptOut:
         receipt = await notices.lodge(
             data.application_id, data.contact_name, data.contact, data.reason

@@ -312,6 +312,24 @@ async def test_recognition_route_from_application_to_award_entitlements_and_revo
     }
     assert {"appraisal.applied", "appraisal.approved", "appraisal.award_revoked"} <= actions
 
+    # Listed: for staff with filters, for the applicant its own only, bad filters 400.
+    listing = "/api/v1/appraisals/awards"
+    r = await client.get(listing, params={"status": "revoked", "person_id": person}, headers=oh)
+    assert r.status_code == 200 and [a["id"] for a in r.json()["items"]] == [award["id"]]
+    assert r.json()["items"][0]["revoked_reason"] == "获奖材料造假"
+    r = await client.get(listing, params={"status": "certificate_issued", "person_id": person},
+                         headers=oh)  # fmt: skip
+    assert r.json()["items"] == []
+    r = await client.get(listing, params={"round_id": rnd["id"]}, headers=eh)
+    assert [a["number"] for a in r.json()["items"]] == [award["number"]]
+    _, other_key = await org_key("enterprise")
+    r = await client.get(listing, params={"round_id": rnd["id"]}, headers=bearer(other_key))
+    assert r.status_code == 200 and r.json()["items"] == []
+    r = await client.get(listing, params={"status": "lost", "awarded_from": "2026-02-01",
+                                          "awarded_to": "2026-01-01"}, headers=oh)  # fmt: skip
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} == {"status", "awarded_to"}
+
 
 # -- the evaluation route ---------------------------------------------------------------------
 
@@ -586,6 +604,12 @@ async def test_upheld_objection_rejects_and_the_calendar_fails_loudly(client, da
         "/api/v1/notices/objections", json={**objection, "application_id": 2_000_000_000}
     )
     assert r.status_code == 404
+    # Lodging is public: rate-limited per address (5 a minute).
+    answers = [
+        (await client.post("/api/v1/notices/objections", json=objection)).status_code
+        for _ in range(3)
+    ]
+    assert answers == [404, 429, 429]
 
     r = await client.post(
         f"/api/v1/appraisals/objections/{objection_id}/resolution",
