@@ -33,6 +33,10 @@ class VerificationOut(Output):
     issued_at: datetime | None = None
     sha256: str | None = None
     summary: dict[str, Any] | None = None
+    # Whether what it attests still holds, read live: {"state": "valid" | "revoked" |
+    # "cancelled" | "redeemed" | "expired" | "paid" | "pending" | "failed" | "void" |
+    # "stopped", "zh": ..., "en": ...}
+    standing: dict[str, str] | None = None
 
 
 class FileCheckOut(VerificationOut):

@@ -11,7 +11,7 @@ from typing import Any
 
 from accounts.principal import Principal
 from audit.log import record
-from certificates import codes, kinds, storage
+from certificates import codes, kinds, standing, storage
 from certificates.tables import Document
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, NotFound, NotVisible
@@ -94,6 +94,7 @@ async def store_rendered(docs: Sequence[Rendered], data_dir: Path, actor: str) -
 _PUBLIC = (
     Document.id,
     Document.kind,
+    Document.subject,
     Document.code,
     Document.sha256,
     Document.summary,
@@ -117,6 +118,7 @@ async def verify(typed_code: str) -> dict[str, Any] | None:
         "issued_at": row["created_at"],
         "sha256": row["sha256"],
         "summary": json.loads(row["summary"]),
+        "standing": await standing.standing(row["kind"], row["subject"]),
     }
 
 

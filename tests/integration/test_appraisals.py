@@ -312,6 +312,11 @@ async def test_recognition_route_from_application_to_award_entitlements_and_revo
     }
     assert {"appraisal.applied", "appraisal.approved", "appraisal.award_revoked"} <= actions
 
+    # The certificate is still genuine, but whoever checks it sees the revocation.
+    shown = (await client.get(f"/verify/{stored[0]['code']}")).json()
+    assert shown["genuine"] and shown["standing"]["state"] == "revoked"
+    assert shown["standing"]["zh"].startswith("称号已撤销")
+
     # Listed: for staff with filters, for the applicant its own only, bad filters 400.
     listing = "/api/v1/appraisals/awards"
     r = await client.get(listing, params={"status": "revoked", "person_id": person}, headers=oh)

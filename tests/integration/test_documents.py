@@ -285,6 +285,7 @@ async def test_a_phone_gets_the_verify_page_and_altered_files_are_refused(client
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
     assert "验证码真实有效" in page and "补贴发放通知书" in page and "欧***" in page
+    assert "待银行支付" in page  # its standing: the bank has not paid it yet
     assert "收款人 Payee" in page and "壹分" in page and doc["sha256"] in page
     assert "欧阳晓燕" not in page and "6216610000012345678" not in page
     assert '<form method="post" enctype="multipart/form-data">' in page

@@ -450,11 +450,14 @@ async def test_an_officer_prints_a_voucher_rendered_once_and_verifiable(client):
     check = (await client.get(f"/verify/{again['code']}")).json()
     assert check["genuine"] is True and voucher["number"] in json.dumps(check["summary"])
     assert person["id_number"] not in json.dumps(check["summary"])  # masked
+    assert check["standing"]["state"] == "valid"
 
     r = await client.post(
         f"{URL}/{voucher['number']}/cancellation", json={"reason": "错发"}, headers=oh
     )
     assert r.status_code == 200
+    check = (await client.get(f"/verify/{again['code']}")).json()
+    assert check["genuine"] is True and check["standing"]["state"] == "cancelled"
     r = await client.post(url, headers=oh)
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "number"
     assert (await client.post(f"{URL}/X-1/document", headers=oh)).status_code in (400, 404)
