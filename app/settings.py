@@ -85,7 +85,8 @@ def _base_url(text: str) -> str:
     if not text:
         return ""
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+    odd = parts.query or parts.fragment or "@" in parts.netloc  # breaks every QR code
+    if parts.scheme not in ("http", "https") or not parts.hostname or odd:
         raise ValueError(
             f"PUBLIC_BASE_URL must be an http:// or https:// address such as "
             f"https://rsj.dg.gov.cn/skills, not {text!r}"

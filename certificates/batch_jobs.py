@@ -28,6 +28,7 @@ from certificates.urls import verify_base_url, verify_url
 from kernel.clock import local_date, local_today, utcnow
 from kernel.db import unit_of_work
 from kernel.errors import DomainError
+from kernel.masking import mask_name
 from subsidies.batches import rules
 from subsidies.batches.totals import checked_lines, load_batch
 from subsidies.policies.tables import PolicyVersion
@@ -253,11 +254,6 @@ async def _policy_titles(version_ids: set[int | None]) -> dict[int, dict[str, st
 def mask_account(account: str | None) -> str:
     account = account or ""
     return "*" * max(0, len(account) - 4) + account[-4:]
-
-
-def mask_name(name: str) -> str:
-    """A person's name on the public verify page: the first character only."""
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
 def _payee_organisation(line: dict[str, Any]) -> int | None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter, PathParameter
 from litestar.response import File
@@ -34,8 +35,8 @@ class VerificationOut(Output):
     sha256: str | None = None
     summary: dict[str, Any] | None = None
     # Whether what it attests still holds, read live: {"state": "valid" | "revoked" |
-    # "cancelled" | "redeemed" | "expired" | "paid" | "pending" | "failed" | "void" |
-    # "stopped", "zh": ..., "en": ...}
+    # "cancelled" | "redeemed" | "expired" | "paid" | "pending" | "on_hold" | "failed" |
+    # "void" | "stopped", "zh": ..., "en": ...}
     standing: dict[str, str] | None = None
 
 
@@ -62,10 +63,16 @@ def _verification(code: str, found: dict[str, Any] | None) -> VerificationOut:
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
     """A browser (a phone that scanned the QR code) gets the page; API clients, and
-    anyone not asking, get JSON."""
-    return request.accept.best_match([MediaType.JSON, MediaType.HTML], MediaType.JSON) == (
-        MediaType.HTML
-    )
+    anyone not asking, get JSON, as does a header Litestar cannot rank (q=inf raises
+    OverflowError inside it)."""
+    try:
+        best = request.accept.best_match([MediaType.JSON, MediaType.HTML], MediaType.JSON)
+    except (ValueError, OverflowError):
+        return False
+    return best == MediaType.HTML
+
+
+_VARY = [ResponseHeader(name="Vary", value="Accept")]  # one URL, JSON or the page
 
 
 def _html(content: str) -> Response[str]:
@@ -84,7 +91,7 @@ class VerifyController(Controller):
     opt = {PUBLIC_OPT: True}
     middleware = [VERIFY_RATE_LIMIT.middleware]
 
-    @get("/{code:str}")
+    @get("/{code:str}", response_headers=_VARY)
     async def verify(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> VerificationOut | Response[str]:
@@ -93,7 +100,7 @@ class VerifyController(Controller):
             return _html(verify_page.page(code, found))
         return _verification(code, found)
 
-    @post("/{code:str}", status_code=200)
+    @post("/{code:str}", status_code=200, response_headers=_VARY)
     async def verify_file(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> FileCheckOut | Response[str]:

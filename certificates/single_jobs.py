@@ -23,7 +23,7 @@ from certificates.models import (
 from certificates.urls import verify_base_url, verify_url
 from kernel.clock import local_today
 from kernel.errors import DomainError
-from kernel.masking import mask_id_number
+from kernel.masking import mask_id_number, mask_name
 from workers.kinds import job_handler
 from workers.runner import JobContext, PermanentFailure
 
@@ -40,10 +40,6 @@ async def _store_one(
     pdf = await asyncio.to_thread(render, data)
     doc = service.Rendered(kind, subject, data.verification.code, pdf, summary)
     return await service.store_rendered([doc], settings.data_dir, ctx.actor)
-
-
-def _masked_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)
 
 
 @job_handler("documents.render_award")
@@ -73,7 +69,7 @@ async def render_award(ctx: JobContext) -> dict[str, Any]:
         )
         summary = {
             "certificate_number": data.certificate_number,
-            "holder": _masked_name(data.person_name),
+            "holder": mask_name(data.person_name),
             "holder_id": data.person_id_masked,
             "occupation": data.occupation_name,
             "awarded_on": data.awarded_on.isoformat(),
@@ -127,7 +123,7 @@ async def render_studio(ctx: JobContext) -> dict[str, Any]:
     )
     summary = {
         "certificate_number": data.certificate_number,
-        "studio": data.studio_name,
+        "studio": f"{mask_name(data.master_name)}技能大师工作室",  # a person's name
         "host": data.host_organisation,
         "level": data.level,
         "established_on": established.isoformat(),
@@ -175,7 +171,7 @@ async def render_voucher(ctx: JobContext) -> dict[str, Any]:
     )
     summary = {
         "voucher_number": data.voucher_number,
-        "holder": _masked_name(data.person_name),
+        "holder": mask_name(data.person_name),
         "face_value": rendering.figures(data.face_value_fen),
         "valid": f"{data.issued_on.isoformat()} / {data.expires_on.isoformat()}",
     }

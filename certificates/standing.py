@@ -66,7 +66,11 @@ async def _voucher(voucher_id: int) -> dict[str, Any] | None:
 
 async def _notice(line_id: int) -> dict[str, Any] | None:
     row = await (
-        BatchLine.select(BatchLine.status, BatchLine.batch.status.as_alias("batch_status"))
+        BatchLine.select(
+            BatchLine.status,
+            BatchLine.batch.status.as_alias("batch_status"),
+            BatchLine.claim.status.as_alias("claim_status"),
+        )
         .where(BatchLine.id == line_id)
         .first()
         .run()
@@ -83,6 +87,8 @@ async def _notice(line_id: int) -> dict[str, Any] | None:
         return _state("failed", "银行支付失败，款项未到账", "the bank payment failed: not paid")
     if row["status"] == "cancelled":
         return _state("void", "本批次已撤销，本通知作废", "void: its batch was withdrawn")
+    if row["claim_status"] == "on_hold":
+        return _state("on_hold", "款项暂停支付，待核查", "on hold: not paid while it is checked")
     return _state("pending", "待银行支付", "awaiting the bank's payment")
 
 
@@ -95,8 +101,12 @@ async def _summary(batch_id: int) -> dict[str, Any] | None:
     )
     if row is None:
         return None
-    if row["status"] in ("failed", "cancelled", "released"):
-        return _state("void", "本批次未予发放，汇总表作废", "void: the batch was not paid out")
+    if row["status"] == "failed":  # money may be at the bank: not "void"
+        return _state(
+            "stopped", "本批次已停止发放，待核查", "stopped: the batch is under investigation"
+        )
+    if row["status"] in ("cancelled", "released"):
+        return _state("void", "本批次已撤回，汇总表作废", "void: the batch was withdrawn")
     return VALID
 
 

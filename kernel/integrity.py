@@ -26,7 +26,7 @@ async def ensure_unaltered(path: Path, expected: str | None, what: str) -> None:
         found = await asyncio.to_thread(file_sha256, path)
     except FileNotFoundError:
         raise Conflict(
-            f"{what} is missing from storage; write it again 文件已不在存储中",
+            f"{what} is missing from storage 文件已不在存储中",
             field="sha256",
             expected=expected,
             found=None,
@@ -34,8 +34,8 @@ async def ensure_unaltered(path: Path, expected: str | None, what: str) -> None:
     if expected is None or found != expected:
         raise Conflict(
             f"{what} is not the file that was written (sha256 {found}, written "
-            f"{expected or 'unknown'}): it was changed on disk; write it again and find out "
-            "who changed it 文件在写入后被改动，拒绝下载",
+            f"{expected or 'unknown'}): it was changed on disk after it was written "
+            "文件在写入后被改动，拒绝下载",
             field="sha256",
             expected=expected,
             found=found,

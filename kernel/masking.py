@@ -16,3 +16,9 @@ def mask_id_number(value: str) -> str:
 def mask_ids_in_text(text: str) -> str:
     """Masks every resident-ID-shaped token inside free text (log lines)."""
     return _RESIDENT_ID.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)
+
+
+def mask_name(name: str) -> str:
+    """A person's name where the public sees it (the verify page): the first character
+    only (欧阳晓燕 -> 欧***)."""
+    return name[:1] + "*" * max(1, len(name) - 1) if name else ""

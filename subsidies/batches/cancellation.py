@@ -7,6 +7,9 @@ claims to the pool for a later batch:
   investigation, never automatic, by a finance user who neither built nor approved it,
   and only while its payment file was never downloaded (the audit log says so). Once
   the file has left the service the money may be at the bank, and the claims stay held.
+  A claim whose amount and its line's amount differ goes on hold for an officer instead
+  of back to the pool: one of them was edited (likely why the batch failed), and only
+  a person can tell which.
 
 An approved batch in good order is settled only by the bank's return file.
 """
@@ -27,6 +30,7 @@ from subsidies.batches import rules
 from subsidies.batches.tables import BatchLine, DisbursementBatch
 from subsidies.batches.totals import load_batch
 from subsidies.claims import statuses
+from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.tables import Claim
 
 REASON_MAX = 1000
@@ -90,12 +94,46 @@ async def release_failed(actor: Principal, batch_id: int, reason: str) -> dict[s
                 "付款文件已下载，款项可能已发出，不得释放",
                 field="status",
             )
-        await _return_to_pool(actor, batch, rules.RELEASED, "batch.released", reason)
+        changed = await _amounts_changed(batch_id)
+        if changed:
+            await hold_or_flag(
+                actor.actor,
+                Claim.id.is_in([c["claim"] for c in changed]),
+                hold=f"released from failed batch {batch['number']} with an amount that differs "
+                "from the one it was batched at: an officer checks it before it is paid "
+                "金额与组批时不一致，待核查",
+                recover=f"released from failed batch {batch['number']} with a changed amount",
+            )
+        await _return_to_pool(
+            actor, batch, rules.RELEASED, "batch.released", reason, amount_changed=changed
+        )
     return await load_batch(batch_id)
 
 
+async def _amounts_changed(batch_id: int) -> list[dict[str, Any]]:
+    """Unsettled lines whose claim's amount is no longer the line's: a failed batch's
+    totals may have stopped adding up because a claim was edited, and releasing it as it
+    is would pay the edit."""
+    rows = await (
+        BatchLine.select(
+            BatchLine.claim,
+            BatchLine.amount_fen.as_alias("line_fen"),
+            BatchLine.claim.amount_fen.as_alias("claim_fen"),
+        )
+        .where((BatchLine.batch == batch_id) & (BatchLine.status == rules.PENDING))
+        .order_by(BatchLine.line_no)
+        .run()
+    )
+    return [r for r in rows if r["line_fen"] != r["claim_fen"]]
+
+
 async def _return_to_pool(
-    actor: Principal, batch: dict[str, Any], status: str, action: str, reason: str
+    actor: Principal,
+    batch: dict[str, Any],
+    status: str,
+    action: str,
+    reason: str,
+    amount_changed: list[dict[str, Any]] | None = None,
 ) -> None:
     """Inside the caller's unit of work: unsettled lines cancelled, their claims free
     for a later batch, the batch in `status`, all audited."""
@@ -147,5 +185,6 @@ async def _return_to_pool(
             "reason": reason,
             "lines_cancelled": len(lines),
             "claims_released": sorted(r["id"] for r in released),
+            "claims_held_amount_changed": amount_changed or [],
         },
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from subsidies.batches.totals import checked_lines, load_batch
 from workers import outbox
 from workers.kinds import job_handler
 from workers.runner import JobContext, PermanentFailure
+from workers.status import JobStatus
+from workers.tables import Job
 
 FORMATS = ("csv", "xlsx")
 WRITTEN = "batch.payment_file_written"  # its audit entry holds the files' sha256
@@ -44,7 +48,7 @@ def write_files(data_dir: Path, number: str, lines: list[dict[str, Any]]) -> dic
     digests = {}
     for file_format in FORMATS:
         final = path_of(data_dir, number, file_format)
-        partial = final.with_name(f".{final.name}.{os.getpid()}.part")
+        partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")  # one per writer
         try:
             if file_format == "csv":
                 write_csv(partial, payment_layout.COLUMNS, table)
@@ -96,9 +100,30 @@ async def request_rewrite(actor: Principal, batch_id: int) -> int:
                 "payment file",
                 field="status",
             )
+        if await being_written(batch_id):
+            raise Conflict(
+                f"the payment files of batch {batch['number']} are being written already; "
+                f"see the job in GET /api/v1/batches/{batch_id}",
+                field="payment_file",
+            )
         job_id = await outbox.enqueue(PAYMENT_FILE, {"batch_id": batch_id}, created_by=actor.actor)
         await record(
             actor.actor, "batch.payment_file_requested", "disbursement_batch", batch_id,
             after={"job": job_id},
         )  # fmt: skip
     return job_id
+
+
+async def being_written(batch_id: int) -> bool:
+    """A payment-file job of the batch is queued or running: until it has recorded the
+    new files' digests, the files on disk may not match the recorded ones."""
+    payload = json.dumps({"batch_id": batch_id}, sort_keys=True)
+    return bool(
+        await Job.exists()
+        .where(
+            (Job.kind == PAYMENT_FILE)
+            & (Job.payload == payload)
+            & Job.status.is_in([JobStatus.PENDING, JobStatus.RUNNING])
+        )
+        .run()
+    )

@@ -12,6 +12,7 @@ from piccolo.query.functions.aggregate import Count, Sum
 from accounts.principal import Principal
 from audit.log import record
 from audit.tables import AuditEntry
+from kernel.db import unit_of_work
 from kernel.errors import Conflict, InvalidInput
 from kernel.integrity import ensure_unaltered
 from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
@@ -110,40 +111,45 @@ async def lines(who: Principal, batch_id: int, after_line: int, limit: int) -> l
 async def payment_file_path(
     who: Principal, batch_id: int, data_dir: Path, file_format: str
 ) -> tuple[Path, str]:
-    """The stored file, once its job has written it; the totals are checked first (a
-    mismatch fails the batch and answers 409), and the file must still have the digest
-    its job recorded in the audit log (an edited account or amount answers 409)."""
-    batch = await load_batch(batch_id)
+    """The stored file, once its job has written it and recorded its digest; the totals
+    are checked first (a mismatch fails the batch and answers 409), and the file must
+    still have that digest (an edited account or amount, a lost file: 409, audited).
+    Checked and recorded under the batch's lock, so a release of a failed batch (which
+    looks for downloads) and a download never pass each other."""
     await checked_lines(batch_id)
-    if batch["status"] not in (rules.APPROVED, rules.CLOSED):
-        raise Conflict(
-            f"batch {batch['number']} is {batch['status']}; the payment file exists once it "
-            "is approved",
-            field="status",
-        )
-    path = payment_file.path_of(data_dir, batch["number"], file_format)
-    if not path.exists():
-        raise Conflict(
-            f"the payment file of batch {batch['number']} is not written yet; see the job "
-            f"in GET /api/v1/batches/{batch_id}",
-            field="payment_file",
-        )
-    try:
-        await ensure_unaltered(
-            path,
-            await _written_digest(batch_id, file_format),
-            f"the {file_format} payment file of batch {batch['number']}",
-        )
-    except Conflict as exc:
+    refused: Conflict | None = None
+    async with unit_of_work():
+        batch = await load_batch(batch_id, lock=True)
+        if batch["status"] not in (rules.APPROVED, rules.CLOSED):
+            raise Conflict(
+                f"batch {batch['number']} is {batch['status']}; the payment file exists once "
+                "it is approved",
+                field="status",
+            )
+        digest = await _written_digest(batch_id, file_format)
+        if digest is None or await payment_file.being_written(batch_id):
+            raise Conflict(
+                f"the payment file of batch {batch['number']} is not written yet; see the job "
+                f"in GET /api/v1/batches/{batch_id}",
+                field="payment_file",
+            )
+        path = payment_file.path_of(data_dir, batch["number"], file_format)
+        what = f"the {file_format} payment file of batch {batch['number']}"
+        try:
+            await ensure_unaltered(path, digest, what)
+        except Conflict as exc:
+            refused = exc
+        else:
+            await record(
+                who.actor, "batch.payment_file_downloaded", "disbursement_batch", batch_id,
+                after={"format": file_format},
+            )  # fmt: skip
+    if refused is not None:  # audited in its own transaction: the refusal must stay on record
         await record(
             who.actor, "batch.payment_file_altered", "disbursement_batch", batch_id,
-            after={"format": file_format, **exc.details},
+            after={"format": file_format, **refused.details},
         )  # fmt: skip
-        raise
-    await record(
-        who.actor, "batch.payment_file_downloaded", "disbursement_batch", batch_id,
-        after={"format": file_format},
-    )  # fmt: skip
+        raise refused
     return path, f"{batch['number']}-payment.{file_format}"
 
 

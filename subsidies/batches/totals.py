@@ -79,8 +79,8 @@ async def checked_lines(
     declared count and total and their claims' amounts.
 
     `line_range` (first, last line_no, inclusive) returns only those lines, still after
-    checking the whole batch: a job that renders 200 lines of 10,000 reads the two
-    amount columns of every line, not every column (the trace is the bulk of a line).
+    checking the whole batch: a job that renders 200 lines of 10,000 reads the amounts
+    of every line (line and claim), not every column (the trace is the bulk of a line).
 
     Each dict has the batch_line columns plus claim_amount_fen, claim_status, basis_date,
     claim_trace (JSON text), policy_version_id, masked_id_number (people) and
@@ -116,6 +116,16 @@ async def checked_lines(
             batch["declared_count"], batch["declared_total_fen"], [x["amount_fen"] for x in amounts]
         )
         check_against_claims(amounts)
+        if line_range is not None:
+            # Two reads, two snapshots: the range must be what the whole-batch check saw.
+            check_against_claims(lines)
+            checked = {x["line_no"]: x["amount_fen"] for x in amounts}
+            moved = [x["line_no"] for x in lines if checked.get(x["line_no"]) != x["amount_fen"]]
+            if moved:
+                raise TotalsMismatch(
+                    f"lines {moved[:20]} changed while the batch was being checked",
+                    field="lines",
+                )
     except TotalsMismatch as exc:
         exc.details["batch_id"] = batch_id
         exc.message = f"batch {batch['number']}: {exc.message}"

@@ -217,6 +217,18 @@ async def test_rendering_refuses_a_tampered_batch(client):
         .run()
     )
     assert status["status"] == "failed"
+    # Whoever checks a notice of the failed batch learns it is stopped, not pending;
+    # once released, its notices are void.
+    notices = await Document.select(Document.code).where(Document.batch_id == batch["id"]).run()
+    shown = (await client.get(f"/verify/{notices[0]['code']}")).json()
+    assert shown["genuine"] and shown["standing"]["state"] == "stopped"
+    other = await headers()
+    r = await client.post(
+        f"{BASE}/{batch['id']}/release", json={"reason": "核查完毕"}, headers=other
+    )
+    assert r.status_code == 200, r.text
+    shown = (await client.get(f"/verify/{notices[0]['code']}")).json()
+    assert shown["standing"]["state"] == "void"
 
 
 async def test_studio_certificate_job_renders_once(client):
@@ -256,6 +268,8 @@ async def test_studio_certificate_job_renders_once(client):
     assert len(docs) == 1 and docs[0]["kind"] == "studio_certificate"
     r = await client.get(f"/verify/{docs[0]['code']}")
     assert r.json()["genuine"] and r.json()["summary"]["level"] == "province"
+    assert r.json()["summary"]["studio"] == "李*技能大师工作室"  # the master's name masked
+    assert r.json()["standing"]["state"] == "valid"
     officer = await headers(StaffRole.OFFICER)
     r = await client.get(f"/api/v1/documents/{docs[0]['id']}/download", headers=officer)
     assert r.status_code == 200
@@ -291,6 +305,9 @@ async def test_a_phone_gets_the_verify_page_and_altered_files_are_refused(client
     assert '<form method="post" enctype="multipart/form-data">' in page
     r = await client.get("/verify/0000-0000-0000-0000", headers=browser)
     assert "未找到该验证码" in r.text and "<form" not in r.text
+    r = await client.get(f"/verify/{doc['code']}", headers={"accept": "text/html;q=inf"})
+    assert r.status_code == 200 and r.json()["genuine"]  # unrankable: JSON, never a 500
+    assert r.headers["vary"] == "Accept"
     r = await client.get("/verify/%3Cscript%3E", headers=browser)
     assert "<script>" not in r.text and "&lt;script&gt;" in r.text
 

@@ -146,13 +146,16 @@ def test_qr_codes_point_at_the_public_address():
     )
     local = Settings.from_env({"HOST": "0.0.0.0", "PORT": "8080"})
     assert verify_base_url(local) == "http://127.0.0.1:8080"
-    for bad in ("rsj.dg.gov.cn", "ftp://rsj.dg.gov.cn", "https://", "https://a.cn/?x=1"):
+    bad_urls = ("rsj.dg.gov.cn", "ftp://rsj.dg.gov.cn", "https://", "https://a.cn/?x=1",
+                "https://a.cn/#top", "https://user:pw@a.cn")  # fmt: skip
+    for bad in bad_urls:
         with pytest.raises(ValueError, match="PUBLIC_BASE_URL"):
             Settings.from_env({"PUBLIC_BASE_URL": bad})
 
 
 def test_notice_jobs_split_lines_and_mask_the_public_summary():
-    from certificates.batch_jobs import _ranges, mask_account, mask_name, notice_summary
+    from certificates.batch_jobs import _ranges, mask_account, notice_summary
+    from kernel.masking import mask_name
 
     assert _ranges([1, 2, 3, 4, 5], 2) == [(1, 2), (3, 4), (5, 5)]
     assert _ranges([2, 7, 9], 200) == [(2, 9)]
@@ -186,14 +189,15 @@ def test_content_addressed_storage(tmp_path):
 def test_threads_rendering_at_once_get_the_bytes_of_one_at_a_time(capfd):
     """Worker threads share a process: rendering must be serialised inside it (Pango and
     fontconfig are not thread-safe; unserialised, GLib reports corrupted lists on
-    stderr and PDFs can differ)."""
+    stderr). The race is not certain: with the lock removed this failed in about two
+    runs of three here. Many short renders overlap their starts most often."""
     from concurrent.futures import ThreadPoolExecutor
 
-    groups = [[samples.sample_notice(10 * g + i) for i in range(6)] for g in range(4)]
+    groups = [[samples.sample_notice(10 * g + i) for i in range(2)] for g in range(4)]
     expected = [rendering.render_notices(group) for group in groups]
     capfd.readouterr()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for _ in range(3):
+        for _ in range(12):
             got = list(pool.map(rendering.render_notices, groups))
             assert got == expected
     assert "GLib" not in capfd.readouterr().err
