@@ -113,7 +113,7 @@ async def build(actor: Principal, filters: Filters) -> tuple[int, Preview]:
                 "filters (another batch may just have taken them)",
                 field="filters",
             )
-        await _insert_lines(batch_id, mine)
+        digest = await _insert_lines(batch_id, mine)
         held = summarise(mine, excluded)
         await (
             DisbursementBatch.update(
@@ -121,6 +121,7 @@ async def build(actor: Principal, filters: Filters) -> tuple[int, Preview]:
                     DisbursementBatch.number: number,
                     DisbursementBatch.declared_count: held.count,
                     DisbursementBatch.declared_total_fen: held.total_fen,
+                    DisbursementBatch.declared_digest: digest,
                     DisbursementBatch.updated_at: now,
                 }
             )
@@ -140,6 +141,7 @@ async def build(actor: Principal, filters: Filters) -> tuple[int, Preview]:
                 "period_to": filters.period_to,
                 "declared_count": held.count,
                 "declared_total_fen": held.total_fen,
+                "declared_digest": digest,
                 "per_scheme": {s.scheme: [s.count, s.total_fen] for s in held.schemes},
                 "excluded_count": held.excluded_count,
                 "lost_to_concurrent_builds": len(payable) - len(mine),
@@ -188,7 +190,8 @@ async def _take(batch_id: int, claim_ids: list[int]) -> dict[int, int]:
     return taken
 
 
-async def _insert_lines(batch_id: int, mine: list[tuple[dict[str, Any], Payee]]) -> None:
+async def _insert_lines(batch_id: int, mine: list[tuple[dict[str, Any], Payee]]) -> str:
+    """Writes the lines; returns their digest (rules.lines_digest)."""
     lines = [
         BatchLine(
             batch=batch_id,
@@ -209,3 +212,6 @@ async def _insert_lines(batch_id: int, mine: list[tuple[dict[str, Any], Payee]])
     ]
     for start in range(0, len(lines), 500):
         await BatchLine.insert(*lines[start : start + 500]).run()
+    return rules.lines_digest(
+        {name: getattr(line, name) for name in rules.DIGEST_FIELDS} for line in lines
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from kernel.errors import Conflict
 from subsidies.claims import statuses
@@ -56,6 +59,46 @@ def check_totals(declared_count: int, declared_total_fen: int, amounts: Iterable
             declared_total_fen=declared_total_fen,
             actual_count=count,
             actual_total_fen=total,
+        )
+
+
+# What a payment goes out on. Their digest is taken at submission, so a line whose
+# account (or payee, bank, reference) is changed afterwards fails the batch just like a
+# changed amount: the totals alone would not notice a payment redirected.
+DIGEST_FIELDS = (
+    "line_no",
+    "claim",
+    "payee_kind",
+    "payee_name",
+    "payee_account",
+    "payee_bank",
+    "amount_fen",
+    "reference",
+)
+
+
+def lines_digest(lines: Iterable[Mapping[str, Any]]) -> str:
+    """sha256 over the DIGEST_FIELDS of every line, in line order."""
+    digest = hashlib.sha256()
+    for line in sorted(lines, key=lambda x: x["line_no"]):
+        row = [line[name] for name in DIGEST_FIELDS]
+        digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def check_digest(declared: str | None, lines: Iterable[Mapping[str, Any]]) -> None:
+    """Raise TotalsMismatch when the lines' payment details differ from those declared
+    (None: a batch submitted before digests existed, which has only its totals)."""
+    if declared is None:
+        return
+    actual = lines_digest(lines)
+    if actual != declared:
+        raise TotalsMismatch(
+            "batch lines' payees, accounts, banks or references differ from those declared "
+            "at submission 付款明细与提交时不一致",
+            field="lines",
+            declared_digest=declared,
+            actual_digest=actual,
         )
 
 

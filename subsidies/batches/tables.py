@@ -18,6 +18,9 @@ class DisbursementBatch(Table, tablename="disbursement_batch"):
     period_to = Date(null=True, default=None)
     declared_count = Integer(default=0)
     declared_total_fen = BigInt(default=0)
+    # sha256 over every line's payee, account, bank, amount and reference at submission
+    # (rules.lines_digest); None on batches submitted before it existed.
+    declared_digest = Varchar(length=64, null=True, default=None)
     built_by = Varchar(length=120)
     submitted_at = Timestamptz(null=True, default=None)
     approved_by = Varchar(length=120, null=True, default=None)

@@ -2,8 +2,10 @@
 
 `checked_lines(batch_id)` is the public entry point (the rendering side calls it before
 rendering): it loads the lines in line order and refuses, loudly, when they no longer add
-up to the batch's declared count and total or no longer pay their claims' approved
-amounts. A refusal marks the batch failed with the reason, so nothing else acts on it.
+up to the batch's declared count and total, no longer match the digest of their payment
+details (payee, account, bank, amount, reference) taken at submission, or no longer pay
+their claims' approved amounts. A refusal marks the batch failed with the reason, so
+nothing else acts on it.
 
 Marking failed must survive the refusal: called outside a unit of work it commits at
 once; inside one (which the raised error rolls back), use `guarded()` instead, which
@@ -23,7 +25,13 @@ from kernel.errors import Conflict, NotFound
 from kernel.masking import mask_id_number
 from registry.organisations import for_update
 from subsidies.batches import rules
-from subsidies.batches.rules import TotalsMismatch, check_against_claims, check_totals
+from subsidies.batches.rules import (
+    DIGEST_FIELDS,
+    TotalsMismatch,
+    check_against_claims,
+    check_digest,
+    check_totals,
+)
 from subsidies.batches.tables import BatchLine, DisbursementBatch
 
 SYSTEM_ACTOR = "system:batches"
@@ -57,7 +65,12 @@ _LINE_COLUMNS = (
 _AMOUNT_COLUMNS = (
     BatchLine.line_no,
     BatchLine.claim,
+    BatchLine.payee_kind,
+    BatchLine.payee_name,
+    BatchLine.payee_account,
+    BatchLine.payee_bank,
     BatchLine.amount_fen,
+    BatchLine.reference,
     BatchLine.claim.amount_fen.as_alias("claim_amount_fen"),
 )
 
@@ -76,7 +89,7 @@ async def checked_lines(
     batch_id: int, line_range: tuple[int, int] | None = None
 ) -> list[dict[str, Any]]:
     """The batch's lines ordered by line_no, after checking them against the batch's
-    declared count and total and their claims' amounts.
+    declared count, total and digest of payment details, and their claims' amounts.
 
     `line_range` (first, last line_no, inclusive) returns only those lines, still after
     checking the whole batch: a job that renders 200 lines of 10,000 reads the amounts
@@ -116,11 +129,12 @@ async def checked_lines(
             batch["declared_count"], batch["declared_total_fen"], [x["amount_fen"] for x in amounts]
         )
         check_against_claims(amounts)
+        check_digest(batch["declared_digest"], amounts)
         if line_range is not None:
             # Two reads, two snapshots: the range must be what the whole-batch check saw.
             check_against_claims(lines)
-            checked = {x["line_no"]: x["amount_fen"] for x in amounts}
-            moved = [x["line_no"] for x in lines if checked.get(x["line_no"]) != x["amount_fen"]]
+            checked = {x["line_no"]: _payment(x) for x in amounts}
+            moved = [x["line_no"] for x in lines if checked.get(x["line_no"]) != _payment(x)]
             if moved:
                 raise TotalsMismatch(
                     f"lines {moved[:20]} changed while the batch was being checked",
@@ -137,6 +151,10 @@ async def checked_lines(
         id_number = line.pop("person_id_number")
         line["masked_id_number"] = mask_id_number(id_number) if id_number else None
     return lines
+
+
+def _payment(line: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(line[name] for name in DIGEST_FIELDS)
 
 
 @asynccontextmanager

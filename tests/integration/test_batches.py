@@ -287,6 +287,29 @@ async def test_an_altered_payment_file_is_never_served(client):
     assert r.status_code == 200 and f"{org['id']:010d}" in r.text
 
 
+async def test_a_payment_redirected_to_another_account_fails_the_batch(client):
+    """The amounts still add up, so only the digest of payment details taken at
+    submission notices a line whose account was changed afterwards."""
+    scheme = fresh_scheme()
+    org = await paying_org()
+    for amount in (100_000, 200_000):
+        await approved_claim(scheme, org["id"], amount)
+    f1, f2 = await headers(), await headers()
+    batch = (await build(client, f1, scheme)).json()["batch"]
+    row = await DisbursementBatch.select().where(DisbursementBatch.id == batch["id"]).first().run()
+    assert len(row["declared_digest"]) == 64
+    second = (await lines_of(batch["id"]))[1]
+    await (
+        BatchLine.update({BatchLine.payee_account: "6222021234567890123"})
+        .where(BatchLine.id == second["id"])
+        .run()
+    )
+    r = await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)
+    assert r.status_code == 409 and "accounts" in r.json()["detail"], r.text
+    row = await DisbursementBatch.select().where(DisbursementBatch.id == batch["id"]).first().run()
+    assert row["status"] == "failed" and "accounts" in row["failure_reason"]
+
+
 async def test_a_tampered_line_fails_the_next_step_loudly(client):
     scheme = fresh_scheme()
     org = await paying_org()

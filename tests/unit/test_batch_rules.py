@@ -218,3 +218,26 @@ def test_the_plan_applies_matches_and_reports_the_rest():
     ]  # fmt: skip
     assert [u["row"] for u in result.unknown] == [7]
     assert [c["reference"] for c in result.contradicting] == ["E"]
+
+
+def test_the_digest_covers_every_payment_detail_and_not_the_line_status():
+    import pytest
+
+    from subsidies.batches.rules import TotalsMismatch, check_digest, lines_digest
+
+    lines = [
+        {"line_no": n, "claim": 10 + n, "payee_kind": "organisation", "payee_name": "东莞精工",
+         "payee_account": f"8002000000{n}", "payee_bank": "东莞农商银行", "amount_fen": 900_000,
+         "reference": f"PB00000100000{n}", "status": "pending"}
+        for n in (1, 2)
+    ]  # fmt: skip
+    declared = lines_digest(lines)
+    assert lines_digest(list(reversed(lines))) == declared  # line order, not row order
+    check_digest(declared, [{**x, "status": "paid"} for x in lines])
+    check_digest(None, lines)  # a batch from before digests: totals only
+    for field, value in (("payee_account", "6222000011112222"), ("payee_name", "别人"),
+                         ("payee_bank", "另一银行"), ("reference", "PB0000010000099"),
+                         ("claim", 99), ("amount_fen", 900_001)):  # fmt: skip
+        changed = [{**lines[0], field: value}, lines[1]]
+        with pytest.raises(TotalsMismatch, match="accounts"):
+            check_digest(declared, changed)
