@@ -17,7 +17,7 @@ from typing import Any
 
 from audit import chain
 from audit.tables import AuditEntry
-from kernel.db import lock_for_append, unit_of_work
+from kernel.db import before_pool_closes, lock_for_append, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +104,13 @@ async def _seal_later(loop: asyncio.AbstractEventLoop) -> None:
     except Exception:
         # The maintenance loop of every process seals too; nothing is lost.
         log.exception("sealing audit rows failed; the next round will retry")
+
+
+@before_pool_closes
+async def drain() -> None:
+    """Lets this loop's scheduled sealing round finish before the connections close (a
+    round that starts after would fail: "pool is closing", or the database is gone)."""
+    loop = asyncio.get_running_loop()
+    pending = [task for task in _tasks if task.get_loop() is loop and not task.done()]
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)

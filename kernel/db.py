@@ -212,7 +212,18 @@ async def start_pool(max_size: int = 20) -> None:
         await db.start_connection_pool(min_size=2, max_size=max_size)
 
 
+_before_close: list[Callable[[], Awaitable[None]]] = []
+
+
+def before_pool_closes(hook: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """Registers work that must finish while connections still exist (a decorator)."""
+    _before_close.append(hook)
+    return hook
+
+
 async def close_pool() -> None:
+    for hook in _before_close:
+        await hook()
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()

@@ -89,3 +89,21 @@ async def test_editing_or_deleting_a_row_is_detected(database_url, tmp_dir):
             await databases.drop_pg_database(url)
         bind_engine(make_engine(database_url))
         await migrate()
+
+
+async def test_closing_the_pool_waits_for_the_scheduled_sealing_round(client):
+    """Shutdown (and every bench's end) closes the pool right after the last change; the
+    sealing round that change scheduled must finish first, not fail on a closed pool."""
+    from audit import sealer
+    from kernel.db import _before_close
+
+    assert sealer.drain in _before_close  # close_pool runs it
+    await record("test", "test.drained", "test", "drain")  # schedules a round in 0.05 s
+    await sealer.drain()
+    row = (
+        await AuditEntry.select(AuditEntry.seq)
+        .where(AuditEntry.action == "test.drained")
+        .first()
+        .run()
+    )
+    assert row["seq"] is not None
