@@ -144,6 +144,31 @@ async def test_the_sweeper_resends_lost_and_abandoned_jobs_once_per_round(db, se
     assert resent.count(lost) == 1 and resent.count(abandoned) == 1
 
 
+async def test_a_job_queued_behind_others_is_re_sent_less_and_less_often(db, sent):
+    """Waiting its turn, a pending job would be re-sent every round; the wait between
+    re-sends doubles with its age instead (a lost message is still re-sent)."""
+    job_id, _ = await new_job()
+    now = utcnow()
+
+    async def sent_at(created_ago: int, sent_ago: int) -> list[int]:
+        await (
+            Job.update(
+                {
+                    Job.created_at: now - timedelta(minutes=created_ago),
+                    Job.sent_at: now - timedelta(minutes=sent_ago),
+                }
+            )
+            .where(Job.id == job_id)
+            .run()
+        )
+        return await sweeper.sweep_once(resend_after_seconds=60)
+
+    assert job_id in await sent_at(created_ago=3, sent_ago=2)  # last sent 1 min after due
+    assert job_id not in await sent_at(created_ago=10, sent_ago=4)  # waited 6, only 4 since
+    assert job_id in await sent_at(created_ago=10, sent_ago=7)  # waited 3, 7 since
+    assert job_id in await sent_at(created_ago=600, sent_ago=16)  # the wait is capped
+
+
 async def test_the_embedded_worker_runs_jobs_started_through_the_api(client):
     _, auditor = await staff_token(StaffRole.AUDITOR)
     r = await client.post("/api/v1/audit/verifications", headers=bearer(auditor))
