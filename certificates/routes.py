@@ -9,7 +9,6 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter, PathParameter
-from litestar.response import File
 
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
@@ -18,6 +17,7 @@ from app.params import RecordId
 from certificates import service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
+from registry.exports import bytes_download
 
 Code = Annotated[str, PathParameter(max_length=64)]
 
@@ -145,7 +145,9 @@ class DocumentController(Controller):
         return [DocumentOut(**r) for r in rows]
 
     @get("/{document_id:int}/download", media_type="application/pdf")
-    async def download(self, document_id: RecordId, request: Request[Principal, Any, Any]) -> File:
+    async def download(
+        self, document_id: RecordId, request: Request[Principal, Any, Any]
+    ) -> Response[bytes]:
         settings = request.app.state["settings"]
-        path, name = await service.for_download(request.user, document_id, settings.data_dir)
-        return File(path, filename=name, media_type="application/pdf")
+        content, name = await service.for_download(request.user, document_id, settings.data_dir)
+        return bytes_download(content, name, "application/pdf")

@@ -15,7 +15,7 @@ from certificates import codes, kinds, standing, storage
 from certificates.tables import Document
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, NotFound, NotVisible
-from kernel.integrity import ensure_unaltered
+from kernel.integrity import read_unaltered
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,8 @@ async def verify_file(typed_code: str, content: bytes) -> dict[str, Any]:
     return {**found, "matches": digest == found["sha256"], "uploaded_sha256": digest}
 
 
-async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tuple[Path, str]:
-    """The stored file and a download name, for staff roles that read its kind and
+async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tuple[bytes, str]:
+    """The stored file's bytes and a download name, for staff roles that read its kind and
     the organisation it names; anyone else is answered like a missing document. The
     file must still hash to the digest stored at render time (409 if not). Every
     download, and every refusal of an altered file, is audited."""
@@ -160,7 +160,7 @@ async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tu
         raise NotVisible("document not found", field="document_id", document_id=document_id)
     path = storage.absolute(data_dir, row["storage_path"])
     try:
-        await ensure_unaltered(path, row["sha256"], f"document {document_id}")
+        content = await read_unaltered(path, row["sha256"], f"document {document_id}")
     except Conflict as exc:
         await record(actor.actor, "document.altered", "document", document_id, after=exc.details)
         raise
@@ -169,7 +169,7 @@ async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tu
         after={"kind": row["kind"], "subject": row["subject"]},
     )  # fmt: skip
     name = f"{row['kind']}-{row['subject'].replace(':', '-')}-{row['code']}.pdf"
-    return path, name
+    return content, name
 
 
 async def list_for_batch(actor: Principal, batch_id: int) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Files the service wrote are handed out only while they are still what it wrote: the
 digest taken at writing time (in the documents table, or in the hash-chained audit log
-for payment files) is compared with the file's bytes at every download."""
+for payment files) is compared with the bytes read for each download, and those same
+bytes are served, so nothing can change between the check and the answer."""
 
 from __future__ import annotations
 
@@ -11,19 +12,13 @@ from pathlib import Path
 from kernel.errors import Conflict
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-async def ensure_unaltered(path: Path, expected: str | None, what: str) -> None:
-    """Raises Conflict (409) naming both digests when the file differs from `expected`
-    (or no digest was recorded): an altered bank file or document is never served."""
+async def read_unaltered(path: Path, expected: str | None, what: str) -> bytes:
+    """The file's bytes, once they hash to `expected`; the caller serves these very
+    bytes, so nothing can change between the check and the download. Raises Conflict
+    (409) naming both digests when they differ (or no digest was recorded), or when the
+    file is gone: an altered bank file or document is never served."""
     try:
-        found = await asyncio.to_thread(file_sha256, path)
+        content = await asyncio.to_thread(path.read_bytes)
     except FileNotFoundError:
         raise Conflict(
             f"{what} is missing from storage 文件已不在存储中",
@@ -31,6 +26,7 @@ async def ensure_unaltered(path: Path, expected: str | None, what: str) -> None:
             expected=expected,
             found=None,
         ) from None
+    found = hashlib.sha256(content).hexdigest()
     if expected is None or found != expected:
         raise Conflict(
             f"{what} is not the file that was written (sha256 {found}, written "
@@ -40,3 +36,4 @@ async def ensure_unaltered(path: Path, expected: str | None, what: str) -> None:
             expected=expected,
             found=found,
         )
+    return content

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import xlsxwriter
-from litestar.response import Stream
+from litestar.response import Response, Stream
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -197,6 +197,15 @@ def temp_path(suffix: str, directory: Path | None = None) -> Path:
 def content_disposition(filename: str) -> str:
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_")
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def bytes_download(content: bytes, filename: str, media_type: str) -> Response[bytes]:
+    """A file already read (and checked) in memory, as an attachment."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": content_disposition(filename)},
+    )
 
 
 def csv_download(columns: Sequence[Column], batches: AsyncIterable[Batch], filename: str) -> Stream:

@@ -14,7 +14,7 @@ from audit.log import record
 from audit.tables import AuditEntry
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, InvalidInput
-from kernel.integrity import ensure_unaltered
+from kernel.integrity import read_unaltered
 from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
 from subsidies.batches import payment_file, rules
 from subsidies.batches.approval import PAYMENT_FILE, RENDER_DOCUMENTS
@@ -108,12 +108,13 @@ async def lines(who: Principal, batch_id: int, after_line: int, limit: int) -> l
     return rows
 
 
-async def payment_file_path(
+async def payment_file_download(
     who: Principal, batch_id: int, data_dir: Path, file_format: str
-) -> tuple[Path, str]:
-    """The stored file, once its job has written it and recorded its digest; the totals
-    are checked first (a mismatch fails the batch and answers 409), and the file must
-    still have that digest (an edited account or amount, a lost file: 409, audited).
+) -> tuple[bytes, str]:
+    """The stored file's bytes and a download name, once its job has written it and
+    recorded its digest; the totals are checked first (a mismatch fails the batch and
+    answers 409), and the bytes served must have that digest (an edited account or
+    amount, a lost file: 409, audited).
     Checked and recorded under the batch's lock, so a release of a failed batch (which
     looks for downloads) and a download never pass each other."""
     await checked_lines(batch_id)
@@ -136,7 +137,7 @@ async def payment_file_path(
         path = payment_file.path_of(data_dir, batch["number"], file_format)
         what = f"the {file_format} payment file of batch {batch['number']}"
         try:
-            await ensure_unaltered(path, digest, what)
+            content = await read_unaltered(path, digest, what)
         except Conflict as exc:
             refused = exc
         else:
@@ -150,7 +151,7 @@ async def payment_file_path(
             after={"format": file_format, **refused.details},
         )  # fmt: skip
         raise refused
-    return path, f"{batch['number']}-payment.{file_format}"
+    return content, f"{batch['number']}-payment.{file_format}"
 
 
 async def _written_digest(batch_id: int, file_format: str) -> str | None:

@@ -8,9 +8,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody
-from litestar.response import File
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from accounts.guards import allow
@@ -21,7 +20,7 @@ from app.settings import Settings
 from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
-from registry.exports import XLSX_MEDIA_TYPE
+from registry.exports import XLSX_MEDIA_TYPE, bytes_download
 from subsidies.batches import (
     approval,
     building,
@@ -274,11 +273,11 @@ class BatchController(Controller):
         return _batch_out(await queries.get(batch_id))
 
     @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")
-    async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> File:
+    async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
         return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8")
 
     @get("/{batch_id:int}/payment-file.xlsx", guards=[FINANCE], media_type=XLSX_MEDIA_TYPE)
-    async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> File:
+    async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
         return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE)
 
     @post("/{batch_id:int}/payment-file", guards=[FINANCE], status_code=HTTP_202_ACCEPTED)
@@ -304,7 +303,11 @@ class BatchController(Controller):
         )
         return msgspec.convert(asdict(report), ReconciliationOut)
 
-    async def _file(self, request: AnyRequest, batch_id: int, fmt: str, media: str) -> File:
+    async def _file(
+        self, request: AnyRequest, batch_id: int, fmt: str, media: str
+    ) -> Response[bytes]:
         settings: Settings = request.app.state.settings
-        path, name = await queries.payment_file_path(request.user, batch_id, settings.data_dir, fmt)
-        return File(path, filename=name, media_type=media)
+        content, name = await queries.payment_file_download(
+            request.user, batch_id, settings.data_dir, fmt
+        )
+        return bytes_download(content, name, media)
