@@ -9,12 +9,14 @@ from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import Parameter, PathParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.auth import PUBLIC_OPT
 from app.params import RecordId
-from certificates import service, verify_page
+from certificates import codes, service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
 from registry.exports import bytes_download
@@ -90,6 +92,20 @@ class VerifyController(Controller):
     tags = ["documents"]
     opt = {PUBLIC_OPT: True}
     middleware = [VERIFY_RATE_LIMIT.middleware]
+
+    @get("/", media_type=MediaType.HTML)
+    async def entry(
+        self, code: Annotated[str | None, Parameter(max_length=64)] = None
+    ) -> Response[str] | Redirect:
+        """The page to type a code on (no QR scanner at hand); `?code=` goes on to the
+        code's page. The redirect is relative, so it holds behind a path prefix."""
+        if code is None or not code.strip():
+            return _html(verify_page.entry())
+        normalised = codes.normalise(code)
+        if normalised is None:
+            error = "验证码格式不对：16 位字母数字。 A code has 16 letters and digits."
+            return _html(verify_page.entry(error))
+        return Redirect(f"verify/{normalised}", status_code=HTTP_303_SEE_OTHER)
 
     @get("/{code:str}", response_headers=_VARY)
     async def verify(

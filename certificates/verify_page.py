@@ -57,3 +57,8 @@ def page(code: str, found: dict[str, Any] | None, checked: bool | None = None) -
         checked=checked,
         fields=fields(found["summary"]) if found else [],
     )
+
+
+def entry(error: str | None = None) -> str:
+    """The page where someone holding a printed document types its code."""
+    return _env.get_template("verify_entry.html").render(error=error)

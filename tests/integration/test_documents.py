@@ -305,6 +305,15 @@ async def test_a_phone_gets_the_verify_page_and_altered_files_are_refused(client
     assert '<form method="post" enctype="multipart/form-data">' in page
     r = await client.get("/verify/0000-0000-0000-0000", headers=browser)
     assert "未找到该验证码" in r.text and "<form" not in r.text
+    # Someone with a printed copy types the code on the entry page.
+    r = await client.get("/verify", headers=browser)
+    assert r.status_code == 200 and '<form method="get">' in r.text and 'name="code"' in r.text
+    r = await client.get("/verify", params={"code": doc["code"].lower().replace("-", " ")})
+    assert r.status_code == 303 and r.headers["location"] == f"verify/{doc['code']}"
+    r = await client.get("/verify", params={"code": "12-34"})
+    assert r.status_code == 200 and "验证码格式不对" in r.text
+    r = await client.get("/verify", params={"code": "x" * 65})
+    assert r.status_code == 400
     r = await client.get(f"/verify/{doc['code']}", headers={"accept": "text/html;q=inf"})
     assert r.status_code == 200 and r.json()["genuine"]  # unrankable: JSON, never a 500
     assert r.headers["vary"] == "Accept"
