@@ -19,7 +19,7 @@ from app.settings import Settings
 from audit.routes import AuditController
 from certificates.routes import DocumentController, VerifyController
 from kernel.db import engine
-from registry.appraisals.routes import AppraisalController, NoticeController
+from registry.appraisals.routes import AppraisalController, NoticeController, NoticePageController
 from registry.certificate_routes import CertificateController
 from registry.outcomes.routes import OutcomeReportController
 from registry.people_routes import PersonController
@@ -82,6 +82,7 @@ def create_app(
             StudioController,
             AppraisalController,
             NoticeController,
+            NoticePageController,
             InternshipController,
             ClaimController,
             ClaimFileController,

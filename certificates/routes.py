@@ -16,6 +16,7 @@ from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.auth import PUBLIC_OPT
 from app.params import RecordId
+from app.public_pages import html, wants_html
 from certificates import codes, service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
@@ -63,22 +64,7 @@ def _verification(code: str, found: dict[str, Any] | None) -> VerificationOut:
     return VerificationOut(**found)
 
 
-def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    """A browser (a phone that scanned the QR code) gets the page; API clients, and
-    anyone not asking, get JSON, as does a header Litestar cannot rank (q=inf raises
-    OverflowError inside it)."""
-    try:
-        best = request.accept.best_match([MediaType.JSON, MediaType.HTML], MediaType.JSON)
-    except (ValueError, OverflowError):
-        return False
-    return best == MediaType.HTML
-
-
 _VARY = [ResponseHeader(name="Vary", value="Accept")]  # one URL, JSON or the page
-
-
-def _html(content: str) -> Response[str]:
-    return Response(content, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
 
 
 class VerifyController(Controller):
@@ -100,11 +86,11 @@ class VerifyController(Controller):
         """The page to type a code on (no QR scanner at hand); `?code=` goes on to the
         code's page. The redirect is relative, so it holds behind a path prefix."""
         if code is None or not code.strip():
-            return _html(verify_page.entry())
+            return html(verify_page.entry())
         normalised = codes.normalise(code)
         if normalised is None:
             error = "验证码格式不对：16 位字母数字。 A code has 16 letters and digits."
-            return _html(verify_page.entry(error))
+            return html(verify_page.entry(error))
         return Redirect(f"verify/{normalised}", status_code=HTTP_303_SEE_OTHER)
 
     @get("/{code:str}", response_headers=_VARY)
@@ -112,8 +98,8 @@ class VerifyController(Controller):
         self, code: Code, request: Request[Any, Any, Any]
     ) -> VerificationOut | Response[str]:
         found = await service.verify(code)
-        if _wants_html(request):
-            return _html(verify_page.page(code, found))
+        if wants_html(request):
+            return html(verify_page.page(code, found))
         return _verification(code, found)
 
     @post("/{code:str}", status_code=200, response_headers=_VARY)
@@ -122,9 +108,9 @@ class VerifyController(Controller):
     ) -> FileCheckOut | Response[str]:
         content = await _uploaded(request)
         result = await service.verify_file(code, content)
-        if _wants_html(request):
+        if wants_html(request):
             found = result if result["genuine"] else None
-            return _html(verify_page.page(code, found, result.get("matches", False)))
+            return html(verify_page.page(code, found, result.get("matches", False)))
         if not result["genuine"]:
             return FileCheckOut(genuine=False, code=code, uploaded_sha256=result["sha256"])
         return FileCheckOut(**result)

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
-_env = Environment(
-    loader=PackageLoader("certificates", "templates"),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-)
+from app.public_pages import render
 
 # The masked summary's keys (certificates.batch_jobs, certificates.single_jobs), in the
 # order shown; a key not named here is shown under its own name.
@@ -51,7 +45,8 @@ def fields(summary: dict[str, Any]) -> list[tuple[str, str]]:
 def page(code: str, found: dict[str, Any] | None, checked: bool | None = None) -> str:
     """`found`: what certificates.service.verify answered; `checked`: None when no file
     was sent, else whether the file matched."""
-    return _env.get_template("verify_page.html").render(
+    return render(
+        "verify_page.html",
         code=code,
         found=found,
         checked=checked,
@@ -61,4 +56,4 @@ def page(code: str, found: dict[str, Any] | None, checked: bool | None = None) -
 
 def entry(error: str | None = None) -> str:
     """The page where someone holding a printed document types its code."""
-    return _env.get_template("verify_entry.html").render(error=error)
+    return render("verify_entry.html", error=error)

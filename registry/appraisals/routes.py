@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.params import FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -16,9 +16,11 @@ from accounts.principal import Principal
 from accounts.roles import StaffRole
 from app.auth import PUBLIC_OPT
 from app.params import RecordId
+from app.public_pages import html
+from kernel.errors import DomainError, FieldError, InvalidInput, NotFound
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
-from registry.appraisals import applications, awards, notices, rounds, rules
+from registry.appraisals import applications, awards, notice_page, notices, rounds, rules
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
@@ -571,3 +573,40 @@ class NoticeController(Controller):
     @get("/{notice_id:int}", guards=[READERS])
     async def get_notice(self, notice_id: RecordId) -> NoticeOut:
         return msgspec.convert(await notices.notice_view(notice_id), NoticeOut, strict=False)
+
+
+class NoticePageController(Controller):
+    """Public pages, no login: the notice as a page with a form per entry to object
+    (the same rules and rate limit as the API)."""
+
+    path = "/notices"
+    include_in_schema = False
+    opt = {PUBLIC_OPT: True}
+
+    @get("/", media_type=MediaType.HTML)
+    async def notice_page(self) -> Response[str]:
+        return html(notice_page.page(await notices.current()))
+
+    @post("/objections", media_type=MediaType.HTML, middleware=[OBJECTION_RATE_LIMIT.middleware])
+    async def object_by_form(self, request: Request[Any, Any, Any]) -> Response[str]:
+        form = await request.form()
+        fields = {k: str(form.get(k) or "") for k in notice_page.LABELS}
+        chosen = int(fields["application_id"]) if fields["application_id"].isdigit() else None
+        if chosen is None or chosen > MAX_ID:
+            errors = [FieldError("application_id", "choose an entry on the notice")]
+            return html(notice_page.page(await notices.current(), errors=errors), 400)
+        try:
+            receipt = await notices.lodge(
+                chosen, fields["contact_name"], fields["contact"], fields["reason"]
+            )
+        except InvalidInput as exc:
+            page = notice_page.page(await notices.current(), errors=exc.errors, chosen=chosen)
+            return html(page, 400)
+        except DomainError as exc:  # not on notice (404), or no longer open (409)
+            page = notice_page.page(
+                await notices.current(),
+                errors=[FieldError("application_id", exc.message)],
+                chosen=chosen,
+            )
+            return html(page, 404 if isinstance(exc, NotFound) else 409)
+        return html(notice_page.page(await notices.current(), receipt=receipt), 201)

@@ -861,3 +861,47 @@ async def test_out_of_range_numbers_in_queries_answer_400(client):
     )
     assert r.status_code == 400, r.text
     assert "year" in [e["field"] for e in r.json()["errors"]]
+
+
+async def test_the_public_reads_the_notice_as_a_page_and_objects_by_form(client, day):
+    enterprise, key = await org_key("enterprise")
+    _, oh = await officer()
+    rnd = await pool_and_round(client, oh)
+    person = await talent()
+    await employ(person, enterprise["id"])
+    app = (await apply(client, bearer(key), rnd["id"], person)).json()
+    await on_notice(client, oh, rnd["id"], 1)
+    [entry] = [
+        e
+        for e in (await client.get("/api/v1/notices/current")).json()["entries"]
+        if e["application_id"] == app["id"]
+    ]
+
+    r = await client.get("/notices")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert entry["name"] in r.text and entry["id_number"] in r.text and "*" in entry["id_number"]
+    assert f'name="application_id" value="{app["id"]}"' in r.text
+    assert 'action="notices/objections"' in r.text  # relative: holds behind a path prefix
+
+    form = {
+        "application_id": str(app["id"]),
+        "contact_name": "王五",
+        "contact": "x",
+        "reason": "短",
+    }
+    r = await client.post("/notices/objections", data=form)
+    assert r.status_code == 400 and "联系方式 Contact" in r.text and "理由 Reason" in r.text
+    r = await client.post("/notices/objections", data={**form, "application_id": "abc"})
+    assert r.status_code == 400 and "choose an entry" in r.text
+    good = {**form, "contact": "13800138000", "reason": "该奖牌为团体项目，申报人并非获奖队员。"}
+    r = await client.post("/notices/objections", data={**good, "application_id": "2000000000"})
+    assert r.status_code == 404 and "申报 Application" in r.text
+    r = await client.post("/notices/objections", data=good)
+    assert r.status_code == 201 and "异议已受理" in r.text, r.text
+    assert "异议核查中" in r.text  # the entry now shows as paused
+    r = await client.get(f"/api/v1/appraisals/objections?application_id={app['id']}", headers=oh)
+    [lodged] = r.json()["items"]
+    assert lodged["contact"] == "13800138000" and lodged["status"] == "open"
+    # The form shares the API's limit: 5 objections a minute per address.
+    answers = [(await client.post("/notices/objections", data=good)).status_code for _ in "ab"]
+    assert answers == [201, 429]
