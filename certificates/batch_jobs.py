@@ -29,6 +29,7 @@ from kernel.clock import local_date, local_today, utcnow
 from kernel.db import unit_of_work
 from kernel.errors import DomainError
 from kernel.masking import mask_name
+from registry.organisations import mask_account
 from subsidies.batches import rules
 from subsidies.batches.totals import checked_lines, load_batch
 from subsidies.policies.tables import PolicyVersion
@@ -249,11 +250,6 @@ async def _policy_titles(version_ids: set[int | None]) -> dict[int, dict[str, st
             "source": doc.get("source", ""),
         }
     return out
-
-
-def mask_account(account: str | None) -> str:
-    account = account or ""
-    return "*" * max(0, len(account) - 4) + account[-4:]
 
 
 def _payee_organisation(line: dict[str, Any]) -> int | None:

@@ -287,23 +287,6 @@ class AwardClaimOut(Output):
     recovery_reason: str | None
 
 
-class AwardOut(Output):
-    id: int
-    application_id: int
-    applicant_organisation_id: int
-    route: str
-    person_id: int
-    person_name: str
-    number: str
-    awarded_on: date
-    status: str
-    approved_by: str
-    revoked_on: date | None
-    revoked_reason: str | None
-    revoked_by: str | None
-    claims: list[AwardClaimOut]
-
-
 class AwardListItemOut(Output):
     id: int
     application_id: int
@@ -317,6 +300,13 @@ class AwardListItemOut(Output):
     approved_by: str
     revoked_on: date | None
     revoked_reason: str | None
+
+
+class AwardOut(AwardListItemOut):
+    """One award, with who revoked it and the claims it created."""
+
+    revoked_by: str | None
+    claims: list[AwardClaimOut]
 
 
 class AwardPage(Output):
@@ -592,21 +582,20 @@ class NoticePageController(Controller):
         form = await request.form()
         fields = {k: str(form.get(k) or "") for k in notice_page.LABELS}
         chosen = int(fields["application_id"]) if fields["application_id"].isdigit() else None
+        receipt, errors, status = None, [], 201
         if chosen is None or chosen > MAX_ID:
-            errors = [FieldError("application_id", "choose an entry on the notice")]
-            return html(notice_page.page(await notices.current(), errors=errors), 400)
-        try:
-            receipt = await notices.lodge(
-                chosen, fields["contact_name"], fields["contact"], fields["reason"]
-            )
-        except InvalidInput as exc:
-            page = notice_page.page(await notices.current(), errors=exc.errors, chosen=chosen)
-            return html(page, 400)
-        except DomainError as exc:  # not on notice (404), or no longer open (409)
-            page = notice_page.page(
-                await notices.current(),
-                errors=[FieldError("application_id", exc.message)],
-                chosen=chosen,
-            )
-            return html(page, 404 if isinstance(exc, NotFound) else 409)
-        return html(notice_page.page(await notices.current(), receipt=receipt), 201)
+            errors, status = [FieldError("application_id", "choose an entry on the notice")], 400
+        else:
+            try:
+                receipt = await notices.lodge(
+                    chosen, fields["contact_name"], fields["contact"], fields["reason"]
+                )
+            except InvalidInput as exc:
+                errors, status = exc.errors, 400
+            except DomainError as exc:  # not on notice (404), or no longer open (409)
+                errors = [FieldError("application_id", exc.message)]
+                status = 404 if isinstance(exc, NotFound) else 409
+        page = notice_page.page(
+            await notices.current(), receipt=receipt, errors=errors, chosen=chosen
+        )
+        return html(page, status)

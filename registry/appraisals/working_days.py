@@ -47,7 +47,7 @@ def covered_years() -> tuple[int, int]:
 def is_working_day(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:  # the library's way of saying it has no such year
+    except NotImplementedError:  # chinese_calendar raises it for a year it has no data for
         raise CalendarNotCovered(day) from None
 
 

@@ -110,6 +110,22 @@ async def build(client, h, scheme: str, **filters: Any) -> httpx.Response:
     return await client.post(BASE, json={"scheme": scheme, **filters}, headers=h)
 
 
+async def approved_batch_of(
+    client: httpx.AsyncClient, amounts: tuple[int, ...]
+) -> tuple[dict, dict, list[int], dict[str, str], dict[str, str]]:
+    """Approved claims of a fresh scheme for one paying organisation, built by one
+    finance user and approved by another, the approval's jobs finished:
+    (batch, organisation, claim ids, builder, approver)."""
+    scheme = fresh_scheme()
+    org = await paying_org()
+    claim_ids = [await approved_claim(scheme, org["id"], a) for a in amounts]
+    f1, f2 = await headers(), await headers()
+    batch = (await build(client, f1, scheme)).json()["batch"]
+    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
+    await wait_for_jobs(client, batch["id"], f2)
+    return batch, org, claim_ids, f1, f2
+
+
 async def test_preview_build_four_eyes_and_payment_file(client):
     scheme = fresh_scheme()
     org, no_account = await paying_org(), await paying_org(account=False)
@@ -218,13 +234,7 @@ async def test_an_altered_payment_file_is_never_served(client):
     from app.settings import Settings
     from subsidies.batches import payment_file
 
-    scheme = fresh_scheme()
-    org = await paying_org()
-    await approved_claim(scheme, org["id"], 900_000)
-    f1, f2 = await headers(), await headers()
-    batch = (await build(client, f1, scheme)).json()["batch"]
-    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
-    await wait_for_jobs(client, batch["id"], f1)
+    batch, org, _, f1, f2 = await approved_batch_of(client, (900_000,))
     r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f1)
     assert r.status_code == 200, r.text
     # While a payment-file job is queued or running the files are not served (the new
@@ -366,13 +376,7 @@ async def test_a_range_of_lines_is_returned_only_after_the_whole_batch_is_checke
 
 
 async def test_tampering_after_approval_stops_download_and_reconciliation(client):
-    scheme = fresh_scheme()
-    org = await paying_org()
-    claim_ids = [await approved_claim(scheme, org["id"], a) for a in (100_000, 200_000)]
-    f1, f2 = await headers(), await headers()
-    batch = (await build(client, f1, scheme)).json()["batch"]
-    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
-    await wait_for_jobs(client, batch["id"], f2)
+    batch, _, claim_ids, f1, _ = await approved_batch_of(client, (100_000, 200_000))
     lines = await lines_of(batch["id"])
     # The line and the declared total altered together: the claims still disagree.
     await (
@@ -586,13 +590,7 @@ async def test_concurrent_approvals_and_imports_act_once(client):
 
 
 async def test_the_payment_file_job_refuses_a_tampered_batch(client):
-    scheme = fresh_scheme()
-    org = await paying_org()
-    await approved_claim(scheme, org["id"], 100_000)
-    f1, f2 = await headers(), await headers()
-    batch = (await build(client, f1, scheme)).json()["batch"]
-    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
-    await wait_for_jobs(client, batch["id"], f2)
+    batch, *_ = await approved_batch_of(client, (100_000,))
     line = (await lines_of(batch["id"]))[0]
     await BatchLine.delete().where(BatchLine.id == line["id"]).run()
     async with unit_of_work():  # the job again, as a resend would run it
