@@ -1,11 +1,21 @@
 """API throughput and latency at 64 concurrent connections, from a separate process
-(wrk) against a running server, on SQLite and on PostgreSQL.
+against a running server, on SQLite and on PostgreSQL.
 
     make bench            # both engines
     python bench/api.py --engines sqlite --seconds 5
 
 Targets (issue 2): reads p99 <= 20 ms and >= 2,000 req/s; writes p99 <= 50 ms and
 >= 500 req/s, on a 2-core machine.
+
+Each case is driven twice:
+- saturation (wrk): 64 connections each sending its next request as soon as the last
+  is answered. This finds the most requests per second the server can serve; its
+  latency is queueing by construction (throughput x mean latency = 64).
+- at the target rate (hey): 64 connections that together offer the target's requests
+  per second (2,048 reads/s, 512 writes/s), the latency a client sees at that load.
+  The p99 targets are judged here: a closed loop at saturation would turn "p99 <= 20 ms"
+  into "more than 3,200 req/s", and the separate requests-per-second target would mean
+  nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +23,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,6 +80,33 @@ def run_wrk(url: str, key: str, method: str, body: str | None, seconds: int, con
     }
 
 
+def run_hey(
+    url: str, key: str, method: str, body: str | None, seconds: int, conns: int, rate: float
+) -> dict:
+    """`conns` connections offering `rate` requests/s in all (hey's -q is per connection);
+    percentiles from hey's per-request CSV."""
+    per_connection = math.ceil(rate / conns)
+    command = ["hey", "-z", f"{seconds}s", "-c", str(conns), "-q", str(per_connection),
+               "-m", method, "-H", f"Authorization: Bearer {key}",
+               "-T", "application/json", "-o", "csv"]  # fmt: skip
+    if body:
+        command += ["-d", body]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rows = [line.split(",") for line in out.splitlines()[1:] if line]
+    seconds_taken = sorted(float(r[0]) for r in rows)
+    statuses = [int(r[6]) for r in rows]
+    span = max(float(r[7]) + float(r[0]) for r in rows)
+    return {
+        "requests": len(rows),
+        "non_2xx": sum(1 for s in statuses if not 200 <= s < 300),
+        "socket_errors": 0,
+        "rps": len(rows) / span,
+        "p50_ms": 1000 * statistics.quantiles(seconds_taken, n=100)[49],
+        "p99_ms": 1000 * statistics.quantiles(seconds_taken, n=100)[98],
+        "offered": per_connection * conns,
+    }
+
+
 async def prepare_pg() -> str:
     return await databases.create_pg_database()
 
@@ -90,8 +129,12 @@ def bench_engine(engine: str, seconds: int, conns: int, workers: str) -> list[di
             ("read", "GET", "/api/v1/organisations", None),
             ("write", "POST", f"/api/v1/organisations/{org_id}/api-keys", '{"label":"bench"}'),
         ):
+            case = {"engine": engine, "op": op, "endpoint": f"{method} {path}"}
             r = run_wrk(server.base + path, key, method, body, seconds, conns)
-            results.append({"engine": engine, "op": op, "endpoint": f"{method} {path}", **r})
+            results.append({**case, "load": "saturation", **r})
+            rate = TARGETS[op][1]
+            r = run_hey(server.base + path, key, method, body, seconds, conns, rate)
+            results.append({**case, "load": f"{r['offered']}/s offered", **r})
         return results
     finally:
         server.interrupt()
@@ -107,26 +150,36 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--web-workers", default="2")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk not found: run `make setup` (it installs Debian's wrk)")
+    for tool in ("wrk", "hey"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} not found: run `make setup` (it installs Debian's {tool})")
     print(
         f"# bench/api.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores  "
         f"{args.connections} connections  {args.seconds}s each  "
         f"WEB_WORKERS={args.web_workers}"
     )
     print(
-        f"{'engine':<11} {'op':<6} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'non-2xx':>8} {'target':<28} endpoint"
+        f"{'engine':<11} {'op':<6} {'load':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'non-2xx':>8}  verdict"
     )
     for engine in args.engines.split(","):
         for r in bench_engine(engine, args.seconds, args.connections, args.web_workers):
-            p99_max, rps_min = TARGETS[r["op"]]
-            met = r["p99_ms"] <= p99_max and r["rps"] >= rps_min and r["non_2xx"] == 0
-            verdict = f"{'met' if met else 'MISSED'} (p99<={p99_max:g}, >={rps_min:g}/s)"
             print(
-                f"{r['engine']:<11} {r['op']:<6} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
-                f"{r['p99_ms']:>8.1f} {r['non_2xx']:>8} {verdict:<28} {r['endpoint']}"
+                f"{r['engine']:<11} {r['op']:<6} {r['load']:<17} {r['rps']:>8.0f} "
+                f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['non_2xx']:>8}  {verdict(r)}"
             )
+
+
+def verdict(r: dict) -> str:
+    """Saturation is judged on throughput, the fixed rate on latency at that rate."""
+    p99_max, rps_min = TARGETS[r["op"]]
+    if r["non_2xx"] or r["socket_errors"]:
+        return "MISSED (errors)"
+    if r["load"] == "saturation":
+        return f"{'met' if r['rps'] >= rps_min else 'MISSED'} (>= {rps_min:g}/s)"
+    kept_up = r["rps"] >= 0.97 * rps_min  # the offered rate, less hey's start and stop
+    met = kept_up and r["p99_ms"] <= p99_max
+    return f"{'met' if met else 'MISSED'} (p99 <= {p99_max:g} ms at >= {rps_min:g}/s)"
 
 
 if __name__ == "__main__":
