@@ -25,6 +25,7 @@ from registry.organisations import for_update
 from registry.studios.masters import register_leading_talent_check
 from registry.tables import Employment, Organisation
 from reviews import affiliations, cases
+from subsidies.claims import calculations
 from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.service import create_claims
 from subsidies.claims.submission import NewClaim
@@ -344,7 +345,7 @@ async def award_view(actor: Principal, award_id: int) -> dict[str, Any]:
         raise NotFound("award not found", award_id=award_id)
     if not actor.is_staff and row["applicant_organisation_id"] != actor.organisation_id:
         raise NotVisible("award not found", award_id=award_id)
-    row["claims"] = await (
+    claims = await (
         Claim.select(
             Claim.id,
             Claim.scheme,
@@ -359,6 +360,7 @@ async def award_view(actor: Principal, award_id: int) -> dict[str, Any]:
         .order_by(Claim.id)
         .run()
     )
+    row["claims"] = await calculations.merged_rows(claims)
     return row
 
 

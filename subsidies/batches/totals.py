@@ -33,6 +33,7 @@ from subsidies.batches.rules import (
     check_totals,
 )
 from subsidies.batches.tables import BatchLine, DisbursementBatch
+from subsidies.claims import calculations
 
 SYSTEM_ACTOR = "system:batches"
 
@@ -56,7 +57,6 @@ _LINE_COLUMNS = (
     BatchLine.claim.amount_fen.as_alias("claim_amount_fen"),
     BatchLine.claim.status.as_alias("claim_status"),
     BatchLine.claim.basis_date.as_alias("basis_date"),
-    BatchLine.claim.trace.as_alias("claim_trace"),
     BatchLine.claim.policy_version.as_alias("policy_version_id"),
     BatchLine.person.id_number.as_alias("person_id_number"),
     BatchLine.organisation.credit_code.as_alias("organisation_credit_code"),
@@ -147,9 +147,11 @@ async def checked_lines(
         if not in_unit_of_work():
             await mark_failed(batch_id, exc.message)
         raise
+    traces = await calculations.traces_of([x["claim"] for x in lines])
     for line in lines:
         id_number = line.pop("person_id_number")
         line["masked_id_number"] = mask_id_number(id_number) if id_number else None
+        line["claim_trace"] = traces.get(line["claim"])
     return lines
 
 

@@ -3,15 +3,15 @@ of work (kernel.db.raw_connection).
 
 A run touches up to millions of claims; Piccolo's one-query-at-a-time path would take
 minutes, so this module speaks to the driver like registry.outcomes.store: executemany
-on SQLite, COPY into a temporary table and one UPDATE ... FROM on PostgreSQL. The
-UPDATE of a result is conditional on the claim still being SUBMITTED, so a claim that
-was withdrawn meanwhile, or calculated by another run, is left alone.
+on SQLite, COPY on PostgreSQL, into a temporary table, then one INSERT ... SELECT into
+claim_calculation. The insert takes only claims still SUBMITTED and without a
+calculation, so a claim that was withdrawn meanwhile, or calculated by another run, is
+left alone; the unique index on claim_calculation (claim) settles a race of two runs.
 
-Storing is most of a run's time: every priced claim is rewritten (status, amount, cap
-key, inputs, trace), and the UPDATE writes an entry in each index of `claim` (all of
-them on PostgreSQL, which cannot update in place once an indexed column such as status
-changes; those naming status or cap_key on SQLite). The claims migration of 2026-11-28
-keeps that set small; think twice before indexing `claim` further.
+Results are appended, never written onto `claim` (the claims migration of 2026-11-29
+has the figures): a SUBMITTED claim with a calculation is calculated, and the queries
+here that need a claim's amount read it from the calculation until the claim leaves
+SUBMITTED (subsidies.claims.calculations).
 
 Dates travel as ISO text (how Piccolo stores them on SQLite; PostgreSQL casts it).
 """
@@ -33,9 +33,14 @@ import pandas as pd
 from kernel.db import engine, is_sqlite, raw_connection
 from subsidies.claims import statuses
 
+# A claim and its calculation, if any (`calc`).
+WITH_CALCULATION = "claim LEFT JOIN claim_calculation AS calc ON calc.claim = claim.id"
 # Claims whose amount counts against a cap that spans claims ("already paid" in traces):
-# calculated and not (yet) rejected or withdrawn.
-HOLDING = (statuses.CALCULATED, statuses.APPROVED, statuses.ON_HOLD, statuses.PAID)
+# calculated and not (yet) rejected or withdrawn. COMMITTED claims carry their amount.
+HOLDING_SQL = (
+    f"(claim.status IN {{committed}} AND claim.amount_fen IS NOT NULL "
+    f"OR claim.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL)"
+)
 
 CLAIM_COLUMNS = [
     "id",
@@ -50,21 +55,42 @@ CLAIM_COLUMNS = [
     "amount_fen",
     "cap_key",
 ]
+
+
+def shown_status_and_amount(claim: str = "claim") -> str:
+    """Two SELECT expressions over `claim` LEFT JOIN claim_calculation AS calc: the
+    status as shown (statuses.shown) and the amount (the claim's once settled)."""
+    return (
+        f"CASE WHEN {claim}.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL "
+        f"THEN '{statuses.CALCULATED}' ELSE {claim}.status END, "
+        f"COALESCE({claim}.amount_fen, calc.amount_fen)"
+    )
+
+
+_SHOWN = shown_status_and_amount() + "{plus}, COALESCE(claim.cap_key, calc.cap_key)"
 _SELECT = (
-    "SELECT id, person, claimant, payee_organisation, certificate, {basis_date}, "
-    "budget_year, details, status, amount_fen, cap_key"
+    "SELECT claim.id, claim.person, claim.claimant, claim.payee_organisation, "
+    "claim.certificate, claim.basis_date::text, claim.budget_year, claim.details, "
+    + _SHOWN.format(plus="")
 )
 # On SQLite, Piccolo's connections convert every value of a declared INTEGER or DATE
 # column in Python (a converter call each: seconds per million rows); an expression has
 # no declared type, so `+ 0` and `|| ''` bring the raw values.
 _SELECT_SQLITE = (
-    "SELECT id + 0, person + 0, claimant + 0, payee_organisation + 0, certificate + 0, "
-    "basis_date || '', budget_year + 0, details, status, amount_fen + 0, cap_key"
+    "SELECT claim.id + 0, claim.person + 0, claim.claimant + 0, "
+    "claim.payee_organisation + 0, claim.certificate + 0, claim.basis_date || '', "
+    "claim.budget_year + 0, claim.details, " + _SHOWN.format(plus=" + 0")
 )
 
 
 def _select() -> str:
-    return _SELECT_SQLITE if _sqlite() else _SELECT.format(basis_date="basis_date::text")
+    """The CLAIM_COLUMNS of a claim FROM WITH_CALCULATION."""
+    return _SELECT_SQLITE if _sqlite() else _SELECT
+
+
+def holding() -> str:
+    """WHERE fragment over WITH_CALCULATION: the claim holds its amount against caps."""
+    return HOLDING_SQL.format(committed=status_list(statuses.COMMITTED))
 
 
 _ID_COLUMNS = ("person_id", "claimant_id", "payee_organisation_id", "certificate_id")
@@ -92,11 +118,12 @@ async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in await conn.fetch(_pg(sql), *args)]
 
 
-def status_column() -> str:
+def status_column(table: str = "") -> str:
     """The status column in a WHERE that also names ids or cap keys: on SQLite the unary
     `+` keeps the planner off the (low-selectivity) status index, so it looks rows up by
     id or by the cap_key index instead of walking every claim of a status."""
-    return "+status" if _sqlite() else "status"
+    column = f"{table}.status" if table else "status"
+    return f"+{column}" if _sqlite() else column
 
 
 @contextmanager
@@ -116,25 +143,30 @@ def bulk_session() -> Iterator[None]:
         conn.execute("PRAGMA cache_size = -2000")
 
 
-async def _claims_among(column: str, kind: str, values: list[Any]) -> tuple[str, list[Any]]:
-    """FROM clause (and its parameters) of claims whose `column` is one of `values`
-    (ids: kind "integer"; cap keys: "text"), ending in a WHERE the caller extends.
+async def _claims_among(
+    column: str, kind: str, values: list[Any], table: str = WITH_CALCULATION
+) -> tuple[str, list[Any]]:
+    """FROM clause (and its parameters) of claims (with their calculations, `calc`) whose
+    `column` (of `claim`, or `calc.` columns with the table given as
+    "claim_calculation AS calc JOIN claim ...") is one of `values` (ids: kind "integer";
+    cap keys: "text"), ending in a WHERE the caller extends.
     SQLite reads the list with json_each. PostgreSQL gets the values in a temporary
     table with statistics: given an array instead (`= ANY`, `IN (SELECT unnest(...))`
     or a join from unnest()), the planner takes it for a few rows, scans claims by
     another index and compares each with the whole array (minutes for 100k values)."""
+    qualified = column if "." in column else f"claim.{column}"
     if _sqlite():
-        return f"FROM claim WHERE {column} IN (SELECT value FROM json_each(?))", [
+        return f"FROM {table} WHERE {qualified} IN (SELECT value FROM json_each(?))", [
             json.dumps(values)
         ]
     # One name per type: asyncpg remembers a COPY target's column types by name.
-    table = f"calculation_wanted_{kind}"
+    wanted = f"calculation_wanted_{kind}"
     conn = raw_connection()
-    await conn.execute(f"DROP TABLE IF EXISTS {table}")
-    await conn.execute(f"CREATE TEMP TABLE {table} (v {kind}) ON COMMIT DROP")
-    await conn.copy_records_to_table(table, records=[(v,) for v in values])
-    await conn.execute(f"ANALYZE {table}")
-    return f"FROM {table} AS wanted JOIN claim ON claim.{column} = wanted.v WHERE TRUE", []
+    await conn.execute(f"DROP TABLE IF EXISTS {wanted}")
+    await conn.execute(f"CREATE TEMP TABLE {wanted} (v {kind}) ON COMMIT DROP")
+    await conn.copy_records_to_table(wanted, records=[(v,) for v in values])
+    await conn.execute(f"ANALYZE {wanted}")
+    return f"FROM {wanted} AS wanted JOIN ({table}) ON {qualified} = wanted.v WHERE TRUE", []
 
 
 async def _done_among() -> None:
@@ -179,15 +211,20 @@ def _dates(values: list[Any]) -> np.ndarray:
 
 
 async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFrame:
-    """id and basis_date of the scheme's SUBMITTED claims (all, or those of `claim_ids`)."""
-    columns = "id + 0, basis_date || ''" if _sqlite() else "id, basis_date::text"
-    where = f"scheme = ? AND status = '{statuses.SUBMITTED}'"
+    """id and basis_date of the scheme's SUBMITTED claims not calculated yet (all, or
+    those of `claim_ids`)."""
+    columns = (
+        "claim.id + 0, claim.basis_date || ''" if _sqlite() else "claim.id, claim.basis_date::text"
+    )
+    where = f"claim.scheme = ? AND claim.status = '{statuses.SUBMITTED}' AND calc.id IS NULL"
     if claim_ids is None:
-        rows = await fetch_rows(f"SELECT {columns} FROM claim WHERE {where} ORDER BY id", [scheme])
+        rows = await fetch_rows(
+            f"SELECT {columns} FROM {WITH_CALCULATION} WHERE {where} ORDER BY claim.id", [scheme]
+        )
     else:
         among, args = await _claims_among("id", "integer", claim_ids)
         rows = await fetch_rows(
-            f"SELECT {columns} {among} AND {where} ORDER BY id", [*args, scheme]
+            f"SELECT {columns} {among} AND {where} ORDER BY claim.id", [*args, scheme]
         )
         await _done_among()
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -215,9 +252,12 @@ def _claims_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
 
 
 async def load_submitted(ids: list[int]) -> pd.DataFrame:
-    """These claims, those still SUBMITTED, in id order."""
+    """These claims, those still SUBMITTED and not calculated, in id order."""
     among, args = await _claims_among("id", "integer", ids)
-    sql = f"{_select()} {among} AND {status_column()} = '{statuses.SUBMITTED}' ORDER BY id"
+    sql = (
+        f"{_select()} {among} AND {status_column('claim')} = '{statuses.SUBMITTED}' "
+        "AND calc.id IS NULL ORDER BY claim.id"
+    )
     rows = await fetch_rows(sql, args)
     await _done_among()
     return _claims_frame(rows)
@@ -234,9 +274,10 @@ class Scope:
     covers_to: date | None
 
     def where(self) -> tuple[str, list[Any]]:
-        basis = "basis_date"
+        """Over WITH_CALCULATION."""
+        basis = "claim.basis_date"
         cast = "" if _sqlite() else "::date"
-        sql = f"scheme = ? AND status IN {status_list(HOLDING)} AND amount_fen IS NOT NULL"
+        sql = f"claim.scheme = ? AND {holding()}"
         args: list[Any] = [self.scheme]
         sql += f" AND {basis} >= ?{cast}"
         args.append(self._day(self.covers_from))
@@ -244,7 +285,7 @@ class Scope:
             sql += f" AND {basis} <= ?{cast}"
             args.append(self._day(self.covers_to))
         if self.year is not None:
-            sql += " AND budget_year = ?"
+            sql += " AND claim.budget_year = ?"
             args.append(self.year)
         return sql, args
 
@@ -256,7 +297,10 @@ class Scope:
 async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame:
     """The next `limit` claims of the scope after `after_id`, in id order."""
     where, args = scope.where()
-    sql = f"{_select()} FROM claim WHERE {where} AND id > ? ORDER BY id LIMIT ?"
+    sql = (
+        f"{_select()} FROM {WITH_CALCULATION} WHERE {where} AND claim.id > ? "
+        "ORDER BY claim.id LIMIT ?"
+    )
     return _claims_frame(await fetch_rows(sql, [*args, after_id, limit]))
 
 
@@ -265,16 +309,34 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
     With `outside`, claims of that scope do not count (a simulation recalculates them)."""
     if not keys:
         return pd.Series(dtype=np.int64)
-    among, args = await _claims_among("cap_key", "text", keys)
-    sql = (
-        f"SELECT cap_key, SUM(amount_fen) + 0 {among} "
-        f"AND {status_column()} IN {status_list(HOLDING)} AND amount_fen IS NOT NULL"
+    # Claims that left SUBMITTED carry their cap key; calculated ones have it on their
+    # calculation: two lookups, each by its own index.
+    settled, args = await _claims_among("cap_key", "text", keys)
+    settled_sql = (
+        f"SELECT claim.cap_key AS k, claim.amount_fen AS a {settled} "
+        f"AND {status_column('claim')} IN {status_list(statuses.COMMITTED)} "
+        "AND claim.amount_fen IS NOT NULL"
     )
+    calculated, more = await _claims_among(
+        "calc.cap_key",
+        "text",
+        keys,
+        "claim_calculation AS calc JOIN claim ON claim.id = calc.claim",
+    )
+    calculated_sql = (
+        f"SELECT calc.cap_key, calc.amount_fen {calculated} "
+        f"AND {status_column('claim')} = '{statuses.SUBMITTED}'"
+    )
+    args.extend(more)
     if outside is not None:
-        where, more = outside.where()
-        sql += f" AND NOT ({where})"
-        args.extend(more)
-    rows = await fetch_rows(sql + " GROUP BY cap_key", args)
+        where, scope_args = outside.where()
+        settled_sql += f" AND NOT ({where})"
+        calculated_sql += f" AND NOT ({where})"
+        args = [args[0], *scope_args, *args[1:], *scope_args] if _sqlite() else scope_args * 2
+    rows = await fetch_rows(
+        f"SELECT k, SUM(a) + 0 FROM ({settled_sql} UNION ALL {calculated_sql}) AS held GROUP BY k",
+        args,
+    )
     await _done_among()
     return pd.Series([int(r[1]) for r in rows], index=[r[0] for r in rows], dtype=np.int64)
 
@@ -283,9 +345,9 @@ RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "tr
 
 
 async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> int:
-    """Writes each result onto its claim if the claim is still SUBMITTED; returns how
-    many claims were updated. `results` has RESULT_COLUMNS (inputs and trace as JSON
-    text; policy_version and cap_key may be None)."""
+    """Appends each result as the claim's calculation if the claim is still SUBMITTED and
+    not calculated; returns how many were stored. `results` has RESULT_COLUMNS (inputs and
+    trace as JSON text; policy_version and cap_key may be None)."""
     if results.empty:
         return 0
     records = list(
@@ -299,14 +361,18 @@ async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> in
             strict=True,
         )
     )
+    # Staged first, then one INSERT ... SELECT that joins each claim: the claim's status
+    # is read by the statement that appends, so a claim withdrawn meanwhile is skipped.
+    append = (
+        "INSERT INTO claim_calculation (claim, job, policy_version, amount_fen, cap_key, "
+        "inputs, trace, calculated_at) "
+        "SELECT r.id, {job}, r.policy_version, r.amount_fen, r.cap_key, r.inputs, r.trace, "
+        "{now} FROM {staged} AS r JOIN claim ON claim.id = r.id "
+        f"WHERE {{status}} = '{statuses.SUBMITTED}' "
+        "ON CONFLICT (claim) DO NOTHING"
+    )
     conn = raw_connection()
     if _sqlite():
-        # One set-based UPDATE from a temporary table: an UPDATE per row (executemany)
-        # pays SQLite's per-statement foreign-key setup for policy_version each time,
-        # about twice the cost. ANALYZE tells the planner the table is small, so it
-        # walks it and finds each claim by id (without statistics it would walk every
-        # SUBMITTED claim instead).
-        stamp = str(now)  # Piccolo's text form of a UTC timestamptz
         conn.execute("DROP TABLE IF EXISTS temp.calculation_result")
         conn.execute(
             "CREATE TEMP TABLE calculation_result (policy_version INTEGER, amount_fen INTEGER, "
@@ -318,15 +384,15 @@ async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> in
                 "inputs, trace, id) VALUES (?, ?, ?, ?, ?, ?)",
                 records,
             )
-            conn.execute("ANALYZE temp.calculation_result")
             before = conn.total_changes
             conn.execute(
-                f"UPDATE claim SET status = '{statuses.CALCULATED}', "
-                "policy_version = r.policy_version, amount_fen = r.amount_fen, "
-                "cap_key = r.cap_key, inputs = r.inputs, trace = r.trace, "
-                f"calculated_at = '{stamp}', updated_at = '{stamp}', "
-                f"calculation_job = {int(job_id)} FROM temp.calculation_result AS r "
-                f"WHERE claim.id = r.id AND +claim.status = '{statuses.SUBMITTED}'"
+                append.format(
+                    job=int(job_id),
+                    now="?",
+                    staged="temp.calculation_result",
+                    status="+claim.status",
+                ),
+                (str(now),),  # Piccolo's text form of a UTC timestamptz
             )
             return int(conn.total_changes - before)
         finally:
@@ -342,17 +408,13 @@ async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> in
         columns=["policy_version", "amount_fen", "cap_key", "inputs", "trace", "id"],
     )
     await conn.execute("ANALYZE calculation_result")
-    # The join sorts or hashes a chunk of results (about 100 MB): at the default 4 MB of
-    # work_mem it spills to temporary files and reads them back.
+    # The join hashes a chunk of results (about 100 MB): at the default 4 MB of work_mem
+    # it spills to temporary files and reads them back.
     await conn.execute("SET LOCAL work_mem = '256MB'")
     status = await conn.execute(
-        f"UPDATE claim SET status = '{statuses.CALCULATED}', "
-        "policy_version = r.policy_version, amount_fen = r.amount_fen, cap_key = r.cap_key, "
-        "inputs = r.inputs, trace = r.trace, calculated_at = $1, updated_at = $1, "
-        "calculation_job = $2 FROM calculation_result r "
-        f"WHERE claim.id = r.id AND claim.status = '{statuses.SUBMITTED}'",
-        now,
+        append.format(job="$1", now="$2", staged="calculation_result", status="claim.status"),
         int(job_id),
+        now,
     )
     await conn.execute("DROP TABLE calculation_result")
     return int(status.split()[-1])

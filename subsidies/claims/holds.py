@@ -10,7 +10,7 @@ from typing import Any
 from audit.log import record
 from kernel.clock import utcnow
 from registry.organisations import for_update
-from subsidies.claims import statuses
+from subsidies.claims import calculations, statuses
 from subsidies.claims.tables import Claim
 
 HOLDABLE = (statuses.PROPOSED, statuses.SUBMITTED, statuses.CALCULATED, statuses.APPROVED)
@@ -19,13 +19,21 @@ HOLDABLE = (statuses.PROPOSED, statuses.SUBMITTED, statuses.CALCULATED, statuses
 async def hold_or_flag(actor_label: str, which: Any, hold: str, recover: str) -> None:
     """`which`: a Piccolo condition naming the claims; `hold` / `recover`: the reasons
     written on unpaid and paid claims."""
-    claims = await for_update(
-        Claim.select(Claim.id, Claim.status, Claim.recovery_reason)
-        .where(which & Claim.status.is_in([*HOLDABLE, statuses.PAID]))
+    rows = await for_update(
+        Claim.select(
+            Claim.id,
+            Claim.status,
+            Claim.recovery_reason,
+            Claim.policy_version,
+            Claim.amount_fen,
+            Claim.cap_key,
+        )
+        .where(which & Claim.status.is_in(list(statuses.stored((*HOLDABLE, statuses.PAID)))))
         .order_by(Claim.id)
     ).run()
+    found = await calculations.of_claims([r["id"] for r in rows])
     now = utcnow()
-    for claim in claims:
+    for claim in (calculations.merged(r, found.get(r["id"])) for r in rows):
         if claim["status"] == statuses.PAID:
             if claim["recovery_reason"] is not None:
                 continue
@@ -45,9 +53,14 @@ async def hold_or_flag(actor_label: str, which: Any, hold: str, recover: str) ->
             continue
         await (
             Claim.update(
-                {Claim.status: statuses.ON_HOLD, Claim.hold_reason: hold, Claim.updated_at: now}
+                {
+                    Claim.status: statuses.ON_HOLD,
+                    Claim.hold_reason: hold,
+                    Claim.updated_at: now,
+                    **calculations.settled(claim),  # on hold, it still holds its amount
+                }
             )
-            .where((Claim.id == claim["id"]) & Claim.status.is_in(list(HOLDABLE)))
+            .where((Claim.id == claim["id"]) & Claim.status.is_in(list(statuses.stored(HOLDABLE))))
             .run()
         )
         await record(

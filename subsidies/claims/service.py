@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from accounts.four_eyes import ensure_not_preparer
 from accounts.principal import Principal
 from audit.log import record, record_denial
@@ -43,7 +45,7 @@ from registry.organisations import BankAccount, mask_account, validate_bank_acco
 from registry.tables import Organisation, Person
 from registry.visibility import sees_full_id, shown_id
 from reviews import affiliations
-from subsidies.claims import claim_kinds, ledger, rules, statuses
+from subsidies.claims import calculations, claim_kinds, ledger, rules, statuses
 from subsidies.claims.submission import CALCULATE, NewClaim, existing, insert_claim, insert_claims
 from subsidies.claims.tables import Claim
 from subsidies.policies import documents
@@ -77,10 +79,6 @@ _DETAIL = (
     Claim.policy_version.scheme.as_alias("policy_scheme"),
     Claim.policy_version.version.as_alias("policy_version"),
     Claim.cap_key,
-    Claim.inputs,
-    Claim.trace,
-    Claim.calculated_at,
-    Claim.calculation_job,
     Claim.submitted_by,
     Claim.account_confirmed_by,
     Claim.account_confirmed_at,
@@ -278,7 +276,8 @@ async def claimant_for(
 
 
 async def _row(claim_id: int) -> dict[str, Any]:
-    row = await Claim.select().where(Claim.id == claim_id).first().run()
+    """Every column of the claim, merged with its calculation."""
+    row = await calculations.claim_row(claim_id)
     if row is None:
         raise NotFound("claim not found", claim_id=claim_id)
     return row
@@ -311,9 +310,10 @@ def _present(actor: Principal, row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def get(actor: Principal, claim_id: int) -> dict[str, Any]:
-    row = await Claim.select(*_DETAIL).where(Claim.id == claim_id).first().run()
-    if row is None:
+    found = await Claim.select(*_DETAIL).where(Claim.id == claim_id).first().run()
+    if found is None:
         raise NotFound("claim not found", claim_id=claim_id)
+    (row,) = await calculations.merged_rows([found])
     _ensure_visible(
         actor,
         {
@@ -346,7 +346,7 @@ async def list_visible(
     if filters.scheme is not None:
         query = query.where(Claim.scheme == filters.scheme)
     if filters.status is not None:
-        query = query.where(Claim.status == filters.status)
+        query = query.where(_status_is(filters.status))
     if filters.year is not None:
         query = query.where(Claim.budget_year == filters.year)
     if filters.claimant is not None:
@@ -356,7 +356,18 @@ async def list_visible(
     if after_id is not None:
         query = query.where(Claim.id > after_id)
     rows = await query.order_by(Claim.id).limit(limit).run()
-    return [_present(actor, r) for r in rows]
+    return [_present(actor, r) for r in await calculations.merged_rows(rows)]
+
+
+def _status_is(status: str) -> Any:
+    """Claims shown in `status` (calculated and submitted differ by a calculation)."""
+    calculated = WhereRaw('"claim"."id" IN (SELECT claim FROM claim_calculation)')
+    if status == statuses.CALCULATED:
+        return (Claim.status == statuses.SUBMITTED) & calculated
+    if status == statuses.SUBMITTED:
+        not_calculated = WhereRaw('"claim"."id" NOT IN (SELECT claim FROM claim_calculation)')
+        return (Claim.status == statuses.SUBMITTED) & not_calculated
+    return Claim.status == status
 
 
 # -- withdrawing ---------------------------------------------------------------------
@@ -375,7 +386,12 @@ async def withdraw(actor: Principal, claim_id: int) -> dict[str, Any]:
         moved = await _move(
             claim_id,
             statuses.WITHDRAWABLE,
-            {Claim.status: statuses.WITHDRAWN, Claim.withdrawn_at: now, Claim.updated_at: now},
+            {
+                Claim.status: statuses.WITHDRAWN,
+                Claim.withdrawn_at: now,
+                Claim.updated_at: now,
+                **calculations.settled(claim),
+            },
         )
         if not moved:
             await _raise_moved_on(claim_id, statuses.WITHDRAWABLE, "withdrawn")
@@ -392,10 +408,12 @@ async def withdraw(actor: Principal, claim_id: int) -> dict[str, Any]:
 
 async def _move(claim_id: int, from_statuses: tuple[str, ...], changes: dict[Any, Any]) -> bool:
     """The conditional UPDATE every transition goes through: it re-checks the status
-    under the row lock, so of two racing transitions exactly one applies."""
+    under the row lock, so of two racing transitions exactly one applies. `from_statuses`
+    are statuses as shown; the caller has checked whether the claim is calculated (a
+    calculation is never removed)."""
     rows = (
         await Claim.update(changes)
-        .where((Claim.id == claim_id) & Claim.status.is_in(list(from_statuses)))
+        .where((Claim.id == claim_id) & Claim.status.is_in(list(statuses.stored(from_statuses))))
         .returning(Claim.id)
         .run()
     )
@@ -403,7 +421,7 @@ async def _move(claim_id: int, from_statuses: tuple[str, ...], changes: dict[Any
 
 
 async def _raise_moved_on(claim_id: int, wanted: tuple[str, ...], doing: str) -> None:
-    row = await Claim.select(Claim.status).where(Claim.id == claim_id).first().run()
+    row = await calculations.claim_row(claim_id)
     status = row["status"] if row else "gone"
     raise rules.not_in_status(claim_id, status, wanted, doing)
 
@@ -650,6 +668,7 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
                 Claim.decided_by: actor.actor,
                 Claim.decided_at: now,
                 Claim.updated_at: now,
+                **calculations.settled(claim),
             },
         )
         if not moved:
@@ -698,6 +717,7 @@ async def _reject(actor: Principal, claim_id: int, reason: str) -> dict[str, Any
                 Claim.decided_by: actor.actor,
                 Claim.decided_at: now,
                 Claim.updated_at: now,
+                **calculations.settled(claim),
             },
         )
         if not moved:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 PROPOSED = "proposed"  # found by the automatic scan; the beneficiary confirms the account
 SUBMITTED = "submitted"  # waiting for a calculation run
-CALCULATED = "calculated"  # has an amount; waiting for an officer
+# Has an amount; waiting for an officer. Never stored: a SUBMITTED claim with a row in
+# claim_calculation is shown as calculated (see `shown`).
+CALCULATED = "calculated"
 APPROVED = "approved"  # committed against caps and budget; waiting for a batch
 REJECTED = "rejected"
 ON_HOLD = "on_hold"  # its basis (a certificate, an award) was revoked before payment
@@ -18,3 +20,14 @@ WITHDRAWABLE = (PROPOSED, SUBMITTED, CALCULATED)
 DECIDABLE = (CALCULATED,)
 # Amounts already granted against a cap or a budget.
 COMMITTED = (APPROVED, ON_HOLD, PAID)
+
+
+def shown(stored_status: str, calculated: bool) -> str:
+    """The status a claim has for its users."""
+    return CALCULATED if stored_status == SUBMITTED and calculated else stored_status
+
+
+def stored(wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The stored statuses of claims shown in one of `wanted` (for a conditional UPDATE;
+    the caller has checked whether the claim is calculated)."""
+    return tuple(dict.fromkeys(SUBMITTED if s == CALCULATED else s for s in wanted))

@@ -8,15 +8,20 @@ from subsidies.policies.tables import PolicyVersion
 
 
 class Claim(Table, tablename="claim"):
-    """A request for money under one scheme, and (once calculated) its amount: the row a
+    """A request for money under one scheme, and (once decided) its amount: the row a
     disbursement batch pays. `dedupe_key` names what is being paid for (an intern's month,
     a person's level in an occupation, a voucher); a migration makes it unique among
     claims that are not withdrawn or rejected, so the same thing is never claimed twice.
 
+    A calculation run does not write here: its results are rows of ClaimCalculation, and
+    a SUBMITTED claim with one is "calculated" (subsidies.claims.calculations). The
+    version, amount and cap key are copied onto the claim when it leaves SUBMITTED
+    (approved, rejected, withdrawn, put on hold), so what is committed and paid reads the
+    claim alone.
+
     Besides person's, the indexes are made by the migrations (piccolo_migrations/):
     (status, scheme), the live dedupe key (and a plain one on SQLite), cap_key, and the
-    certificate and payee organisation where there is one. A calculation run rewrites
-    every claim it prices and pays for each index (see the 2026-11-28 migration)."""
+    certificate and payee organisation where there is one."""
 
     scheme = Varchar(length=40)
     origin = Varchar(length=16)  # application / automatic (the scan) / award (appraisals)
@@ -31,14 +36,10 @@ class Claim(Table, tablename="claim"):
     basis_date = Date()  # the day that picks the policy version (month, issue date, ...)
     budget_year = SmallInt()
     details = Text(default="{}")  # what the claimant declared, JSON
-    # Calculation: the version, the inputs it saw, the amount and why.
+    # The calculation's version, amount and cap key, once the claim left SUBMITTED.
     policy_version = ForeignKey(references=PolicyVersion, on_delete=OnDelete.restrict, null=True)
     amount_fen = BigInt(null=True, default=None)
     cap_key = Varchar(length=200, null=True, default=None)
-    inputs = Text(null=True, default=None)
-    trace = Text(null=True, default=None)  # JSON list of {zh, en} steps
-    calculated_at = Timestamptz(null=True, default=None)
-    calculation_job = Integer(null=True, default=None)
     submitted_by = Varchar(length=120)
     submitted_at = Timestamptz(default=TimestamptzNow())
     account_confirmed_by = Varchar(length=120, null=True, default=None)
@@ -52,6 +53,29 @@ class Claim(Table, tablename="claim"):
     paid_at = Timestamptz(null=True, default=None)
     batch_id = Integer(null=True, default=None)  # the disbursement batch (issue 6)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class ClaimCalculation(Table, tablename="claim_calculation"):
+    """A calculation run's result for one claim: the version, the inputs it saw, the
+    amount and why. Append-only and one per claim (a unique index on `claim`): a run
+    inserts, never updates, so storing a million results writes a million narrow index
+    entries instead of rewriting a million claims and every index of `claim` (the
+    2026-11-29 migration has the figures). A claim is calculated once: it is SUBMITTED
+    only once in its life.
+
+    `claim` and `policy_version` are plain integers, not foreign keys: the run inserts
+    only for claims it reads as SUBMITTED in the same statement, claims and versions are
+    never deleted (their own foreign keys restrict it), and a foreign-key check per row
+    was a quarter of the insert's time on PostgreSQL."""
+
+    claim = Integer()
+    job = Integer(null=True, default=None)
+    policy_version = Integer(null=True, default=None)
+    amount_fen = BigInt()
+    cap_key = Varchar(length=200, null=True, default=None)
+    inputs = Text(default="{}")
+    trace = Text(default="[]")  # JSON list of {zh, en} steps
+    calculated_at = Timestamptz(default=TimestamptzNow())
 
 
 class CapUsage(Table, tablename="cap_usage"):

@@ -28,7 +28,7 @@ from kernel.db import conflict_on_duplicate, engine, is_sqlite, unit_of_work
 from kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, NotVisible
 from registry.tables import Organisation, Person
 from registry.visibility import shown_id
-from subsidies.claims import statuses
+from subsidies.claims import calculations, statuses
 from subsidies.claims.submission import CALCULATE, NewClaim, insert_claim
 from subsidies.claims.tables import Claim
 from subsidies.internships import rules
@@ -274,8 +274,6 @@ async def months_of(placement_id: int) -> list[dict[str, Any]]:
             Claim.basis_date,
             Claim.details,
             Claim.amount_fen,
-            Claim.trace,
-            Claim.calculated_at,
             Claim.submitted_by,
             Claim.submitted_at,
         )
@@ -287,7 +285,7 @@ async def months_of(placement_id: int) -> list[dict[str, Any]]:
         .order_by(Claim.id)
         .run()
     )
-    return [_month_out(r) for r in rows]
+    return [_month_out(r) for r in await calculations.merged_rows(rows)]
 
 
 def _month_out(claim: dict[str, Any]) -> dict[str, Any]:

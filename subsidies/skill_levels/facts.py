@@ -178,8 +178,9 @@ async def _employment(out: pd.DataFrame, person_ids: list[int]) -> None:
 
 async def _lower_levels(out: pd.DataFrame, person_ids: list[int], in_run: np.ndarray) -> None:
     held = await _rows(
-        "SELECT +k.id, +k.person, k.status, k.amount_fen + 0, c.occupation_code, +c.level "
-        "FROM claim AS k JOIN certificate AS c ON c.id = k.certificate "
+        f"SELECT +k.id, +k.person, {store.shown_status_and_amount('k')} + 0, "
+        "c.occupation_code, +c.level FROM claim AS k JOIN certificate AS c ON c.id = k.certificate "
+        "LEFT JOIN claim_calculation AS calc ON calc.claim = k.id "
         f"WHERE k.scheme = '{SCHEME}' AND k.status IN "
         f"{store.status_list((*PAID_STATUSES, *PENDING_STATUSES))} AND",
         "k.person",

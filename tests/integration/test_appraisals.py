@@ -25,6 +25,7 @@ from registry.tables import Certificate, Employment, Person
 from subsidies.claims.tables import Claim
 from tests.conftest import bearer, org_key, staff_token, unique
 from tests.integration.test_studios import certify, make_person
+from tests.support.claim_rows import claim_rows
 
 OCCUPATION = {"occupation_code": "6-18-01-01", "occupation_name": "车工"}
 GOLD = {"competition": "WorldSkills Competition", "year": 2024, "medal": "gold"}
@@ -131,14 +132,9 @@ async def on_notice(
 
 
 async def claims_of(award_id: int) -> list[dict[str, Any]]:
-    return (
-        await Claim.select()
-        .where(
-            Claim.dedupe_key.like(f"leading_talent_living:award:{award_id}:%")
-            | Claim.dedupe_key.like(f"leading_talent_introduction:award:{award_id}:%")
-        )
-        .order_by(Claim.id)
-        .run()
+    return await claim_rows(
+        Claim.dedupe_key.like(f"leading_talent_living:award:{award_id}:%")
+        | Claim.dedupe_key.like(f"leading_talent_introduction:award:{award_id}:%")
     )
 
 

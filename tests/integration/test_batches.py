@@ -20,11 +20,12 @@ from kernel.db import unit_of_work
 from registry.tables import Organisation, Person
 from subsidies.batches import approval, building
 from subsidies.batches.tables import BatchLine, DisbursementBatch
-from subsidies.claims import statuses
+from subsidies.claims import calculations, statuses
 from subsidies.claims.tables import Claim
 from tests.conftest import bearer, make_org, staff_token
 from tests.integration.test_claims import fresh_scheme, make_claim
 from tests.integration.test_studios import make_person
+from tests.support.claim_rows import claims_by_id
 from workers import outbox
 from workers.tables import Job
 
@@ -71,6 +72,7 @@ async def approved_claim(
                 Claim.status: statuses.APPROVED,
                 Claim.decided_by: "staff:1:test",
                 Claim.decided_at: utcnow(),
+                **calculations.settled(await calculations.claim_row(claim_id)),
             }
         )
         .where(Claim.id == claim_id)
@@ -80,8 +82,7 @@ async def approved_claim(
 
 
 async def claims(ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = await Claim.select().where(Claim.id.is_in(ids)).run()
-    return {r["id"]: r for r in rows}
+    return await claims_by_id(ids)
 
 
 async def lines_of(batch_id: int) -> list[dict[str, Any]]:

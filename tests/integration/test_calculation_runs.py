@@ -16,11 +16,12 @@ from kernel.db import unit_of_work
 from registry.tables import Employment
 from subsidies.claims import statuses
 from subsidies.claims.submission import NewClaim, insert_claims
-from subsidies.claims.tables import Budget, Claim
+from subsidies.claims.tables import Budget
 from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
 from tests.conftest import bearer, staff_token, unique
 from tests.support import registry_data
+from tests.support.claim_rows import claims_by_id
 from workers.status import JobStatus
 
 EMPLOYED = Condition("employed_in_dongguan", "is", True)
@@ -73,8 +74,7 @@ async def skill_claim(person_id: int, cert_id: int, day: date, level: int) -> in
 
 
 async def claims_of(ids: list[int]) -> dict[int, dict[str, Any]]:
-    rows = await Claim.select().where(Claim.id.is_in(ids)).run()
-    return {r["id"]: r for r in rows}
+    return await claims_by_id(ids)
 
 
 async def run(client, h: dict[str, str], claim_ids: list[int] | None) -> dict[str, Any]:

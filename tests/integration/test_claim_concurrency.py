@@ -26,6 +26,7 @@ from tests.integration.test_claims import (
     set_budget_row,
     submit,
 )
+from tests.support.claim_rows import claim_rows
 
 OFFICERS = 4
 
@@ -47,11 +48,7 @@ async def approve_all(
 
 
 async def approved_sum(claim_ids: list[int]) -> tuple[set[int], int]:
-    rows = (
-        await Claim.select(Claim.id, Claim.status, Claim.amount_fen)
-        .where(Claim.id.is_in(claim_ids))
-        .run()
-    )
+    rows = await claim_rows(Claim.id.is_in(claim_ids))
     approved = {r["id"] for r in rows if r["status"] == statuses.APPROVED}
     return approved, sum(r["amount_fen"] for r in rows if r["id"] in approved)
 

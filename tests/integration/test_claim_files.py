@@ -19,6 +19,7 @@ from tests.conftest import bearer, org_key
 from tests.integration.test_people import staff_headers
 from tests.integration.test_skill_levels import wait_for_job
 from tests.support import registry_data as data
+from tests.support.claim_rows import claim_rows
 from tests.support.registry_data import ELECTRICIAN
 
 URL = "/api/v1/claim-files"
@@ -97,9 +98,7 @@ async def test_good_rows_become_claims_bad_rows_are_listed_and_a_reupload_adds_n
     )
     assert file["claimant_organisation_id"] == employer["id"] and file["scheme"] == "skill_level"
 
-    claims = (
-        await Claim.select().where(Claim.person.is_in([a["id"], b["id"], c["id"], d["id"]])).run()
-    )
+    claims = await claim_rows(Claim.person.is_in([a["id"], b["id"], c["id"], d["id"]]))
     by_person = {row["person"]: row for row in claims}
     assert sorted(by_person) == sorted([a["id"], b["id"]])  # rejected rows changed nothing
     assert by_person[a["id"]]["claimant"] == employer["id"]

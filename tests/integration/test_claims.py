@@ -24,10 +24,10 @@ from kernel.db import unit_of_work
 from kernel.errors import InvalidInput
 from registry.tables import Organisation, Person
 from reviews import affiliations
-from subsidies.claims import statuses
+from subsidies.claims import calculations, statuses
 from subsidies.claims.claim_kinds import ClaimRequest, register_claim_kind
 from subsidies.claims.submission import CALCULATE, NewClaim, insert_claims
-from subsidies.claims.tables import Budget, CapUsage, Claim
+from subsidies.claims.tables import Budget, CapUsage, Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 from tests.conftest import ADMIN, bearer, make_org, org_key, staff_token, unique
 from tests.integration.test_studios import make_person
@@ -113,22 +113,20 @@ async def set_calculated(
         {"zh": f"测试金额 {amount_fen} 分", "en": f"test amount {amount_fen} fen"},
         {"zh": "封顶检查", "en": "cap checked"},
     ]
-    updated = (
-        await Claim.update(
-            {
-                Claim.status: statuses.CALCULATED,
-                Claim.amount_fen: amount_fen,
-                Claim.cap_key: cap_key,
-                Claim.policy_version: policy_version,
-                Claim.inputs: json.dumps({"months": 3, "rate_fen": 300000}),
-                Claim.trace: json.dumps(trace, ensure_ascii=False),
-                Claim.calculated_at: utcnow(),
-            }
-        )
-        .where((Claim.id == claim_id) & (Claim.status == statuses.SUBMITTED))
-        .returning(Claim.id)
-        .run()
-    )
+    row = await Claim.select(Claim.status).where(Claim.id == claim_id).first().run()
+    updated = row is not None and row["status"] == statuses.SUBMITTED
+    if updated:
+        await ClaimCalculation.insert(
+            ClaimCalculation(
+                claim=claim_id,
+                amount_fen=amount_fen,
+                cap_key=cap_key,
+                policy_version=policy_version,
+                inputs=json.dumps({"months": 3, "rate_fen": 300000}),
+                trace=json.dumps(trace, ensure_ascii=False),
+                calculated_at=utcnow(),
+            )
+        ).run()
     assert updated, f"claim {claim_id} was not submitted"
 
 
@@ -179,7 +177,7 @@ def fresh_scheme() -> str:
 
 
 async def status_of(claim_id: int) -> str:
-    row = await Claim.select(Claim.status).where(Claim.id == claim_id).first().run()
+    row = await calculations.claim_row(claim_id)
     assert row is not None
     return row["status"]
 

@@ -18,7 +18,7 @@ from certificates.capitals import capital_amount
 from certificates.tables import Document
 from kernel.db import unit_of_work
 from registry.tables import Person
-from subsidies.claims.tables import Claim
+from subsidies.claims.tables import ClaimCalculation
 from tests.conftest import ADMIN, bearer
 from tests.integration.test_batches import BASE, approved_claim, build, headers, paying_org
 from tests.integration.test_claims import fresh_scheme
@@ -71,8 +71,8 @@ async def approved_batch(client) -> dict[str, Any]:
         await approved_claim(scheme, org["id"], 1, person_id=person),
     ]
     await (
-        Claim.update({Claim.trace: json.dumps(TRACE, ensure_ascii=False)})
-        .where(Claim.id == claims[0])
+        ClaimCalculation.update({ClaimCalculation.trace: json.dumps(TRACE, ensure_ascii=False)})
+        .where(ClaimCalculation.claim == claims[0])
         .run()
     )
     f1, f2 = await headers(), await headers()

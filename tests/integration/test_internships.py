@@ -18,6 +18,7 @@ from subsidies.claims.tables import Claim
 from subsidies.internships.month_rows import COLUMNS
 from tests.conftest import bearer, org_key, staff_token, unique
 from tests.support import registry_data
+from tests.support.claim_rows import claim_rows
 
 PROGRAMME = "百校千人-2025"
 PREFIX = "/api/v1/internships"
@@ -66,7 +67,7 @@ async def report(
 async def calculated(claim_ids: list[int], seconds: float = 30) -> dict[int, dict[str, Any]]:
     """Waits for the calculation runs the reports queued."""
     for _ in range(int(seconds / 0.05)):
-        rows = await Claim.select().where(Claim.id.is_in(claim_ids)).run()
+        rows = await claim_rows(Claim.id.is_in(claim_ids))
         if len(rows) == len(claim_ids) and all(r["status"] == "calculated" for r in rows):
             return {r["id"]: r for r in rows}
         await asyncio.sleep(0.05)

@@ -15,12 +15,13 @@ from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from kernel.clock import local_today
 from registry.tables import Employment
-from subsidies.claims import statuses
-from subsidies.claims.tables import Claim
+from subsidies.claims import calculations, statuses
+from subsidies.claims.tables import Claim, ClaimCalculation
 from subsidies.skill_levels import scan
 from tests.conftest import bearer, org_key
 from tests.integration.test_people import staff_headers
 from tests.support import registry_data as data
+from tests.support.claim_rows import claim_rows
 from tests.support.registry_data import ELECTRICIAN, WELDER
 from workers import runner
 from workers.tables import Job
@@ -65,12 +66,13 @@ async def wait_for_job(client, job_url: str, headers: dict[str, str]) -> dict[st
 
 
 async def claims_of(*people: dict[str, Any]) -> list[dict[str, Any]]:
-    return (
+    rows = (
         await Claim.select()
         .where(Claim.person.is_in([p["id"] for p in people]))
         .order_by(Claim.certificate, Claim.id)
         .run()
     )
+    return await calculations.merged_rows(rows)
 
 
 async def run_scan(client, staff) -> dict[str, Any]:
@@ -412,7 +414,7 @@ async def test_revocation_holds_unpaid_claims_and_flags_paid_ones_for_recovery(c
                     scheme="skill_level",
                     origin="automatic",
                     dedupe_key=f"skill_level:{person['id']}:3",
-                    status=state,
+                    status=statuses.stored((state,))[0],
                     claimant=employer["id"],
                     person=person["id"],
                     payee_kind="person",
@@ -420,7 +422,7 @@ async def test_revocation_holds_unpaid_claims_and_flags_paid_ones_for_recovery(c
                     basis_date=date(2023, 5, 1),
                     budget_year=2023,
                     amount_fen=300_000
-                    if state not in (statuses.PROPOSED, statuses.SUBMITTED)
+                    if state not in (statuses.PROPOSED, statuses.SUBMITTED, statuses.CALCULATED)
                     else None,
                     submitted_by="test",
                 )
@@ -429,6 +431,10 @@ async def test_revocation_holds_unpaid_claims_and_flags_paid_ones_for_recovery(c
             .run()
         )
         ids[state] = rows[0]["id"]
+        if state == statuses.CALCULATED:
+            await ClaimCalculation.insert(
+                ClaimCalculation(claim=ids[state], amount_fen=300_000, trace="[]")
+            ).run()
     # A claim on another certificate is untouched.
     other = (
         await Claim.insert(
@@ -461,10 +467,7 @@ async def test_revocation_holds_unpaid_claims_and_flags_paid_ones_for_recovery(c
         in job["result"]["reactions"]
     )
 
-    rows = {
-        c["id"]: c
-        for c in await Claim.select().where(Claim.certificate.is_in([shared, cert_ids[1]])).run()
-    }
+    rows = {c["id"]: c for c in await claim_rows(Claim.certificate.is_in([shared, cert_ids[1]]))}
     for state in (statuses.PROPOSED, statuses.SUBMITTED, statuses.CALCULATED, statuses.APPROVED):
         held = rows[ids[state]]
         assert held["status"] == statuses.ON_HOLD, state

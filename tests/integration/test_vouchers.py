@@ -18,6 +18,7 @@ from audit.tables import AuditEntry
 from kernel.clock import local_today
 from kernel.db import is_unique_violation
 from registry.tables import Employment, Person, TrainingOutcome
+from subsidies.claims import calculations
 from subsidies.claims.tables import Claim
 from subsidies.policies import catalogue
 from subsidies.vouchers import numbers, rules
@@ -351,7 +352,7 @@ async def reported(
 
 async def claim_status(claim_id: int) -> dict[str, Any]:
     for _ in range(600):
-        claim = await Claim.select().where(Claim.id == claim_id).first().run()
+        claim = await calculations.claim_row(claim_id)
         if claim["status"] != "submitted":
             return claim
         await asyncio.sleep(0.05)

@@ -1,0 +1,121 @@
+"""A claim together with its calculation (subsidies.claims.tables.ClaimCalculation).
+
+A SUBMITTED claim with a calculation is shown as calculated, with the calculation's
+version, amount, cap key, inputs and trace. When the claim leaves SUBMITTED its
+transition copies the version, amount and cap key onto the claim (`settled`), so
+approvals, budgets, batches and payments keep reading the claim row alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from subsidies.claims import statuses
+from subsidies.claims.tables import Claim, ClaimCalculation
+from subsidies.policies.tables import PolicyVersion
+
+# What a claim shows of its calculation besides what it carries once settled.
+SHOWN = ("inputs", "trace", "calculated_at", "calculation_job")
+_COPIED = ("policy_version", "amount_fen", "cap_key")
+_PER_QUERY = 5_000  # ids per IN list (SQLite allows 32,766 parameters)
+
+
+async def of_claims(claim_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The calculation of each of these claims that has one."""
+    if not claim_ids:
+        return {}
+    rows = (
+        await ClaimCalculation.select(
+            ClaimCalculation.claim,
+            ClaimCalculation.job,
+            ClaimCalculation.policy_version,
+            ClaimCalculation.amount_fen,
+            ClaimCalculation.cap_key,
+            ClaimCalculation.inputs,
+            ClaimCalculation.trace,
+            ClaimCalculation.calculated_at,
+        )
+        .where(ClaimCalculation.claim.is_in(sorted(set(claim_ids))))
+        .run()
+    )
+    return {r["claim"]: r for r in rows}
+
+
+async def traces_of(claim_ids: list[int]) -> dict[int, str]:
+    """The trace (JSON text) of each of these claims that has a calculation."""
+    wanted = sorted(set(claim_ids))
+    traces: dict[int, str] = {}
+    for start in range(0, len(wanted), _PER_QUERY):
+        rows = (
+            await ClaimCalculation.select(ClaimCalculation.claim, ClaimCalculation.trace)
+            .where(ClaimCalculation.claim.is_in(wanted[start : start + _PER_QUERY]))
+            .run()
+        )
+        traces.update((r["claim"], r["trace"]) for r in rows)
+    return traces
+
+
+def merged(row: dict[str, Any], calculation: dict[str, Any] | None) -> dict[str, Any]:
+    """`row` (a claim, with any of its columns) as its users see it."""
+    out = dict(row)
+    if "status" in out:
+        out["status"] = statuses.shown(out["status"], calculation is not None)
+    for column in _COPIED:
+        # Views name the version's id policy_version_id (policy_version is its number).
+        key = "policy_version_id" if f"{column}_id" in out else column
+        if key in out and out[key] is None and calculation is not None:
+            out[key] = calculation[column]
+    if calculation is None:
+        out.update(dict.fromkeys(SHOWN))
+    else:
+        out.update(
+            inputs=calculation["inputs"],
+            trace=calculation["trace"],
+            calculated_at=calculation["calculated_at"],
+            calculation_job=calculation["job"],
+        )
+    return out
+
+
+async def merged_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each claim row (with its `id`) merged with its calculation; a version taken from
+    a calculation gets its scheme and version number where the row has those columns."""
+    calculations = await of_claims([r["id"] for r in rows])
+    out = [merged(r, calculations.get(r["id"])) for r in rows]
+    missing = {
+        r["policy_version_id"]
+        for r in out
+        if "policy_version_id" in r and r["policy_version"] is None and r["policy_version_id"]
+    }
+    if missing:
+        versions = {
+            v["id"]: v
+            for v in await PolicyVersion.select(
+                PolicyVersion.id, PolicyVersion.scheme, PolicyVersion.version
+            )
+            .where(PolicyVersion.id.is_in(sorted(missing)))
+            .run()
+        }
+        for r in out:
+            version = versions.get(r.get("policy_version_id"))
+            if version is not None and r["policy_version"] is None:
+                r["policy_scheme"] = version["scheme"]
+                r["policy_version"] = version["version"]
+    return out
+
+
+async def claim_row(claim_id: int) -> dict[str, Any] | None:
+    """Every column of the claim, merged with its calculation."""
+    row = await Claim.select().where(Claim.id == claim_id).first().run()
+    if row is None:
+        return None
+    return merged(row, (await of_claims([claim_id])).get(claim_id))
+
+
+def settled(claim: dict[str, Any]) -> dict[Any, Any]:
+    """Changes that copy a merged claim's calculation onto it as it leaves SUBMITTED."""
+    return {
+        Claim.policy_version: claim["policy_version"],
+        Claim.amount_fen: claim["amount_fen"],
+        Claim.cap_key: claim["cap_key"],
+    }
