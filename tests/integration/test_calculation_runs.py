@@ -16,7 +16,7 @@ from kernel.db import unit_of_work
 from registry.tables import Employment
 from subsidies.claims import statuses
 from subsidies.claims.submission import NewClaim, insert_claims
-from subsidies.claims.tables import Budget
+from subsidies.claims.tables import Budget, Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
 from tests.conftest import bearer, staff_token, unique
@@ -152,6 +152,62 @@ async def test_a_run_calculates_and_running_again_changes_nothing(client):
     again = await run(client, h, [paid, refused])
     assert again["result"]["claims"] == 0
     assert await claims_of([paid, refused]) == rows
+
+
+async def test_a_run_appends_calculations_and_leaves_the_claims_alone(client):
+    """Results are rows of claim_calculation; the claim row stays SUBMITTED with no
+    amount (it is shown as calculated) until it leaves SUBMITTED, which copies the
+    version, amount and cap key onto it."""
+    h = await headers(StaffRole.OFFICER)
+    day = date(2024, 3, 1)
+    person, cert = await skilled_person(3, day)
+    claim_id = await skill_claim(person, cert, day, 3)
+    job = await run(client, h, [claim_id])
+    stored = await Claim.select().where(Claim.id == claim_id).first().run()
+    assert stored["status"] == statuses.SUBMITTED and stored["amount_fen"] is None
+    [calculation] = await ClaimCalculation.select().where(ClaimCalculation.claim == claim_id).run()
+    assert calculation["amount_fen"] == 300_000 and calculation["job"] == job["id"]
+    r = await client.get(f"/api/v1/claims/{claim_id}", headers=h)
+    assert r.status_code == 200, r.text
+    shown = r.json()
+    assert shown["status"] == statuses.CALCULATED and shown["amount_fen"] == 300_000
+    assert shown["policy_version"] is not None and shown["trace"]
+    r = await client.get(
+        "/api/v1/claims", headers=h, params={"status": "calculated", "scheme": "skill_level"}
+    )
+    assert claim_id in [c["id"] for c in r.json()["items"]]
+    r = await client.get(
+        "/api/v1/claims", headers=h, params={"status": "submitted", "scheme": "skill_level"}
+    )
+    assert claim_id not in [c["id"] for c in r.json()["items"]]
+
+    r = await client.post(
+        f"/api/v1/claims/{claim_id}/reject", headers=h, json={"reason": "测试 test"}
+    )
+    assert r.status_code == 200, r.text
+    stored = await Claim.select().where(Claim.id == claim_id).first().run()
+    assert stored["status"] == statuses.REJECTED and stored["amount_fen"] == 300_000
+    assert stored["policy_version"] == calculation["policy_version"]
+    assert stored["cap_key"] == calculation["cap_key"] == f"skill_level:{person}"
+
+
+async def test_runs_at_once_store_each_calculation_once(client):
+    """Two runs over the same claims, started together: each claim is calculated by
+    exactly one of them (the unique calculation per claim decides a race)."""
+    h = await headers(StaffRole.OFFICER)
+    day = date(2024, 3, 1)
+    claim_ids = []
+    for _ in range(6):
+        person, cert = await skilled_person(2, day)
+        claim_ids.append(await skill_claim(person, cert, day, 2))
+    first, second = await asyncio.gather(
+        run(client, h, claim_ids), run(client, h, list(reversed(claim_ids)))
+    )
+    assert first["result"]["claims"] + second["result"]["claims"] == len(claim_ids)
+    rows = await ClaimCalculation.select(ClaimCalculation.claim).where(
+        ClaimCalculation.claim.is_in(claim_ids)
+    )
+    assert sorted(r["claim"] for r in rows) == sorted(claim_ids)
 
 
 async def test_a_run_over_every_submitted_claim_fills_the_cap_in_claim_id_order(client):
