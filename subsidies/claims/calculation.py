@@ -5,9 +5,9 @@ the scheme)}. For each claim the run picks the policy version in force on its ba
 date, has the scheme load its inputs (subsidies.schemes), adds `already_fen` (what
 claims holding an amount — calculated, approved, on hold, paid — hold under the same
 cap key), judges the policy's conditions and prices the eligible rows with the scheme's
-pure calculator (subsidies.claims.evaluation), then stores per claim: status
-CALCULATED, the version, the amount, the cap key, the inputs, the trace, the time and
-this job's id.
+pure calculator (subsidies.claims.evaluation), then appends per claim a calculation
+(subsidies.claims.tables.ClaimCalculation): the version, the amount, the cap key, the
+inputs, the trace, the time and this job's id.
 
 Decisions:
 - Order. Claims are processed grouped by version (older effective date first), then by
@@ -16,9 +16,8 @@ Decisions:
   the version it used and an audit entry), and the next chunk sees it as held: on
   SQLite the write lock is never held for a whole million-claim run, and a retried job
   goes on where the last one stopped.
-- Idempotent. Only SUBMITTED claims are taken and the UPDATE is conditional on the
-  claim still being SUBMITTED: running a run again, or a second run, changes nothing,
-  and a claim withdrawn or calculated by another run meanwhile is left alone.
+- Idempotent. Only SUBMITTED claims without a calculation are taken, and runs of one
+  scheme take turns per chunk: running a run again, or a second run, changes nothing.
 - A claim whose basis date no version covers is CALCULATED with amount 0, no version
   and a trace saying so, so an officer sees it and rejects it (the claimant may claim
   again once a version covers the date) instead of it waiting unseen.
@@ -279,6 +278,7 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
         async with unit_of_work():
             with store.bulk_session(), traces.collector_paused():
                 with _timed("load claims"):
+                    await store.serialise_runs(scheme)
                     claims = await store.load_submitted(ids.tolist())
                 priced = await price(claims, stored, calculator, store.held_by_cap)
                 with _timed("inputs and traces as JSON"):

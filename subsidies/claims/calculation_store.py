@@ -3,10 +3,10 @@ of work (kernel.db.raw_connection).
 
 A run touches up to millions of claims; Piccolo's one-query-at-a-time path would take
 minutes, so this module speaks to the driver like registry.outcomes.store: executemany
-on SQLite, COPY on PostgreSQL, into a temporary table, then one INSERT ... SELECT into
-claim_calculation. The insert takes only claims still SUBMITTED and without a
-calculation, so a claim that was withdrawn meanwhile, or calculated by another run, is
-left alone; the unique index on claim_calculation (claim) settles a race of two runs.
+on SQLite, COPY on PostgreSQL, straight into claim_calculation. A run loads only
+SUBMITTED claims without a calculation, and runs of one scheme take turns per chunk
+(serialise_runs), so no claim is calculated twice; the unique index on
+claim_calculation (claim) would refuse it if one were.
 
 Results are appended, never written onto `claim` (the claims migration of 2026-11-29
 has the figures): a SUBMITTED claim with a calculation is calculated, and the queries
@@ -19,9 +19,9 @@ Dates travel as ISO text (how Piccolo stores them on SQLite; PostgreSQL casts it
 from __future__ import annotations
 
 import json
-import sqlite3
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -30,7 +30,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from kernel.db import engine, is_sqlite, raw_connection
+from kernel.db import engine, is_sqlite, lock_for_append, raw_connection
 from subsidies.claims import statuses
 
 # A claim and its calculation, if any (`calc`).
@@ -344,80 +344,54 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
 RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace"]
 
 
+async def serialise_runs(scheme: str) -> None:
+    """Holds, until the chunk's transaction ends, the lock that lets one run at a time
+    load and store claims of `scheme`: a run loads only claims without a calculation,
+    so the next one waits and then sees what this one stored (PostgreSQL; SQLite's
+    transaction already holds the only write lock)."""
+    await lock_for_append(zlib.crc32(f"subsidies.calculate:{scheme}".encode()))
+
+
 async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> int:
-    """Appends each result as the claim's calculation if the claim is still SUBMITTED and
-    not calculated; returns how many were stored. `results` has RESULT_COLUMNS (inputs and
-    trace as JSON text; policy_version and cap_key may be None)."""
+    """Appends each result as its claim's calculation; returns how many were stored.
+    `results` has RESULT_COLUMNS (inputs and trace as JSON text; policy_version and
+    cap_key may be None), for claims load_submitted read in this transaction after
+    serialise_runs: none has a calculation (the unique index on claim_calculation
+    (claim) would refuse a second one and fail the run). A claim that left SUBMITTED
+    meanwhile (withdrawn, put on hold) still gets its calculation, which it does not
+    use: the status it has decides, and only a SUBMITTED claim is shown calculated.
+
+    Rows go straight into claim_calculation (executemany, or COPY), with no staging
+    table, join or conflict check: those tripled the cost of storing on PostgreSQL."""
     if results.empty:
         return 0
     records = list(
         zip(
+            results["id"].tolist(),
             results["policy_version"].tolist(),
             results["amount_fen"].tolist(),
             results["cap_key"].tolist(),
             results["inputs"].tolist(),
             results["trace"].tolist(),
-            results["id"].tolist(),
             strict=True,
         )
     )
-    # Staged first, then one INSERT ... SELECT that joins each claim: the claim's status
-    # is read by the statement that appends, so a claim withdrawn meanwhile is skipped.
-    append = (
-        "INSERT INTO claim_calculation (claim, job, policy_version, amount_fen, cap_key, "
-        "inputs, trace, calculated_at) "
-        "SELECT r.id, {job}, r.policy_version, r.amount_fen, r.cap_key, r.inputs, r.trace, "
-        "{now} FROM {staged} AS r JOIN claim ON claim.id = r.id "
-        f"WHERE {{status}} = '{statuses.SUBMITTED}' "
-        "ON CONFLICT (claim) DO NOTHING"
-    )
+    columns = ["claim", "policy_version", "amount_fen", "cap_key", "inputs", "trace"]
     conn = raw_connection()
     if _sqlite():
-        conn.execute("DROP TABLE IF EXISTS temp.calculation_result")
-        conn.execute(
-            "CREATE TEMP TABLE calculation_result (policy_version INTEGER, amount_fen INTEGER, "
-            "cap_key TEXT, inputs TEXT, trace TEXT, id INTEGER PRIMARY KEY)"
+        stamp = str(now)  # Piccolo's text form of a UTC timestamptz
+        conn.executemany(
+            f"INSERT INTO claim_calculation ({', '.join(columns)}, job, calculated_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, {int(job_id)}, '{stamp}')",
+            records,
         )
-        try:
-            conn.executemany(
-                "INSERT INTO temp.calculation_result (policy_version, amount_fen, cap_key, "
-                "inputs, trace, id) VALUES (?, ?, ?, ?, ?, ?)",
-                records,
-            )
-            before = conn.total_changes
-            conn.execute(
-                append.format(
-                    job=int(job_id),
-                    now="?",
-                    staged="temp.calculation_result",
-                    status="+claim.status",
-                ),
-                (str(now),),  # Piccolo's text form of a UTC timestamptz
-            )
-            return int(conn.total_changes - before)
-        finally:
-            with suppress(sqlite3.Error):  # the next run drops it if this cannot
-                conn.execute("DROP TABLE temp.calculation_result")
-    await conn.execute(
-        "CREATE TEMP TABLE calculation_result (policy_version integer, amount_fen bigint, "
-        "cap_key text, inputs text, trace text, id integer) ON COMMIT DROP"
-    )
+        return len(records)
     await conn.copy_records_to_table(
-        "calculation_result",
-        records=records,
-        columns=["policy_version", "amount_fen", "cap_key", "inputs", "trace", "id"],
+        "claim_calculation",
+        records=[(*r, int(job_id), now) for r in records],
+        columns=[*columns, "job", "calculated_at"],
     )
-    await conn.execute("ANALYZE calculation_result")
-    # The join hashes a chunk of results (about 100 MB): at the default 4 MB of work_mem
-    # it spills to temporary files and reads them back.
-    await conn.execute("SET LOCAL work_mem = '256MB'")
-    status = await conn.execute(
-        append.format(job="$1", now="$2", staged="calculation_result", status="claim.status"),
-        int(job_id),
-        now,
-    )
-    await conn.execute("DROP TABLE calculation_result")
-    return int(status.split()[-1])
+    return len(records)
 
 
 async def remaining_budgets(scheme: str, years: list[int]) -> dict[int, tuple[int, int]]:
