@@ -304,41 +304,45 @@ async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame
     return _claims_frame(await fetch_rows(sql, [*args, after_id, limit]))
 
 
+CAP_KEY = "COALESCE(claim.cap_key, calc.cap_key)"
+_CALCULATED = "claim_calculation AS calc JOIN claim ON claim.id = calc.claim"
+
+
+async def by_cap_key(
+    keys: list[str], select: str, where: str, args: list[Any]
+) -> list[tuple[Any, ...]]:
+    """Rows of `select` (over `claim` and its calculation `calc`) for the claims matching
+    `where` (with `args`) whose cap key (CAP_KEY) is one of `keys`. A claim has its cap
+    key on the claim row once settled (internship claims from submission), else on its
+    calculation: two lookups, each by its own index, the keys in a temporary table on
+    PostgreSQL (see _claims_among)."""
+    own, own_args = await _claims_among("cap_key", "text", keys)
+    theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED)
+    sql = (
+        f"SELECT {select} {own} AND ({where}) UNION ALL "
+        f"SELECT {select} {theirs} AND claim.cap_key IS NULL AND ({where})"
+    )
+    rows = await fetch_rows(sql, [*own_args, *args, *their_args, *args])
+    await _done_among()
+    return rows
+
+
 async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Series:
     """What claims holding an amount hold per cap key (keys without any are absent).
     With `outside`, claims of that scope do not count (a simulation recalculates them)."""
     if not keys:
         return pd.Series(dtype=np.int64)
-    # Claims that left SUBMITTED carry their cap key; calculated ones have it on their
-    # calculation: two lookups, each by its own index.
-    settled, args = await _claims_among("cap_key", "text", keys)
-    settled_sql = (
-        f"SELECT claim.cap_key AS k, claim.amount_fen AS a {settled} "
-        f"AND {status_column('claim')} IN {status_list(statuses.COMMITTED)} "
-        "AND claim.amount_fen IS NOT NULL"
-    )
-    calculated, more = await _claims_among(
-        "calc.cap_key",
-        "text",
-        keys,
-        "claim_calculation AS calc JOIN claim ON claim.id = calc.claim",
-    )
-    calculated_sql = (
-        f"SELECT calc.cap_key, calc.amount_fen {calculated} "
-        f"AND {status_column('claim')} = '{statuses.SUBMITTED}'"
-    )
-    args.extend(more)
+    where, args = holding(), []
     if outside is not None:
-        where, scope_args = outside.where()
-        settled_sql += f" AND NOT ({where})"
-        calculated_sql += f" AND NOT ({where})"
-        args = [args[0], *scope_args, *args[1:], *scope_args] if _sqlite() else scope_args * 2
-    rows = await fetch_rows(
-        f"SELECT k, SUM(a) + 0 FROM ({settled_sql} UNION ALL {calculated_sql}) AS held GROUP BY k",
-        args,
+        scope, args = outside.where()
+        where += f" AND NOT ({scope})"
+    rows = await by_cap_key(
+        keys, f"{CAP_KEY}, COALESCE(claim.amount_fen, calc.amount_fen) + 0", where, args
     )
-    await _done_among()
-    return pd.Series([int(r[1]) for r in rows], index=[r[0] for r in rows], dtype=np.int64)
+    if not rows:
+        return pd.Series(dtype=np.int64)
+    frame = pd.DataFrame(rows, columns=["key", "fen"])
+    return frame.groupby("key")["fen"].sum().astype(np.int64)
 
 
 RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace"]

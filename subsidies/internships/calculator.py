@@ -245,22 +245,14 @@ async def _people(ids: list[int]) -> pd.DataFrame:
 
 
 async def _live_months(cap_keys: list[str]) -> pd.DataFrame:
-    """Live internship claims of these cap keys: id, cap_key, basis_date, amount_fen.
-    Claims get their cap key at submission (internships.service.set_cap_keys); one whose
-    claim row has none has it on its calculation."""
-    keys = store.list_parameter(cap_keys)
-    rows = await store.fetch_rows(
-        "SELECT +claim.id, claim.cap_key, claim.basis_date || '', "
-        f"+COALESCE(claim.amount_fen, calc.amount_fen) FROM {store.WITH_CALCULATION} "
-        f"WHERE {store.where_in_texts('claim.cap_key')} AND claim.scheme = '{rules.SCHEME}' "
-        f"AND {store.status_column('claim')} IN {store.status_list(statuses.LIVE)} "
-        "UNION ALL "
-        "SELECT +claim.id, calc.cap_key, claim.basis_date || '', +calc.amount_fen "
-        "FROM claim_calculation AS calc JOIN claim ON claim.id = calc.claim "
-        f"WHERE {store.where_in_texts('calc.cap_key')} AND claim.scheme = '{rules.SCHEME}' "
-        f"AND {store.status_column('claim')} = '{statuses.SUBMITTED}' "
-        "AND claim.cap_key IS NULL",
-        [keys, keys],
+    """Live internship claims of these cap keys: id, cap_key, basis_date, amount_fen."""
+    rows = await store.by_cap_key(
+        cap_keys,
+        f"claim.id + 0, {store.CAP_KEY}, claim.basis_date || '', "
+        "COALESCE(claim.amount_fen, calc.amount_fen) + 0",
+        f"claim.scheme = '{rules.SCHEME}' AND {store.status_column('claim')} IN "
+        f"{store.status_list(statuses.LIVE)}",
+        [],
     )
     frame = pd.DataFrame(rows, columns=["id", "cap_key", "basis_date", "amount_fen"])
     frame["basis_date"] = pd.to_datetime(frame["basis_date"], format="%Y-%m-%d")
