@@ -20,39 +20,38 @@ _COPIED = ("policy_version", "amount_fen", "cap_key")
 _PER_QUERY = 5_000  # ids per IN list (SQLite allows 32,766 parameters)
 
 
+async def _of(claim_ids: list[int], *columns: Any) -> dict[int, dict[str, Any]]:
+    """`columns` of the calculation of each of these claims that has one."""
+    wanted = sorted(set(claim_ids))
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), _PER_QUERY):
+        rows = (
+            await ClaimCalculation.select(ClaimCalculation.claim, *columns)
+            .where(ClaimCalculation.claim.is_in(wanted[start : start + _PER_QUERY]))
+            .run()
+        )
+        found.update((r["claim"], r) for r in rows)
+    return found
+
+
 async def of_claims(claim_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The calculation of each of these claims that has one."""
-    if not claim_ids:
-        return {}
-    rows = (
-        await ClaimCalculation.select(
-            ClaimCalculation.claim,
-            ClaimCalculation.job,
-            ClaimCalculation.policy_version,
-            ClaimCalculation.amount_fen,
-            ClaimCalculation.cap_key,
-            ClaimCalculation.inputs,
-            ClaimCalculation.trace,
-            ClaimCalculation.calculated_at,
-        )
-        .where(ClaimCalculation.claim.is_in(sorted(set(claim_ids))))
-        .run()
+    return await _of(
+        claim_ids,
+        ClaimCalculation.job,
+        ClaimCalculation.policy_version,
+        ClaimCalculation.amount_fen,
+        ClaimCalculation.cap_key,
+        ClaimCalculation.inputs,
+        ClaimCalculation.trace,
+        ClaimCalculation.calculated_at,
     )
-    return {r["claim"]: r for r in rows}
 
 
 async def traces_of(claim_ids: list[int]) -> dict[int, str]:
     """The trace (JSON text) of each of these claims that has a calculation."""
-    wanted = sorted(set(claim_ids))
-    traces: dict[int, str] = {}
-    for start in range(0, len(wanted), _PER_QUERY):
-        rows = (
-            await ClaimCalculation.select(ClaimCalculation.claim, ClaimCalculation.trace)
-            .where(ClaimCalculation.claim.is_in(wanted[start : start + _PER_QUERY]))
-            .run()
-        )
-        traces.update((r["claim"], r["trace"]) for r in rows)
-    return traces
+    found = await _of(claim_ids, ClaimCalculation.trace)
+    return {claim: row["trace"] for claim, row in found.items()}
 
 
 def merged(row: dict[str, Any], calculation: dict[str, Any] | None) -> dict[str, Any]:
