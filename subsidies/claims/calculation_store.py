@@ -57,17 +57,33 @@ CLAIM_COLUMNS = [
 ]
 
 
-def shown_status_and_amount(claim: str = "claim") -> str:
-    """Two SELECT expressions over `claim` LEFT JOIN claim_calculation AS calc: the
-    status as shown (statuses.shown) and the amount (the claim's once settled)."""
+def _amount(claim: str) -> str:
+    """The amount a claim holds: the calculation's while the claim is SUBMITTED, then
+    the claim's own (copied when it left SUBMITTED; none if it left before its
+    calculation was stored, e.g. put on hold while a run priced it)."""
     return (
-        f"CASE WHEN {claim}.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL "
-        f"THEN '{statuses.CALCULATED}' ELSE {claim}.status END, "
-        f"COALESCE({claim}.amount_fen, calc.amount_fen)"
+        f"CASE WHEN {claim}.status = '{statuses.SUBMITTED}' THEN calc.amount_fen "
+        f"ELSE {claim}.amount_fen END"
     )
 
 
-_SHOWN = shown_status_and_amount() + "{plus}, COALESCE(claim.cap_key, calc.cap_key)"
+def shown_status_and_amount(claim: str = "claim") -> str:
+    """Two SELECT expressions over `claim` LEFT JOIN claim_calculation AS calc: the
+    status as shown (statuses.shown) and the amount (_amount)."""
+    return (
+        f"CASE WHEN {claim}.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL "
+        f"THEN '{statuses.CALCULATED}' ELSE {claim}.status END, {_amount(claim)}"
+    )
+
+
+AMOUNT = _amount("claim")
+# A claim's cap key: its own (settled claims; internship claims from submission), or
+# while it is SUBMITTED its calculation's.
+CAP_KEY = (
+    f"CASE WHEN claim.status = '{statuses.SUBMITTED}' "
+    "THEN COALESCE(claim.cap_key, calc.cap_key) ELSE claim.cap_key END"
+)
+_SHOWN = shown_status_and_amount() + "{plus}, " + CAP_KEY
 _SELECT = (
     "SELECT claim.id, claim.person, claim.claimant, claim.payee_organisation, "
     "claim.certificate, claim.basis_date::text, claim.budget_year, claim.details, "
@@ -304,7 +320,6 @@ async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame
     return _claims_frame(await fetch_rows(sql, [*args, after_id, limit]))
 
 
-CAP_KEY = "COALESCE(claim.cap_key, calc.cap_key)"
 _CALCULATED = "claim_calculation AS calc JOIN claim ON claim.id = calc.claim"
 
 
@@ -312,15 +327,14 @@ async def by_cap_key(
     keys: list[str], select: str, where: str, args: list[Any]
 ) -> list[tuple[Any, ...]]:
     """Rows of `select` (over `claim` and its calculation `calc`) for the claims matching
-    `where` (with `args`) whose cap key (CAP_KEY) is one of `keys`. A claim has its cap
-    key on the claim row once settled (internship claims from submission), else on its
-    calculation: two lookups, each by its own index, the keys in a temporary table on
-    PostgreSQL (see _claims_among)."""
+    `where` (with `args`) whose cap key (CAP_KEY) is one of `keys`: two lookups, each
+    by its own index, the keys in a temporary table on PostgreSQL (see _claims_among)."""
     own, own_args = await _claims_among("cap_key", "text", keys)
     theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED)
     sql = (
         f"SELECT {select} {own} AND ({where}) UNION ALL "
-        f"SELECT {select} {theirs} AND claim.cap_key IS NULL AND ({where})"
+        f"SELECT {select} {theirs} AND claim.cap_key IS NULL "
+        f"AND {status_column('claim')} = '{statuses.SUBMITTED}' AND ({where})"
     )
     rows = await fetch_rows(sql, [*own_args, *args, *their_args, *args])
     await _done_among()
@@ -336,9 +350,7 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
     if outside is not None:
         scope, args = outside.where()
         where += f" AND NOT ({scope})"
-    rows = await by_cap_key(
-        keys, f"{CAP_KEY}, COALESCE(claim.amount_fen, calc.amount_fen) + 0", where, args
-    )
+    rows = await by_cap_key(keys, f"{CAP_KEY}, {AMOUNT} + 0", where, args)
     if not rows:
         return pd.Series(dtype=np.int64)
     frame = pd.DataFrame(rows, columns=["key", "fen"])

@@ -55,14 +55,16 @@ async def traces_of(claim_ids: list[int]) -> dict[int, str]:
 
 
 def merged(row: dict[str, Any], calculation: dict[str, Any] | None) -> dict[str, Any]:
-    """`row` (a claim, with any of its columns) as its users see it."""
+    """`row` (a claim: its status and any other columns) as its users see it."""
     out = dict(row)
-    if "status" in out:
-        out["status"] = statuses.shown(out["status"], calculation is not None)
-    for column in _COPIED:
+    submitted = out["status"] == statuses.SUBMITTED
+    out["status"] = statuses.shown(out["status"], calculation is not None)
+    # A claim that left SUBMITTED carries what it holds (nothing if it left before its
+    # calculation was stored: put on hold while a run priced it, say).
+    for column in _COPIED if submitted and calculation is not None else ():
         # Views name the version's id policy_version_id (policy_version is its number).
         key = "policy_version_id" if f"{column}_id" in out else column
-        if key in out and out[key] is None and calculation is not None:
+        if key in out and out[key] is None:
             out[key] = calculation[column]
     if calculation is None:
         out.update(dict.fromkeys(SHOWN))

@@ -361,12 +361,12 @@ async def list_visible(
 
 def _status_is(status: str) -> Any:
     """Claims shown in `status` (calculated and submitted differ by a calculation)."""
-    calculated = WhereRaw('"claim"."id" IN (SELECT claim FROM claim_calculation)')
+    # EXISTS, not IN: NOT IN cannot become an anti-join on PostgreSQL.
+    exists = 'EXISTS (SELECT 1 FROM claim_calculation AS c WHERE c.claim = "claim"."id")'
     if status == statuses.CALCULATED:
-        return (Claim.status == statuses.SUBMITTED) & calculated
+        return (Claim.status == statuses.SUBMITTED) & WhereRaw(exists)
     if status == statuses.SUBMITTED:
-        not_calculated = WhereRaw('"claim"."id" NOT IN (SELECT claim FROM claim_calculation)')
-        return (Claim.status == statuses.SUBMITTED) & not_calculated
+        return (Claim.status == statuses.SUBMITTED) & WhereRaw(f"NOT {exists}")
     return Claim.status == status
 
 

@@ -248,8 +248,7 @@ async def _live_months(cap_keys: list[str]) -> pd.DataFrame:
     """Live internship claims of these cap keys: id, cap_key, basis_date, amount_fen."""
     rows = await store.by_cap_key(
         cap_keys,
-        f"claim.id + 0, {store.CAP_KEY}, claim.basis_date || '', "
-        "COALESCE(claim.amount_fen, calc.amount_fen) + 0",
+        f"claim.id + 0, {store.CAP_KEY}, claim.basis_date || '', {store.AMOUNT} + 0",
         f"claim.scheme = '{rules.SCHEME}' AND {store.status_column('claim')} IN "
         f"{store.status_list(statuses.LIVE)}",
         [],

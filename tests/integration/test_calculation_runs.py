@@ -14,7 +14,8 @@ from typing import Any
 from accounts.roles import StaffRole
 from kernel.db import unit_of_work
 from registry.tables import Employment
-from subsidies.claims import statuses
+from subsidies.claims import calculation_store, statuses
+from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.submission import NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
@@ -189,6 +190,26 @@ async def test_a_run_appends_calculations_and_leaves_the_claims_alone(client):
     assert stored["status"] == statuses.REJECTED and stored["amount_fen"] == 300_000
     assert stored["policy_version"] == calculation["policy_version"]
     assert stored["cap_key"] == calculation["cap_key"] == f"skill_level:{person}"
+
+
+async def test_a_claim_put_on_hold_while_a_run_priced_it_holds_nothing(client):
+    """The race a run cannot see on PostgreSQL: the claim leaves SUBMITTED (on hold)
+    after the run loaded it and before its calculation is stored. The claim shows the
+    status it has and no amount, and counts against no cap."""
+    h = await headers(StaffRole.OFFICER)
+    day = date(2024, 3, 1)
+    person, cert = await skilled_person(3, day)
+    claim_id = await skill_claim(person, cert, day, 3)
+    async with unit_of_work():
+        await hold_or_flag("test", Claim.id == claim_id, "revoked", "revoked")
+    key = f"skill_level:{person}"
+    await ClaimCalculation.insert(
+        ClaimCalculation(claim=claim_id, amount_fen=300_000, cap_key=key, trace="[]")
+    ).run()
+    r = await client.get(f"/api/v1/claims/{claim_id}", headers=h)
+    assert r.json()["status"] == statuses.ON_HOLD and r.json()["amount_fen"] is None
+    async with unit_of_work():
+        assert (await calculation_store.held_by_cap([key])).empty
 
 
 async def test_runs_at_once_store_each_calculation_once(client):

@@ -16,6 +16,11 @@ copied onto the claim when it leaves SUBMITTED (see subsidies.claims.calculation
 Existing data: every claim with a calculation gets its row; claims stored as
 "calculated" go back to SUBMITTED with their amount only in the new table; the
 inputs, trace, calculated_at and calculation_job columns of `claim` go.
+
+Written by hand with raw steps only, like the other claims migrations after the first:
+Piccolo's own record of the schema does not know this table or the dropped columns, so
+`piccolo migrations new claims --auto` would propose them again. Write migrations of
+this app by hand.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -50,10 +55,12 @@ FORWARDS = (
     "WHERE cap_key IS NOT NULL",
     "INSERT INTO claim_calculation (claim, job, policy_version, amount_fen, cap_key, inputs, "
     "trace, calculated_at) SELECT id, calculation_job, policy_version, amount_fen, cap_key, "
-    "COALESCE(inputs, '{}'), COALESCE(trace, '[]'), calculated_at FROM claim "
-    "WHERE calculated_at IS NOT NULL AND amount_fen IS NOT NULL",
-    "UPDATE claim SET status = 'submitted', policy_version = NULL, amount_fen = NULL, "
-    "cap_key = NULL WHERE status = 'calculated'",
+    "COALESCE(inputs, '{}'), COALESCE(trace, '[]'), COALESCE(calculated_at, updated_at) "
+    "FROM claim WHERE (status = 'calculated' OR calculated_at IS NOT NULL) "
+    "AND amount_fen IS NOT NULL",
+    # The cap key stays: internship claims have theirs from submission.
+    "UPDATE claim SET status = 'submitted', policy_version = NULL, amount_fen = NULL "
+    "WHERE status = 'calculated' AND id IN (SELECT claim FROM claim_calculation)",
     *(f"ALTER TABLE claim DROP COLUMN {column}" for column in MOVED),
 )
 
@@ -66,10 +73,12 @@ def _backwards() -> tuple[str, ...]:
         f"ALTER TABLE claim ADD COLUMN calculated_at {stamp}",
         "ALTER TABLE claim ADD COLUMN calculation_job INTEGER",
         "UPDATE claim SET inputs = c.inputs, trace = c.trace, calculated_at = c.calculated_at, "
-        "calculation_job = c.job, policy_version = c.policy_version, "
-        "amount_fen = c.amount_fen, cap_key = c.cap_key, "
-        "status = CASE WHEN claim.status = 'submitted' THEN 'calculated' ELSE claim.status END "
-        "FROM claim_calculation AS c WHERE c.claim = claim.id",
+        "calculation_job = c.job FROM claim_calculation AS c WHERE c.claim = claim.id",
+        # Only claims still SUBMITTED take their amount from the calculation: one that
+        # left SUBMITTED holds what was copied onto it then (maybe nothing).
+        "UPDATE claim SET status = 'calculated', policy_version = c.policy_version, "
+        "amount_fen = c.amount_fen, cap_key = c.cap_key FROM claim_calculation AS c "
+        "WHERE c.claim = claim.id AND claim.status = 'submitted'",
         "DROP TABLE claim_calculation",
     )
 
