@@ -360,7 +360,7 @@ async def award_view(actor: Principal, award_id: int) -> dict[str, Any]:
         .order_by(Claim.id)
         .run()
     )
-    row["claims"] = await calculations.merged_rows(claims)
+    row["claims"] = await calculations.merged_rows(claims, detail=False)
     return row
 
 

@@ -35,13 +35,6 @@ from subsidies.claims import statuses
 
 # A claim and its calculation, if any (`calc`).
 WITH_CALCULATION = "claim LEFT JOIN claim_calculation AS calc ON calc.claim = claim.id"
-# Claims whose amount counts against a cap that spans claims ("already paid" in traces):
-# calculated and not (yet) rejected or withdrawn. COMMITTED claims carry their amount.
-HOLDING_SQL = (
-    f"(claim.status IN {{committed}} AND claim.amount_fen IS NOT NULL "
-    f"OR claim.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL)"
-)
-
 CLAIM_COLUMNS = [
     "id",
     "person_id",
@@ -105,8 +98,13 @@ def _select() -> str:
 
 
 def holding() -> str:
-    """WHERE fragment over WITH_CALCULATION: the claim holds its amount against caps."""
-    return HOLDING_SQL.format(committed=status_list(statuses.COMMITTED))
+    """WHERE fragment over WITH_CALCULATION: the claim's amount counts against a cap that
+    spans claims ("already paid" in traces): calculated, or committed (COMMITTED claims
+    carry their amount)."""
+    return (
+        f"(claim.status IN {status_list(statuses.COMMITTED)} AND claim.amount_fen IS NOT NULL "
+        f"OR claim.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL)"
+    )
 
 
 _ID_COLUMNS = ("person_id", "claimant_id", "payee_organisation_id", "certificate_id")
@@ -160,12 +158,13 @@ def bulk_session() -> Iterator[None]:
 
 
 async def _claims_among(
-    column: str, kind: str, values: list[Any], table: str = WITH_CALCULATION
+    column: str, kind: str, values: list[Any], table: str = WITH_CALCULATION, *, fill: bool = True
 ) -> tuple[str, list[Any]]:
     """FROM clause (and its parameters) of claims (with their calculations, `calc`) whose
     `column` (of `claim`, or `calc.` columns with the table given as
     "claim_calculation AS calc JOIN claim ...") is one of `values` (ids: kind "integer";
-    cap keys: "text"), ending in a WHERE the caller extends.
+    cap keys: "text"), ending in a WHERE the caller extends. `fill=False` reuses the
+    temporary table the last call filled with the same values (PostgreSQL).
     SQLite reads the list with json_each. PostgreSQL gets the values in a temporary
     table with statistics: given an array instead (`= ANY`, `IN (SELECT unnest(...))`
     or a join from unnest()), the planner takes it for a few rows, scans claims by
@@ -177,11 +176,12 @@ async def _claims_among(
         ]
     # One name per type: asyncpg remembers a COPY target's column types by name.
     wanted = f"calculation_wanted_{kind}"
-    conn = raw_connection()
-    await conn.execute(f"DROP TABLE IF EXISTS {wanted}")
-    await conn.execute(f"CREATE TEMP TABLE {wanted} (v {kind}) ON COMMIT DROP")
-    await conn.copy_records_to_table(wanted, records=[(v,) for v in values])
-    await conn.execute(f"ANALYZE {wanted}")
+    if fill:
+        conn = raw_connection()
+        await conn.execute(f"DROP TABLE IF EXISTS {wanted}")
+        await conn.execute(f"CREATE TEMP TABLE {wanted} (v {kind}) ON COMMIT DROP")
+        await conn.copy_records_to_table(wanted, records=[(v,) for v in values])
+        await conn.execute(f"ANALYZE {wanted}")
     return f"FROM {wanted} AS wanted JOIN ({table}) ON {qualified} = wanted.v WHERE TRUE", []
 
 
@@ -330,7 +330,7 @@ async def by_cap_key(
     `where` (with `args`) whose cap key (CAP_KEY) is one of `keys`: two lookups, each
     by its own index, the keys in a temporary table on PostgreSQL (see _claims_among)."""
     own, own_args = await _claims_among("cap_key", "text", keys)
-    theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED)
+    theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED, fill=False)
     sql = (
         f"SELECT {select} {own} AND ({where}) UNION ALL "
         f"SELECT {select} {theirs} AND claim.cap_key IS NULL "

@@ -34,18 +34,17 @@ async def _of(claim_ids: list[int], *columns: Any) -> dict[int, dict[str, Any]]:
     return found
 
 
-async def of_claims(claim_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The calculation of each of these claims that has one."""
-    return await _of(
-        claim_ids,
-        ClaimCalculation.job,
-        ClaimCalculation.policy_version,
-        ClaimCalculation.amount_fen,
-        ClaimCalculation.cap_key,
+async def of_claims(claim_ids: list[int], *, detail: bool = True) -> dict[int, dict[str, Any]]:
+    """The calculation of each of these claims that has one: what a claim holds, and
+    with `detail` what it shows besides (inputs, trace, time, job)."""
+    held = (ClaimCalculation.policy_version, ClaimCalculation.amount_fen, ClaimCalculation.cap_key)
+    shown = (
         ClaimCalculation.inputs,
         ClaimCalculation.trace,
         ClaimCalculation.calculated_at,
+        ClaimCalculation.job,
     )
+    return await _of(claim_ids, *held, *(shown if detail else ()))
 
 
 async def traces_of(claim_ids: list[int]) -> dict[int, str]:
@@ -54,8 +53,11 @@ async def traces_of(claim_ids: list[int]) -> dict[int, str]:
     return {claim: row["trace"] for claim, row in found.items()}
 
 
-def merged(row: dict[str, Any], calculation: dict[str, Any] | None) -> dict[str, Any]:
-    """`row` (a claim: its status and any other columns) as its users see it."""
+def merged(
+    row: dict[str, Any], calculation: dict[str, Any] | None, *, detail: bool = True
+) -> dict[str, Any]:
+    """`row` (a claim: its status and any other columns) as its users see it; with
+    `detail` (the calculation read with it) plus the SHOWN fields."""
     out = dict(row)
     submitted = out["status"] == statuses.SUBMITTED
     out["status"] = statuses.shown(out["status"], calculation is not None)
@@ -66,6 +68,8 @@ def merged(row: dict[str, Any], calculation: dict[str, Any] | None) -> dict[str,
         key = "policy_version_id" if f"{column}_id" in out else column
         if key in out and out[key] is None:
             out[key] = calculation[column]
+    if not detail:
+        return out
     if calculation is None:
         out.update(dict.fromkeys(SHOWN))
     else:
@@ -78,11 +82,12 @@ def merged(row: dict[str, Any], calculation: dict[str, Any] | None) -> dict[str,
     return out
 
 
-async def merged_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each claim row (with its `id`) merged with its calculation; a version taken from
-    a calculation gets its scheme and version number where the row has those columns."""
-    calculations = await of_claims([r["id"] for r in rows])
-    out = [merged(r, calculations.get(r["id"])) for r in rows]
+async def merged_rows(rows: list[dict[str, Any]], *, detail: bool = True) -> list[dict[str, Any]]:
+    """Each claim row (with its `id`) merged with its calculation (see `merged`); a
+    version taken from a calculation gets its scheme and version number where the row
+    has those columns."""
+    calculations = await of_claims([r["id"] for r in rows], detail=detail)
+    out = [merged(r, calculations.get(r["id"]), detail=detail) for r in rows]
     missing = {
         r["policy_version_id"]
         for r in out
@@ -105,12 +110,13 @@ async def merged_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-async def claim_row(claim_id: int) -> dict[str, Any] | None:
-    """Every column of the claim, merged with its calculation."""
+async def claim_row(claim_id: int, *, detail: bool = True) -> dict[str, Any] | None:
+    """Every column of the claim, merged with its calculation (see `merged`)."""
     row = await Claim.select().where(Claim.id == claim_id).first().run()
     if row is None:
         return None
-    return merged(row, (await of_claims([claim_id])).get(claim_id))
+    found = await of_claims([claim_id], detail=detail)
+    return merged(row, found.get(claim_id), detail=detail)
 
 
 def settled(claim: dict[str, Any]) -> dict[Any, Any]:

@@ -31,9 +31,9 @@ async def hold_or_flag(actor_label: str, which: Any, hold: str, recover: str) ->
         .where(which & Claim.status.is_in(list(statuses.stored((*HOLDABLE, statuses.PAID)))))
         .order_by(Claim.id)
     ).run()
-    found = await calculations.of_claims([r["id"] for r in rows])
+    found = await calculations.of_claims([r["id"] for r in rows], detail=False)
     now = utcnow()
-    for claim in (calculations.merged(r, found.get(r["id"])) for r in rows):
+    for claim in (calculations.merged(r, found.get(r["id"]), detail=False) for r in rows):
         if claim["status"] == statuses.PAID:
             if claim["recovery_reason"] is not None:
                 continue

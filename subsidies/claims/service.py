@@ -277,7 +277,7 @@ async def claimant_for(
 
 async def _row(claim_id: int) -> dict[str, Any]:
     """Every column of the claim, merged with its calculation."""
-    row = await calculations.claim_row(claim_id)
+    row = await calculations.claim_row(claim_id, detail=False)
     if row is None:
         raise NotFound("claim not found", claim_id=claim_id)
     return row
@@ -356,7 +356,7 @@ async def list_visible(
     if after_id is not None:
         query = query.where(Claim.id > after_id)
     rows = await query.order_by(Claim.id).limit(limit).run()
-    return [_present(actor, r) for r in await calculations.merged_rows(rows)]
+    return [_present(actor, r) for r in await calculations.merged_rows(rows, detail=False)]
 
 
 def _status_is(status: str) -> Any:
@@ -421,7 +421,7 @@ async def _move(claim_id: int, from_statuses: tuple[str, ...], changes: dict[Any
 
 
 async def _raise_moved_on(claim_id: int, wanted: tuple[str, ...], doing: str) -> None:
-    row = await calculations.claim_row(claim_id)
+    row = await calculations.claim_row(claim_id, detail=False)
     status = row["status"] if row else "gone"
     raise rules.not_in_status(claim_id, status, wanted, doing)
 
