@@ -7,7 +7,7 @@ claims holding an amount — calculated, approved, on hold, paid — hold under 
 cap key), judges the policy's conditions and prices the eligible rows with the scheme's
 pure calculator (subsidies.claims.evaluation), then appends per claim a calculation
 (subsidies.claims.tables.ClaimCalculation): the version, the amount, the cap key, the
-inputs, the trace, the time and this job's id.
+inputs, the trace (stored once per distinct trace), the time and this job's id.
 
 Decisions:
 - Order. Claims are processed grouped by version (older effective date first), then by
@@ -47,7 +47,7 @@ from kernel.errors import InvalidInput
 from subsidies import schemes
 from subsidies.calculators import traces
 from subsidies.claims import calculation_store as store
-from subsidies.claims import evaluation, json_text
+from subsidies.claims import evaluation, json_text, trace_store
 from subsidies.claims.submission import CALCULATE
 from subsidies.policies import catalogue
 from subsidies.policies.catalogue import StoredPolicy
@@ -220,27 +220,38 @@ def plan(
 # -- storing results ------------------------------------------------------------------
 
 
-def results_frame(priced: Priced) -> pd.DataFrame:
-    """The rows calculation_store.store_results writes."""
+@dataclass
+class Results:
+    """What calculation_store.store_results writes: `rows` (RESULT_COLUMNS, inputs as
+    JSON text, a trace digest per row) and the traces they name (digest -> JSON text)."""
+
+    rows: pd.DataFrame
+    traces: dict[str, str]
+
+
+def results_frame(priced: Priced) -> Results:
     index = priced.amount_fen.index
     inputs: Any = json_text.rows_as_json(priced.inputs)
     if len(priced.inputs) != len(index):  # claims without inputs store {}
         inputs = pd.Series(inputs, index=priced.inputs.index, dtype=object)
         inputs = inputs.reindex(index, fill_value="{}").tolist()
+    codes, texts = json_text.distinct_lists_as_json(priced.trace.tolist())
+    digests = np.asarray([trace_store.digest(text) for text in texts], dtype=object)
     # Text columns stay object: pandas would otherwise copy them into Arrow strings,
     # and store_results would copy them back.
-    return pd.DataFrame(
+    rows = pd.DataFrame(
         {
             "id": index.to_numpy(dtype=np.int64),
             "policy_version": priced.version_id,
             "amount_fen": priced.amount_fen.to_numpy(dtype=np.int64),
             "cap_key": pd.Series(priced.cap_key.to_numpy(), index=index, dtype=object),
             "inputs": pd.Series(inputs, index=index, dtype=object),
-            "trace": pd.Series(
-                json_text.lists_as_json(priced.trace.tolist()), index=index, dtype=object
+            "trace_digest": pd.Series(
+                digests[codes] if len(codes) else [], index=index, dtype=object
             ),
         }
     ).reset_index(drop=True)
+    return Results(rows, dict(zip(digests.tolist(), texts, strict=True)))
 
 
 # -- the job --------------------------------------------------------------------------
@@ -285,10 +296,11 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
                     results = results_frame(priced)
                 with _timed("store"):
                     updated = await store.store_results(results, ctx.job_id, utcnow())
+                amounts = results.rows["amount_fen"]
             finishing = time.perf_counter()
             if updated and stored is not None:
                 await catalogue.mark_used({stored.id})
-            chunk_total = int(results["amount_fen"].sum())
+            chunk_total = int(amounts.sum())
             await record(
                 ctx.actor,
                 "claims.calculated",
@@ -307,9 +319,9 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
         result["claims"] += updated
         result["skipped"] += len(ids) - updated
         result["total_fen"] += chunk_total
-        result["zero"] += int((results["amount_fen"] == 0).sum())
+        result["zero"] += int((amounts == 0).sum())
         if stored is None:
-            result["no_policy"] += len(results)
+            result["no_policy"] += len(amounts)
         elif stored.id not in result["policy_versions"]:
             result["policy_versions"].append(stored.id)
         done += len(ids)

@@ -24,14 +24,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
 import pandas as pd
 
 from kernel.db import engine, is_sqlite, lock_for_append, raw_connection
-from subsidies.claims import statuses
+from subsidies.claims import statuses, trace_store
+
+if TYPE_CHECKING:
+    from subsidies.claims.calculation import Results
 
 # A claim and its calculation, if any (`calc`).
 WITH_CALCULATION = "claim LEFT JOIN claim_calculation AS calc ON calc.claim = claim.id"
@@ -357,7 +360,7 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
     return frame.groupby("key")["fen"].sum().astype(np.int64)
 
 
-RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace"]
+RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace_digest"]
 
 
 async def serialise_runs(scheme: str) -> None:
@@ -368,31 +371,24 @@ async def serialise_runs(scheme: str) -> None:
     await lock_for_append(zlib.crc32(f"subsidies.calculate:{scheme}".encode()))
 
 
-async def store_results(results: pd.DataFrame, job_id: int, now: datetime) -> int:
-    """Appends each result as its claim's calculation; returns how many were stored.
-    `results` has RESULT_COLUMNS (inputs and trace as JSON text; policy_version and
-    cap_key may be None), for claims load_submitted read in this transaction after
-    serialise_runs: none has a calculation (the unique index on claim_calculation
-    (claim) would refuse a second one and fail the run). A claim that left SUBMITTED
-    meanwhile (withdrawn, put on hold) still gets its calculation, which it does not
-    use: the status it has decides, and only a SUBMITTED claim is shown calculated.
+async def store_results(results: Results, job_id: int, now: datetime) -> int:
+    """Appends each result as its claim's calculation, with the traces they name;
+    returns how many were stored. `results` (subsidies.claims.calculation.Results) has
+    rows of RESULT_COLUMNS (inputs as JSON text; policy_version and cap_key may be None)
+    for claims load_submitted read in this transaction after serialise_runs: none has a
+    calculation (the unique index on claim_calculation (claim) would refuse a second one
+    and fail the run). A claim that left SUBMITTED meanwhile (withdrawn, put on hold)
+    still gets its calculation, which it does not use: the status it has decides, and
+    only a SUBMITTED claim is shown calculated.
 
     Rows go straight into claim_calculation (executemany, or COPY), with no staging
     table, join or conflict check: those tripled the cost of storing on PostgreSQL."""
-    if results.empty:
+    rows = results.rows
+    if rows.empty:
         return 0
-    records = list(
-        zip(
-            results["id"].tolist(),
-            results["policy_version"].tolist(),
-            results["amount_fen"].tolist(),
-            results["cap_key"].tolist(),
-            results["inputs"].tolist(),
-            results["trace"].tolist(),
-            strict=True,
-        )
-    )
-    columns = ["claim", "policy_version", "amount_fen", "cap_key", "inputs", "trace"]
+    await trace_store.store(results.traces)
+    records = list(zip(*(rows[c].tolist() for c in RESULT_COLUMNS), strict=True))
+    columns = ["claim", *RESULT_COLUMNS[1:]]
     conn = raw_connection()
     if _sqlite():
         stamp = str(now)  # Piccolo's text form of a UTC timestamptz

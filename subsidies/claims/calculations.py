@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from subsidies.claims import statuses
+from subsidies.claims import statuses, trace_store
 from subsidies.claims.tables import Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 
@@ -38,19 +38,30 @@ async def of_claims(claim_ids: list[int], *, detail: bool = True) -> dict[int, d
     """The calculation of each of these claims that has one: what a claim holds, and
     with `detail` what it shows besides (inputs, trace, time, job)."""
     held = (ClaimCalculation.policy_version, ClaimCalculation.amount_fen, ClaimCalculation.cap_key)
+    if not detail:
+        return await _of(claim_ids, *held)
     shown = (
         ClaimCalculation.inputs,
-        ClaimCalculation.trace,
+        ClaimCalculation.trace_digest,
         ClaimCalculation.calculated_at,
         ClaimCalculation.job,
     )
-    return await _of(claim_ids, *held, *(shown if detail else ()))
+    found = await _of(claim_ids, *held, *shown)
+    texts = await trace_store.texts_of([row["trace_digest"] for row in found.values()])
+    for row in found.values():
+        row["trace"] = texts.get(row.pop("trace_digest"))
+    return found
 
 
 async def traces_of(claim_ids: list[int]) -> dict[int, str]:
     """The trace (JSON text) of each of these claims that has a calculation."""
-    found = await _of(claim_ids, ClaimCalculation.trace)
-    return {claim: row["trace"] for claim, row in found.items()}
+    found = await _of(claim_ids, ClaimCalculation.trace_digest)
+    texts = await trace_store.texts_of([row["trace_digest"] for row in found.values()])
+    return {
+        claim: texts[row["trace_digest"]]
+        for claim, row in found.items()
+        if row["trace_digest"] in texts
+    }
 
 
 def merged(

@@ -132,23 +132,41 @@ def rows_as_json(frame: pd.DataFrame) -> list[str]:
 
 
 def lists_as_json(items: list[Any]) -> list[str]:
-    """Each item (a trace: a list of {zh, en}) as JSON. Calculators that give rows with
-    the same figures the same step objects get each such row encoded once (judged on a
-    sample: looking the steps up costs more than encoding when every row is new)."""
+    """Each item (a trace: a list of {zh, en}) as JSON."""
+    codes, texts = distinct_lists_as_json(items)
+    return np.asarray(texts, dtype=object)[codes].tolist() if texts else []
+
+
+def distinct_lists_as_json(items: list[Any]) -> tuple[np.ndarray, list[str]]:
+    """The items (traces: lists of {zh, en}) as distinct JSON texts, and per item the
+    position of its text. Calculators give rows with the same figures the same step
+    objects, so such rows are encoded once (judged on a sample: looking the steps up
+    costs more than encoding when every row is new); equal texts are kept once."""
     encode = _ENCODER.encode
 
     def key(item: Any) -> tuple[int, ...]:
         return tuple(map(id, item)) if isinstance(item, list) else (id(item),)
 
+    position: dict[str, int] = {}
+    texts: list[str] = []
+
+    def code(text: str) -> int:
+        found = position.get(text)
+        if found is None:
+            found = position[text] = len(texts)
+            texts.append(text)
+        return found
+
     sample = items[:SAMPLE]
     if len({key(item) for item in sample}) > len(sample) // 2:
-        return [encode(item).decode() for item in items]
-    done: dict[tuple[int, ...], str] = {}
-    out: list[str] = []
-    for item in items:
-        k = key(item)
-        text = done.get(k)
-        if text is None:
-            text = done[k] = encode(item).decode()
-        out.append(text)
-    return out
+        codes = [code(encode(item).decode()) for item in items]
+    else:
+        by_steps: dict[tuple[int, ...], int] = {}
+        codes = []
+        for item in items:
+            k = key(item)
+            found = by_steps.get(k)
+            if found is None:
+                found = by_steps[k] = code(encode(item).decode())
+            codes.append(found)
+    return np.asarray(codes, dtype=np.int64), texts

@@ -74,8 +74,19 @@ class ClaimCalculation(Table, tablename="claim_calculation"):
     amount_fen = BigInt()
     cap_key = Varchar(length=200, null=True, default=None)
     inputs = Text(default="{}")
-    trace = Text(default="[]")  # JSON list of {zh, en} steps
+    trace_digest = Varchar(length=32)  # CalculationTrace.digest
     calculated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CalculationTrace(Table, tablename="calculation_trace"):
+    """A trace (JSON list of {zh, en} steps explaining an amount), stored once however
+    many calculations it explains: a run's million claims fall into a few thousand
+    distinct cases, and storing each claim's own copy was half of what a run wrote (the
+    claims migration of 2026-11-29T09 has the figures). `digest` is the BLAKE2b-128 hex
+    digest of `steps` (subsidies.claims.trace_digests); unique (index in a migration)."""
+
+    digest = Varchar(length=32)
+    steps = Text()
 
 
 class CapUsage(Table, tablename="cap_usage"):

@@ -14,7 +14,7 @@ from typing import Any
 from accounts.roles import StaffRole
 from kernel.db import unit_of_work
 from registry.tables import Employment
-from subsidies.claims import calculation_store, statuses
+from subsidies.claims import calculation_store, statuses, trace_store
 from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.submission import NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
@@ -204,7 +204,12 @@ async def test_a_claim_put_on_hold_while_a_run_priced_it_holds_nothing(client):
         await hold_or_flag("test", Claim.id == claim_id, "revoked", "revoked")
     key = f"skill_level:{person}"
     await ClaimCalculation.insert(
-        ClaimCalculation(claim=claim_id, amount_fen=300_000, cap_key=key, trace="[]")
+        ClaimCalculation(
+            claim=claim_id,
+            amount_fen=300_000,
+            cap_key=key,
+            trace_digest=await trace_store.store_one("[]"),
+        )
     ).run()
     r = await client.get(f"/api/v1/claims/{claim_id}", headers=h)
     assert r.json()["status"] == statuses.ON_HOLD and r.json()["amount_fen"] is None

@@ -24,7 +24,7 @@ from kernel.db import unit_of_work
 from kernel.errors import InvalidInput
 from registry.tables import Organisation, Person
 from reviews import affiliations
-from subsidies.claims import calculations, statuses
+from subsidies.claims import calculations, statuses, trace_store
 from subsidies.claims.claim_kinds import ClaimRequest, register_claim_kind
 from subsidies.claims.submission import CALCULATE, NewClaim, insert_claims
 from subsidies.claims.tables import Budget, CapUsage, Claim, ClaimCalculation
@@ -123,7 +123,7 @@ async def set_calculated(
                 cap_key=cap_key,
                 policy_version=policy_version,
                 inputs=json.dumps({"months": 3, "rate_fen": 300000}),
-                trace=json.dumps(trace, ensure_ascii=False),
+                trace_digest=await trace_store.store_one(json.dumps(trace, ensure_ascii=False)),
                 calculated_at=utcnow(),
             )
         ).run()

@@ -18,6 +18,7 @@ from certificates.capitals import capital_amount
 from certificates.tables import Document
 from kernel.db import unit_of_work
 from registry.tables import Person
+from subsidies.claims import trace_store
 from subsidies.claims.tables import ClaimCalculation
 from tests.conftest import ADMIN, bearer
 from tests.integration.test_batches import BASE, approved_claim, build, headers, paying_org
@@ -71,7 +72,13 @@ async def approved_batch(client) -> dict[str, Any]:
         await approved_claim(scheme, org["id"], 1, person_id=person),
     ]
     await (
-        ClaimCalculation.update({ClaimCalculation.trace: json.dumps(TRACE, ensure_ascii=False)})
+        ClaimCalculation.update(
+            {
+                ClaimCalculation.trace_digest: await trace_store.store_one(
+                    json.dumps(TRACE, ensure_ascii=False)
+                )
+            }
+        )
         .where(ClaimCalculation.claim == claims[0])
         .run()
     )

@@ -15,7 +15,7 @@ from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from kernel.clock import local_today
 from registry.tables import Employment
-from subsidies.claims import calculations, statuses
+from subsidies.claims import calculations, statuses, trace_store
 from subsidies.claims.tables import Claim, ClaimCalculation
 from subsidies.skill_levels import scan
 from tests.conftest import bearer, org_key
@@ -433,7 +433,11 @@ async def test_revocation_holds_unpaid_claims_and_flags_paid_ones_for_recovery(c
         ids[state] = rows[0]["id"]
         if state == statuses.CALCULATED:
             await ClaimCalculation.insert(
-                ClaimCalculation(claim=ids[state], amount_fen=300_000, trace="[]")
+                ClaimCalculation(
+                    claim=ids[state],
+                    amount_fen=300_000,
+                    trace_digest=await trace_store.store_one("[]"),
+                )
             ).run()
     # A claim on another certificate is untouched.
     other = (

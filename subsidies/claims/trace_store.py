@@ -1,0 +1,71 @@
+"""Traces stored once each (subsidies.claims.tables.CalculationTrace), named by digest.
+
+A calculation names its trace by the BLAKE2b-128 digest of the trace's JSON text; the
+text is stored once however many calculations share it. Writers add the traces they
+name in the same transaction as the calculations (`store`); readers resolve digests
+to texts (`texts_of`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from kernel.db import engine, is_sqlite, raw_connection
+from subsidies.claims.tables import CalculationTrace
+
+_PER_QUERY = 5_000  # digests per IN list (SQLite allows 32,766 parameters)
+EMPTY = "[]"
+
+
+def digest(text: str) -> str:
+    """The name of a trace's JSON text (32 hex characters)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+async def store(traces: dict[str, str]) -> None:
+    """Adds the traces (digest -> JSON text) not stored yet, inside the caller's unit of
+    work (kernel.db.raw_connection): the same text always has the same digest, so a
+    trace stored already, by this run or another, is left as it is."""
+    if not traces:
+        return
+    conn = raw_connection()
+    if is_sqlite(engine()):
+        conn.executemany(
+            "INSERT INTO calculation_trace (digest, steps) VALUES (?, ?) "
+            "ON CONFLICT (digest) DO NOTHING",
+            list(traces.items()),
+        )
+        return
+    await conn.execute(
+        "INSERT INTO calculation_trace (digest, steps) "
+        "SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (digest) DO NOTHING",
+        list(traces),
+        list(traces.values()),
+    )
+
+
+async def store_one(text: str) -> str:
+    """Stores one trace through Piccolo (single claims, tests); returns its digest."""
+    name = digest(text)
+    await CalculationTrace.raw(
+        "INSERT INTO calculation_trace (digest, steps) VALUES ({}, {}) "
+        "ON CONFLICT (digest) DO NOTHING",
+        name,
+        text,
+    ).run()
+    return name
+
+
+async def texts_of(digests: list[Any]) -> dict[str, str]:
+    """The JSON text of each of these traces (None and unknown digests left out)."""
+    wanted = sorted({d for d in digests if d})
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), _PER_QUERY):
+        rows = (
+            await CalculationTrace.select(CalculationTrace.digest, CalculationTrace.steps)
+            .where(CalculationTrace.digest.is_in(wanted[start : start + _PER_QUERY]))
+            .run()
+        )
+        found.update((r["digest"], r["steps"]) for r in rows)
+    return found
