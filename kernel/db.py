@@ -229,3 +229,4 @@ async def close_pool() -> None:
         await db.close_connection_pool()
     if isinstance(db, FastSQLiteEngine):
         db.close_thread_connections()
+        db.stop_checkpointer()

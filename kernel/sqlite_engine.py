@@ -12,17 +12,23 @@ busy handler, which sleeps up to 100 ms between tries. This engine instead:
   (SQLite's own busy handler sleeps up to 100 ms between tries);
 - runs a write transaction or single write synchronously once it holds those locks.
   It holds SQLite's only write lock anyway, and a transaction whose statements never
-  suspend is not stretched by other coroutines running in between.
+  suspend is not stretched by other coroutines running in between;
+- lets a bulk transaction (an import or a calculation chunk: thousands of rows) commit
+  without SQLite's automatic checkpoint, and checkpoints for it on a background thread
+  (_Checkpointer): otherwise the commit would itself copy the tens of megabytes it just
+  wrote to the WAL into the database, while the next chunk waits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
 import threading
 import time
+import weakref
 from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, dict_factory
@@ -59,6 +65,45 @@ class _Result:
         return self._cursor.lastrowid
 
 
+# Rows a transaction changes to count as bulk (see _WriteSession.execute).
+BULK_ROWS = 10_000
+AUTOCHECKPOINT_PAGES = 1_000  # SQLite's default
+
+
+class _Checkpointer:
+    """A daemon thread that runs a PASSIVE checkpoint (it never waits for, nor blocks,
+    readers and writers) on its own connection each time it is asked."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._run, args=(path, timeout), name="sqlite-checkpointer", daemon=True
+        )
+        self._thread.start()
+
+    def request(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def _run(self, path: str, timeout: float) -> None:
+        conn = sqlite3.connect(path, timeout=timeout, check_same_thread=True)
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                # On failure the next commit past AUTOCHECKPOINT_PAGES checkpoints instead.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
+
+
 class _WriteSession:
     """The writer connection while its holder owns the write locks; Piccolo's
     transaction sees the aiosqlite interface it expects, and close() unlocks."""
@@ -67,6 +112,7 @@ class _WriteSession:
         self._engine = engine
         self._conn = conn
         self._open = True
+        self._changes_at_begin = conn.total_changes
 
     @property
     def row_factory(self) -> Any:
@@ -91,7 +137,15 @@ class _WriteSession:
         if verb.startswith("ROLLBACK") and not self._conn.in_transaction:
             # SQLite already rolled back (disk full, I/O error); nothing left to undo.
             return _Result(self._conn.execute("SELECT 1"))
+        if verb.startswith("BEGIN"):
+            self._changes_at_begin = self._conn.total_changes
+        bulk = (
+            verb.startswith("COMMIT")
+            and self._conn.total_changes - self._changes_at_begin >= BULK_ROWS
+        )
         try:
+            if bulk:
+                self._conn.execute("PRAGMA wal_autocheckpoint = 0")
             return _Result(self._conn.execute(sql, parameters))
         except Exception:
             if verb.startswith(("BEGIN", "COMMIT", "ROLLBACK")):
@@ -99,6 +153,10 @@ class _WriteSession:
                 # failed: unlock here, or every writer would wait forever.
                 self._release()
             raise
+        finally:
+            if bulk:
+                self._conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
+                self._engine.checkpoint_in_background()
 
     async def commit(self) -> None:
         self._conn.commit()
@@ -122,6 +180,20 @@ class FastSQLiteEngine(SQLiteEngine):
         super().__init__(*args, **kwargs)
         self._local = threading.local()
         self._lock_path = f"{self.path}.write-lock"
+        self._checkpointer: _Checkpointer | None = None
+
+    def checkpoint_in_background(self) -> None:
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(
+                self.path, self.connection_kwargs.get("timeout", 30.0)
+            )
+            weakref.finalize(self, self._checkpointer.stop)
+        self._checkpointer.request()
+
+    def stop_checkpointer(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
 
     # -- connections, one reader and one writer per thread --------------------------
 

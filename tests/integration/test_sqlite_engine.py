@@ -1,12 +1,13 @@
 """The SQLite engine's write lock: never left held, whatever fails."""
 
 import asyncio
+import os
 
 import pytest
 
 from audit.log import record
 from audit.tables import AuditEntry
-from kernel.db import bind_engine, engine, make_engine, unit_of_work
+from kernel.db import bind_engine, engine, make_engine, raw_connection, unit_of_work
 from tests.support import databases
 
 
@@ -29,3 +30,34 @@ async def test_a_failed_commit_releases_the_write_lock(sqlite_db):
     async with asyncio.timeout(5):
         await record("t", "after.broken.commit", "x", 2)
     assert await AuditEntry.exists().where(AuditEntry.action == "after.broken.commit").run()
+
+
+def file_size(path: str) -> int:
+    return os.path.getsize(path)
+
+
+async def test_a_bulk_commit_is_checkpointed_in_the_background(sqlite_db):
+    """A transaction of BULK_ROWS rows commits without SQLite's automatic checkpoint
+    (the committing task goes on at once); a background thread copies the WAL into the
+    database file soon after, and later commits checkpoint as usual."""
+    from kernel import sqlite_engine
+
+    db = engine()
+    async with unit_of_work():
+        raw_connection().execute("CREATE TABLE bulk_rows (n INTEGER, filler TEXT)")
+    assert db._checkpointer is None  # small transactions checkpoint as SQLite does
+    before = file_size(db.path)
+    async with unit_of_work():
+        raw_connection().executemany(
+            "INSERT INTO bulk_rows VALUES (?, ?)",
+            [(n, "x" * 200) for n in range(sqlite_engine.BULK_ROWS)],
+        )
+    assert db._checkpointer is not None
+    for _ in range(200):  # the rows reach the database file itself
+        if file_size(db.path) >= before + 200 * sqlite_engine.BULK_ROWS:
+            break
+        await asyncio.sleep(0.05)
+    assert file_size(db.path) >= before + 200 * sqlite_engine.BULK_ROWS
+    async with unit_of_work():
+        pages = raw_connection().execute("PRAGMA wal_autocheckpoint").fetchone()
+    assert list(pages.values()) == [sqlite_engine.AUTOCHECKPOINT_PAGES]
