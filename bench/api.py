@@ -12,9 +12,12 @@ Each case is driven twice:
   is answered. This finds the most requests per second the server can serve; its
   latency is queueing by construction (throughput x mean latency = 64).
 - at the target rate (wrk paced by its Lua `delay()` hook): 64 connections serving one
-  Poisson arrival stream per wrk thread that together offers the target's requests per
-  second (2,048 reads/s, 512 writes/s); each request waits for the next arrival time,
-  then for a free connection. Latency runs from sending to the answer. The p99
+  Poisson arrival stream per wrk thread, the streams together offering the target's
+  requests per second (2,000 reads/s, 500 writes/s). A connection that comes free
+  waits for the next arrival (wrk counts whole milliseconds); an arrival that finds
+  every connection busy is not queued but dropped, so a server that falls behind
+  shows as a lower rate served, which the verdict checks (at least 97% of the
+  offered rate). Latency runs from sending to the answer. The p99
   targets are judged here: a closed loop at saturation would turn "p99 <= 20 ms" into
   "more than 3,200 req/s", and the separate requests-per-second target would mean
   nothing. (hey's `-q` was used before: it paces each connection with its own ticker,
@@ -60,8 +63,8 @@ end
 
 # Pacing: each wrk thread draws arrival times with exponential gaps (mean: threads /
 # rate); a connection that is free asks delay() for the next arrival and waits for it.
-# An arrival that finds every connection busy goes out as soon as one is free, so a
-# server that cannot keep up shows as a lower rate served.
+# When every connection was busy past an arrival, the schedule restarts from now: the
+# missed arrivals are dropped, and the rate served falls below the rate offered.
 WRK_PACING = """
 local ffi = require("ffi")
 ffi.cdef[[

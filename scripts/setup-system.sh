@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the service needs, only those that are absent:
 # the CJK font and the Pango/fontconfig libraries WeasyPrint renders with (HarfBuzz
-# subset: without it WeasyPrint subsets the CJK font with fontTools, ~7 s a PDF), and wrk and hey,
-# the load generators of bench/api.py (closed loop at saturation; hey at a fixed rate).
+# subset: without it WeasyPrint subsets the CJK font with fontTools, ~7 s a PDF), and wrk,
+# the load generator of bench/api.py (at saturation, and paced at a fixed rate).
 set -euo pipefail
 
-wanted=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig wrk hey)
+wanted=(fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig wrk)
 missing=()
 for pkg in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

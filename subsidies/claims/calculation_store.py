@@ -30,6 +30,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from kernel.bulk_read import fetch_frame, pg_placeholders
 from kernel.db import engine, is_sqlite, lock_for_append, raw_connection
 from subsidies.claims import statuses, trace_store
 
@@ -117,12 +118,6 @@ def _sqlite() -> bool:
     return is_sqlite(engine())
 
 
-def _pg(sql: str) -> str:
-    """`?` placeholders as PostgreSQL's $1, $2, ... (no literal `?` in these queries)."""
-    parts = sql.split("?")
-    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
-
-
 async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
     conn = raw_connection()
     if _sqlite():
@@ -132,7 +127,7 @@ async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
             return cursor.execute(sql, args).fetchall()
         finally:
             cursor.close()
-    return [tuple(r) for r in await conn.fetch(_pg(sql), *args)]
+    return [tuple(r) for r in await conn.fetch(pg_placeholders(sql), *args)]
 
 
 def status_column(table: str = "") -> str:
@@ -236,37 +231,42 @@ async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFr
         "claim.id + 0, claim.basis_date || ''" if _sqlite() else "claim.id, claim.basis_date::text"
     )
     where = f"claim.scheme = ? AND claim.status = '{statuses.SUBMITTED}' AND calc.id IS NULL"
+    names = ["id:int", "basis_date:date"]
     if claim_ids is None:
-        rows = await fetch_rows(
-            f"SELECT {columns} FROM {WITH_CALCULATION} WHERE {where} ORDER BY claim.id", [scheme]
+        return await fetch_frame(
+            f"SELECT {columns} FROM {WITH_CALCULATION} WHERE {where} ORDER BY claim.id",
+            [scheme],
+            names,
         )
-    else:
-        among, args = await _claims_among("id", "integer", claim_ids)
-        rows = await fetch_rows(
-            f"SELECT {columns} {among} AND {where} ORDER BY claim.id", [*args, scheme]
-        )
-        await _done_among()
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    return pd.DataFrame({"id": ids, "basis_date": _dates([r[1] for r in rows])})
+    among, args = await _claims_among("id", "integer", claim_ids)
+    frame = await fetch_frame(
+        f"SELECT {columns} {among} AND {where} ORDER BY claim.id", [*args, scheme], names
+    )
+    await _done_among()
+    return frame
 
 
-def _claims_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """The claims as subsidies.schemes describes them to load_inputs (plus status,
-    amount_fen and cap_key, which simulations compare against)."""
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in CLAIM_COLUMNS]
-    data: dict[str, Any] = dict(zip(CLAIM_COLUMNS, columns, strict=True))
-    frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
-    frame["id"] = np.asarray(data["id"], dtype=np.int64)
-    for name in _ID_COLUMNS:
-        frame[name] = pd.array(data[name], dtype="Int64")
-    frame["basis_date"] = _dates(list(data["basis_date"]))
-    frame["budget_year"] = np.asarray(data["budget_year"], dtype=np.int64)
+# CLAIM_COLUMNS as kernel.bulk_read reads them.
+_CLAIM_KINDS = [
+    "id:int",
+    *(f"{name}:Int64" for name in _ID_COLUMNS),
+    "basis_date:date",
+    "budget_year:int",
+    "details:text",
+    "status:text",
+    "amount_fen:Int64",
+    "cap_key:text",
+]
+
+
+async def _claims(sql: str, args: list[Any]) -> pd.DataFrame:
+    """The claims of `sql` (selecting _select()) as subsidies.schemes describes them to
+    load_inputs (plus status, amount_fen and cap_key, which simulations compare
+    against)."""
+    frame = await fetch_frame(sql, args, _CLAIM_KINDS)
     # One decode of all details at once: a million small json.loads would take seconds.
-    details = "[" + ",".join(t or "{}" for t in data["details"]) + "]"
+    details = "[" + ",".join(t or "{}" for t in frame["details"].tolist()) + "]"
     frame["details"] = pd.Series(msgspec.json.decode(details), dtype=object)
-    frame["status"] = pd.Series(list(data["status"]), dtype=object)
-    frame["amount_fen"] = pd.array(data["amount_fen"], dtype="Int64")
-    frame["cap_key"] = pd.Series(list(data["cap_key"]), dtype=object)
     return frame
 
 
@@ -277,9 +277,9 @@ async def load_submitted(ids: list[int]) -> pd.DataFrame:
         f"{_select()} {among} AND {status_column('claim')} = '{statuses.SUBMITTED}' "
         "AND calc.id IS NULL ORDER BY claim.id"
     )
-    rows = await fetch_rows(sql, args)
+    frame = await _claims(sql, args)
     await _done_among()
-    return _claims_frame(rows)
+    return frame
 
 
 @dataclass(frozen=True)
@@ -320,18 +320,33 @@ async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame
         f"{_select()} FROM {WITH_CALCULATION} WHERE {where} AND claim.id > ? "
         "ORDER BY claim.id LIMIT ?"
     )
-    return _claims_frame(await fetch_rows(sql, [*args, after_id, limit]))
+    return await _claims(sql, [*args, after_id, limit])
 
 
 _CALCULATED = "claim_calculation AS calc JOIN claim ON claim.id = calc.claim"
 
 
+def _by_cap_key_sql(own: str, theirs: str, select: str, where: str) -> str:
+    return (
+        f"SELECT {select} {own} AND ({where}) UNION ALL "
+        f"SELECT {select} {theirs} AND claim.cap_key IS NULL "
+        f"AND {status_column('claim')} = '{statuses.SUBMITTED}' AND ({where})"
+    )
+
+
 async def by_cap_key(
-    keys: list[str], select: str, where: str, args: list[Any]
-) -> list[tuple[Any, ...]]:
-    """Rows of `select` (over `claim` and its calculation `calc`) for the claims matching
-    `where` (with `args`) whose cap key (CAP_KEY) is one of `keys`: two lookups, each
-    by its own index, the keys in a temporary table on PostgreSQL (see _claims_among)."""
+    keys: list[str],
+    select: str,
+    where: str,
+    args: list[Any],
+    columns: list[str],
+    around: str = "{}",
+) -> pd.DataFrame:
+    """`select` (over `claim` and its calculation `calc`) for the claims matching
+    `where` (with `args`) whose cap key (CAP_KEY) is one of `keys`, as a frame of
+    `columns` (kernel.bulk_read); `around` may wrap that query (its `{}`). Two lookups,
+    each by its own index, the keys in a temporary table on PostgreSQL (see
+    _claims_among)."""
     own, own_args = await _claims_among("cap_key", "text", keys)
     theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED, fill=False)
     sql = (
@@ -339,9 +354,9 @@ async def by_cap_key(
         f"SELECT {select} {theirs} AND claim.cap_key IS NULL "
         f"AND {status_column('claim')} = '{statuses.SUBMITTED}' AND ({where})"
     )
-    rows = await fetch_rows(sql, [*own_args, *args, *their_args, *args])
+    frame = await fetch_frame(around.format(sql), [*own_args, *args, *their_args, *args], columns)
     await _done_among()
-    return rows
+    return frame
 
 
 async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Series:
@@ -353,11 +368,15 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
     if outside is not None:
         scope, args = outside.where()
         where += f" AND NOT ({scope})"
-    rows = await by_cap_key(keys, f"{CAP_KEY}, {AMOUNT} + 0", where, args)
-    if not rows:
-        return pd.Series(dtype=np.int64)
-    frame = pd.DataFrame(rows, columns=["key", "fen"])
-    return frame.groupby("key")["fen"].sum().astype(np.int64)
+    frame = await by_cap_key(
+        keys,
+        f"{CAP_KEY} AS key, {AMOUNT} + 0 AS fen",
+        where,
+        args,
+        ["key:text", "fen:int"],
+        around="SELECT key, SUM(fen) FROM ({}) AS held GROUP BY key",
+    )
+    return pd.Series(frame["fen"].to_numpy(), index=frame["key"].to_numpy(), dtype=np.int64)
 
 
 RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace_digest"]

@@ -83,7 +83,9 @@ class CalculationTrace(Table, tablename="calculation_trace"):
     many calculations it explains: a run's million claims fall into a few thousand
     distinct cases, and storing each claim's own copy was half of what a run wrote (the
     claims migration of 2026-11-29T09 has the figures). `digest` is the BLAKE2b-128 hex
-    digest of `steps` (subsidies.claims.trace_digests); unique (index in a migration)."""
+    digest of `steps` (subsidies.claims.trace_store); unique (index in a migration).
+    ClaimCalculation.trace_digest names it without a foreign key, like the table's
+    other references (see ClaimCalculation)."""
 
     digest = Varchar(length=32)
     steps = Text()

@@ -26,9 +26,12 @@ def digest(text: str) -> str:
 async def store(traces: dict[str, str]) -> None:
     """Adds the traces (digest -> JSON text) not stored yet, inside the caller's unit of
     work (kernel.db.raw_connection): the same text always has the same digest, so a
-    trace stored already, by this run or another, is left as it is."""
+    trace stored already, by this run or another, is left as it is. In digest order:
+    runs of different schemes share a few traces ("no version covers the date"), and
+    two runs inserting them in opposite orders would deadlock on PostgreSQL."""
     if not traces:
         return
+    traces = dict(sorted(traces.items()))
     conn = raw_connection()
     if is_sqlite(engine()):
         conn.executemany(
@@ -46,7 +49,8 @@ async def store(traces: dict[str, str]) -> None:
 
 
 async def store_one(text: str) -> str:
-    """Stores one trace through Piccolo (single claims, tests); returns its digest."""
+    """Stores one trace through Piccolo (tests write calculations this way); returns
+    its digest."""
     name = digest(text)
     await CalculationTrace.raw(
         "INSERT INTO calculation_trace (digest, steps) VALUES ({}, {}) "

@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kernel.bulk_read import fetch_frame
 from kernel.db import unit_of_work
 from subsidies.calculators import traces
 from subsidies.calculators.caps import apply_cap
@@ -208,54 +209,37 @@ def _cap_step(held_fen: int, amount_fen: int, clipped: bool, p: InternshipParame
 # are selected as expressions (`+id`, `date || ''`: ISO text on both engines), so the
 # SQLite driver's per-value converters stay out of the way.
 
-_PLACEMENT_COLUMNS = [
-    "placement_id",
-    "placement_person",
-    "programme",
-    "start_date",
-    "end_date",
-    "insured_from",
-    "insured_to",
-]
-
 
 async def _placements(ids: list[int]) -> pd.DataFrame:
-    rows = await store.fetch_rows(
+    return await fetch_frame(
         "SELECT +id, +person, programme, start_date || '', end_date || '', "
         "insured_from || '', insured_to || '' "
         f"FROM internship_placement WHERE {store.where_in_integers('id')}",
         [store.list_parameter(ids)],
-    )
-    frame = pd.DataFrame(rows, columns=_PLACEMENT_COLUMNS)
-    for column in ("start_date", "end_date", "insured_from", "insured_to"):
-        frame[column] = pd.to_datetime(frame[column], format="%Y-%m-%d")
-    return frame.astype({"placement_id": "int64", "placement_person": "int64"})
+        ["placement_id:int", "placement_person:int", "programme:text", "start_date:date",
+         "end_date:date", "insured_from:date", "insured_to:date"],
+    )  # fmt: skip
 
 
 async def _people(ids: list[int]) -> pd.DataFrame:
-    rows = await store.fetch_rows(
+    return await fetch_frame(
         "SELECT +id, birth_date || '', hukou, fresh_graduate FROM person "
         f"WHERE {store.where_in_integers('id')}",
         [store.list_parameter(ids)],
+        ["person_id:int", "birth_date:date", "hukou:text", "fresh_graduate:bool"],
     )
-    frame = pd.DataFrame(rows, columns=["person_id", "birth_date", "hukou", "fresh_graduate"])
-    frame["birth_date"] = pd.to_datetime(frame["birth_date"], format="%Y-%m-%d")
-    frame["fresh_graduate"] = frame["fresh_graduate"].astype(bool)
-    return frame.astype({"person_id": "int64"})
 
 
 async def _live_months(cap_keys: list[str]) -> pd.DataFrame:
     """Live internship claims of these cap keys: id, cap_key, basis_date, amount_fen."""
-    rows = await store.by_cap_key(
+    return await store.by_cap_key(
         cap_keys,
         f"claim.id + 0, {store.CAP_KEY}, claim.basis_date || '', {store.AMOUNT} + 0",
         f"claim.scheme = '{rules.SCHEME}' AND {store.status_column('claim')} IN "
         f"{store.status_list(statuses.LIVE)}",
         [],
+        ["id:int", "cap_key:text", "basis_date:date", "amount_fen:float"],
     )
-    frame = pd.DataFrame(rows, columns=["id", "cap_key", "basis_date", "amount_fen"])
-    frame["basis_date"] = pd.to_datetime(frame["basis_date"], format="%Y-%m-%d")
-    return frame
 
 
 def _ages(birth: pd.Series, on: pd.Series) -> pd.Series:

@@ -17,20 +17,18 @@ Per claim (indexed by claim id):
 - cap_key: `skill_level:{person}`.
 
 A run loads up to a million claims, so the reads go to the driver in bulk through
-subsidies.claims.calculation_store (one query per table, the ids as one JSON array on
-SQLite and one array parameter on PostgreSQL), not through Piccolo's row dicts. Columns
+kernel.bulk_read (one query per table, the ids as one JSON array on SQLite and one
+array parameter on PostgreSQL), not through Piccolo's row dicts. Columns
 are selected as expressions (`+id`, `date || ''`), so SQLite's per-value converters stay
 out of the way; dates arrive as ISO text on both engines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from kernel.bulk_read import fetch_frame
 from kernel.db import unit_of_work
 from subsidies.claims import calculation_store as store
 from subsidies.skill_levels.amounts import PAID_STATUSES, PENDING_STATUSES, SCHEME
@@ -56,29 +54,10 @@ COLUMNS = (
 
 async def _rows(sql: str, column: str, ids: list[int], names: list[str]) -> pd.DataFrame:
     """`sql` (SELECT ... FROM ... WHERE) for rows whose `column` is one of `ids`, as a
-    frame of `names` ("name:kind", kind text, date, bool or number): each column is
-    built straight from the row tuples with its type, so pandas infers nothing."""
-    rows = await store.fetch_rows(
-        f"{sql} {store.where_in_integers(column)}", [store.list_parameter(ids)]
+    frame of `names` ("name:kind", kernel.bulk_read)."""
+    return await fetch_frame(
+        f"{sql} {store.where_in_integers(column)}", [store.list_parameter(ids)], names
     )
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    data: dict[str, Any] = {}
-    for spec, values in zip(names, columns, strict=True):
-        name, _, kind = spec.partition(":")
-        if kind == "text":
-            data[name] = pd.Series(np.array(values, dtype=object), dtype=object)
-        elif kind == "date":
-            data[name] = _dates(values)
-        elif kind == "bool":
-            data[name] = np.array(values, dtype=bool)
-        else:  # numbers, None as NaN
-            data[name] = np.array(values, dtype=float)
-    return pd.DataFrame(data)
-
-
-def _dates(values: Sequence[str | None]) -> np.ndarray:
-    """ISO date text (or None) as datetime64[ns]; numpy parses it in C."""
-    return np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
 
 
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:

@@ -39,10 +39,20 @@ async def test_existing_traces_are_stored_once_and_restored_backwards(database_u
                 trace,
             )
 
+        many = [json.dumps([{"zh": f"第 {n} 步", "en": f"step {n}"}]) for n in range(450)]
+        for claim, trace in enumerate(many, start=1000):  # more than one INSERT's worth
+            await sql(
+                "INSERT INTO claim_calculation (claim, amount_fen, inputs, trace, calculated_at) "
+                "VALUES ({}, 0, {}, {}, CURRENT_TIMESTAMP)",
+                claim,
+                "{}",
+                trace,
+            )
+
         result = await run_forwards(app_name="claims", migration_id="all", fake=False)
         assert result.success, result.message
         stored = await sql("SELECT digest, steps FROM calculation_trace ORDER BY steps")
-        assert sorted(r["steps"] for r in stored) == sorted([SHARED, OWN])
+        assert sorted(r["steps"] for r in stored) == sorted([SHARED, OWN, *many])
         assert all(r["digest"] == trace_store.digest(r["steps"]) for r in stored)
         assert await calculations.traces_of([101, 102, 103]) == {101: SHARED, 102: SHARED, 103: OWN}
 
@@ -53,6 +63,7 @@ async def test_existing_traces_are_stored_once_and_restored_backwards(database_u
             (101, SHARED),
             (102, SHARED),
             (103, OWN),
+            *enumerate(many, start=1000),
         ]
     finally:
         if kind == "postgresql":

@@ -28,6 +28,7 @@ from kernel.migration_sql import run_sql
 ID = "2026-11-29T09:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "calculation_trace: each trace stored once"
+BATCH = 400  # traces per INSERT (two parameters each; SQLite allows 32,766)
 
 
 def digest(text: str) -> str:
@@ -47,16 +48,20 @@ async def forwards():
         CalculationTrace._meta.db = engine()  # the engine bound now (tests migrate two)
         await CalculationTrace.create_table().run()
         await run_sql("CREATE UNIQUE INDEX calculation_trace_digest ON calculation_trace (digest)")
-        await run_sql("ALTER TABLE claim_calculation ADD COLUMN trace_digest VARCHAR(32)")
+        await run_sql(
+            "ALTER TABLE claim_calculation ADD COLUMN trace_digest VARCHAR(32) NOT NULL DEFAULT ''"
+        )
         rows = await engine().run_querystring(
             QueryString("SELECT DISTINCT trace FROM claim_calculation")
         )
-        for row in rows:
+        texts = [row["trace"] for row in rows]
+        for start in range(0, len(texts), BATCH):
+            batch = texts[start : start + BATCH]
+            values = ", ".join("({}, {})" for _ in batch)
             await engine().run_querystring(
                 QueryString(
-                    "INSERT INTO calculation_trace (digest, steps) VALUES ({}, {})",
-                    digest(row["trace"]),
-                    row["trace"],
+                    f"INSERT INTO calculation_trace (digest, steps) VALUES {values}",
+                    *(value for text in batch for value in (digest(text), text)),
                 )
             )
         await run_sql(
@@ -66,7 +71,7 @@ async def forwards():
         await run_sql("ALTER TABLE claim_calculation DROP COLUMN trace")
 
     async def trace_per_calculation():
-        await run_sql("ALTER TABLE claim_calculation ADD COLUMN trace TEXT")
+        await run_sql("ALTER TABLE claim_calculation ADD COLUMN trace TEXT NOT NULL DEFAULT '[]'")
         await run_sql(
             "UPDATE claim_calculation SET trace = t.steps FROM calculation_trace AS t "
             "WHERE t.digest = claim_calculation.trace_digest"

@@ -1,0 +1,127 @@
+"""Hundreds of thousands of rows from one query as typed columns, inside the caller's
+unit of work (kernel.db.raw_connection).
+
+SQLite: the driver's row tuples, cut into columns. PostgreSQL: the query's result as
+CSV through COPY, parsed by Arrow in C++: building a Python object per value (asyncpg's
+records, then tuples, then columns) cost about half a second per 100,000 rows of ten
+columns, the query itself a fraction of that.
+
+Columns are named "name:kind": int (no NULLs), Int64 (nullable), float (NULL as NaN;
+the default), text, date (ISO text from the query, NaT for NULL), bool (NULL as False).
+Queries use `?` placeholders on both engines and select dates as ISO text.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from kernel.db import engine, is_sqlite, raw_connection
+
+_ARROW_TYPES = {
+    "int": pa.int64(),
+    "Int64": pa.int64(),
+    "float": pa.float64(),
+    "text": pa.string(),
+    "date": pa.date32(),
+    "bool": pa.bool_(),
+}
+
+
+def pg_placeholders(sql: str) -> str:
+    """`?` placeholders as PostgreSQL's $1, $2, ... (no literal `?` in these queries)."""
+    parts = sql.split("?")
+    return "".join(p + (f"${i + 1}" if i < len(parts) - 1 else "") for i, p in enumerate(parts))
+
+
+def _spec(columns: list[str]) -> list[tuple[str, str]]:
+    out = []
+    for column in columns:
+        name, _, kind = column.partition(":")
+        kind = kind or "float"
+        if kind not in _ARROW_TYPES:
+            raise ValueError(f"column {name!r}: unknown kind {kind!r}")
+        out.append((name, kind))
+    return out
+
+
+async def fetch_frame(sql: str, args: list[Any], columns: list[str]) -> pd.DataFrame:
+    """The rows of `sql` (with `args`) as a frame of `columns` (see the module doc)."""
+    spec = _spec(columns)
+    if is_sqlite(engine()):
+        return _from_tuples(_sqlite_rows(sql, args), spec)
+    return _from_arrow(await _pg_table(sql, args, spec), spec)
+
+
+def _sqlite_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    cursor = raw_connection().cursor()
+    cursor.row_factory = None  # tuples, not dicts
+    try:
+        return cursor.execute(sql, args).fetchall()
+    finally:
+        cursor.close()
+
+
+def _from_tuples(rows: list[tuple[Any, ...]], spec: list[tuple[str, str]]) -> pd.DataFrame:
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in spec]
+    data: dict[str, Any] = {}
+    for (name, kind), column in zip(spec, values, strict=True):
+        if kind == "int":
+            data[name] = np.array(column, dtype=np.int64)
+        elif kind == "Int64":
+            data[name] = pd.array(column, dtype="Int64")
+        elif kind == "float":
+            data[name] = np.array(column, dtype=float)
+        elif kind == "text":
+            data[name] = pd.Series(np.array(column, dtype=object), dtype=object)
+        elif kind == "date":
+            data[name] = np.array(column, dtype="datetime64[D]").astype("datetime64[ns]")
+        else:  # bool
+            data[name] = np.array([bool(v) for v in column], dtype=bool)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+
+
+async def _pg_table(sql: str, args: list[Any], spec: list[tuple[str, str]]) -> pa.Table:
+    buffer = io.BytesIO()
+    await raw_connection().copy_from_query(pg_placeholders(sql), *args, output=buffer, format="csv")
+    if not buffer.tell():  # no rows (Arrow refuses an empty file)
+        return pa.table({name: pa.array([], type=_ARROW_TYPES[kind]) for name, kind in spec})
+    buffer.seek(0)
+    # COPY writes NULL as an empty unquoted field and an empty string as "".
+    return pa_csv.read_csv(
+        buffer,
+        read_options=pa_csv.ReadOptions(column_names=[name for name, _ in spec]),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={name: _ARROW_TYPES[kind] for name, kind in spec},
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+
+
+def _from_arrow(table: pa.Table, spec: list[tuple[str, str]]) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for name, kind in spec:
+        column = table.column(name)
+        if kind == "int":
+            data[name] = column.to_numpy().astype(np.int64, copy=False)
+        elif kind == "Int64":
+            data[name] = pd.array(column.to_pandas(types_mapper=pd.ArrowDtype), dtype="Int64")
+        elif kind == "float":
+            data[name] = column.to_numpy().astype(float, copy=False)
+        elif kind == "text":
+            data[name] = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        elif kind == "date":
+            days = column.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
+            data[name] = days.astype("datetime64[ns]")
+        else:  # bool
+            data[name] = column.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+    return pd.DataFrame(data, index=pd.RangeIndex(table.num_rows))

@@ -1,0 +1,51 @@
+"""kernel.bulk_read gives the same typed columns on both engines (COPY and Arrow on
+PostgreSQL, the driver's tuples on SQLite), NULLs and awkward text included."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from kernel.bulk_read import fetch_frame
+from kernel.db import engine, is_sqlite, unit_of_work
+
+ROWS = (
+    "SELECT 1, NULL, 2.5, NULL, 'a', '', NULL, '2025-01-02', NULL, 1, NULL "
+    "UNION ALL SELECT 2, 3, NULL, 1, 'x,\"y\"' || ? || '中文', 'q', 'z', NULL, '2024-02-29', 0, 1"
+)
+COLUMNS = ["a:int", "b:Int64", "c:float", "d", "e:text", "f:text", "g:text", "h:date",
+           "i:date", "j:bool", "k:bool"]  # fmt: skip
+
+
+def typed(sql: str) -> str:
+    """PostgreSQL needs the NULLs and flags of the first row typed."""
+    if is_sqlite(engine()):
+        return sql
+    return (
+        sql.replace("SELECT 1, NULL, 2.5, NULL, 'a', '', NULL, '2025-01-02', NULL, 1, NULL",
+                    "SELECT 1, NULL::bigint, 2.5, NULL::float, 'a', '', NULL::text, '2025-01-02', "
+                    "NULL::text, true, NULL::bool")
+        .replace("'2024-02-29', 0, 1", "'2024-02-29', false, true")
+    )  # fmt: skip
+
+
+async def test_columns_come_typed_with_nulls_kept(db):
+    async with unit_of_work():
+        frame = await fetch_frame(typed(ROWS), ["\n"], COLUMNS)
+    assert frame["a"].dtype == np.int64 and frame["a"].tolist() == [1, 2]
+    assert frame["b"].dtype == "Int64" and frame["b"].isna().tolist() == [True, False]
+    assert frame["c"].iloc[0] == 2.5 and np.isnan(frame["c"].iloc[1])
+    assert np.isnan(frame["d"].iloc[0]) and frame["d"].iloc[1] == 1.0
+    assert frame["e"].tolist() == ["a", 'x,"y"\n中文']
+    assert frame["f"].tolist() == ["", "q"]  # an empty string is not NULL
+    assert frame["g"].tolist() == [None, "z"]
+    assert frame["h"].tolist()[0] == pd.Timestamp("2025-01-02") and pd.isna(frame["h"].iloc[1])
+    assert pd.isna(frame["i"].iloc[0]) and frame["i"].iloc[1] == pd.Timestamp("2024-02-29")
+    assert frame["j"].tolist() == [True, False] and frame["k"].tolist() == [False, True]
+
+
+async def test_no_rows_give_empty_typed_columns(db):
+    async with unit_of_work():
+        frame = await fetch_frame("SELECT 1, 'a' WHERE 1 = 0", [], ["n:int", "t:text"])
+    assert list(frame.columns) == ["n", "t"] and len(frame) == 0
+    assert frame["n"].dtype == np.int64
