@@ -2,8 +2,9 @@
 of work (kernel.db.raw_connection).
 
 A run touches up to millions of claims; Piccolo's one-query-at-a-time path would take
-minutes, so this module speaks to the driver like registry.outcomes.store: executemany
-on SQLite, COPY on PostgreSQL, straight into claim_calculation. A run loads only
+minutes, so this module speaks to the driver like registry.outcomes.store: reads as
+typed columns (kernel.bulk_read), writes by executemany on SQLite and COPY on
+PostgreSQL, straight into claim_calculation. A run loads only
 SUBMITTED claims without a calculation, and runs of one scheme take turns per chunk
 (serialise_runs), so no claim is calculated twice; the unique index on
 claim_calculation (claim) would refuse it if one were.
@@ -39,18 +40,19 @@ if TYPE_CHECKING:
 
 # A claim and its calculation, if any (`calc`).
 WITH_CALCULATION = "claim LEFT JOIN claim_calculation AS calc ON calc.claim = claim.id"
+# A claim's columns as the runs read them (kernel.bulk_read's "name:kind").
 CLAIM_COLUMNS = [
-    "id",
-    "person_id",
-    "claimant_id",
-    "payee_organisation_id",
-    "certificate_id",
-    "basis_date",
-    "budget_year",
-    "details",
-    "status",
-    "amount_fen",
-    "cap_key",
+    "id:int",
+    "person_id:Int64",
+    "claimant_id:Int64",
+    "payee_organisation_id:Int64",
+    "certificate_id:Int64",
+    "basis_date:date",
+    "budget_year:int",
+    "details:text",
+    "status:text",
+    "amount_fen:Int64",
+    "cap_key:text",
 ]
 
 
@@ -109,9 +111,6 @@ def holding() -> str:
         f"(claim.status IN {status_list(statuses.COMMITTED)} AND claim.amount_fen IS NOT NULL "
         f"OR claim.status = '{statuses.SUBMITTED}' AND calc.id IS NOT NULL)"
     )
-
-
-_ID_COLUMNS = ("person_id", "claimant_id", "payee_organisation_id", "certificate_id")
 
 
 def _sqlite() -> bool:
@@ -219,11 +218,6 @@ def status_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{s}'" for s in values) + ")"  # constants, never input
 
 
-def _dates(values: list[Any]) -> np.ndarray:
-    """ISO dates from the database as datetime64 (numpy parses them in C)."""
-    return np.array(values, dtype="datetime64[D]").astype("datetime64[ns]")
-
-
 async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFrame:
     """id and basis_date of the scheme's SUBMITTED claims not calculated yet (all, or
     those of `claim_ids`)."""
@@ -246,24 +240,11 @@ async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFr
     return frame
 
 
-# CLAIM_COLUMNS as kernel.bulk_read reads them.
-_CLAIM_KINDS = [
-    "id:int",
-    *(f"{name}:Int64" for name in _ID_COLUMNS),
-    "basis_date:date",
-    "budget_year:int",
-    "details:text",
-    "status:text",
-    "amount_fen:Int64",
-    "cap_key:text",
-]
-
-
 async def _claims(sql: str, args: list[Any]) -> pd.DataFrame:
     """The claims of `sql` (selecting _select()) as subsidies.schemes describes them to
     load_inputs (plus status, amount_fen and cap_key, which simulations compare
     against)."""
-    frame = await fetch_frame(sql, args, _CLAIM_KINDS)
+    frame = await fetch_frame(sql, args, CLAIM_COLUMNS)
     # One decode of all details at once: a million small json.loads would take seconds.
     details = "[" + ",".join(t or "{}" for t in frame["details"].tolist()) + "]"
     frame["details"] = pd.Series(msgspec.json.decode(details), dtype=object)
@@ -324,14 +305,6 @@ async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame
 
 
 _CALCULATED = "claim_calculation AS calc JOIN claim ON claim.id = calc.claim"
-
-
-def _by_cap_key_sql(own: str, theirs: str, select: str, where: str) -> str:
-    return (
-        f"SELECT {select} {own} AND ({where}) UNION ALL "
-        f"SELECT {select} {theirs} AND claim.cap_key IS NULL "
-        f"AND {status_column('claim')} = '{statuses.SUBMITTED}' AND ({where})"
-    )
 
 
 async def by_cap_key(
