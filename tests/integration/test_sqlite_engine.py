@@ -7,7 +7,14 @@ import pytest
 
 from audit.log import record
 from audit.tables import AuditEntry
-from kernel.db import bind_engine, engine, make_engine, raw_connection, unit_of_work
+from kernel.db import (
+    bind_engine,
+    close_pool,
+    engine,
+    make_engine,
+    raw_connection,
+    unit_of_work,
+)
 from tests.support import databases
 
 
@@ -17,6 +24,7 @@ async def sqlite_db(database_url, tmp_path):
     the engine under test is SQLite's."""
     await databases.fresh_database("sqlite", tmp_path)
     yield
+    await close_pool()  # its connections and checkpointer thread go with it
     bind_engine(make_engine(database_url))
 
 
