@@ -96,6 +96,8 @@ async def _pg_table(sql: str, args: list[Any], spec: list[tuple[str, str]]) -> p
     return pa_csv.read_csv(
         buffer,
         read_options=pa_csv.ReadOptions(column_names=[name for name, _ in spec]),
+        # Text may hold line breaks (inside quotes): Arrow must not cut its blocks there.
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
             column_types={name: _ARROW_TYPES[kind] for name, kind in spec},
             null_values=[""],

@@ -49,3 +49,22 @@ async def test_no_rows_give_empty_typed_columns(db):
         frame = await fetch_frame("SELECT 1, 'a' WHERE 1 = 0", [], ["n:int", "t:text"])
     assert list(frame.columns) == ["n", "t"] and len(frame) == 0
     assert frame["n"].dtype == np.int64
+
+
+async def test_line_breaks_in_text_survive_a_result_of_many_blocks(db):
+    """Arrow reads CSV in blocks of 1 MB; a block cut at a line break inside a quoted
+    value would split that row."""
+    rows = 60_000  # about 3 MB of CSV
+    sql = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+        "SELECT i, 'line one' || char(10) || 'line two of ' || i || ' 第二行' FROM n"
+    )
+    if not is_sqlite(engine()):
+        sql = "SELECT i, 'line one' || chr(10) || 'line two of ' || i || ' 第二行' " + (
+            "FROM generate_series(1, ?::int) AS i"
+        )
+    async with unit_of_work():
+        frame = await fetch_frame(sql, [rows], ["i:int", "text:text"])
+    assert frame["i"].tolist() == list(range(1, rows + 1))
+    expected = [f"line one\nline two of {i} 第二行" for i in range(1, rows + 1)]
+    assert frame["text"].tolist() == expected
