@@ -71,6 +71,8 @@ def _from_tuples(rows: list[tuple[Any, ...]], spec: list[tuple[str, str]]) -> pd
     values = list(zip(*rows, strict=True)) if rows else [() for _ in spec]
     data: dict[str, Any] = {}
     for (name, kind), column in zip(spec, values, strict=True):
+        if kind == "int" and None in column:
+            raise ValueError(f"column {name!r}: NULL in an int column (use Int64)")
         if kind == "int":
             data[name] = np.array(column, dtype=np.int64)
         elif kind == "Int64":
@@ -97,7 +99,8 @@ async def _pg_table(sql: str, args: list[Any], spec: list[tuple[str, str]]) -> p
         buffer,
         read_options=pa_csv.ReadOptions(column_names=[name for name, _ in spec]),
         # Text may hold line breaks (inside quotes): Arrow must not cut its blocks there.
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        # A NULL in a one-column result is an empty line: a row, not a gap.
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
         convert_options=pa_csv.ConvertOptions(
             column_types={name: _ARROW_TYPES[kind] for name, kind in spec},
             null_values=[""],
@@ -113,6 +116,8 @@ def _from_arrow(table: pa.Table, spec: list[tuple[str, str]]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for name, kind in spec:
         column = table.column(name)
+        if kind == "int" and column.null_count:
+            raise ValueError(f"column {name!r}: NULL in an int column (use Int64)")
         if kind == "int":
             data[name] = column.to_numpy().astype(np.int64, copy=False)
         elif kind == "Int64":

@@ -203,9 +203,10 @@ def _cap_step(held_fen: int, amount_fen: int, clipped: bool, p: InternshipParame
 
 # -- loading inputs (database) ---------------------------------------------------------
 #
-# A run loads up to a million claims: the reads go to the driver in bulk through
-# subsidies.claims.calculation_store's helpers (one query per table, ids as a JSON array
-# on SQLite, an array parameter on PostgreSQL), not row by row through Piccolo. Columns
+# A run loads up to a million claims: the reads go to the driver in bulk as typed columns
+# (kernel.bulk_read; one query per table, ids as a JSON array on SQLite, an array
+# parameter on PostgreSQL; live months through calculation_store.by_cap_key), not row by
+# row through Piccolo. Columns
 # are selected as expressions (`+id`, `date || ''`: ISO text on both engines), so the
 # SQLite driver's per-value converters stay out of the way.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from kernel.bulk_read import fetch_frame
 from kernel.db import engine, is_sqlite, unit_of_work
@@ -68,3 +69,22 @@ async def test_line_breaks_in_text_survive_a_result_of_many_blocks(db):
     assert frame["i"].tolist() == list(range(1, rows + 1))
     expected = [f"line one\nline two of {i} 第二行" for i in range(1, rows + 1)]
     assert frame["text"].tolist() == expected
+
+
+async def test_a_null_in_a_one_column_result_is_a_row(db):
+    """COPY writes it as an empty line, which a CSV reader may skip."""
+    sql = "SELECT NULL UNION ALL SELECT 2 UNION ALL SELECT NULL"
+    if not is_sqlite(engine()):
+        sql = "SELECT NULL::bigint UNION ALL SELECT 2 UNION ALL SELECT NULL"
+    async with unit_of_work():
+        frame = await fetch_frame(sql, [], ["x:Int64"])
+    assert frame["x"].isna().tolist() == [True, False, True]
+
+
+async def test_a_null_in_an_int_column_is_refused(db):
+    sql = "SELECT 1, 'a' UNION ALL SELECT NULL, 'b'"
+    if not is_sqlite(engine()):
+        sql = "SELECT 1::bigint, 'a' UNION ALL SELECT NULL, 'b'"
+    async with unit_of_work():
+        with pytest.raises(ValueError, match="NULL in an int column"):
+            await fetch_frame(sql, [], ["n:int", "t:text"])
