@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import gc
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -39,6 +40,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -306,31 +308,83 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
+async def new_job(scheme: str) -> int:
+    rows = await (
+        Job.insert(
+            Job(
+                kind=CALCULATE,
+                payload=json.dumps({"scheme": scheme}),
+                status="pending",
+                created_by="bench",
+            )
+        )
+        .returning(Job.id)
+        .run()
+    )
+    return rows[0]["id"]
+
+
+async def finished(scheme: str, job_id: int) -> dict[str, Any]:
+    job = await Job.select().where(Job.id == job_id).first().run()
+    if job["status"] != "done":
+        raise SystemExit(f"{scheme} run failed: {job['error']}")
+    return json.loads(job["result"])
+
+
 async def run_jobs(schemes: list[str]) -> list[dict[str, Any]]:
+    """One job per scheme, one after the other, in this process."""
     results = []
     for scheme in schemes:
-        rows = await (
-            Job.insert(
-                Job(
-                    kind=CALCULATE,
-                    payload=json.dumps({"scheme": scheme}),
-                    status="pending",
-                    created_by="bench",
-                )
-            )
-            .returning(Job.id)
-            .run()
-        )
-        job_id = rows[0]["id"]
+        job_id = await new_job(scheme)
         await runner.execute(job_id, lease_seconds=600)
-        job = await Job.select().where(Job.id == job_id).first().run()
-        if job["status"] != "done":
-            raise SystemExit(f"{scheme} run failed: {job['error']}")
-        results.append(json.loads(job["result"]))
+        results.append(await finished(scheme, job_id))
     return results
 
 
-async def bench_engine(engine: str, claims: int, pure_rows: int, runs: bool) -> dict[str, Any]:
+def _warm() -> None:
+    """A worker process starting up, before any job (workers of a deployment are up)."""
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    load_handlers()
+
+
+def _execute_elsewhere(url: str, job_id: int) -> float:
+    """In a worker process of its own: runs the job; returns that process's peak RSS."""
+
+    async def run() -> None:
+        bind_engine(make_engine(url))
+        await start_pool(4)
+        try:
+            await runner.execute(job_id, lease_seconds=600)
+        finally:
+            await close_pool()
+
+    asyncio.run(run())
+    return peak_rss_mb()
+
+
+async def run_jobs_at_once(
+    url: str, schemes: list[str]
+) -> tuple[list[dict[str, Any]], float, float]:
+    """One job per scheme, all at once, each in a worker process of its own (already
+    started, as a deployment's workers are); returns the results, the seconds from
+    the jobs' start to the last one's end, and the highest peak RSS among the workers."""
+    job_ids = [await new_job(scheme) for scheme in schemes]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(schemes), mp_context=context) as pool:
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in schemes))
+        started = time.perf_counter()
+        peaks = await asyncio.gather(
+            *(loop.run_in_executor(pool, _execute_elsewhere, url, j) for j in job_ids)
+        )
+        seconds = time.perf_counter() - started
+    results = [await finished(s, j) for s, j in zip(schemes, job_ids, strict=True)]
+    return results, seconds, max(peaks)
+
+
+async def bench_engine(
+    engine: str, claims: int, pure_rows: int, runs: bool, at_once: bool = False
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-calculate-{engine}-"))
     url = (
         f"sqlite:///{work / 'bench.sqlite'}"
@@ -363,10 +417,13 @@ async def bench_engine(engine: str, claims: int, pure_rows: int, runs: bool) -> 
             return {"engine": engine, "pure": pure}
         calculation.TIMINGS.clear()
         reset_peak_rss()
-        started = time.perf_counter()
-        results = await run_jobs(schemes)
-        seconds = time.perf_counter() - started
-        rss = peak_rss_mb()
+        if at_once:
+            results, seconds, rss = await run_jobs_at_once(url, schemes)
+        else:
+            started = time.perf_counter()
+            results = await run_jobs(schemes)
+            seconds = time.perf_counter() - started
+            rss = peak_rss_mb()
         await close_pool()
         return {
             "engine": engine,
@@ -466,6 +523,11 @@ def main() -> None:
         "--pure-rows", type=int, default=1_000_000, help="rows per scheme for the pure bench"
     )
     parser.add_argument(
+        "--at-once",
+        action="store_true",
+        help="also run the schemes' jobs at once, each in a worker process of its own",
+    )
+    parser.add_argument(
         "--pure-only",
         action="store_true",
         help="only the pure calculators, --pure-rows rows each (SQLite data)",
@@ -493,18 +555,25 @@ def main() -> None:
         if args.claims >= 1_000_000:
             verdict = "met" if r["seconds"] <= TARGETS[engine] else "MISSED"
             target = f"{verdict} (<= {TARGETS[engine]:g} s)"
-        print(
-            f"{engine:<11} {r['rows']:>9} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>9.0f} "
-            f"{r['rss_mb']:>12.0f} {r['setup_s']:>8.1f}  {target}"
-        )
-        for result in r["results"]:
-            print(
-                f"    {result['scheme']:<12} claims {result['claims']:>8}  "
-                f"zero {result['zero']:>7}  total {result['total_fen'] / 100:>16,.2f} yuan"
-            )
+        print_run(engine, r, target)
         print("    phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
         if r["pure"]:
             print_pure(r["pure"])
+        if args.at_once:
+            r = asyncio.run(bench_engine(engine, args.claims, 0, runs=True, at_once=True))
+            print_run(f"{engine} *", r, "* the schemes at once, a worker process each")
+
+
+def print_run(label: str, r: dict[str, Any], note: str) -> None:
+    print(
+        f"{label:<11} {r['rows']:>9} {r['seconds']:>8.1f} {r['rows'] / r['seconds']:>9.0f} "
+        f"{r['rss_mb']:>12.0f} {r['setup_s']:>8.1f}  {note}"
+    )
+    for result in r["results"]:
+        print(
+            f"    {result['scheme']:<12} claims {result['claims']:>8}  "
+            f"zero {result['zero']:>7}  total {result['total_fen'] / 100:>16,.2f} yuan"
+        )
 
 
 if __name__ == "__main__":
