@@ -54,12 +54,17 @@ async def fetch_frame(sql: str, args: list[Any], columns: list[str]) -> pd.DataF
     """The rows of `sql` (with `args`) as a frame of `columns` (see the module doc)."""
     spec = _spec(columns)
     if is_sqlite(engine()):
-        return _from_tuples(_sqlite_rows(sql, args), spec)
+        return _from_tuples(await fetch_rows(sql, args), spec)
     return _from_arrow(await _pg_table(sql, args, spec), spec)
 
 
-def _sqlite_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
-    cursor = raw_connection().cursor()
+async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
+    """The rows of `sql` (with `args`) as tuples (SQLite's path of fetch_frame; on
+    PostgreSQL, for results small enough that a Python object per value is cheap)."""
+    conn = raw_connection()
+    if not is_sqlite(engine()):
+        return [tuple(r) for r in await conn.fetch(pg_placeholders(sql), *args)]
+    cursor = conn.cursor()
     cursor.row_factory = None  # tuples, not dicts
     try:
         return cursor.execute(sql, args).fetchall()

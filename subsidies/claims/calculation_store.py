@@ -31,7 +31,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from kernel.bulk_read import fetch_frame, pg_placeholders
+from kernel.bulk_read import fetch_frame, fetch_rows
 from kernel.db import engine, is_sqlite, lock_for_append, raw_connection
 from subsidies.claims import statuses, trace_store
 
@@ -115,18 +115,6 @@ def holding() -> str:
 
 def _sqlite() -> bool:
     return is_sqlite(engine())
-
-
-async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
-    conn = raw_connection()
-    if _sqlite():
-        cursor = conn.cursor()
-        cursor.row_factory = None  # tuples, not dicts
-        try:
-            return cursor.execute(sql, args).fetchall()
-        finally:
-            cursor.close()
-    return [tuple(r) for r in await conn.fetch(pg_placeholders(sql), *args)]
 
 
 def status_column(table: str = "") -> str:

@@ -15,7 +15,6 @@ from kernel.db import engine, is_sqlite, raw_connection
 from subsidies.claims.tables import CalculationTrace
 
 _PER_QUERY = 5_000  # digests per IN list (SQLite allows 32,766 parameters)
-EMPTY = "[]"
 
 
 def digest(text: str) -> str:
@@ -46,19 +45,6 @@ async def store(traces: dict[str, str]) -> None:
         list(traces),
         list(traces.values()),
     )
-
-
-async def store_one(text: str) -> str:
-    """Stores one trace through Piccolo (tests write calculations this way); returns
-    its digest."""
-    name = digest(text)
-    await CalculationTrace.raw(
-        "INSERT INTO calculation_trace (digest, steps) VALUES ({}, {}) "
-        "ON CONFLICT (digest) DO NOTHING",
-        name,
-        text,
-    ).run()
-    return name
 
 
 async def texts_of(digests: list[Any]) -> dict[str, str]:

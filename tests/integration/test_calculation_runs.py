@@ -14,7 +14,7 @@ from typing import Any
 from accounts.roles import StaffRole
 from kernel.db import unit_of_work
 from registry.tables import Employment
-from subsidies.claims import calculation_store, statuses, trace_store
+from subsidies.claims import calculation_store, statuses
 from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.submission import NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
@@ -22,7 +22,7 @@ from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
 from tests.conftest import bearer, staff_token, unique
 from tests.support import registry_data
-from tests.support.claim_rows import claims_by_id
+from tests.support.claim_rows import claims_by_id, stored_trace
 from workers.status import JobStatus
 
 EMPLOYED = Condition("employed_in_dongguan", "is", True)
@@ -208,7 +208,7 @@ async def test_a_claim_put_on_hold_while_a_run_priced_it_holds_nothing(client):
             claim=claim_id,
             amount_fen=300_000,
             cap_key=key,
-            trace_digest=await trace_store.store_one("[]"),
+            trace_digest=await stored_trace("[]"),
         )
     ).run()
     r = await client.get(f"/api/v1/claims/{claim_id}", headers=h)

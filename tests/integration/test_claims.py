@@ -24,13 +24,14 @@ from kernel.db import unit_of_work
 from kernel.errors import InvalidInput
 from registry.tables import Organisation, Person
 from reviews import affiliations
-from subsidies.claims import calculations, statuses, trace_store
+from subsidies.claims import calculations, statuses
 from subsidies.claims.claim_kinds import ClaimRequest, register_claim_kind
 from subsidies.claims.submission import CALCULATE, NewClaim, insert_claims
 from subsidies.claims.tables import Budget, CapUsage, Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 from tests.conftest import ADMIN, bearer, make_org, org_key, staff_token, unique
 from tests.integration.test_studios import make_person
+from tests.support.claim_rows import stored_trace
 from workers import kinds
 from workers.tables import Job
 
@@ -123,7 +124,7 @@ async def set_calculated(
                 cap_key=cap_key,
                 policy_version=policy_version,
                 inputs=json.dumps({"months": 3, "rate_fen": 300000}),
-                trace_digest=await trace_store.store_one(json.dumps(trace, ensure_ascii=False)),
+                trace_digest=await stored_trace(json.dumps(trace, ensure_ascii=False)),
                 calculated_at=utcnow(),
             )
         ).run()

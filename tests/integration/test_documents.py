@@ -18,12 +18,12 @@ from certificates.capitals import capital_amount
 from certificates.tables import Document
 from kernel.db import unit_of_work
 from registry.tables import Person
-from subsidies.claims import trace_store
 from subsidies.claims.tables import ClaimCalculation
 from tests.conftest import ADMIN, bearer
 from tests.integration.test_batches import BASE, approved_claim, build, headers, paying_org
 from tests.integration.test_claims import fresh_scheme
 from tests.integration.test_studios import make_person
+from tests.support.claim_rows import stored_trace
 from workers import outbox
 from workers.tables import Job
 
@@ -74,7 +74,7 @@ async def approved_batch(client) -> dict[str, Any]:
     await (
         ClaimCalculation.update(
             {
-                ClaimCalculation.trace_digest: await trace_store.store_one(
+                ClaimCalculation.trace_digest: await stored_trace(
                     json.dumps(TRACE, ensure_ascii=False)
                 )
             }

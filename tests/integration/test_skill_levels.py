@@ -15,13 +15,13 @@ from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from kernel.clock import local_today
 from registry.tables import Employment
-from subsidies.claims import calculations, statuses, trace_store
+from subsidies.claims import calculations, statuses
 from subsidies.claims.tables import Claim, ClaimCalculation
 from subsidies.skill_levels import scan
 from tests.conftest import bearer, org_key
 from tests.integration.test_people import staff_headers
 from tests.support import registry_data as data
-from tests.support.claim_rows import claim_rows
+from tests.support.claim_rows import claim_rows, stored_trace
 from tests.support.registry_data import ELECTRICIAN, WELDER
 from workers import runner
 from workers.tables import Job
@@ -436,7 +436,7 @@ async def test_revocation_holds_unpaid_claims_and_flags_paid_ones_for_recovery(c
                 ClaimCalculation(
                     claim=ids[state],
                     amount_fen=300_000,
-                    trace_digest=await trace_store.store_one("[]"),
+                    trace_digest=await stored_trace("[]"),
                 )
             ).run()
     # A claim on another certificate is untouched.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from subsidies.claims import calculations
-from subsidies.claims.tables import Claim
+from subsidies.claims import calculations, trace_store
+from subsidies.claims.tables import CalculationTrace, Claim
 
 
 async def claim_rows(where: Any) -> list[dict[str, Any]]:
@@ -17,3 +17,15 @@ async def claim_rows(where: Any) -> list[dict[str, Any]]:
 
 async def claims_by_id(ids: list[int]) -> dict[int, dict[str, Any]]:
     return {r["id"]: r for r in await claim_rows(Claim.id.is_in(ids))}
+
+
+async def stored_trace(text: str) -> str:
+    """Stores a trace as a run would (outside a run's unit of work); returns its digest."""
+    name = trace_store.digest(text)
+    await CalculationTrace.raw(
+        "INSERT INTO calculation_trace (digest, steps) VALUES ({}, {}) "
+        "ON CONFLICT (digest) DO NOTHING",
+        name,
+        text,
+    ).run()
+    return name
