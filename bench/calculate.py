@@ -297,6 +297,19 @@ async def insert_postgres(url: str, data: dict[str, pd.DataFrame]) -> None:
 # -- the runs ------------------------------------------------------------------------------
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: every state but idle
+    and iowait), to tell how much of the machine a run used."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
 def reset_peak_rss() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
@@ -417,6 +430,7 @@ async def bench_engine(
             return {"engine": engine, "pure": pure}
         calculation.TIMINGS.clear()
         reset_peak_rss()
+        busy, own = machine_busy_seconds(), own_cpu_seconds()
         if at_once:
             results, seconds, rss = await run_jobs_at_once(url, schemes)
         else:
@@ -433,6 +447,7 @@ async def bench_engine(
             "setup_s": setup,
             "results": results,
             "phases": dict(calculation.TIMINGS),
+            "cpu": (own_cpu_seconds() - own, machine_busy_seconds() - busy),
             "pure": pure,
         }
     finally:
@@ -548,7 +563,11 @@ def main() -> None:
         f"{'engine':<11} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>12} "
         f"{'setup s':>8}  target"
     )
-    for number, engine in enumerate(args.engines.split(",")):
+    engines = args.engines.split(",")
+    unknown = sorted(set(engines) - set(TARGETS))
+    if unknown:
+        parser.error(f"--engines: unknown {', '.join(unknown)}; known: {', '.join(TARGETS)}")
+    for number, engine in enumerate(engines):
         pure_rows = args.pure_rows if number == 0 else 0
         r = asyncio.run(bench_engine(engine, args.claims, pure_rows, runs=True))
         target = ""
@@ -557,11 +576,21 @@ def main() -> None:
             target = f"{verdict} (<= {TARGETS[engine]:g} s)"
         print_run(engine, r, target)
         print("    phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
+        print_cpu(r)
         if r["pure"]:
             print_pure(r["pure"])
         if args.at_once:
             r = asyncio.run(bench_engine(engine, args.claims, 0, runs=True, at_once=True))
             print_run(f"{engine} *", r, "* the schemes at once, a worker process each")
+            print_cpu(r)
+
+
+def print_cpu(r: dict[str, Any]) -> None:
+    own, machine = r["cpu"]
+    print(
+        f"    CPU: this process {own:.1f} s, the whole machine {machine:.1f} s "
+        f"of {os.cpu_count()} x {r['seconds']:.1f} s"
+    )
 
 
 def print_run(label: str, r: dict[str, Any], note: str) -> None:
