@@ -1,10 +1,17 @@
 """Hundreds of thousands of rows from one query as typed columns, inside the caller's
 unit of work (kernel.db.raw_connection).
 
-SQLite: the driver's row tuples, cut into columns. PostgreSQL: the query's result as
-CSV through COPY, parsed by Arrow in C++: building a Python object per value (asyncpg's
-records, then tuples, then columns) cost about half a second per 100,000 rows of ten
-columns, the query itself a fraction of that.
+Both engines hand over whole columns, not rows: building a Python tuple per row and
+cutting the tuples into columns cost more than the queries themselves.
+- SQLite: each column as one JSON array, built by `json_group_array` in SQLite's C and
+  decoded by msgspec (2.3x faster than fetchall and zip for 100,000 claims of eleven
+  columns). All the arrays come from one pass over the rows, so they stay aligned; an
+  ORDER BY in the query holds, since SQLite keeps a subquery's ORDER BY under an
+  aggregate other than count(), min() and max(). A result over SQLite's string limit
+  (1 GB) comes as tuples instead.
+- PostgreSQL: the query's result as CSV through COPY, parsed by Arrow in C++:
+  asyncpg's records, then tuples, then columns cost about half a second per 100,000
+  rows of ten columns, the query itself a fraction of that.
 
 Columns are named "name:kind": int (no NULLs), Int64 (nullable), float (NULL as NaN;
 the default), text, date (ISO text from the query, NaT for NULL), bool (NULL as False).
@@ -14,8 +21,11 @@ Queries use `?` placeholders on both engines and select dates as ISO text.
 from __future__ import annotations
 
 import io
+import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -54,8 +64,28 @@ async def fetch_frame(sql: str, args: list[Any], columns: list[str]) -> pd.DataF
     """The rows of `sql` (with `args`) as a frame of `columns` (see the module doc)."""
     spec = _spec(columns)
     if is_sqlite(engine()):
-        return _from_tuples(await fetch_rows(sql, args), spec)
+        try:
+            arrays = await fetch_rows(_as_json_arrays(sql, spec), args)
+        except sqlite3.DataError:  # a column's array over SQLite's string limit
+            rows = await fetch_rows(sql, args)
+            values = list(zip(*rows, strict=True)) if rows else [() for _ in spec]
+            return _from_columns(values, len(rows), spec)
+        values = [msgspec.json.decode(text) for text in arrays[0]]
+        return _from_columns(values, len(values[0]) if values else 0, spec)
     return _from_arrow(await _pg_table(sql, args, spec), spec)
+
+
+def _as_json_arrays(sql: str, spec: list[tuple[str, str]]) -> str:
+    """`sql` as one row holding each of its columns as a JSON array. JSON would write a
+    REAL with 15 digits, so reals travel as text with 17 (numpy parses them back)."""
+    names = [f"c{i}" for i in range(len(spec))]
+    arrays = [
+        f"json_group_array(CASE WHEN typeof({n}) = 'real' THEN printf('%!.17g', {n}) ELSE {n} END)"
+        if kind == "float"
+        else f"json_group_array({n})"
+        for n, (_, kind) in zip(names, spec, strict=True)
+    ]
+    return f"WITH q({', '.join(names)}) AS ({sql}) SELECT {', '.join(arrays)} FROM q"
 
 
 async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
@@ -72,8 +102,9 @@ async def fetch_rows(sql: str, args: list[Any]) -> list[tuple[Any, ...]]:
         cursor.close()
 
 
-def _from_tuples(rows: list[tuple[Any, ...]], spec: list[tuple[str, str]]) -> pd.DataFrame:
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in spec]
+def _from_columns(
+    values: list[Sequence[Any]], length: int, spec: list[tuple[str, str]]
+) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for (name, kind), column in zip(spec, values, strict=True):
         if kind == "int" and None in column:
@@ -90,7 +121,7 @@ def _from_tuples(rows: list[tuple[Any, ...]], spec: list[tuple[str, str]]) -> pd
             data[name] = np.array(column, dtype="datetime64[D]").astype("datetime64[ns]")
         else:  # bool
             data[name] = np.array([bool(v) for v in column], dtype=bool)
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(data, index=pd.RangeIndex(length))
 
 
 async def _pg_table(sql: str, args: list[Any], spec: list[tuple[str, str]]) -> pa.Table:

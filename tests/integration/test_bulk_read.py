@@ -1,14 +1,17 @@
 """kernel.bulk_read gives the same typed columns on both engines (COPY and Arrow on
-PostgreSQL, the driver's tuples on SQLite), NULLs and awkward text included."""
+PostgreSQL, JSON arrays on SQLite), NULLs, order and awkward text included."""
 
 from __future__ import annotations
+
+import sqlite3
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from kernel.bulk_read import fetch_frame
-from kernel.db import engine, is_sqlite, unit_of_work
+from kernel.db import close_pool, engine, is_sqlite, raw_connection, unit_of_work
+from tests.support import databases
 
 ROWS = (
     "SELECT 1, NULL, 2.5, NULL, 'a', '', NULL, '2025-01-02', NULL, 1, NULL "
@@ -88,3 +91,53 @@ async def test_a_null_in_an_int_column_is_refused(db):
     async with unit_of_work():
         with pytest.raises(ValueError, match="NULL in an int column"):
             await fetch_frame(sql, [], ["n:int", "t:text"])
+
+
+def _numbers(rows: int) -> str:
+    """1..rows, one per row, on either engine (the row count as the one argument)."""
+    if is_sqlite(engine()):
+        return "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) "
+    return "WITH n(i) AS (SELECT generate_series(1, ?::int)) "
+
+
+async def test_the_query_order_holds(db):
+    """SQLite builds its arrays under an aggregate: the query's ORDER BY must still
+    decide the order (the numbers are made ascending, asked for descending)."""
+    sql = _numbers(5_000) + "SELECT i, 'n' || i FROM n ORDER BY i DESC"
+    async with unit_of_work():
+        frame = await fetch_frame(sql, [5_000], ["i:int", "t:text"])
+    assert frame["i"].tolist() == list(range(5_000, 0, -1))
+    assert frame["t"].tolist() == [f"n{i}" for i in range(5_000, 0, -1)]
+
+
+async def test_reals_keep_every_digit(db):
+    sql = "SELECT 0.30000000000000004, 1e300, NULL"
+    if not is_sqlite(engine()):
+        sql = "SELECT 0.30000000000000004::float8, 1e300::float8, NULL::float8"
+    async with unit_of_work():
+        frame = await fetch_frame(sql, [], ["a:float", "b:float", "c:float"])
+    assert frame["a"].iloc[0] == 0.30000000000000004 and frame["b"].iloc[0] == 1e300
+    assert np.isnan(frame["c"].iloc[0])
+
+
+@pytest.fixture
+async def sqlite_only(tmp_path):
+    """An SQLite database of its own: the string limit under test is SQLite's (the next
+    test's `db` binds its own engine again)."""
+    await databases.fresh_database("sqlite", tmp_path)
+    yield
+    await close_pool()
+
+
+async def test_a_result_over_sqlites_string_limit_comes_as_tuples(sqlite_only):
+    sql = _numbers(1_000) + "SELECT i, NULL, 'text of ' || i FROM n"
+    async with unit_of_work():
+        connection = raw_connection()
+        limit = connection.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
+        connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 2_000)  # the arrays need more
+        try:
+            frame = await fetch_frame(sql, [1_000], ["i:int", "none:Int64", "t:text"])
+        finally:
+            connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+    assert frame["i"].tolist() == list(range(1, 1_001))
+    assert frame["none"].isna().all() and frame["t"].iloc[-1] == "text of 1000"
