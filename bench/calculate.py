@@ -294,7 +294,7 @@ async def insert_postgres(url: str, data: dict[str, pd.DataFrame]) -> None:
         # reads would set the hint bits of a million fresh rows, and autovacuum and a
         # checkpoint of the setup's writes would run during it.
         await conn.execute("VACUUM (ANALYZE)")
-        await conn.execute("CHECKPOINT")
+        await conn.execute("CHECKPOINT")  # the bench connects as a superuser
     finally:
         await conn.close()
 
@@ -303,10 +303,12 @@ async def insert_postgres(url: str, data: dict[str, pd.DataFrame]) -> None:
 
 
 def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent busy since boot (/proc/stat: every state but idle
-    and iowait), to tell how much of the machine a run used."""
+    """CPU seconds all cores spent busy since boot, to tell how much of the machine a
+    run used: /proc/stat's user, nice, system, irq and softirq (guest time is inside
+    user; steal is the host's)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    busy = sum(fields) - fields[3] - fields[4]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    busy = user + nice + system + irq + softirq
     return busy / os.sysconf("SC_CLK_TCK")
 
 
@@ -587,13 +589,14 @@ def main() -> None:
         if args.at_once:
             r = asyncio.run(bench_engine(engine, args.claims, 0, runs=True, at_once=True))
             print_run(f"{engine} *", r, "* the schemes at once, a worker process each")
-            print_cpu(r)
+            print_cpu(r, at_once=True)
 
 
-def print_cpu(r: dict[str, Any]) -> None:
+def print_cpu(r: dict[str, Any], at_once: bool = False) -> None:
     own, machine = r["cpu"]
+    mine = "" if at_once else f"this process {own:.1f} s, "  # the workers ran elsewhere
     print(
-        f"    CPU: this process {own:.1f} s, the whole machine {machine:.1f} s "
+        f"    CPU: {mine}the whole machine {machine:.1f} s "
         f"of {os.cpu_count()} x {r['seconds']:.1f} s"
     )
 

@@ -7,8 +7,9 @@ cutting the tuples into columns cost more than the queries themselves.
   decoded by msgspec (2.3x faster than fetchall and zip for 100,000 claims of eleven
   columns). All the arrays come from one pass over the rows, so they stay aligned; an
   ORDER BY in the query holds, since SQLite keeps a subquery's ORDER BY under an
-  aggregate other than count(), min() and max(). A result over SQLite's string limit
-  (1 GB) comes as tuples instead.
+  aggregate other than count(), min() and max(). A column over SQLite's string limit
+  (1 GB) makes the query come as tuples instead (after SQLite built that much: read
+  such results in parts).
 - PostgreSQL: the query's result as CSV through COPY, parsed by Arrow in C++:
   asyncpg's records, then tuples, then columns cost about half a second per 100,000
   rows of ten columns, the query itself a fraction of that.
@@ -70,14 +71,19 @@ async def fetch_frame(sql: str, args: list[Any], columns: list[str]) -> pd.DataF
             rows = await fetch_rows(sql, args)
             values = list(zip(*rows, strict=True)) if rows else [() for _ in spec]
             return _from_columns(values, len(rows), spec)
-        values = [msgspec.json.decode(text) for text in arrays[0]]
+        texts = list(arrays[0])
+        del arrays
+        values = []
+        while texts:  # each JSON text dropped once decoded: one at a time in memory
+            values.append(msgspec.json.decode(texts.pop(0)))
         return _from_columns(values, len(values[0]) if values else 0, spec)
     return _from_arrow(await _pg_table(sql, args, spec), spec)
 
 
 def _as_json_arrays(sql: str, spec: list[tuple[str, str]]) -> str:
     """`sql` as one row holding each of its columns as a JSON array. JSON would write a
-    REAL with 15 digits, so reals travel as text with 17 (numpy parses them back)."""
+    REAL with 15 digits, so reals travel as text with 17 (numpy parses them back; exact
+    for ordinary magnitudes, SQLite's printf may miss the last bit beyond about 1e100)."""
     names = [f"c{i}" for i in range(len(spec))]
     arrays = [
         f"json_group_array(CASE WHEN typeof({n}) = 'real' THEN printf('%!.17g', {n}) ELSE {n} END)"

@@ -248,6 +248,8 @@ async def load_submitted(ids: list[int]) -> pd.DataFrame:
     )
     frame = await _claims(sql, args)
     await _done_among()
+    if not frame["id"].is_monotonic_increasing:  # the order caps fill in: never left to chance
+        frame = frame.sort_values("id", kind="stable", ignore_index=True)
     return frame
 
 

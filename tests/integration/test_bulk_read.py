@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from kernel import bulk_read
 from kernel.bulk_read import fetch_frame
 from kernel.db import close_pool, engine, is_sqlite, raw_connection, unit_of_work
 from tests.support import databases
@@ -129,8 +130,16 @@ async def sqlite_only(tmp_path):
     await close_pool()
 
 
-async def test_a_result_over_sqlites_string_limit_comes_as_tuples(sqlite_only):
+async def test_a_result_over_sqlites_string_limit_comes_as_tuples(sqlite_only, monkeypatch):
     sql = _numbers(1_000) + "SELECT i, NULL, 'text of ' || i FROM n"
+    asked: list[str] = []
+    fetch_rows = bulk_read.fetch_rows
+
+    async def recorded(query: str, args: list) -> list:
+        asked.append(query)
+        return await fetch_rows(query, args)
+
+    monkeypatch.setattr(bulk_read, "fetch_rows", recorded)
     async with unit_of_work():
         connection = raw_connection()
         limit = connection.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
@@ -139,5 +148,6 @@ async def test_a_result_over_sqlites_string_limit_comes_as_tuples(sqlite_only):
             frame = await fetch_frame(sql, [1_000], ["i:int", "none:Int64", "t:text"])
         finally:
             connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+    assert asked[0].startswith("WITH q(") and asked[1] == sql  # the arrays, then tuples
     assert frame["i"].tolist() == list(range(1, 1_001))
     assert frame["none"].isna().all() and frame["t"].iloc[-1] == "text of 1000"
