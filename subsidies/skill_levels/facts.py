@@ -156,17 +156,21 @@ async def _employment(out: pd.DataFrame, person_ids: list[int]) -> None:
 
 
 async def _lower_levels(out: pd.DataFrame, person_ids: list[int], in_run: np.ndarray) -> None:
-    held = await _rows(
+    # The run's own claims are left out in the query, before their certificates are
+    # joined: they are most of what these people have (0.13-0.19 s per 100,000 claims
+    # on SQLite and 0.37-0.47 s on PostgreSQL with them, 0.09 s and 0.25 s without; on
+    # PostgreSQL the ids arrive as a constant array, which it looks up by hash).
+    held = await fetch_frame(
         f"SELECT +k.id, +k.person, {store.shown_status_and_amount('k')} + 0, "
         "c.occupation_code, +c.level FROM claim AS k JOIN certificate AS c ON c.id = k.certificate "
         "LEFT JOIN claim_calculation AS calc ON calc.claim = k.id "
         f"WHERE k.scheme = '{SCHEME}' AND k.status IN "
-        f"{store.status_list((*PAID_STATUSES, *PENDING_STATUSES))} AND",
-        "k.person",
-        person_ids,
+        f"{store.status_list((*PAID_STATUSES, *PENDING_STATUSES))} "
+        f"AND {store.where_in_integers('k.person')} "
+        f"AND NOT ({store.where_in_integers('k.id')})",
+        [store.list_parameter(person_ids), store.list_parameter(in_run.tolist())],
         ["id", "person", "status:text", "amount_fen", "occupation_code:text", "level"],
     )
-    held = held[~np.isin(held["id"].to_numpy(), in_run)]
     claims = pd.DataFrame(
         {
             "claim": out.index.to_numpy(),
