@@ -176,6 +176,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--web-workers", default="2")
     args = parser.parse_args()
+    engines = args.engines.split(",")
+    unknown = sorted(set(engines) - {"sqlite", "postgresql"})
+    if unknown:  # any other name would quietly bench the default (SQLite)
+        parser.error(f"--engines: unknown {', '.join(unknown)}; known: sqlite, postgresql")
     if not shutil.which("wrk"):
         sys.exit("wrk not found: run `make setup` (it installs Debian's wrk)")
     print(
@@ -187,7 +191,7 @@ def main() -> None:
         f"{'engine':<11} {'op':<6} {'load':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
         f"{'non-2xx':>8}  verdict"
     )
-    for engine in args.engines.split(","):
+    for engine in engines:
         for r in bench_engine(engine, args.seconds, args.connections, args.web_workers):
             print(
                 f"{r['engine']:<11} {r['op']:<6} {r['load']:<17} {r['rps']:>8.0f} "

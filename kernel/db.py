@@ -206,10 +206,19 @@ def _querystring(template: str, *args: Any) -> Any:
     return QueryString(template, *args)
 
 
+async def _keep_session(connection: Any) -> None:
+    """A released connection goes back to the pool as it is: asyncpg has already rolled
+    back any open transaction. Its default reset query (SELECT
+    pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL) would cost a round
+    trip on every release, as much server work as a small request's own query, and
+    there is nothing for it to undo: this code takes advisory locks per transaction
+    only (pg_advisory_xact_lock), never LISTENs, and sets settings with SET LOCAL."""
+
+
 async def start_pool(max_size: int = 20) -> None:
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is None:
-        await db.start_connection_pool(min_size=2, max_size=max_size)
+        await db.start_connection_pool(min_size=2, max_size=max_size, reset=_keep_session)
 
 
 _before_close: list[Callable[[], Awaitable[None]]] = []
