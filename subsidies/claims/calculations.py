@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kernel.where_in import select_where_in
 from subsidies.claims import statuses, trace_store
 from subsidies.claims.tables import Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
@@ -17,20 +18,20 @@ from subsidies.policies.tables import PolicyVersion
 # What a claim shows of its calculation besides what it carries once settled.
 SHOWN = ("inputs", "trace", "calculated_at", "calculation_job")
 _COPIED = ("policy_version", "amount_fen", "cap_key")
-_PER_QUERY = 5_000  # ids per IN list (SQLite allows 32,766 parameters)
 
 
 async def _of(claim_ids: list[int], *columns: Any) -> dict[int, dict[str, Any]]:
     """`columns` of the calculation of each of these claims that has one."""
-    wanted = sorted(set(claim_ids))
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(wanted), _PER_QUERY):
-        rows = (
-            await ClaimCalculation.select(ClaimCalculation.claim, *columns)
-            .where(ClaimCalculation.claim.is_in(wanted[start : start + _PER_QUERY]))
-            .run()
-        )
-        found.update((r["claim"], r) for r in rows)
+    rows = await select_where_in(ClaimCalculation, ClaimCalculation.claim, claim_ids, *columns)
+    return {r["claim"]: r for r in rows}
+
+
+async def _with_traces(found: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """`found` (rows with a trace_digest) with each digest replaced by its trace's JSON
+    text (None for an unknown digest)."""
+    texts = await trace_store.texts_of([row["trace_digest"] for row in found.values()])
+    for row in found.values():
+        row["trace"] = texts.get(row.pop("trace_digest"))
     return found
 
 
@@ -46,22 +47,13 @@ async def of_claims(claim_ids: list[int], *, detail: bool = True) -> dict[int, d
         ClaimCalculation.calculated_at,
         ClaimCalculation.job,
     )
-    found = await _of(claim_ids, *held, *shown)
-    texts = await trace_store.texts_of([row["trace_digest"] for row in found.values()])
-    for row in found.values():
-        row["trace"] = texts.get(row.pop("trace_digest"))
-    return found
+    return await _with_traces(await _of(claim_ids, *held, *shown))
 
 
 async def traces_of(claim_ids: list[int]) -> dict[int, str]:
     """The trace (JSON text) of each of these claims that has a calculation."""
-    found = await _of(claim_ids, ClaimCalculation.trace_digest)
-    texts = await trace_store.texts_of([row["trace_digest"] for row in found.values()])
-    return {
-        claim: texts[row["trace_digest"]]
-        for claim, row in found.items()
-        if row["trace_digest"] in texts
-    }
+    found = await _with_traces(await _of(claim_ids, ClaimCalculation.trace_digest))
+    return {claim: row["trace"] for claim, row in found.items() if row["trace"] is not None}
 
 
 def merged(

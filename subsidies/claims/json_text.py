@@ -131,12 +131,6 @@ def rows_as_json(frame: pd.DataFrame) -> list[str]:
     return joined.to_numpy(zero_copy_only=False).tolist()
 
 
-def lists_as_json(items: list[Any]) -> list[str]:
-    """Each item (a trace: a list of {zh, en}) as JSON."""
-    codes, texts = distinct_lists_as_json(items)
-    return np.asarray(texts, dtype=object)[codes].tolist() if texts else []
-
-
 def distinct_lists_as_json(items: list[Any]) -> tuple[np.ndarray, list[str]]:
     """The items (traces: lists of {zh, en}) as distinct JSON texts, and per item the
     position of its text. Calculators give rows with the same figures the same step

@@ -12,9 +12,8 @@ import hashlib
 from typing import Any
 
 from kernel.db import engine, is_sqlite, raw_connection
+from kernel.where_in import select_where_in
 from subsidies.claims.tables import CalculationTrace
-
-_PER_QUERY = 5_000  # digests per IN list (SQLite allows 32,766 parameters)
 
 
 def digest(text: str) -> str:
@@ -49,13 +48,7 @@ async def store(traces: dict[str, str]) -> None:
 
 async def texts_of(digests: list[Any]) -> dict[str, str]:
     """The JSON text of each of these traces (None and unknown digests left out)."""
-    wanted = sorted({d for d in digests if d})
-    found: dict[str, str] = {}
-    for start in range(0, len(wanted), _PER_QUERY):
-        rows = (
-            await CalculationTrace.select(CalculationTrace.digest, CalculationTrace.steps)
-            .where(CalculationTrace.digest.is_in(wanted[start : start + _PER_QUERY]))
-            .run()
-        )
-        found.update((r["digest"], r["steps"]) for r in rows)
-    return found
+    rows = await select_where_in(
+        CalculationTrace, CalculationTrace.digest, digests, CalculationTrace.steps
+    )
+    return {r["digest"]: r["steps"] for r in rows}

@@ -171,8 +171,14 @@ def test_inputs_rows_as_json():
     assert json_text.rows_as_json(inputs.iloc[0:0]) == []
 
 
+def _traces_as_json(items: list) -> list[str]:
+    """Each trace as its JSON text, through json_text.distinct_lists_as_json."""
+    codes, texts = json_text.distinct_lists_as_json(items)
+    return [texts[c] for c in codes]
+
+
 def test_traces_as_json_lines_keep_newlines_inside_texts_escaped():
-    lines = json_text.lists_as_json([[{"zh": "一\n二", "en": 'a "b"'}], []])
+    lines = _traces_as_json([[{"zh": "一\n二", "en": 'a "b"'}], []])
     assert [json.loads(line) for line in lines] == [[{"zh": "一\n二", "en": 'a "b"'}], []]
 
 
@@ -206,7 +212,7 @@ def test_inputs_json_escapes_awkward_strings_and_keeps_numbers_exact():
 def test_traces_sharing_steps_are_encoded_once_and_stay_right():
     step = {"zh": "上限", "en": "cap"}
     other = {"zh": "另", "en": "other"}
-    lines = json_text.lists_as_json([[step], [step], [step, other], [other], []])
+    lines = _traces_as_json([[step], [step], [step, other], [other], []])
     assert [json.loads(x) for x in lines] == [[step], [step], [step, other], [other], []]
     shared = [[step, other] for _ in range(10)] + [[other], [step, other]]
-    assert [json.loads(x) for x in json_text.lists_as_json(shared)] == shared
+    assert [json.loads(x) for x in _traces_as_json(shared)] == shared
