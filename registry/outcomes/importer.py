@@ -5,7 +5,10 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -65,9 +68,10 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
     received = local_date(report["created_at"])
     result: dict[str, Any] = {"report_id": report["id"]}
     async with ctx.finishing(result):
-        counts = await _store(ctx, report, checked, received, settings.outcome_late_days)
-        errors = checked.errors_frame()
-        error_paths = _write_errors(settings, report["id"], errors) if len(errors) else (None, None)
+        write_errors = functools.partial(_write_errors, settings, report["id"])
+        counts, error_paths = await _store(
+            ctx, report, checked, received, settings.outcome_late_days, write_errors
+        )
         result.update(counts)
         await (
             OutcomeReport.update(
@@ -142,28 +146,44 @@ async def _learn_issuers(
         )
 
 
+ErrorPaths = tuple[str | None, str | None]
+
+
 async def _store(
-    ctx: JobContext, report: dict[str, Any], checked: _Checked, received: date, late_days: int
-) -> dict[str, int]:
+    ctx: JobContext,
+    report: dict[str, Any],
+    checked: _Checked,
+    received: date,
+    late_days: int,
+    write_errors: Callable[[pd.DataFrame], ErrorPaths],
+) -> tuple[dict[str, int], ErrorPaths]:
     counts = {"accepted": 0, "updated": 0, "unchanged": 0, "late": 0}
     if any(len(chunk) for chunk in checked.valid):
         async with unit_of_work():
             bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
             try:
-                counts = await _classify_and_store(bulk, checked, received, late_days)
+                counts, paths = await _classify_and_store(
+                    bulk, checked, received, late_days, write_errors
+                )
             finally:
                 bulk.close()
+    else:
+        paths = write_errors(checked.errors_frame())
     errors = checked.errors_frame()
     counts["rejected"] = int(errors["row"].nunique())
     counts["total_rows"] = (
         counts["accepted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]
     )
-    return counts
+    return counts, paths
 
 
 async def _classify_and_store(
-    bulk: Bulk, checked: _Checked, received: date, late_days: int
-) -> dict[str, int]:
+    bulk: Bulk,
+    checked: _Checked,
+    received: date,
+    late_days: int,
+    write_errors: Callable[[pd.DataFrame], ErrorPaths],
+) -> tuple[dict[str, int], ErrorPaths]:
     # `valid` is the only reference to the rows from here on: each step's input is
     # freed when its output replaces it (a million rows are a few hundred MB a copy).
     valid = pd.concat(checked.valid, ignore_index=True)
@@ -185,14 +205,21 @@ async def _classify_and_store(
     valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
     new = valid.loc[valid["status"] == "new"]
     changed = valid.loc[valid["status"] == "updated"]
-    await bulk.insert_outcomes(new)
-    await bulk.update_outcomes(changed)
-    return {
+    # Every rejection is known now: the error files are written on another thread
+    # while the database stores the rows (SQLite's inserts run without the GIL).
+    writing = asyncio.ensure_future(asyncio.to_thread(write_errors, checked.errors_frame()))
+    try:
+        await bulk.insert_outcomes(new)
+        await bulk.update_outcomes(changed)
+    finally:
+        await asyncio.wait([writing])
+    counts = {
         "accepted": len(new),
         "updated": len(changed),
         "unchanged": int((valid["status"] == "unchanged").sum()) + repeats,
         "late": int(new["late"].sum() + changed["late"].sum()),
     }
+    return counts, writing.result()
 
 
 async def _with_certificates(bulk: Bulk, valid: pd.DataFrame, checked: _Checked) -> pd.DataFrame:
@@ -224,14 +251,13 @@ async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> tuple[pd.DataFram
     new = valid.loc[fresh, ["id_number", "name", "birth_date", "sex"]].iloc[first]
     new = new.reset_index(drop=True)
     new["region_warning"] = _region_warnings(new)
-    ids = await bulk.insert_people(new)
-    id_of = np.zeros(len(numbers), dtype=np.int64)
-    id_of[pd.Index(numbers).get_indexer(ids["id_number"])] = ids["id"].to_numpy()
+    id_of = await bulk.insert_people(new)  # row k of `new` is ID number k
+    created = id_of[id_of > 0]
     if not id_of.all():  # registered by someone else since the lookup (PostgreSQL only)
         others = await bulk.people(numbers[id_of == 0].tolist())
         id_of[pd.Index(numbers).get_indexer(others["id_number"])] = others["id"].to_numpy()
     valid.loc[fresh, "person_id"] = id_of[person]
-    return valid, ids["id"].to_numpy()
+    return valid, created
 
 
 def _region_warnings(people: pd.DataFrame) -> np.ndarray:
@@ -253,19 +279,19 @@ async def _with_new_certificates(
     wanted = valid["has_certificate"] & (valid["certificate_id"] == 0)
     if not wanted.any():
         return valid
-    new = valid.loc[wanted].drop_duplicates(["issuer_id", "certificate_number"]).copy()
+    # One integer per distinct (issuer, number): row k of `new` is certificate k.
+    certificate = classify.group_ids(valid.loc[wanted], ["issuer_id", "certificate_number"])
+    _, first = np.unique(certificate, return_index=True)
+    new = valid.loc[wanted].iloc[first].reset_index(drop=True)
     new["route"] = new["issuer_id"].map(routes).fillna(Route.SOCIAL_EVALUATION_ORGANISATION)
     ids = await bulk.insert_certificates(new)
-    key = pd.MultiIndex.from_frame(ids[["issuer", "number"]])
-    mapping = pd.Series(ids["id"].to_numpy(), index=key)
-    valid = valid.copy()
-    lookup = pd.MultiIndex.from_frame(valid.loc[wanted, ["issuer_id", "certificate_number"]])
-    valid.loc[wanted, "certificate_id"] = mapping.reindex(lookup).to_numpy()
-    valid["certificate_id"] = valid["certificate_id"].astype(np.int64)
+    valid.loc[wanted, "certificate_id"] = ids[certificate]
     return valid
 
 
-def _write_errors(settings: Settings, report_id: int, errors: pd.DataFrame) -> tuple[str, str]:
+def _write_errors(settings: Settings, report_id: int, errors: pd.DataFrame) -> ErrorPaths:
+    if errors.empty:
+        return None, None
     folder = settings.data_dir / "reports"
     csv_path = folder / f"outcome-report-{report_id}-errors.csv"
     xlsx_path = folder / f"outcome-report-{report_id}-errors.xlsx"

@@ -69,10 +69,15 @@ def _is_date(column: str) -> bool:
 NULL_IF_ZERO = {"certificate_id"}
 
 
+def _order(frame: pd.DataFrame, by: str | None) -> np.ndarray:
+    """The positions of `frame`'s rows in the order of column `by` (sorted rows land
+    next to each other in an index: several times faster to insert)."""
+    return np.arange(len(frame)) if by is None else frame[by].argsort(kind="stable").to_numpy()
+
+
 def _slices(frame: pd.DataFrame, columns: list[str], by: str | None) -> Iterator[pd.DataFrame]:
-    """`frame[columns]` a slice at a time, in the order of column `by` if given
-    (sorted rows land next to each other in an index: several times faster)."""
-    order = np.arange(len(frame)) if by is None else frame[by].argsort(kind="stable").to_numpy()
+    """`frame[columns]` a slice at a time, in the order of column `by` if given."""
+    order = _order(frame, by)
     chosen = frame[columns]
     for start in range(0, len(frame), SLICE_ROWS):
         yield chosen.take(order[start : start + SLICE_ROWS])
@@ -118,7 +123,11 @@ async def _csv_slices(
 
 
 class Bulk:
-    """One interface over both engines; pick with `Bulk.open()`."""
+    """One interface over both engines; pick with `Bulk.open()`.
+
+    Lookups take lists of distinct values. Inserts return the new rows' ids aligned
+    with the frame they were given (0 for a person someone else registered meanwhile),
+    so no lookup by text is needed to find them again."""
 
     @staticmethod
     def open(actor: str, report_id: int, institution_id: int) -> Bulk:
@@ -134,6 +143,39 @@ class Bulk:
 
     def close(self) -> None:
         """Undoes per-import connection settings; PostgreSQL makes none."""
+
+
+def _ids_in_order(frame: pd.DataFrame, by: str, first: int, step: np.ndarray) -> np.ndarray:
+    """Ids `first + step` given to `frame`'s rows in the order of column `by`, aligned
+    with the frame."""
+    ids = np.empty(len(frame), dtype=np.int64)
+    ids[_order(frame, by)] = first + step
+    return ids
+
+
+PERSON_INSERT = ["id", "id_number", "name", "birth_date", "sex", "region_warning"]
+CERTIFICATE_INSERT = {
+    "id": "id", "person_id": "person", "occupation_code": "occupation_code",
+    "occupation_name": "occupation_name", "certificate_level": "level",
+    "certificate_number": "number", "issuer_id": "issuer", "certificate_date": "issued_on",
+    "route": "route",
+}  # fmt: skip
+CERTIFICATE_TYPES = {
+    "id": "integer", "person": "integer", "occupation_code": "text", "occupation_name": "text",
+    "level": "smallint", "number": "text", "issuer": "integer", "issued_on": "date",
+    "route": "text",
+}  # fmt: skip
+OUTCOME_TYPES = {
+    "person": "integer", "course": "text", "occupation_code": "text", "occupation_name": "text",
+    "hours": "integer", "start_date": "date", "end_date": "date", "passed": "boolean",
+    "certificate": "integer", "late": "boolean",
+}  # fmt: skip
+OUTCOME_INSERT = {
+    "person_id": "person", "course": "course", "occupation_code": "occupation_code",
+    "occupation_name": "occupation_name", "hours": "hours", "start_date": "start_date",
+    "end_date": "end_date", "passed": "passed", "certificate_id": "certificate",
+    "late": "late",
+}  # fmt: skip
 
 
 class SqliteBulk(Bulk):
@@ -161,88 +203,73 @@ class SqliteBulk(Bulk):
     def _stamp(self) -> str:
         return str(self.now)  # Piccolo's own text form of a UTC timestamptz
 
+    # The lookups let the list drive the join (CROSS JOIN keeps that order): one index
+    # probe per value. `IN (SELECT value FROM json_each(?))` sorts the list into a
+    # temporary B-tree first: 0.47 s instead of 0.06 s for 800,000 unknown ID numbers.
+
     async def people(self, id_numbers: list[str]) -> pd.DataFrame:
         return self._select(
-            "SELECT id + 0, id_number, name FROM person "
-            "WHERE id_number IN (SELECT value FROM json_each(?))",
+            "SELECT p.id + 0, p.id_number, p.name FROM json_each(?) j "
+            "CROSS JOIN person p ON p.id_number = j.value",
             (json.dumps(id_numbers),),
             PERSON_COLUMNS,
         )
 
-    def _max_id(self, table: str) -> int:
-        return self.conn.execute(f"SELECT coalesce(max(id), 0) AS top FROM {table}").fetchone()[
-            "top"
-        ]
+    def _next_ids(self, table: str, frame: pd.DataFrame, by: str) -> np.ndarray:
+        """Ids past the table's highest, in the order of column `by`. The transaction
+        holds SQLite's only write lock (since before the lookups), so they are free."""
+        top = self.conn.execute(f"SELECT coalesce(max(id), 0) AS top FROM {table}").fetchone()
+        return _ids_in_order(frame, by, top["top"] + 1, np.arange(len(frame)))
 
-    async def insert_people(self, new: pd.DataFrame) -> pd.DataFrame:
-        """Inserts people (sorted by ID number, for index locality) and returns their
-        ids. The transaction holds SQLite's only write lock, so the rows past the
-        highest id before the insert are exactly these."""
-        rows = _records(
-            new, ["id_number", "name", "birth_date", "sex", "region_warning"], by="id_number"
-        )
-        top = self._max_id("person")
+    async def insert_people(self, new: pd.DataFrame) -> np.ndarray:
+        """No ON CONFLICT: the write lock was held since the lookup that found these ID
+        numbers unregistered, so a clash would be a bug, and fails the job loudly."""
+        ids = self._next_ids("person", new, by="id_number")
+        rows = _records(new.assign(id=ids), PERSON_INSERT, by="id")
         self.conn.executemany(
-            "INSERT INTO person (id_number, name, birth_date, sex, region_warning, hukou, "
-            "fresh_graduate, created_by, created_at, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?, 'unknown', 0, ?, '{self._stamp}', '{self._stamp}') "
-            "ON CONFLICT (id_number) DO NOTHING",
+            f"INSERT INTO person ({', '.join(PERSON_INSERT)}, hukou, fresh_graduate, "
+            "created_by, created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, 'unknown', 0, ?, '{self._stamp}', '{self._stamp}')",
             ((*r, self.actor) for r in rows),
         )
-        return self._select(
-            "SELECT id + 0, id_number FROM person WHERE id > ?", (top,), ["id", "id_number"]
-        )
+        return ids
 
     async def certificates(self, issuer_id: int, numbers: list[str]) -> pd.DataFrame:
         return self._select(
             "SELECT c.id, c.issuer, c.number, p.id_number, c.level, c.issued_on || '', "
-            "c.occupation_code FROM certificate c JOIN person p ON p.id = c.person "
-            "WHERE c.issuer = ? AND c.number IN (SELECT value FROM json_each(?))",
-            (issuer_id, json.dumps(numbers)),
+            "c.occupation_code FROM json_each(?) j "
+            "CROSS JOIN certificate c ON c.issuer = ? AND c.number = j.value "
+            "JOIN person p ON p.id = c.person",
+            (json.dumps(numbers), issuer_id),
             CERTIFICATE_COLUMNS,
         )
 
-    async def insert_certificates(self, new: pd.DataFrame) -> pd.DataFrame:
-        rows = _records(
-            new,
-            ["person_id", "occupation_code", "occupation_name", "certificate_level",
-             "certificate_number", "issuer_id", "certificate_date", "route"],
-            by="person_id",
-        )  # fmt: skip
-        top = self._max_id("certificate")
+    async def insert_certificates(self, new: pd.DataFrame) -> np.ndarray:
+        ids = self._next_ids("certificate", new, by="person_id")
+        rows = _records(new.assign(id=ids), list(CERTIFICATE_INSERT), by="id")
         self.conn.executemany(
-            "INSERT INTO certificate (person, occupation_code, occupation_name, level, number, "
-            "issuer, issued_on, route, status, created_by, created_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, '{self._stamp}')",
+            f"INSERT INTO certificate ({', '.join(CERTIFICATE_INSERT.values())}, status, "
+            f"created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, "
+            f"'{self._stamp}')",
             ((*r, self.actor) for r in rows),
         )
-        return self._select(
-            "SELECT id + 0, issuer + 0, number FROM certificate WHERE id > ?",
-            (top,),
-            ["id", "issuer", "number"],
-        )
+        return ids
 
     async def outcomes(self, person_ids: list[int]) -> pd.DataFrame:
         return self._select(
-            "SELECT id + 0, person + 0, course, start_date || '', end_date || '', "
-            "occupation_code, occupation_name, hours + 0, passed + 0, certificate + 0 "
-            "FROM training_outcome "
-            "WHERE institution = ? AND person IN (SELECT value FROM json_each(?))",
-            (self.institution_id, json.dumps(person_ids)),
+            "SELECT t.id + 0, t.person + 0, t.course, t.start_date || '', t.end_date || '', "
+            "t.occupation_code, t.occupation_name, t.hours + 0, t.passed + 0, "
+            "t.certificate + 0 FROM json_each(?) j "
+            "CROSS JOIN training_outcome t ON t.institution = ? AND t.person = j.value",
+            (json.dumps(person_ids), self.institution_id),
             OUTCOME_COLUMNS,
         )
 
     async def insert_outcomes(self, new: pd.DataFrame) -> None:
-        rows = _records(
-            new,
-            ["person_id", "course", "occupation_code", "occupation_name", "hours",
-             "start_date", "end_date", "passed", "certificate_id", "late"],
-            by="person_id",
-        )  # fmt: skip
+        rows = _records(new, list(OUTCOME_INSERT), by="person_id")
         self.conn.executemany(
             "INSERT INTO training_outcome (institution, report, reported_at, updated_at, "
-            "person, course, occupation_code, occupation_name, hours, start_date, end_date, "
-            "passed, certificate, late) "
+            f"{', '.join(OUTCOME_INSERT.values())}) "
             f"VALUES ({self.institution_id}, {self.report_id}, '{self._stamp}', '{self._stamp}', "
             "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
@@ -266,21 +293,55 @@ class PostgresBulk(Bulk):
     async def _select(self, sql: str, args: tuple[Any, ...], columns: list[str]) -> pd.DataFrame:
         return _frame(await self.conn.fetch(sql, *args), columns)
 
-    async def _copy_temp(
+    async def _copy(
         self,
-        name: str,
-        columns: dict[str, str],
+        table: str,
         frame: pd.DataFrame,
-        source: list[str],
+        columns: dict[str, str],
         by: str | None = None,
     ) -> None:
-        """A temporary table of `frame[source]` (as `columns`, in the order of `by`),
-        filled by COPY."""
+        """COPY of `frame`'s columns (keys of `columns`) into `table`'s (its values),
+        in the order of column `by`."""
+        await self.conn.copy_to_table(
+            table, source=_csv_slices(frame, list(columns), by), columns=list(columns.values()),
+            format="csv",
+        )  # fmt: skip
+
+    async def _copy_through_temp(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        columns: dict[str, str],
+        types: dict[str, str],
+        by: str,
+        constants: dict[str, Any],
+    ) -> None:
+        """COPY into a temporary table, then one INSERT ... SELECT: COPY straight into
+        a table with foreign keys was slower (14.2 s against 13.7 s for 1M outcomes)."""
+        temporary = f"import_{table}"
+        await self._temp_table(temporary, {c: types[c] for c in columns.values()})
+        await self._copy(temporary, frame, columns, by)
+        targets = [*columns.values(), *constants]
+        values = [*columns.values(), *(f"${n}" for n in range(1, len(constants) + 1))]
+        await self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(targets)}) "
+            f"SELECT {', '.join(values)} FROM {temporary}",
+            *constants.values(),
+        )
+
+    async def _temp_table(self, name: str, columns: dict[str, str]) -> None:
         spec = ", ".join(f"{c} {t}" for c, t in columns.items())
         await self.conn.execute(f"CREATE TEMP TABLE {name} ({spec}) ON COMMIT DROP")
-        await self.conn.copy_to_table(
-            name, source=_csv_slices(frame, source, by), columns=list(columns), format="csv"
+
+    async def _next_ids(self, table: str, frame: pd.DataFrame, by: str) -> np.ndarray:
+        """Ids drawn from the table's sequence (one round trip), in the order of `by`."""
+        drawn = await self.conn.fetchval(
+            "SELECT array_agg(nextval(pg_get_serial_sequence($1, 'id'))) "
+            "FROM generate_series(1, $2)",
+            table,
+            len(frame),
         )
+        return _ids_in_order(frame, by, 0, np.sort(np.asarray(drawn or [], dtype=np.int64)))
 
     async def people(self, id_numbers: list[str]) -> pd.DataFrame:
         return await self._select(
@@ -289,21 +350,28 @@ class PostgresBulk(Bulk):
             PERSON_COLUMNS,
         )
 
-    async def insert_people(self, new: pd.DataFrame) -> pd.DataFrame:
-        columns = {"id_number": "text", "name": "text", "birth_date": "date", "sex": "text",
-                   "region_warning": "text"}  # fmt: skip
-        await self._copy_temp("import_person", columns, new, list(columns), by="id_number")
-        # A person registered meanwhile by someone else is skipped here; the caller
-        # looks the missing ones up.
-        return await self._select(
-            "INSERT INTO person (id_number, name, birth_date, sex, region_warning, hukou, "
-            "fresh_graduate, created_by, created_at, updated_at) "
-            "SELECT id_number, name, birth_date, sex, region_warning, 'unknown', false, "
-            "$1, $2, $2 FROM import_person ON CONFLICT (id_number) DO NOTHING "
-            "RETURNING id, id_number",
-            (self.actor, self.now),
-            ["id", "id_number"],
+    async def insert_people(self, new: pd.DataFrame) -> np.ndarray:
+        ids = await self._next_ids("person", new, by="id_number")
+        columns = {"id": "integer", "id_number": "text", "name": "text", "birth_date": "date",
+                   "sex": "text", "region_warning": "text"}  # fmt: skip
+        await self._temp_table("import_person", columns)
+        await self._copy("import_person", new.assign(id=ids), {c: c for c in columns}, by="id")
+        # A person registered meanwhile by someone else is skipped here (0 in the ids
+        # returned); the caller looks those up.
+        status = await self.conn.execute(
+            f"INSERT INTO person ({', '.join(columns)}, hukou, fresh_graduate, created_by, "
+            f"created_at, updated_at) SELECT {', '.join(columns)}, 'unknown', false, $1, $2, $2 "
+            "FROM import_person ON CONFLICT (id_number) DO NOTHING",
+            self.actor,
+            self.now,
         )
+        if int(status.split()[-1]) < len(new):
+            skipped = await self.conn.fetchval(
+                "SELECT array_agg(i.id) FROM import_person i "
+                "WHERE NOT EXISTS (SELECT 1 FROM person p WHERE p.id = i.id)"
+            )
+            ids[np.isin(ids, np.asarray(skipped, dtype=np.int64))] = 0
+        return ids
 
     async def certificates(self, issuer_id: int, numbers: list[str]) -> pd.DataFrame:
         return await self._select(
@@ -314,22 +382,13 @@ class PostgresBulk(Bulk):
             CERTIFICATE_COLUMNS,
         )
 
-    async def insert_certificates(self, new: pd.DataFrame) -> pd.DataFrame:
-        columns = {"person": "integer", "occupation_code": "text", "occupation_name": "text",
-                   "level": "smallint", "number": "text", "issuer": "integer",
-                   "issued_on": "date", "route": "text"}  # fmt: skip
-        source = ["person_id", "occupation_code", "occupation_name", "certificate_level",
-                  "certificate_number", "issuer_id", "certificate_date", "route"]  # fmt: skip
-        await self._copy_temp("import_certificate", columns, new, source, by="person_id")
-        return await self._select(
-            "INSERT INTO certificate (person, occupation_code, occupation_name, level, number, "
-            "issuer, issued_on, route, status, created_by, created_at) "
-            "SELECT person, occupation_code, occupation_name, level, number, issuer, "
-            "issued_on, route, 'valid', $1, $2 FROM import_certificate "
-            "RETURNING id, issuer, number",
-            (self.actor, self.now),
-            ["id", "issuer", "number"],
-        )
+    async def insert_certificates(self, new: pd.DataFrame) -> np.ndarray:
+        ids = await self._next_ids("certificate", new, by="person_id")
+        await self._copy_through_temp(
+            "certificate", new.assign(id=ids), CERTIFICATE_INSERT, CERTIFICATE_TYPES, by="id",
+            constants={"status": "valid", "created_by": self.actor, "created_at": self.now},
+        )  # fmt: skip
+        return ids
 
     async def outcomes(self, person_ids: list[int]) -> pd.DataFrame:
         return await self._select(
@@ -341,31 +400,21 @@ class PostgresBulk(Bulk):
         )
 
     async def insert_outcomes(self, new: pd.DataFrame) -> None:
-        columns = {"person": "integer", "course": "text", "occupation_code": "text",
-                   "occupation_name": "text", "hours": "integer", "start_date": "date",
-                   "end_date": "date", "passed": "boolean", "certificate": "integer",
-                   "late": "boolean"}  # fmt: skip
-        source = ["person_id", "course", "occupation_code", "occupation_name", "hours",
-                  "start_date", "end_date", "passed", "certificate_id", "late"]  # fmt: skip
-        await self._copy_temp("import_outcome", columns, new, source, by="person_id")
-        await self.conn.execute(
-            "INSERT INTO training_outcome (institution, report, reported_at, updated_at, "
-            "person, course, occupation_code, occupation_name, hours, start_date, end_date, "
-            "passed, certificate, late) "
-            "SELECT $1, $2, $3, $3, person, course, occupation_code, occupation_name, hours, "
-            "start_date, end_date, passed, certificate, late FROM import_outcome",
-            self.institution_id,
-            self.report_id,
-            self.now,
-        )
+        await self._copy_through_temp(
+            "training_outcome", new, OUTCOME_INSERT, OUTCOME_TYPES, by="person_id",
+            constants={"institution": self.institution_id, "report": self.report_id,
+                       "reported_at": self.now, "updated_at": self.now},
+        )  # fmt: skip
 
     async def update_outcomes(self, changed: pd.DataFrame) -> None:
-        columns = {"id": "integer", "occupation_code": "text", "occupation_name": "text",
-                   "hours": "integer", "passed": "boolean", "certificate": "integer",
-                   "late": "boolean"}  # fmt: skip
-        source = ["outcome_id", "occupation_code", "occupation_name", "hours", "passed",
-                  "certificate_id", "late"]  # fmt: skip
-        await self._copy_temp("import_outcome_change", columns, changed, source)
+        columns = {"outcome_id": "id", "occupation_code": "occupation_code",
+                   "occupation_name": "occupation_name", "hours": "hours", "passed": "passed",
+                   "certificate_id": "certificate", "late": "late"}  # fmt: skip
+        types = {"id": "integer", "occupation_code": "text", "occupation_name": "text",
+                 "hours": "integer", "passed": "boolean", "certificate": "integer",
+                 "late": "boolean"}  # fmt: skip
+        await self._temp_table("import_outcome_change", types)
+        await self._copy("import_outcome_change", changed, columns)
         await self.conn.execute(
             "UPDATE training_outcome t SET occupation_code = c.occupation_code, "
             "occupation_name = c.occupation_name, hours = c.hours, passed = c.passed, "

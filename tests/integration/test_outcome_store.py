@@ -1,0 +1,95 @@
+"""registry.outcomes.store on both engines: the ids an insert returns belong to the
+rows it was given, in their order, whatever order the rows were written in."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kernel.db import engine, is_sqlite, unit_of_work
+from registry.outcomes.store import Bulk
+from registry.tables import Certificate, Person
+from tests.conftest import make_org
+from tests.support.outcome_files import person_id
+
+
+def people(numbers: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "id_number": numbers,
+            "name": [f"人{n[-4:]}" for n in numbers],
+            "birth_date": np.array(["1990-05-17"] * len(numbers), dtype="datetime64[D]"),
+            "sex": ["M"] * len(numbers),
+            "region_warning": [None] * len(numbers),
+        }
+    )
+
+
+async def insert_people(numbers: list[str], institution_id: int) -> np.ndarray:
+    async with unit_of_work():
+        bulk = Bulk.open("test", 0, institution_id)
+        try:
+            return await bulk.insert_people(people(numbers))
+        finally:
+            bulk.close()
+
+
+async def test_new_people_and_certificates_get_the_ids_of_their_own_rows(db):
+    institution = await make_org("training_institution")
+    # Not in ID-number order: the store writes them sorted, the ids must still line up.
+    numbers = [person_id(n) for n in (900_300, 900_100, 900_200)]
+    async with unit_of_work():
+        bulk = Bulk.open("test", 0, institution["id"])
+        try:
+            person_ids = await bulk.insert_people(people(numbers))
+            certificates = pd.DataFrame(
+                {
+                    "person_id": person_ids[[2, 0, 1]],
+                    "occupation_code": ["6-18-02-04"] * 3,
+                    "occupation_name": ["焊工"] * 3,
+                    "certificate_level": [3, 4, 5],
+                    "certificate_number": ["S-3", "S-1", "S-2"],
+                    "issuer_id": [institution["id"]] * 3,
+                    "certificate_date": np.array(["2026-03-01"] * 3, dtype="datetime64[D]"),
+                    "route": ["social_evaluation_organisation"] * 3,
+                }
+            )
+            certificate_ids = await bulk.insert_certificates(certificates)
+        finally:
+            bulk.close()
+    assert len(set(person_ids.tolist())) == 3
+    stored = {p["id_number"]: p["id"] for p in await Person.select().where(
+        Person.id_number.is_in(numbers)
+    ).run()}  # fmt: skip
+    assert person_ids.tolist() == [stored[n] for n in numbers]
+    rows = await Certificate.select().where(Certificate.id.is_in(certificate_ids.tolist())).run()
+    by_id = {r["id"]: r for r in rows}
+    for position, certificate_id in enumerate(certificate_ids.tolist()):
+        assert by_id[certificate_id]["number"] == certificates["certificate_number"][position]
+        assert by_id[certificate_id]["person"] == certificates["person_id"][position]
+        assert by_id[certificate_id]["level"] == certificates["certificate_level"][position]
+        assert by_id[certificate_id]["issued_on"] == date(2026, 3, 1)
+
+
+async def test_a_person_registered_since_the_lookup(db):
+    """PostgreSQL: someone registered the ID number after the import looked it up
+    (another import, an officer): that row comes back as 0 and the importer looks the
+    person up. SQLite: nobody can, the import holds the write lock since its lookup,
+    so a clash is a bug and fails the import loudly instead of mislinking rows."""
+    institution = await make_org("training_institution")
+    taken, free = person_id(900_400), person_id(900_401)
+    await Person.insert(
+        Person(id_number=taken, name="先登记", birth_date=date(1990, 5, 17), sex="M")
+    ).run()
+    if is_sqlite(engine()):
+        with pytest.raises(sqlite3.IntegrityError):
+            await insert_people([free, taken], institution["id"])
+        return
+    ids = await insert_people([free, taken], institution["id"])
+    registered = await Person.select(Person.id).where(Person.id_number == free).first().run()
+    assert ids.tolist() == [registered["id"], 0]
+    assert await Person.count().where(Person.id_number == taken).run() == 1
