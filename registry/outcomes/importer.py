@@ -207,7 +207,8 @@ async def _classify_and_store(
     changed = valid.loc[valid["status"] == "updated"]
     # Every rejection is known now: the error files are written on another thread
     # while the database stores the rows (SQLite's inserts run without the GIL).
-    writing = asyncio.ensure_future(asyncio.to_thread(write_errors, checked.errors_frame()))
+    # (Submitted now: SQLite's inserts never yield to the event loop to start a task.)
+    writing = asyncio.get_running_loop().run_in_executor(None, write_errors, checked.errors_frame())
     try:
         await bulk.insert_outcomes(new)
         await bulk.update_outcomes(changed)
@@ -246,18 +247,14 @@ async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> tuple[pd.DataFram
         return valid, np.zeros(0, dtype=np.int64)
     # One integer per distinct unknown ID number: the rows of the new people, and the
     # way back from their ids to every row, without string lookups per row.
-    person, numbers = pd.factorize(valid.loc[fresh, "id_number"])
+    person, _ = pd.factorize(valid.loc[fresh, "id_number"])
     _, first = np.unique(person, return_index=True)
     new = valid.loc[fresh, ["id_number", "name", "birth_date", "sex"]].iloc[first]
     new = new.reset_index(drop=True)
     new["region_warning"] = _region_warnings(new)
     id_of = await bulk.insert_people(new)  # row k of `new` is ID number k
-    created = id_of[id_of > 0]
-    if not id_of.all():  # registered by someone else since the lookup (PostgreSQL only)
-        others = await bulk.people(numbers[id_of == 0].tolist())
-        id_of[pd.Index(numbers).get_indexer(others["id_number"])] = others["id"].to_numpy()
     valid.loc[fresh, "person_id"] = id_of[person]
-    return valid, created
+    return valid, id_of
 
 
 def _region_warnings(people: pd.DataFrame) -> np.ndarray:
