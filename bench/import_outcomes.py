@@ -179,7 +179,11 @@ def run_import(base: str, key: str, path: Path, pid: int) -> dict:
         report = http.get(f"/api/v1/outcome-reports/{report['id']}", headers=headers).json()
     if job["status"] != "done":
         raise SystemExit(f"import failed: {job['error']}")
-    return {"seconds": elapsed, "upload_s": uploaded, "rss_mb": peak_rss_mb(pid), **report}
+    phases = (job.get("result") or {}).get("seconds", {})
+    return {
+        "seconds": elapsed, "upload_s": uploaded, "rss_mb": peak_rss_mb(pid), "phases": phases,
+        **report,
+    }  # fmt: skip
 
 
 def bench_engine(engine: str, files: list[Path]) -> list[dict]:
@@ -242,6 +246,8 @@ def main() -> None:
                     f"{r['total_rows'] / r['seconds']:>8.0f} "
                     f"{r['rss_mb']:>12.0f}  {target}"
                 )
+                phases = ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items())
+                print(f"    phases: {phases}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -64,9 +65,10 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
         message = f"the file could not be read: {exc}"
         await _mark_failed(report["id"], message)
         raise PermanentFailure(message) from exc
+    checked.phases.done("read and check rows")
     await ctx.progress(50)
     received = local_date(report["created_at"])
-    result: dict[str, Any] = {"report_id": report["id"]}
+    result: dict[str, Any] = {"report_id": report["id"], "seconds": checked.phases.seconds}
     async with ctx.finishing(result):
         write_errors = functools.partial(_write_errors, settings, report["id"])
         counts, error_paths = await _store(
@@ -92,11 +94,26 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
     return result
 
 
+class _Phases:
+    """Seconds per phase of one import, kept in the job's result: where a slow import
+    spent its time, without a profiler."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._since = time.perf_counter()
+
+    def done(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = round(self.seconds.get(phase, 0.0) + now - self._since, 2)
+        self._since = now
+
+
 class _Checked:
     def __init__(self) -> None:
         self.valid: list[pd.DataFrame] = []
         self.errors: list[pd.DataFrame] = []
         self.routes: dict[int, str] = {}
+        self.phases = _Phases()
 
     def errors_frame(self) -> pd.DataFrame:
         return pd.concat(self.errors, ignore_index=True) if self.errors else classify.empty_errors()
@@ -190,19 +207,24 @@ async def _classify_and_store(
     checked.valid.clear()
     valid, errors, repeats = classify.within_file(valid)
     checked.errors.append(errors)
+    checked.phases.done("within-file checks")
     people = await bulk.people(valid["id_number"].unique().tolist())
     valid, errors = classify.against_people(valid, people)
     checked.errors.append(errors)
     del people
     valid = await _with_certificates(bulk, valid, checked)
+    checked.phases.done("registry lookups")
     valid, created = await _with_new_people(bulk, valid)
+    checked.phases.done("new people")
     valid = await _with_new_certificates(bulk, valid, checked.routes)
+    checked.phases.done("new certificates")
     # People this import created have no outcomes yet: look up only the others.
     persons = valid["person_id"].unique()
     outcomes = await bulk.outcomes(persons[~np.isin(persons, created)].tolist())
     valid = classify.against_outcomes(valid, outcomes)
     cutoff = np.datetime64(received - timedelta(days=late_days))
     valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
+    checked.phases.done("earlier outcomes")
     new = valid.loc[valid["status"] == "new"]
     changed = valid.loc[valid["status"] == "updated"]
     # Every rejection is known now: the error files are written on another thread
@@ -214,6 +236,7 @@ async def _classify_and_store(
         await bulk.update_outcomes(changed)
     finally:
         await asyncio.wait([writing])
+    checked.phases.done("store outcomes")
     counts = {
         "accepted": len(new),
         "updated": len(changed),

@@ -335,3 +335,21 @@ async def test_who_may_upload_and_see_reports(client):
     assert wrong.status_code == 400 and wrong.json()["errors"][0]["field"] == "institution_id"
     _, auditor = await staff_token(StaffRole.AUDITOR)
     assert (await client.get(f"{URL}/{report['id']}", headers=bearer(auditor))).status_code == 200
+
+
+async def test_the_job_result_says_where_the_time_went(client):
+    _, key = await org_key("training_institution")
+    response = await upload(client, key, csv_bytes([row(n) for n in range(5)]))
+    report = await finished(client, key, response)
+    job = (await client.get(f"/api/v1/jobs/{report['job_id']}", headers=bearer(key))).json()
+    seconds = job["result"]["seconds"]
+    assert set(seconds) == {
+        "read and check rows",
+        "within-file checks",
+        "registry lookups",
+        "new people",
+        "new certificates",
+        "earlier outcomes",
+        "store outcomes",
+    }
+    assert all(isinstance(v, float) and v >= 0 for v in seconds.values())
