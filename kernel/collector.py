@@ -5,7 +5,9 @@ dicts, JSON text). Their allocations keep triggering collections, and the full o
 walk every object in the process: a fifth of such a job's time. Reference counting
 frees those objects anyway; cycles made meanwhile wait until the last paused section
 ends. The collector is one per process, so sections in several threads (two jobs at
-once) count: it runs again only when the last one leaves."""
+once) count: it runs again only when the last one leaves. Meanwhile the rest of the
+process (an embedded worker's web requests) runs without it too; what cycles they
+make are collected once it runs again. Pause bulk jobs only, not every job."""
 
 from __future__ import annotations
 

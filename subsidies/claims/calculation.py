@@ -295,7 +295,8 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
     for stored, ids in chunks:
         # A chunk makes millions of small acyclic objects (rows, dicts, JSON text): the
         # cyclic collector would walk the whole heap again and again meanwhile (a fifth
-        # of a run's time). It runs again between chunks.
+        # of a run's time). It runs again between chunks, unless another bulk job in
+        # this process is in the middle of one (kernel.collector).
         async with unit_of_work():
             with store.bulk_session(), collector_paused():
                 with _timed("load claims"):

@@ -345,6 +345,7 @@ async def test_the_job_result_says_where_the_time_went(client):
     seconds = job["result"]["seconds"]
     assert set(seconds) == {
         "read and check rows",
+        "write lock",
         "within-file checks",
         "registry lookups",
         "new people",
@@ -353,3 +354,49 @@ async def test_the_job_result_says_where_the_time_went(client):
         "store outcomes",
     }
     assert all(isinstance(v, float) and v >= 0 for v in seconds.values())
+
+
+async def test_every_row_is_linked_to_its_own_person_and_certificate(client):
+    """New people and certificates get their ids in the order they are written (by ID
+    number, by person), not the file's: each row must still land on its own."""
+    institution, key = await org_key("training_institution")
+    base = 2_000_000 + institution["id"] * 100
+    order = [7, 2, 9, 4, 0, 5]  # not in ID-number order
+    # Certificate numbers run against the people's order.
+    rows = [
+        row(base + n, certificate=(f"M{base}-{len(order) - k}", "4", "2026-11-01"))
+        for k, n in enumerate(order)
+    ]
+    rows.append(row(base + 2, course="电工培训", certificate=(f"M{base}-5", "4", "2026-11-01")))
+    rows.append(row(base + 9, course="车工培训"))  # a second course, no certificate
+    report = await import_rows(client, key, rows)
+    assert (report["accepted"], report["rejected"]) == (8, 0)
+
+    stored = (
+        await TrainingOutcome.select(
+            TrainingOutcome.person.id_number,
+            TrainingOutcome.course,
+            TrainingOutcome.certificate.number,
+            TrainingOutcome.certificate.person.id_number,
+        )
+        .where(TrainingOutcome.institution == institution["id"])
+        .output(as_list=False)
+        .run()
+    )
+    found = {
+        (
+            r["person.id_number"],
+            r["course"],
+            r["certificate.number"],
+            r["certificate.person.id_number"],
+        )
+        for r in stored
+    }
+    expected = {
+        (person_id(base + n), "焊工培训", f"M{base}-{len(order) - k}", person_id(base + n))
+        for k, n in enumerate(order)
+    } | {
+        (person_id(base + 2), "电工培训", f"M{base}-5", person_id(base + 2)),
+        (person_id(base + 9), "车工培训", None, None),
+    }
+    assert found == expected
