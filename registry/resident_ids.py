@@ -134,11 +134,24 @@ def _ascii_matrix(numbers: pd.Series, width: int) -> tuple[np.ndarray, np.ndarra
     return matrix, fits
 
 
+def _normalised(raw: pd.Series) -> pd.Series:
+    """NFKC, no whitespace, upper case, as `parse` does. Nearly every number is ASCII
+    letters and digits, which only upper-casing changes; the slow steps (Python's
+    unicodedata and re per value) run for the others only: 0.24 s per million instead
+    of 0.63 s."""
+    text = raw.astype("str")
+    numbers = text.str.upper()
+    odd = ~text.str.fullmatch(r"[0-9A-Za-z]*").to_numpy(dtype=bool)
+    if odd.any():
+        numbers[odd] = (
+            text[odd].str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
+        )
+    return numbers
+
+
 def check_column(raw: pd.Series, today: date) -> CheckedIds:
     """The rule of `parse` over a whole column, vectorised (millions of rows a second)."""
-    numbers = (
-        raw.astype("str").str.normalize("NFKC").str.replace(r"\s+", "", regex=True).str.upper()
-    )
+    numbers = _normalised(raw)
     matrix, fits = _ascii_matrix(numbers, 18)
     body = matrix[:, :17].astype(np.int64) - 48
     last = matrix[:, 17]

@@ -19,10 +19,16 @@ def _errors(rows: pd.Series, column: str, code: str) -> pd.DataFrame:
     return pd.DataFrame({"row": rows.to_numpy(), "column": column, "code": code})
 
 
-def group_ids(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    """An exact integer id per distinct combination of `columns` (no hashing)."""
-    ids, _ = pd.factorize(frame[columns[0]])
-    for column in columns[1:]:
+def group_ids(
+    frame: pd.DataFrame, columns: list[str], within: np.ndarray | None = None
+) -> np.ndarray:
+    """An exact integer id per distinct combination of `columns` (no hashing), within
+    the groups `within` if given (ids of earlier columns, computed already)."""
+    ids = within
+    if ids is None:
+        ids, _ = pd.factorize(frame[columns[0]])
+        columns = columns[1:]
+    for column in columns:
         codes, uniques = pd.factorize(frame[column])
         ids, _ = pd.factorize(ids.astype(np.int64) * (len(uniques) + 1) + codes)
     return ids
@@ -48,7 +54,7 @@ def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     errors.append(_errors(valid.loc[clash, "row"], "name", "NAME_MISMATCH"))
     valid = valid.loc[~clash]
 
-    key = group_ids(valid, KEY)
+    key = group_ids(valid, KEY[1:], within=person[~clash])  # KEY[0] is the ID number
     repeated_key = pd.Series(key).duplicated(keep="first").to_numpy()
     exact = np.zeros(len(valid), dtype=bool)
     if repeated_key.any():

@@ -154,7 +154,7 @@ def _ids_in_order(frame: pd.DataFrame, by: str, first: int, step: np.ndarray) ->
     return ids
 
 
-PERSON_INSERT = ["id", "id_number", "name", "birth_date", "sex", "region_warning"]
+PERSON_INSERT = ["id", "id_number", "name", "birth_date", "sex", "region_warning", "created_by"]
 CERTIFICATE_INSERT = {
     "id": "id", "person_id": "person", "occupation_code": "occupation_code",
     "occupation_name": "occupation_name", "certificate_level": "level",
@@ -232,12 +232,13 @@ class SqliteBulk(Bulk):
         """No ON CONFLICT: the write lock was held since the lookup that found these ID
         numbers unregistered, so a clash would be a bug, and fails the job loudly."""
         ids = self._next_ids("person", new, by="id_number")
-        rows = _records(new.assign(id=ids), PERSON_INSERT, by="id")
+        # The actor is a column, not added to each tuple: one tuple per row, not two.
+        rows = _records(new.assign(id=ids, created_by=self.actor), PERSON_INSERT, by="id")
         self.conn.executemany(
             f"INSERT INTO person ({', '.join(PERSON_INSERT)}, hukou, fresh_graduate, "
-            "created_by, created_at, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, 'unknown', 0, ?, '{self._stamp}', '{self._stamp}')",
-            ((*r, self.actor) for r in rows),
+            "created_at, updated_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown', 0, '{self._stamp}', '{self._stamp}')",
+            rows,
         )
         return ids
 
@@ -253,12 +254,13 @@ class SqliteBulk(Bulk):
 
     async def insert_certificates(self, new: pd.DataFrame) -> np.ndarray:
         ids = self._next_ids("certificate", new, by="person_id")
-        rows = _records(new.assign(id=ids), list(CERTIFICATE_INSERT), by="id")
+        columns = [*CERTIFICATE_INSERT, "created_by"]
+        rows = _records(new.assign(id=ids, created_by=self.actor), columns, by="id")
         self.conn.executemany(
-            f"INSERT INTO certificate ({', '.join(CERTIFICATE_INSERT.values())}, status, "
-            f"created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', ?, "
+            f"INSERT INTO certificate ({', '.join(CERTIFICATE_INSERT.values())}, created_by, "
+            f"status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', "
             f"'{self._stamp}')",
-            ((*r, self.actor) for r in rows),
+            rows,
         )
         return ids
 

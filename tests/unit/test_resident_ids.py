@@ -15,6 +15,7 @@ from registry.resident_ids import (
     InvalidResidentId,
     check_column,
     compose,
+    normalise,
     parse,
 )
 
@@ -180,3 +181,13 @@ def test_check_column_agrees_with_parse_on_random_corrupted_numbers():
     codes = {c[0] for c in column}
     # The sample reaches every outcome, so agreement means something.
     assert codes == {"", ID_FORMAT, ID_CHECKSUM, ID_BIRTH_DATE, ID_FUTURE_BIRTH}
+
+
+def test_check_column_normalises_like_the_single_rule():
+    """The column keeps the text of plain numbers apart from the rest (full-width
+    digits, whitespace of any kind, a lower-case x): both must come out as normalise()
+    makes them, in their own rows."""
+    rng = random.Random(18)
+    raws = [_corrupt(rng, _random_number(rng)) for _ in range(2000)]
+    raws += ["\u30004419001990\t0517 005x", "４４１９００１９９００５１７００５Ｘ", "", "x", " "]
+    assert check_column(pd.Series(raws), TODAY).numbers.tolist() == [normalise(r) for r in raws]
