@@ -40,6 +40,12 @@ def _first_of_group(ids: np.ndarray) -> np.ndarray:
     return first[inverse]
 
 
+def _apart(ids: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """`ids` with the rows of `out` given ids of their own (negative, each distinct):
+    they then repeat nothing and nothing repeats them."""
+    return np.where(out, -1 - np.arange(len(ids)), ids)
+
+
 def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """Rows repeating an earlier row of the same file. An exact repeat changes nothing
     (counted unchanged); a repeat with other details, or a name or certificate that
@@ -47,14 +53,15 @@ def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
 
     Repeats are rare, so only rows whose key occurs twice are compared in full."""
     errors = []
+    # Rows are marked, and dropped once at the end: each drop copies every column.
     # One person, one name: the first row that names an ID sets it for this file.
     person = group_ids(valid, ["id_number"])
     names = group_ids(valid, ["name"])
     clash = names != names[_first_of_group(person)]
     errors.append(_errors(valid.loc[clash, "row"], "name", "NAME_MISMATCH"))
-    valid = valid.loc[~clash]
+    keep = ~clash
 
-    key = group_ids(valid, KEY[1:], within=person[~clash])  # KEY[0] is the ID number
+    key = _apart(group_ids(valid, KEY[1:], within=person), ~keep)  # KEY[0]: the ID number
     repeated_key = pd.Series(key).duplicated(keep="first").to_numpy()
     exact = np.zeros(len(valid), dtype=bool)
     if repeated_key.any():
@@ -63,11 +70,11 @@ def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
         exact[np.flatnonzero(involved)] = subset.duplicated(KEY + CONTENT, keep="first").to_numpy()
     errors.append(_errors(valid.loc[repeated_key & ~exact, "row"], "course", "DUPLICATE_ROW"))
     repeats = int(exact.sum())
-    valid = valid.loc[~repeated_key]
+    keep &= ~repeated_key
 
     # One certificate number per issuer names one person, level, date and occupation.
-    certified = valid["has_certificate"].to_numpy()
-    cert_key = group_ids(valid, ["issuer_id", "certificate_number"])
+    certified = valid["has_certificate"].to_numpy() & keep
+    cert_key = _apart(group_ids(valid, ["issuer_id", "certificate_number"]), ~certified)
     shared = certified & pd.Series(cert_key).duplicated(keep=False).to_numpy()
     if shared.any():
         subset = valid.loc[shared]
@@ -77,7 +84,9 @@ def within_file(valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int]:
         differs = (subset[CERTIFICATE_FACTS] != firsts).any(axis=1)
         bad_rows = subset.loc[differs, "row"]
         errors.append(_errors(bad_rows, "certificate_number", "CERTIFICATE_CONFLICT"))
-        valid = valid.loc[~valid["row"].isin(bad_rows)]
+        keep &= ~valid["row"].isin(bad_rows).to_numpy()
+    if not keep.all():
+        valid = valid.loc[keep]
     return valid, pd.concat(errors, ignore_index=True), repeats
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from kernel.db import engine, is_sqlite, unit_of_work
 from kernel.errors import Conflict
-from registry.outcomes.store import Bulk
+from registry.outcomes.store import Bulk, iso_dates
 from registry.tables import Certificate, Person
 from tests.conftest import make_org
 from tests.support.outcome_files import person_id
@@ -92,3 +92,9 @@ async def test_a_person_registered_since_the_lookup_fails_the_attempt_loudly(db)
     with pytest.raises(clash):
         await insert_people([free, taken], institution["id"])
     assert await Person.count().where(Person.id_number.is_in([taken, free])).run() == 1
+
+
+def test_dates_become_iso_text_and_nat_none():
+    values = np.array(["2026-01-05", "NaT", "2026-01-05", "1999-12-31"], dtype="datetime64[D]")
+    assert iso_dates(values) == ["2026-01-05", None, "2026-01-05", "1999-12-31"]
+    assert iso_dates(np.array([], dtype="datetime64[D]")) == []
