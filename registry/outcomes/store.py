@@ -150,12 +150,16 @@ class Bulk:
         """Undoes per-import connection settings; PostgreSQL makes none."""
 
 
-def _ids_in_order(frame: pd.DataFrame, by: str, first: int, step: np.ndarray) -> np.ndarray:
-    """Ids `first + step` given to `frame`'s rows in the order of column `by`, aligned
+def _ids_in_order(frame: pd.DataFrame, by: str, ascending: np.ndarray) -> np.ndarray:
+    """The ids `ascending` given to `frame`'s rows in the order of column `by`, aligned
     with the frame."""
     ids = np.empty(len(frame), dtype=np.int64)
-    ids[_order(frame, by)] = first + step
+    ids[_order(frame, by)] = ascending
     return ids
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
 
 
 PERSON_INSERT = ["id", "id_number", "name", "birth_date", "sex", "region_warning", "created_by"]
@@ -230,7 +234,7 @@ class SqliteBulk(Bulk):
         """Ids past the table's highest, in the order of column `by`. The transaction
         holds SQLite's only write lock (since before the lookups), so they are free."""
         top = self.conn.execute(f"SELECT coalesce(max(id), 0) AS top FROM {table}").fetchone()
-        return _ids_in_order(frame, by, top["top"] + 1, np.arange(len(frame)))
+        return _ids_in_order(frame, by, top["top"] + 1 + np.arange(len(frame)))
 
     async def insert_people(self, new: pd.DataFrame) -> np.ndarray:
         """No ON CONFLICT: the write lock was held since the lookup that found these ID
@@ -241,7 +245,8 @@ class SqliteBulk(Bulk):
         self.conn.executemany(
             f"INSERT INTO person ({', '.join(PERSON_INSERT)}, hukou, fresh_graduate, "
             "created_at, updated_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown', 0, '{self._stamp}', '{self._stamp}')",
+            f"VALUES ({_marks(len(PERSON_INSERT))}, 'unknown', 0, '{self._stamp}', "
+            f"'{self._stamp}')",
             rows,
         )
         return ids
@@ -262,8 +267,7 @@ class SqliteBulk(Bulk):
         rows = _records(new.assign(id=ids, created_by=self.actor), columns, by="id")
         self.conn.executemany(
             f"INSERT INTO certificate ({', '.join(CERTIFICATE_INSERT.values())}, created_by, "
-            f"status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'valid', "
-            f"'{self._stamp}')",
+            f"status, created_at) VALUES ({_marks(len(columns))}, 'valid', '{self._stamp}')",
             rows,
         )
         return ids
@@ -284,7 +288,7 @@ class SqliteBulk(Bulk):
             "INSERT INTO training_outcome (institution, report, reported_at, updated_at, "
             f"{', '.join(OUTCOME_INSERT.values())}) "
             f"VALUES ({self.institution_id}, {self.report_id}, '{self._stamp}', '{self._stamp}', "
-            "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"{_marks(len(OUTCOME_INSERT))})",
             rows,
         )
 
@@ -354,7 +358,7 @@ class PostgresBulk(Bulk):
             table,
             len(frame),
         )
-        return _ids_in_order(frame, by, 0, np.sort(np.asarray(drawn or [], dtype=np.int64)))
+        return _ids_in_order(frame, by, np.sort(np.asarray(drawn or [], dtype=np.int64)))
 
     async def people(self, id_numbers: list[str]) -> pd.DataFrame:
         return await self._select(
