@@ -1,0 +1,190 @@
+"""The references of training outcomes and certificates hold on both engines: SQLite by
+its declared foreign keys, PostgreSQL by the per-statement checks of
+kernel.statement_foreign_keys (which replaced the declared keys there)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import date
+
+import asyncpg
+import numpy as np
+import pandas as pd
+import pytest
+
+from kernel.db import unit_of_work
+from registry.outcomes.store import Bulk
+from registry.tables import Certificate, Organisation, OutcomeReport, Person, TrainingOutcome
+from tests.support import registry_data as data
+
+REFUSED = (sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError)
+MISSING = 2_000_000_000
+
+
+def _outcome(person: int, institution: int, **extra) -> TrainingOutcome:
+    return TrainingOutcome(
+        institution=institution,
+        person=person,
+        course=extra.pop("course", "焊接"),
+        occupation_code=data.WELDER,
+        occupation_name="焊工",
+        hours=80,
+        start_date=date(2024, 3, 1),
+        end_date=date(2024, 4, 30),
+        passed=True,
+        **extra,
+    )
+
+
+async def _report(institution_id: int) -> int:
+    report = OutcomeReport(
+        institution=institution_id, filename="r.csv", file_format="csv", size_bytes=1,
+        sha256="0" * 64, stored_path="r.csv", uploaded_by="test",
+    )  # fmt: skip
+    await report.save().run()
+    return report.id
+
+
+async def _outcomes_of(person_id: int) -> int:
+    return await TrainingOutcome.count().where(TrainingOutcome.person == person_id).run()
+
+
+@pytest.mark.parametrize(
+    "column", ["person", "institution", "certificate", "report"], ids=lambda c: f"missing {c}"
+)
+async def test_an_outcome_naming_a_missing_row_is_refused_with_the_rows_of_its_statement(
+    db, column
+):
+    holder = await data.person()
+    institution = await data.organisation(org_type="training_institution")
+    values = {"person": holder["id"], "institution": institution["id"]}
+    good = _outcome(**values, course="好")
+    bad = _outcome(**{**values, column: MISSING}, course="坏")
+    with pytest.raises(REFUSED) as refused:
+        await TrainingOutcome.insert(good, bad).run()
+    if isinstance(refused.value, asyncpg.ForeignKeyViolationError):
+        assert f"Key ({column})=({MISSING}) is not present" in refused.value.detail
+    assert await _outcomes_of(holder["id"]) == 0  # the good row of the statement too
+
+
+async def test_an_update_to_a_missing_row_is_refused(db):
+    holder = await data.person()
+    issuer = await data.organisation(org_type="evaluation_organisation")
+    held = await data.certificate(holder, issuer)
+    with pytest.raises(REFUSED):
+        await Certificate.update({Certificate.person: MISSING}).where(
+            Certificate.id == held["id"]
+        ).run()
+    with pytest.raises(REFUSED):
+        await Certificate.update({Certificate.issuer: MISSING}).where(
+            Certificate.id == held["id"]
+        ).run()
+    row = await Certificate.select(Certificate.person, Certificate.issuer).where(
+        Certificate.id == held["id"]
+    ).first().run()
+    assert row == {"person": holder["id"], "issuer": issuer["id"]}
+    # Updating other columns does not need the check and still works.
+    await Certificate.update({Certificate.status: "revoked"}).where(
+        Certificate.id == held["id"]
+    ).run()
+
+
+async def test_a_referenced_row_cannot_be_deleted_and_an_unreferenced_one_can(db):
+    holder = await data.person()
+    institution = await data.organisation(org_type="training_institution")
+    issuer = await data.organisation(org_type="evaluation_organisation")
+    held = await data.certificate(holder, issuer)
+    report = await _report(institution["id"])
+    await TrainingOutcome.insert(
+        _outcome(holder["id"], institution["id"], certificate=held["id"], report=report)
+    ).run()
+    for table, row_id in [
+        (Person, holder["id"]),
+        (Organisation, institution["id"]),
+        (Organisation, issuer["id"]),
+        (Certificate, held["id"]),
+        (OutcomeReport, report),
+    ]:
+        with pytest.raises(REFUSED):
+            await table.delete().where(table.id == row_id).run()
+        assert await table.exists().where(table.id == row_id).run()
+    lonely = await data.organisation()
+    await Organisation.delete().where(Organisation.id == lonely["id"]).run()
+    assert not await Organisation.exists().where(Organisation.id == lonely["id"]).run()
+
+
+async def test_postgresql_a_delete_racing_an_insert_never_leaves_an_orphan(db):
+    """Two connections: whichever of an outcome's insert and its person's delete commits
+    first, the other is refused (the declared key did this with row locks)."""
+    if db.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: these transactions cannot interleave")
+    institution = await data.organisation(org_type="training_institution")
+    dsn = db.replace("postgres://", "postgresql://", 1)
+    inserter, deleter = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    insert = (
+        "INSERT INTO training_outcome (institution, person, course, occupation_code, "
+        "occupation_name, hours, start_date, end_date, passed, late, reported_at, updated_at) "
+        "VALUES ($1, $2, 'c', 'x', 'x', 1, '2024-01-01', '2024-02-01', TRUE, FALSE, now(), now())"
+    )
+    try:
+        # The insert first: the delete waits for it and then sees its row.
+        first = await data.person()
+        async with inserter.transaction():
+            await inserter.execute(insert, institution["id"], first["id"])
+            delete = asyncio.create_task(
+                deleter.execute("DELETE FROM person WHERE id = $1", first["id"])
+            )
+            await asyncio.sleep(0.3)
+            assert not delete.done()  # waiting for the inserter's transaction
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await delete
+        assert await _outcomes_of(first["id"]) == 1
+
+        # The delete first: the insert waits for it and then misses the person.
+        second = await data.person()
+        async with deleter.transaction():
+            await deleter.execute("DELETE FROM person WHERE id = $1", second["id"])
+            write = asyncio.create_task(inserter.execute(insert, institution["id"], second["id"]))
+            await asyncio.sleep(0.3)
+            assert not write.done()
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            await write
+        assert await _outcomes_of(second["id"]) == 0
+        assert not await Person.exists().where(Person.id == second["id"]).run()
+    finally:
+        await inserter.close()
+        await deleter.close()
+
+
+async def test_a_bulk_import_statement_is_checked_as_a_whole(db):
+    """The import's own path (executemany; on PostgreSQL COPY into a temporary table and
+    one INSERT ... SELECT): a row naming a missing person refuses it, and the rows
+    before it do not stay."""
+    institution = await data.organisation(org_type="training_institution")
+    report = await _report(institution["id"])
+    holders = [await data.person() for _ in range(3)]
+    count = len(holders) + 1
+    frame = pd.DataFrame(
+        {
+            "person_id": [h["id"] for h in holders] + [MISSING],
+            "course": ["焊接"] * count,
+            "occupation_code": [data.WELDER] * count,
+            "occupation_name": ["焊工"] * count,
+            "hours": [80] * count,
+            "start_date": np.array(["2024-03-01"] * count, dtype="datetime64[D]"),
+            "end_date": np.array(["2024-04-30"] * count, dtype="datetime64[D]"),
+            "passed": [True] * count,
+            "certificate_id": [0] * count,  # none (NULL_IF_ZERO)
+            "late": [False] * count,
+        }
+    )
+    with pytest.raises(REFUSED):
+        async with unit_of_work():
+            bulk = Bulk.open("test", report, institution["id"])
+            try:
+                await bulk.insert_outcomes(frame)
+            finally:
+                bulk.close()
+    for holder in holders:
+        assert await _outcomes_of(holder["id"]) == 0
