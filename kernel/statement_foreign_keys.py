@@ -83,8 +83,8 @@ def _parent_function(parent: str, references: list[Reference]) -> str:
         f"AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.id = c.{r.column}) LIMIT 1;\n"
         f"  IF FOUND THEN RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
         f"CONSTRAINT = '{r.constraint}', "
-        f"MESSAGE = 'update or delete on table \"{parent}\" violates foreign key "
-        f"constraint \"{r.constraint}\" on table \"{r.child}\"', "
+        f'MESSAGE = \'update or delete on table "{parent}" violates foreign key '
+        f'constraint "{r.constraint}" on table "{r.child}"\', '
         f"DETAIL = format('Key (id)=(%s) is still referenced from table \"{r.child}\".', "
         f"missing); END IF;"
         for r in references

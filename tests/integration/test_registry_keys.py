@@ -73,21 +73,30 @@ async def test_an_update_to_a_missing_row_is_refused(db):
     issuer = await data.organisation(org_type="evaluation_organisation")
     held = await data.certificate(holder, issuer)
     with pytest.raises(REFUSED):
-        await Certificate.update({Certificate.person: MISSING}).where(
-            Certificate.id == held["id"]
-        ).run()
+        await (
+            Certificate.update({Certificate.person: MISSING})
+            .where(Certificate.id == held["id"])
+            .run()
+        )
     with pytest.raises(REFUSED):
-        await Certificate.update({Certificate.issuer: MISSING}).where(
-            Certificate.id == held["id"]
-        ).run()
-    row = await Certificate.select(Certificate.person, Certificate.issuer).where(
-        Certificate.id == held["id"]
-    ).first().run()
+        await (
+            Certificate.update({Certificate.issuer: MISSING})
+            .where(Certificate.id == held["id"])
+            .run()
+        )
+    row = (
+        await Certificate.select(Certificate.person, Certificate.issuer)
+        .where(Certificate.id == held["id"])
+        .first()
+        .run()
+    )
     assert row == {"person": holder["id"], "issuer": issuer["id"]}
     # Updating other columns does not need the check and still works.
-    await Certificate.update({Certificate.status: "revoked"}).where(
-        Certificate.id == held["id"]
-    ).run()
+    await (
+        Certificate.update({Certificate.status: "revoked"})
+        .where(Certificate.id == held["id"])
+        .run()
+    )
 
 
 async def test_a_referenced_row_cannot_be_deleted_and_an_unreferenced_one_can(db):
