@@ -43,6 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import header_note  # noqa: E402
 from tests.support import databases, processes  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
 
@@ -185,7 +186,7 @@ def main() -> None:
     print(
         f"# bench/api.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores  "
         f"{args.connections} connections  {args.seconds}s each  "
-        f"WEB_WORKERS={args.web_workers}"
+        f"WEB_WORKERS={args.web_workers}  {header_note()}"
     )
     print(
         f"{'engine':<11} {'op':<6} {'load':<17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "

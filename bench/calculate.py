@@ -51,6 +51,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import header_note  # noqa: E402
 from kernel.db import (  # noqa: E402
     bind_engine,
     close_pool,
@@ -557,7 +558,10 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     load_handlers()
-    print(f"# bench/calculate.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores")
+    print(
+        f"# bench/calculate.py  {date.today()}  {platform.node()}  {os.cpu_count()} cores  "
+        f"{header_note()}"
+    )
     if args.pure_only:
         # Half the generated claims are skill-level ones: generate enough that each
         # scheme's calculator gets --pure-rows rows.

@@ -32,6 +32,7 @@ import xlsxwriter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import header_note  # noqa: E402
 from registry.outcomes.columns import COLUMNS  # noqa: E402
 from tests.support import databases  # noqa: E402
 from tests.support.server import start_server  # noqa: E402
@@ -227,7 +228,8 @@ def main() -> None:
             made += f", {xlsx_path.stat().st_size / 1e6:.0f} MB XLSX"
         print(
             f"# bench/import_outcomes.py  {date.today()}  {platform.node()}  "
-            f"{os.cpu_count()} cores  files made in {time.perf_counter() - t:.1f}s: {made}"
+            f"{os.cpu_count()} cores  files made in {time.perf_counter() - t:.1f}s: {made}  "
+            f"{header_note()}"
         )
         print(
             f"{'engine':<11} {'file':<22} {'rows':>8} {'accepted':>9} {'rejected':>8} "

@@ -54,7 +54,9 @@ class Person(Table, tablename="person"):
 
 
 class Certificate(Table, tablename="certificate"):
-    """A vocational skill certificate; (issuer, number) is unique (a migration adds it)."""
+    """A vocational skill certificate; (issuer, number) is unique (a migration adds it).
+    On PostgreSQL `person` and `issuer` are checked once per statement, not by declared
+    keys (kernel.statement_foreign_keys; registry migration of 2026-11-29T13)."""
 
     person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
     occupation_code = Varchar(length=20, index=True)
@@ -99,7 +101,9 @@ class OutcomeReport(Table, tablename="outcome_report"):
 
 class TrainingOutcome(Table, tablename="training_outcome"):
     """A course result reported by a training institution. Unique per institution,
-    person, course and dates (a migration adds the constraint)."""
+    person, course and dates (a migration adds the constraint). On PostgreSQL its four
+    references are checked once per statement, not by declared keys
+    (kernel.statement_foreign_keys; registry migration of 2026-11-29T13)."""
 
     institution = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
     person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
