@@ -13,11 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kernel.db import unit_of_work
+from kernel.db import raw_connection, unit_of_work
 from registry.outcomes.store import Bulk
 from registry.tables import Certificate, Organisation, OutcomeReport, Person, TrainingOutcome
 from tests.support import registry_data as data
 
+CHECK_TRIGGERS = (
+    "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%keys_inserted' "
+    "OR tgname LIKE '%keys_updated' OR tgname LIKE '%referenced_%'"
+)
 REFUSED = (sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError)
 MISSING = 2_000_000_000
 
@@ -35,6 +39,10 @@ def _outcome(person: int, institution: int, **extra) -> TrainingOutcome:
         passed=True,
         **extra,
     )
+
+
+class _Undo(Exception):
+    pass
 
 
 async def _report(institution_id: int) -> int:
@@ -197,3 +205,40 @@ async def test_a_bulk_import_statement_is_checked_as_a_whole(db):
                 bulk.close()
     for holder in holders:
         assert await _outcomes_of(holder["id"]) == 0
+
+
+async def test_each_engine_holds_the_keys_its_own_way_and_the_migration_goes_back(db):
+    """SQLite keeps the declared keys; PostgreSQL has the per-statement checks instead,
+    and the migration's way back (run here in a transaction that is rolled back) puts
+    the declared keys back in their place."""
+    from kernel.statement_foreign_keys import uninstall
+    from registry.piccolo_migrations.registry_2026_11_29t13_00_00_000000 import REFERENCES
+
+    declared = {(r.child, r.column, r.parent) for r in REFERENCES}
+    if db.startswith("sqlite"):
+        async with unit_of_work():
+            conn = raw_connection()
+            found = {
+                (child, row["from"], row["table"])
+                for child in ("training_outcome", "certificate")
+                for row in conn.execute(f"PRAGMA foreign_key_list({child})").fetchall()
+            }
+        assert declared <= found
+        return
+    keys_sql = (
+        "SELECT conrelid::regclass::text, a.attname, confrelid::regclass::text "
+        "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
+        "AND a.attnum = c.conkey[1] WHERE c.contype = 'f' "
+        "AND conrelid::regclass::text IN ('training_outcome', 'certificate')"
+    )
+    async with unit_of_work():
+        conn = raw_connection()
+        assert not declared & {tuple(r) for r in await conn.fetch(keys_sql)}
+        with pytest.raises(_Undo):
+            async with conn.transaction():  # rolled back by _Undo
+                for sql in uninstall(REFERENCES):
+                    await conn.execute(sql)
+                assert declared <= {tuple(r) for r in await conn.fetch(keys_sql)}
+                assert await conn.fetchval(CHECK_TRIGGERS) == 0
+                raise _Undo
+        assert await conn.fetchval(CHECK_TRIGGERS) == 16  # 2 children x 2, 4 parents x 3
