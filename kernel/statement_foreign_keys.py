@@ -121,32 +121,38 @@ def _by(references: Iterable[Reference], side: str) -> dict[str, list[Reference]
     return grouped
 
 
+def _trigger(name: str, when: str, table: str, function: str, transition: str = "") -> str:
+    referencing = f"REFERENCING {transition} " if transition else ""
+    return (
+        f"CREATE TRIGGER {name} {when} ON {table} {referencing}FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION {function}()"
+    )
+
+
 def install(references: list[Reference]) -> list[str]:
     """Statements that drop the declared keys of `references` and install the checks.
     Every reference of a parent must be in one call (its function checks them all)."""
     statements = [f"ALTER TABLE {r.child} DROP CONSTRAINT {r.constraint}" for r in references]
     for child, refs in _by(references, "child").items():
+        check, added = f"{child}_keys_check", "NEW TABLE AS added"
         statements += [
             _child_function(child, refs),
-            f"CREATE TRIGGER {child}_keys_inserted AFTER INSERT ON {child} "
-            f"REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {child}_keys_check()",
-            f"CREATE TRIGGER {child}_keys_updated AFTER UPDATE ON {child} "
-            f"REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {child}_keys_check()",
+            _trigger(f"{child}_keys_inserted", "AFTER INSERT", child, check, added),
+            _trigger(f"{child}_keys_updated", "AFTER UPDATE", child, check, added),
         ]
     for parent, refs in _by(references, "parent").items():
+        check, removed = f"{parent}_referenced_check", "OLD TABLE AS removed"
         statements += [
             _parent_function(parent, refs),
-            f"CREATE TRIGGER {parent}_referenced_deleted AFTER DELETE ON {parent} "
-            f"REFERENCING OLD TABLE AS removed FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {parent}_referenced_check()",
-            f"CREATE TRIGGER {parent}_referenced_updated AFTER UPDATE ON {parent} "
-            f"REFERENCING OLD TABLE AS removed FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION {parent}_referenced_check()",
+            _trigger(f"{parent}_referenced_deleted", "AFTER DELETE", parent, check, removed),
+            _trigger(f"{parent}_referenced_updated", "AFTER UPDATE", parent, check, removed),
             _truncate_function(parent, refs),
-            f"CREATE TRIGGER {parent}_referenced_truncated BEFORE TRUNCATE ON {parent} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {parent}_truncate_check()",
+            _trigger(
+                f"{parent}_referenced_truncated",
+                "BEFORE TRUNCATE",
+                parent,
+                f"{parent}_truncate_check",
+            ),
         ]
     return statements
 
