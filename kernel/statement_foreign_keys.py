@@ -8,17 +8,32 @@ that check a whole statement's rows at once, by joining its transition table wit
 parent (one anti-join per column), and keep what the key promised:
 
 - Child side: after an INSERT or UPDATE (transition tables cannot go with a column
-  list, so every UPDATE; its rows are few or already being written), a value not present in
-  the parent fails the statement with SQLSTATE 23503 (foreign_key_violation) and a
-  message naming the table, column and value, as the declared key did.
-- Parent side: DELETE, or an UPDATE that changes an `id`, that leaves a referenced id without its
-  row fails the same way; TRUNCATE of a parent fails while its child has rows.
+  list, so every UPDATE; its rows are few or already being written), a value not
+  present in the parent fails the statement with SQLSTATE 23503
+  (foreign_key_violation) and a message naming the table, column and value, as the
+  declared key did.
+- Parent side: DELETE, or an UPDATE that changes an `id`, that leaves a referenced id
+  without its row fails the same way; TRUNCATE of a parent fails while its child has
+  rows.
 - Races: the parent-side check first takes SHARE on the child, which waits for every
   transaction that has written to the child and blocks new writers until it ends, then
-  looks with a fresh snapshot (READ COMMITTED, the application's level). A child row
-  written concurrently is therefore either seen by the parent's check, or written after
-  the parent's change committed and refused by its own check. Registry parents are
-  never deleted by the application; the lock costs only such rare statements.
+  looks with a fresh snapshot. A child row written concurrently is therefore either
+  seen by the parent's check, or written after the parent's change committed and
+  refused by its own check. That needs READ COMMITTED (the application's level, never
+  changed): at REPEATABLE READ or SERIALIZABLE a check would see only its snapshot, so
+  the checks refuse to run there (SQLSTATE 0A000) rather than pass an orphan.
+
+Where they differ from the declared keys (the application does none of these):
+- Deleting parents. The SHARE lock waits for a running import, and writers of the child
+  queue behind it. A transaction that has already written a child table and then
+  deletes a parent upgrades its lock, which can deadlock with an import. Declared keys
+  locked rows instead.
+- An id deleted and inserted again within one statement passes (NO ACTION, where the
+  declared keys said RESTRICT). Changing an id that is referenced is refused, where
+  the declared keys cascaded (ON UPDATE CASCADE; SQLite still cascades). TRUNCATE of a
+  referenced parent is refused even with CASCADE.
+- A data-only restore (pg_dump --data-only) must be run with --disable-triggers: pg_dump
+  no longer sees these dependencies when it orders the tables.
 
 SQLite keeps its declared keys: it checks them by a primary-key probe per row with no
 row locks (about 6% of an insert there).
@@ -44,73 +59,105 @@ class Reference:
         return f"{self.child}_{self.column}_fkey"
 
 
-def _raise_missing(table: str, column: str, parent: str, value: str, action: str) -> str:
+# Every query runs through EXECUTE: PL/pgSQL would otherwise keep, per connection, the
+# plan it made for the first statement's transition table (one row, say) and reuse it
+# for a million rows, nested loops and all. Tables are named with the trigger's schema,
+# so a session with another search_path (pg_dump's data-only restore sets it empty)
+# checks the same tables.
+_READ_COMMITTED_ONLY = (
+    "  IF current_setting('transaction_isolation') <> 'read committed' THEN "
+    "RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', "
+    "MESSAGE = format('references of %I are checked at READ COMMITTED only', TG_TABLE_NAME), "
+    "HINT = 'at REPEATABLE READ or SERIALIZABLE the check could not see a row deleted "
+    "or written since the snapshot'; END IF;"
+)
+
+
+def _check(query: str, raise_: str) -> str:
+    """PL/pgSQL: run `query` (one %I for the schema; it selects a value or nothing)
+    into `missing`, and `raise_` if it found one."""
+    return (
+        f"  EXECUTE format('{query}', TG_TABLE_SCHEMA) INTO missing;\n"
+        f"  IF missing IS NOT NULL THEN {raise_} END IF;"
+    )
+
+
+def _violation(constraint: str, table: str, message: str, detail: str) -> str:
     return (
         "RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
-        f"CONSTRAINT = '{table}_{column}_fkey', "
-        f"MESSAGE = '{action} violates foreign key constraint \"{table}_{column}_fkey\"', "
-        f"DETAIL = format('Key ({column})=(%s) is not present in table \"{parent}\".', "
-        f"{value});"
+        f"CONSTRAINT = '{constraint}', SCHEMA = TG_TABLE_SCHEMA, TABLE = '{table}', "
+        f"MESSAGE = '{message}', DETAIL = format('{detail}', missing);"
     )
 
 
 def _child_function(child: str, references: list[Reference]) -> str:
     checks = "\n".join(
-        f"  SELECT a.{r.column} INTO missing FROM added AS a "
-        f"WHERE a.{r.column} IS NOT NULL AND NOT EXISTS "
-        f"(SELECT 1 FROM {r.parent} AS p WHERE p.id = a.{r.column}) LIMIT 1;\n"
-        f"  IF FOUND THEN "
-        + _raise_missing(
-            child, r.column, r.parent, "missing", f'insert or update on table "{child}"'
+        _check(
+            f"SELECT a.{r.column} FROM added AS a WHERE a.{r.column} IS NOT NULL "
+            f"AND NOT EXISTS (SELECT 1 FROM %I.{r.parent} AS p WHERE p.id = a.{r.column}) "
+            "LIMIT 1",
+            _violation(
+                r.constraint,
+                child,
+                f'insert or update on table "{child}" violates foreign key constraint '
+                f'"{r.constraint}"',
+                f'Key ({r.column})=(%s) is not present in table "{r.parent}".',
+            ),
         )
-        + " END IF;"
         for r in references
     )
     return (
         f"CREATE FUNCTION {child}_keys_check() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-        "DECLARE missing bigint;\nBEGIN\n"
-        f"{checks}\n  RETURN NULL;\nEND $$"
+        f"DECLARE missing bigint;\nBEGIN\n{_READ_COMMITTED_ONLY}\n{checks}\n"
+        "  RETURN NULL;\nEND $$"
     )
 
 
 def _parent_function(parent: str, references: list[Reference]) -> str:
-    locks = "\n".join(
-        f"  LOCK TABLE {child} IN SHARE MODE;" for child in sorted({r.child for r in references})
-    )
-    checks = "\n".join(
-        f"  SELECT c.{r.column} INTO missing FROM {r.child} AS c "
-        f"WHERE c.{r.column} IN (SELECT id FROM removed) "
-        f"AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.id = c.{r.column}) LIMIT 1;\n"
-        f"  IF FOUND THEN RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation', "
-        f"CONSTRAINT = '{r.constraint}', "
-        f'MESSAGE = \'update or delete on table "{parent}" violates foreign key '
-        f'constraint "{r.constraint}" on table "{r.child}"\', '
-        f"DETAIL = format('Key (id)=(%s) is still referenced from table \"{r.child}\".', "
-        f"missing); END IF;"
-        for r in references
-    )
     # An UPDATE that keeps every id (all of them, in practice) returns before the lock.
     gone = (
-        "  IF NOT EXISTS (SELECT 1 FROM removed AS r WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {parent} AS p WHERE p.id = r.id)) THEN RETURN NULL; END IF;"
+        "  EXECUTE format('SELECT r.id FROM removed AS r WHERE NOT EXISTS "
+        f"(SELECT 1 FROM %I.{parent} AS p WHERE p.id = r.id) LIMIT 1', TG_TABLE_SCHEMA) "
+        "INTO missing;\n  IF missing IS NULL THEN RETURN NULL; END IF;"
+    )
+    locks = "\n".join(
+        f"  EXECUTE format('LOCK TABLE %I.{child} IN SHARE MODE', TG_TABLE_SCHEMA);"
+        for child in sorted({r.child for r in references})
+    )
+    checks = "\n".join(
+        _check(
+            f"SELECT c.{r.column} FROM %I.{r.child} AS c "
+            f"WHERE c.{r.column} IN (SELECT id FROM removed) AND NOT EXISTS "
+            f"(SELECT 1 FROM %1$I.{parent} AS p WHERE p.id = c.{r.column}) LIMIT 1",
+            _violation(
+                r.constraint,
+                r.child,
+                f'update or delete on table "{parent}" violates foreign key constraint '
+                f'"{r.constraint}" on table "{r.child}"',
+                f'Key (id)=(%s) is still referenced from table "{r.child}".',
+            ),
+        )
+        for r in references
     )
     return (
         f"CREATE FUNCTION {parent}_referenced_check() RETURNS trigger LANGUAGE plpgsql "
-        f"AS $$\nDECLARE missing bigint;\nBEGIN\n{gone}\n{locks}\n{checks}\n"
-        "  RETURN NULL;\nEND $$"
+        f"AS $$\nDECLARE missing bigint;\nBEGIN\n{gone}\n{_READ_COMMITTED_ONLY}\n"
+        f"{locks}\n{checks}\n  RETURN NULL;\nEND $$"
     )
 
 
 def _truncate_function(parent: str, references: list[Reference]) -> str:
     checks = "\n".join(
-        f"  IF EXISTS (SELECT 1 FROM {r.child} WHERE {r.column} IS NOT NULL) THEN "
-        "RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', "
-        f"MESSAGE = 'cannot truncate {parent}: {r.child}.{r.column} references it'; END IF;"
+        _check(
+            f"SELECT 1 FROM %I.{r.child} WHERE {r.column} IS NOT NULL LIMIT 1",
+            "RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', "
+            f"MESSAGE = 'cannot truncate {parent}: {r.child}.{r.column} references it';",
+        )
         for r in references
     )
     return (
         f"CREATE FUNCTION {parent}_truncate_check() RETURNS trigger LANGUAGE plpgsql "
-        f"AS $$\nBEGIN\n{checks}\n  RETURN NULL;\nEND $$"
+        f"AS $$\nDECLARE missing bigint;\nBEGIN\n{checks}\n  RETURN NULL;\nEND $$"
     )
 
 

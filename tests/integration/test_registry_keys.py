@@ -22,6 +22,11 @@ CHECK_TRIGGERS = (
     "SELECT count(*) FROM pg_trigger WHERE tgname LIKE '%keys_inserted' "
     "OR tgname LIKE '%keys_updated' OR tgname LIKE '%referenced_%'"
 )
+INSERT = (
+    "INSERT INTO training_outcome (institution, person, course, occupation_code, "
+    "occupation_name, hours, start_date, end_date, passed, late, reported_at, updated_at) "
+    "VALUES ($1, $2, 'c', 'x', 'x', 1, '2024-01-01', '2024-02-01', TRUE, FALSE, now(), now())"
+)
 REFUSED = (sqlite3.IntegrityError, asyncpg.ForeignKeyViolationError)
 MISSING = 2_000_000_000
 
@@ -99,6 +104,14 @@ async def test_an_update_to_a_missing_row_is_refused(db):
         .run()
     )
     assert row == {"person": holder["id"], "issuer": issuer["id"]}
+    institution = await data.organisation(org_type="training_institution")
+    taken = await data.outcome(holder, institution, cert=held)
+    with pytest.raises(REFUSED):  # the import's update_outcomes path sets certificate
+        await (
+            TrainingOutcome.update({TrainingOutcome.certificate: MISSING})
+            .where(TrainingOutcome.id == taken["id"])
+            .run()
+        )
     # Updating other columns does not need the check and still works.
     await (
         Certificate.update({Certificate.status: "revoked"})
@@ -126,6 +139,12 @@ async def test_a_referenced_row_cannot_be_deleted_and_an_unreferenced_one_can(db
         with pytest.raises(REFUSED):
             await table.delete().where(table.id == row_id).run()
         assert await table.exists().where(table.id == row_id).run()
+    # An institution named only by an outcome (no report of its own, whose declared key
+    # would refuse the delete by itself).
+    teacher = await data.organisation(org_type="training_institution")
+    await data.outcome(holder, teacher)
+    with pytest.raises(REFUSED):
+        await Organisation.delete().where(Organisation.id == teacher["id"]).run()
     lonely = await data.organisation()
     await Organisation.delete().where(Organisation.id == lonely["id"]).run()
     assert not await Organisation.exists().where(Organisation.id == lonely["id"]).run()
@@ -139,16 +158,11 @@ async def test_postgresql_a_delete_racing_an_insert_never_leaves_an_orphan(db):
     institution = await data.organisation(org_type="training_institution")
     dsn = db.replace("postgres://", "postgresql://", 1)
     inserter, deleter = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
-    insert = (
-        "INSERT INTO training_outcome (institution, person, course, occupation_code, "
-        "occupation_name, hours, start_date, end_date, passed, late, reported_at, updated_at) "
-        "VALUES ($1, $2, 'c', 'x', 'x', 1, '2024-01-01', '2024-02-01', TRUE, FALSE, now(), now())"
-    )
     try:
         # The insert first: the delete waits for it and then sees its row.
         first = await data.person()
         async with inserter.transaction():
-            await inserter.execute(insert, institution["id"], first["id"])
+            await inserter.execute(INSERT, institution["id"], first["id"])
             delete = asyncio.create_task(
                 deleter.execute("DELETE FROM person WHERE id = $1", first["id"])
             )
@@ -162,7 +176,7 @@ async def test_postgresql_a_delete_racing_an_insert_never_leaves_an_orphan(db):
         second = await data.person()
         async with deleter.transaction():
             await deleter.execute("DELETE FROM person WHERE id = $1", second["id"])
-            write = asyncio.create_task(inserter.execute(insert, institution["id"], second["id"]))
+            write = asyncio.create_task(inserter.execute(INSERT, institution["id"], second["id"]))
             await asyncio.sleep(0.3)
             assert not write.done()
         with pytest.raises(asyncpg.ForeignKeyViolationError):
@@ -172,6 +186,45 @@ async def test_postgresql_a_delete_racing_an_insert_never_leaves_an_orphan(db):
     finally:
         await inserter.close()
         await deleter.close()
+
+
+async def test_postgresql_where_the_checks_differ_from_declared_keys(db):
+    """A parent's update that keeps its id does not wait for a running import (it returns
+    before the lock); a referenced id cannot change; a referenced parent cannot be
+    truncated; and at REPEATABLE READ the checks refuse to run instead of trusting an
+    old snapshot."""
+    if db.startswith("sqlite"):
+        pytest.skip("SQLite keeps its declared keys (ON UPDATE CASCADE, no TRUNCATE)")
+    institution = await data.organisation(org_type="training_institution")
+    holder = await data.person()
+    dsn = db.replace("postgres://", "postgresql://", 1)
+    importer, other = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        async with importer.transaction():  # holds ROW EXCLUSIVE on training_outcome
+            await importer.execute(INSERT, institution["id"], holder["id"])
+            await asyncio.wait_for(
+                other.execute("UPDATE person SET phone = '1' WHERE id = $1", holder["id"]),
+                timeout=5,
+            )
+        # Each in a transaction that never commits, should the statement go through.
+        with pytest.raises(asyncpg.ForeignKeyViolationError):
+            async with other.transaction():
+                await other.execute(
+                    "UPDATE person SET id = id + 1000000000 WHERE id = $1", holder["id"]
+                )
+                raise _Undo
+        with pytest.raises(asyncpg.FeatureNotSupportedError, match="cannot truncate"):
+            async with other.transaction():
+                await other.execute("TRUNCATE person CASCADE")
+                raise _Undo
+        assert await _outcomes_of(holder["id"]) == 1
+        newcomer = await data.person()
+        with pytest.raises(asyncpg.FeatureNotSupportedError, match="READ COMMITTED only"):
+            async with other.transaction(isolation="repeatable_read"):
+                await other.execute(INSERT, institution["id"], newcomer["id"])
+    finally:
+        await importer.close()
+        await other.close()
 
 
 async def test_a_bulk_import_statement_is_checked_as_a_whole(db):
@@ -226,19 +279,22 @@ async def test_each_engine_holds_the_keys_its_own_way_and_the_migration_goes_bac
         assert declared <= found
         return
     keys_sql = (
-        "SELECT conrelid::regclass::text, a.attname, confrelid::regclass::text "
+        "SELECT conrelid::regclass::text, a.attname, confrelid::regclass::text, "
+        "confupdtype::text, confdeltype::text "
         "FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid "
         "AND a.attnum = c.conkey[1] WHERE c.contype = 'f' "
         "AND conrelid::regclass::text IN ('training_outcome', 'certificate')"
     )
     async with unit_of_work():
         conn = raw_connection()
-        assert not declared & {tuple(r) for r in await conn.fetch(keys_sql)}
+        assert not declared & {tuple(r)[:3] for r in await conn.fetch(keys_sql)}
         with pytest.raises(_Undo):
             async with conn.transaction():  # rolled back by _Undo
                 for sql in uninstall(REFERENCES):
                     await conn.execute(sql)
-                assert declared <= {tuple(r) for r in await conn.fetch(keys_sql)}
+                # As Piccolo declared them: ON UPDATE CASCADE ON DELETE RESTRICT.
+                cascade_restrict = {(*key, "c", "r") for key in declared}
+                assert cascade_restrict <= {tuple(r) for r in await conn.fetch(keys_sql)}
                 assert await conn.fetchval(CHECK_TRIGGERS) == 0
                 raise _Undo
         assert await conn.fetchval(CHECK_TRIGGERS) == 16  # 2 children x 2, 4 parents x 3
