@@ -150,12 +150,50 @@ async def test_a_referenced_row_cannot_be_deleted_and_an_unreferenced_one_can(db
     assert not await Organisation.exists().where(Organisation.id == lonely["id"]).run()
 
 
-async def test_postgresql_a_delete_racing_an_insert_never_leaves_an_orphan(db):
+def _sqlite_writers_take_turns(path: str, institution_id: int, person_ids: list[int]) -> None:
+    """SQLite: the second writer cannot start while the first holds the write lock, and
+    once the first commits, the declared key refuses the second."""
+    inserter = sqlite3.connect(path, timeout=0, isolation_level=None)
+    deleter = sqlite3.connect(path, timeout=0, isolation_level=None)
+    insert = INSERT.replace("$1", "?").replace("$2", "?").replace("now()", "CURRENT_TIMESTAMP")
+    delete = "DELETE FROM person WHERE id = ?"
+    try:
+        for conn in (inserter, deleter):
+            conn.execute("PRAGMA foreign_keys = 1")
+        first, second = person_ids
+        inserter.execute("BEGIN IMMEDIATE")
+        inserter.execute(insert, (institution_id, first))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            deleter.execute(delete, (first,))
+        inserter.execute("COMMIT")
+        with pytest.raises(sqlite3.IntegrityError):
+            deleter.execute(delete, (first,))
+
+        deleter.execute("BEGIN IMMEDIATE")
+        deleter.execute(delete, (second,))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            inserter.execute(insert, (institution_id, second))
+        deleter.execute("COMMIT")
+        with pytest.raises(sqlite3.IntegrityError):
+            inserter.execute(insert, (institution_id, second))
+    finally:
+        inserter.close()
+        deleter.close()
+
+
+async def test_a_delete_racing_an_insert_never_leaves_an_orphan(db):
     """Two connections: whichever of an outcome's insert and its person's delete commits
-    first, the other is refused (the declared key did this with row locks)."""
-    if db.startswith("sqlite"):
-        pytest.skip("SQLite has one writer at a time: these transactions cannot interleave")
+    first, the other is refused (the declared key did this with row locks; SQLite lets
+    one writer at a time)."""
     institution = await data.organisation(org_type="training_institution")
+    if db.startswith("sqlite"):
+        first, second = await data.person(), await data.person()
+        path = db.removeprefix("sqlite:///")
+        _sqlite_writers_take_turns(path, institution["id"], [first["id"], second["id"]])
+        assert await _outcomes_of(first["id"]) == 1
+        assert await _outcomes_of(second["id"]) == 0
+        assert not await Person.exists().where(Person.id == second["id"]).run()
+        return
     dsn = db.replace("postgres://", "postgresql://", 1)
     inserter, deleter = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     try:
@@ -188,15 +226,21 @@ async def test_postgresql_a_delete_racing_an_insert_never_leaves_an_orphan(db):
         await deleter.close()
 
 
-async def test_postgresql_where_the_checks_differ_from_declared_keys(db):
-    """A parent's update that keeps its id does not wait for a running import (it returns
-    before the lock); a referenced id cannot change; a referenced parent cannot be
-    truncated; and at REPEATABLE READ the checks refuse to run instead of trusting an
-    old snapshot."""
-    if db.startswith("sqlite"):
-        pytest.skip("SQLite keeps its declared keys (ON UPDATE CASCADE, no TRUNCATE)")
+async def test_where_the_engines_differ(db):
+    """SQLite's declared keys carry a changed id over to the outcomes (ON UPDATE
+    CASCADE). On PostgreSQL a parent's update that keeps its id does not wait for a
+    running import (it returns before the lock); a referenced id cannot change; a
+    referenced parent cannot be truncated; and at REPEATABLE READ the checks refuse to
+    run instead of trusting an old snapshot."""
     institution = await data.organisation(org_type="training_institution")
     holder = await data.person()
+    if db.startswith("sqlite"):
+        await data.outcome(holder, institution)
+        moved = holder["id"] + 1_000_000_000
+        await Person.update({Person.id: moved}).where(Person.id == holder["id"]).run()
+        assert await _outcomes_of(moved) == 1
+        assert await _outcomes_of(holder["id"]) == 0
+        return
     dsn = db.replace("postgres://", "postgresql://", 1)
     importer, other = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
     try:
