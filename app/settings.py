@@ -32,6 +32,7 @@ class Settings:
     review_min_reviewers: int
     outcome_late_days: int
     outcome_upload_max_bytes: int
+    outcome_import_parts: int = 2
     daily_scan_hour: int | None = None  # Beijing hour; None: no automatic daily scan
     public_base_url: str = ""  # the address documents' QR codes point at; "": HOST:PORT
 
@@ -63,9 +64,19 @@ class Settings:
             review_min_reviewers=int(env.get("REVIEW_MIN_REVIEWERS", "3")),
             outcome_late_days=int(env.get("OUTCOME_LATE_DAYS", "30")),
             outcome_upload_max_bytes=int(env.get("OUTCOME_UPLOAD_MAX_BYTES", str(256 << 20))),
+            outcome_import_parts=_at_least_one(
+                "OUTCOME_IMPORT_PARTS", env.get("OUTCOME_IMPORT_PARTS", "2")
+            ),
             daily_scan_hour=_hour(env.get("DAILY_SCAN_HOUR", "")),
             public_base_url=_base_url(env.get("PUBLIC_BASE_URL", "")),
         )
+
+
+def _at_least_one(name: str, text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(f"{name} must be 1 or more, not {text!r}")
+    return number
 
 
 def _hour(text: str) -> int | None:
@@ -122,6 +133,9 @@ ENVIRONMENT: dict[str, str] = {
     "ended is accepted but flagged late (default 30)",
     "OUTCOME_UPLOAD_MAX_BYTES": "largest outcome report file accepted; larger gets 413 "
     "(default 256 MiB)",
+    "OUTCOME_IMPORT_PARTS": "PostgreSQL: transactions that store a large outcome report "
+    "side by side, each on a connection of its own (default 2, about one per database "
+    "core; 1 = one transaction). SQLite always uses one",
     "REVIEW_MIN_REVIEWERS": "fewest reviewers who must score an expert review case "
     "(default 3); a case may ask for more",
     "DAILY_SCAN_HOUR": "Beijing hour (0-23) from which the sweepers queue each day's "

@@ -144,9 +144,13 @@ def against_certificates(
 
 
 def against_outcomes(valid: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFrame:
-    """Adds outcome_id and `status`: new, updated or unchanged. A row without a
-    certificate keeps the certificate an earlier report linked: leaving the columns
-    blank does not unlink it."""
+    """Adds outcome_id, `status` (new, updated or unchanged) and `written`. A row
+    without a certificate keeps the certificate an earlier report linked: leaving the
+    columns blank does not unlink it.
+
+    `existing.stored_as` names rows an earlier attempt of this same report wrote (an
+    import commits in parts): they keep the status that attempt gave them, and are
+    `written` already."""
     previous = existing.rename(
         columns={
             "id": "outcome_id",
@@ -171,5 +175,9 @@ def against_outcomes(valid: pd.DataFrame, existing: pd.DataFrame) -> pd.DataFram
     ).to_numpy(dtype=bool)
     merged["certificate_id"] = certificate.astype(np.int64)
     merged["outcome_id"] = merged["outcome_id"].fillna(0).astype(np.int64)
-    merged["status"] = np.where(~found, "new", np.where(same, "unchanged", "updated"))
-    return merged.drop(columns=[c for c in merged.columns if c.startswith("was_")])
+    status = np.where(~found, "new", np.where(same, "unchanged", "updated"))
+    stored_as = merged["stored_as"].to_numpy(dtype=object)
+    written = pd.notna(stored_as)
+    merged["status"] = np.where(written, stored_as, status)
+    merged["written"] = written
+    return merged.drop(columns=["stored_as", *(c for c in merged.columns if c.startswith("was_"))])

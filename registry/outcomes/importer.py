@@ -23,10 +23,10 @@ from kernel.clock import local_date, local_today, utcnow
 from kernel.collector import collector_paused
 from kernel.db import unit_of_work
 from registry.levels import Route
-from registry.outcomes import classify, error_files
+from registry.outcomes import classify, error_files, parts
 from registry.outcomes.reading import read_chunks
 from registry.outcomes.rows import check_rows
-from registry.outcomes.store import Bulk
+from registry.outcomes.store import CERTIFICATE_INSERT, Bulk
 from registry.resident_ids import region_warning
 from registry.tables import Organisation, OutcomeReport
 from workers.kinds import job_handler
@@ -71,9 +71,7 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
     result: dict[str, Any] = {"report_id": report["id"], "seconds": checked.phases.seconds}
     async with ctx.finishing(result):
         write_errors = functools.partial(_write_errors, settings, report["id"])
-        counts, error_paths = await _store(
-            ctx, report, checked, received, settings.outcome_late_days, write_errors
-        )
+        counts, error_paths = await _store(ctx, report, checked, received, settings, write_errors)
         result.update(counts)
         await (
             OutcomeReport.update(
@@ -171,7 +169,7 @@ async def _store(
     report: dict[str, Any],
     checked: _Checked,
     received: date,
-    late_days: int,
+    settings: Settings,
     write_errors: Callable[[pd.DataFrame], ErrorPaths],
 ) -> tuple[dict[str, int], ErrorPaths]:
     checked.phases.done("write lock")  # ctx.finishing's transaction began just now
@@ -181,7 +179,7 @@ async def _store(
             bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
             try:
                 counts, paths = await _classify_and_store(
-                    bulk, checked, received, late_days, write_errors
+                    bulk, checked, received, settings, write_errors
                 )
             finally:
                 bulk.close()
@@ -199,7 +197,7 @@ async def _classify_and_store(
     bulk: Bulk,
     checked: _Checked,
     received: date,
-    late_days: int,
+    settings: Settings,
     write_errors: Callable[[pd.DataFrame], ErrorPaths],
 ) -> tuple[dict[str, int], ErrorPaths]:
     # `valid` is the only reference to the rows from here on: each step's input is
@@ -215,36 +213,41 @@ async def _classify_and_store(
     del people
     valid = await _with_certificates(bulk, valid, checked)
     checked.phases.done("registry lookups")
-    valid, created = await _with_new_people(bulk, valid)
-    checked.phases.done("new people")
-    valid = await _with_new_certificates(bulk, valid, checked.routes)
-    checked.phases.done("new certificates")
-    # People this import created have no outcomes yet: look up only the others.
+    valid, people = await _with_new_people(bulk, valid)
+    valid, certificates = await _with_new_certificates(bulk, valid, checked.routes)
+    checked.phases.done("new people and certificates")
+    # People this import creates have no outcomes yet: look up only the others.
     persons = valid["person_id"].unique()
-    outcomes = await bulk.outcomes(persons[~np.isin(persons, created)].tolist())
+    outcomes = await bulk.outcomes(persons[~np.isin(persons, people["id"])].tolist())
     valid = classify.against_outcomes(valid, outcomes)
-    cutoff = np.datetime64(received - timedelta(days=late_days))
+    cutoff = np.datetime64(received - timedelta(days=settings.outcome_late_days))
     valid["late"] = valid["end_date"].to_numpy(dtype="datetime64[D]") < cutoff
     checked.phases.done("earlier outcomes")
-    new = valid.loc[valid["status"] == "new"]
-    changed = valid.loc[valid["status"] == "updated"]
+    to_write = ~valid["written"]
+    whole = parts.Part(
+        people,
+        certificates,
+        new=valid.loc[(valid["status"] == "new") & to_write],
+        changed=valid.loc[(valid["status"] == "updated") & to_write],
+    )
     # Every rejection is known now: the error files are written on another thread
     # while PostgreSQL stores the rows (on SQLite the two take turns on the GIL).
     # Submitted now, not as a task: SQLite's inserts never yield to the event loop.
     writing = asyncio.get_running_loop().run_in_executor(None, write_errors, checked.errors_frame())
     try:
-        await bulk.insert_outcomes(new)
-        await bulk.update_outcomes(changed)
+        most = settings.outcome_import_parts if bulk.parallel_writers else 1
+        await parts.store_all(bulk, parts.split(whole, most), bulk.again)
     finally:
         await asyncio.wait([writing])
         if not writing.cancelled():
             writing.exception()  # retrieved: the store's own error is the one raised
-    checked.phases.done("store outcomes")
+    checked.phases.done("store")
+    status = valid["status"]
     counts = {
-        "accepted": len(new),
-        "updated": len(changed),
-        "unchanged": int((valid["status"] == "unchanged").sum()) + repeats,
-        "late": int(new["late"].sum() + changed["late"].sum()),
+        "accepted": int((status == "new").sum()),
+        "updated": int((status == "updated").sum()),
+        "unchanged": int((status == "unchanged").sum()) + repeats,
+        "late": int(valid.loc[status != "unchanged", "late"].sum()),
     }
     return counts, writing.result()
 
@@ -265,12 +268,12 @@ async def _with_certificates(bulk: Bulk, valid: pd.DataFrame, checked: _Checked)
     return valid
 
 
-async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Registers the people the registry does not know yet; returns the rows with
-    every person_id set, and the ids of the people created."""
+async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gives the people the registry does not know yet their ids (stored later, by
+    parts.store); returns the rows with every person_id set, and the new people."""
     fresh = (valid["person_id"] == 0).to_numpy()
     if not fresh.any():
-        return valid, np.zeros(0, dtype=np.int64)
+        return valid, pd.DataFrame({"id": np.zeros(0, dtype=np.int64)})
     # One integer per distinct unknown ID number: the rows of the new people, and the
     # way back from their ids to every row, without string lookups per row.
     person, _ = pd.factorize(valid.loc[fresh, "id_number"])
@@ -278,9 +281,9 @@ async def _with_new_people(bulk: Bulk, valid: pd.DataFrame) -> tuple[pd.DataFram
     new = valid.loc[fresh, ["id_number", "name", "birth_date", "sex"]].iloc[first]
     new = new.reset_index(drop=True)
     new["region_warning"] = _region_warnings(new)
-    id_of = await bulk.insert_people(new)  # row k of `new` is ID number k
-    valid.loc[fresh, "person_id"] = id_of[person]
-    return valid, id_of
+    new["id"] = await bulk.new_ids("person", new, by="id_number")  # row k: ID number k
+    valid.loc[fresh, "person_id"] = new["id"].to_numpy()[person]
+    return valid, new
 
 
 def _region_warnings(people: pd.DataFrame) -> np.ndarray:
@@ -298,20 +301,23 @@ def _region_warnings(people: pd.DataFrame) -> np.ndarray:
 
 async def _with_new_certificates(
     bulk: Bulk, valid: pd.DataFrame, routes: dict[int, str]
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Gives the certificates the registry does not know yet their ids (stored later);
+    returns the rows with certificate_id set, and the new certificates."""
     wanted = valid["has_certificate"] & (valid["certificate_id"] == 0)
     if not wanted.any():
-        return valid
+        return valid, pd.DataFrame({"person_id": np.zeros(0, dtype=np.int64)})
     # One integer per distinct (issuer, number): row k of `new` is certificate k.
     certificate = classify.group_ids(
         valid.loc[wanted, ["issuer_id", "certificate_number"]], ["issuer_id", "certificate_number"]
     )
     _, first = np.unique(certificate, return_index=True)
-    new = valid.loc[wanted].iloc[first].reset_index(drop=True)
+    columns = [c for c in CERTIFICATE_INSERT if c not in ("id", "route")]
+    new = valid.loc[wanted, columns].iloc[first].reset_index(drop=True)
     new["route"] = new["issuer_id"].map(routes).fillna(Route.SOCIAL_EVALUATION_ORGANISATION)
-    ids = await bulk.insert_certificates(new)
-    valid.loc[wanted, "certificate_id"] = ids[certificate]
-    return valid
+    new["id"] = await bulk.new_ids("certificate", new, by="person_id")
+    valid.loc[wanted, "certificate_id"] = new["id"].to_numpy()[certificate]
+    return valid, new
 
 
 def _write_errors(settings: Settings, report_id: int, errors: pd.DataFrame) -> ErrorPaths:

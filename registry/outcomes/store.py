@@ -39,8 +39,15 @@ CERTIFICATE_COLUMNS = [
 ]
 OUTCOME_COLUMNS = [
     "id", "person", "course", "start_date", "end_date",
-    "occupation_code", "occupation_name", "hours", "passed", "certificate",
+    "occupation_code", "occupation_name", "hours", "passed", "certificate", "stored_as",
 ]  # fmt: skip
+
+# What an earlier attempt of this same report wrote ('new' or 'updated'; NULL for rows
+# of other reports): a retry counts those rows as that attempt did, and writes nothing.
+STORED_AS = (
+    "CASE WHEN t.report = {report} THEN CASE WHEN t.reported_at = t.updated_at "
+    "THEN 'new' ELSE 'updated' END END"
+)
 
 
 DATE_COLUMNS = {"issued_on", "start_date", "end_date"}
@@ -146,6 +153,14 @@ class Bulk:
         self.now: datetime = utcnow()
         self.conn = raw_connection()
 
+    # Whether transactions can write side by side (registry.outcomes.parts): SQLite has
+    # one writer at a time.
+    parallel_writers = False
+
+    def again(self) -> Bulk:
+        """Another of the same kind, on the open unit of work's connection."""
+        return type(self)(self.actor, self.report_id, self.institution_id)
+
     def close(self) -> None:
         """Undoes per-import connection settings; PostgreSQL makes none."""
 
@@ -230,18 +245,17 @@ class SqliteBulk(Bulk):
             PERSON_COLUMNS,
         )
 
-    def _next_ids(self, table: str, frame: pd.DataFrame, by: str) -> np.ndarray:
+    async def new_ids(self, table: str, frame: pd.DataFrame, by: str) -> np.ndarray:
         """Ids past the table's highest, in the order of column `by`. The transaction
         holds SQLite's only write lock (since before the lookups), so they are free."""
         top = self.conn.execute(f"SELECT coalesce(max(id), 0) AS top FROM {table}").fetchone()
         return _ids_in_order(frame, by, top["top"] + 1 + np.arange(len(frame)))
 
-    async def insert_people(self, new: pd.DataFrame) -> np.ndarray:
+    async def insert_people(self, new: pd.DataFrame) -> None:
         """No ON CONFLICT: the write lock was held since the lookup that found these ID
         numbers unregistered, so a clash would be a bug, and fails the job loudly."""
-        ids = self._next_ids("person", new, by="id_number")
         # The actor is a column, not added to each tuple: one tuple per row, not two.
-        rows = _records(new.assign(id=ids, created_by=self.actor), PERSON_INSERT, by="id")
+        rows = _records(new.assign(created_by=self.actor), PERSON_INSERT, by="id")
         self.conn.executemany(
             f"INSERT INTO person ({', '.join(PERSON_INSERT)}, hukou, fresh_graduate, "
             "created_at, updated_at) "
@@ -249,7 +263,6 @@ class SqliteBulk(Bulk):
             f"'{self._stamp}')",
             rows,
         )
-        return ids
 
     async def certificates(self, issuer_id: int, numbers: list[str]) -> pd.DataFrame:
         return self._select(
@@ -261,24 +274,22 @@ class SqliteBulk(Bulk):
             CERTIFICATE_COLUMNS,
         )
 
-    async def insert_certificates(self, new: pd.DataFrame) -> np.ndarray:
-        ids = self._next_ids("certificate", new, by="person_id")
+    async def insert_certificates(self, new: pd.DataFrame) -> None:
         columns = [*CERTIFICATE_INSERT, "created_by"]
-        rows = _records(new.assign(id=ids, created_by=self.actor), columns, by="id")
+        rows = _records(new.assign(created_by=self.actor), columns, by="id")
         self.conn.executemany(
             f"INSERT INTO certificate ({', '.join(CERTIFICATE_INSERT.values())}, created_by, "
             f"status, created_at) VALUES ({_marks(len(columns))}, 'valid', '{self._stamp}')",
             rows,
         )
-        return ids
 
     async def outcomes(self, person_ids: list[int]) -> pd.DataFrame:
         return self._select(
             "SELECT t.id + 0, t.person + 0, t.course, t.start_date || '', t.end_date || '', "
             "t.occupation_code, t.occupation_name, t.hours + 0, t.passed + 0, "
-            "t.certificate + 0 FROM json_each(?) j "
+            f"t.certificate + 0, {STORED_AS.format(report='?')} FROM json_each(?) j "
             "CROSS JOIN training_outcome t ON t.institution = ? AND t.person = j.value",
-            (_distinct_json(person_ids), self.institution_id),
+            (self.report_id, _distinct_json(person_ids), self.institution_id),
             OUTCOME_COLUMNS,
         )
 
@@ -307,6 +318,8 @@ class SqliteBulk(Bulk):
 
 
 class PostgresBulk(Bulk):
+    parallel_writers = True
+
     async def _select(self, sql: str, args: tuple[Any, ...], columns: list[str]) -> pd.DataFrame:
         return _frame(await self.conn.fetch(sql, *args), columns)
 
@@ -352,7 +365,7 @@ class PostgresBulk(Bulk):
         spec = ", ".join(f"{c} {t}" for c, t in columns.items())
         await self.conn.execute(f"CREATE TEMP TABLE {name} ({spec}) ON COMMIT DROP")
 
-    async def _next_ids(self, table: str, frame: pd.DataFrame, by: str) -> np.ndarray:
+    async def new_ids(self, table: str, frame: pd.DataFrame, by: str) -> np.ndarray:
         """Ids drawn from the table's sequence (two round trips), in the order of `by`."""
         # The sequence named once: pg_get_serial_sequence() inside nextval() ran once
         # per row, 4.1 s against 0.5 s for 565,000 ids on a slow VM.
@@ -371,12 +384,11 @@ class PostgresBulk(Bulk):
             PERSON_COLUMNS,
         )
 
-    async def insert_people(self, new: pd.DataFrame) -> np.ndarray:
-        ids = await self._next_ids("person", new, by="id_number")
+    async def insert_people(self, new: pd.DataFrame) -> None:
         columns = {"id": "integer", "id_number": "text", "name": "text", "birth_date": "date",
                    "sex": "text", "region_warning": "text"}  # fmt: skip
         await self._temp_table("import_person", columns)
-        await self._copy("import_person", new.assign(id=ids), {c: c for c in columns}, by="id")
+        await self._copy("import_person", new, {c: c for c in columns}, by="id")
         # No ON CONFLICT (it costs 0.7 s per 565,000 people): a person someone else
         # registered since the lookup fails the unique index and this attempt of the
         # job; the next attempt finds them registered.
@@ -393,7 +405,6 @@ class PostgresBulk(Bulk):
                 "someone registered a person of this report while it was being imported; "
                 "the import runs again 导入期间有人登记了本报告中的人员，将自动重新导入"
             ) from clash
-        return ids
 
     async def certificates(self, issuer_id: int, numbers: list[str]) -> pd.DataFrame:
         return await self._select(
@@ -404,20 +415,18 @@ class PostgresBulk(Bulk):
             CERTIFICATE_COLUMNS,
         )
 
-    async def insert_certificates(self, new: pd.DataFrame) -> np.ndarray:
-        ids = await self._next_ids("certificate", new, by="person_id")
+    async def insert_certificates(self, new: pd.DataFrame) -> None:
         await self._copy_through_temp(
-            "certificate", new.assign(id=ids), CERTIFICATE_INSERT, CERTIFICATE_TYPES, by="id",
+            "certificate", new, CERTIFICATE_INSERT, CERTIFICATE_TYPES, by="id",
             constants={"status": "valid", "created_by": self.actor, "created_at": self.now},
         )  # fmt: skip
-        return ids
 
     async def outcomes(self, person_ids: list[int]) -> pd.DataFrame:
         return await self._select(
             "SELECT id, person, course, start_date::text, end_date::text, occupation_code, "
-            "occupation_name, hours, passed, certificate FROM training_outcome "
-            "WHERE institution = $1 AND person = ANY($2::integer[])",
-            (self.institution_id, person_ids),
+            f"occupation_name, hours, passed, certificate, {STORED_AS.format(report='$3')} "
+            "FROM training_outcome t WHERE institution = $1 AND person = ANY($2::integer[])",
+            (self.institution_id, person_ids, self.report_id),
             OUTCOME_COLUMNS,
         )
 

@@ -13,12 +13,16 @@ import pytest
 
 from accounts.roles import StaffRole
 from app.factory import create_app
-from kernel.clock import local_today
+from kernel.clock import local_today, utcnow
+from kernel.db import engine, is_sqlite, raw_connection, unit_of_work
+from registry.outcomes import parts
 from registry.resident_ids import compose
 from registry.tables import Certificate, OutcomeReport, Person, TrainingOutcome
 from tests.conftest import bearer, make_org, org_key, staff_token
 from tests.support.asgi import serve
 from tests.support.outcome_files import EN_HEADERS, csv_bytes, person_id, row, xlsx_bytes
+from workers import runner
+from workers.tables import Job
 
 URL = "/api/v1/outcome-reports"
 CSV = {"Content-Type": "text/csv"}
@@ -348,10 +352,9 @@ async def test_the_job_result_says_where_the_time_went(client):
         "write lock",
         "within-file checks",
         "registry lookups",
-        "new people",
-        "new certificates",
+        "new people and certificates",
         "earlier outcomes",
-        "store outcomes",
+        "store",
     }
     assert all(isinstance(v, float) and v >= 0 for v in seconds.values())
 
@@ -400,3 +403,131 @@ async def test_every_row_is_linked_to_its_own_person_and_certificate(client):
         (person_id(base + 9), "车工培训", None, None),
     }
     assert found == expected
+
+
+def _mixed_rows(base: int) -> tuple[list[list[str]], list[list[str]]]:
+    """A first report (some people with certificates) and a second that repeats one
+    row, changes one, adds a course for a known person and brings new people."""
+    first = [
+        row(base + n, certificate=(f"P{base}-{n}", "4", "2026-11-01") if n % 2 else None)
+        for n in range(6)
+    ]
+    second = [
+        first[0],
+        row(base + 1, hours="48", certificate=(f"P{base}-1", "4", "2026-11-01")),
+        row(base + 2, course="电工培训"),
+        *(row(base + n, certificate=(f"P{base}-{n}", "3", "2026-11-02")) for n in range(10, 16)),
+    ]
+    return first, second
+
+
+async def _stored(institution_id: int) -> set[tuple]:
+    rows = (
+        await TrainingOutcome.select(
+            TrainingOutcome.person.id_number,
+            TrainingOutcome.course,
+            TrainingOutcome.hours,
+            TrainingOutcome.certificate.number,
+            TrainingOutcome.certificate.person.id_number,
+        )
+        .where(TrainingOutcome.institution == institution_id)
+        .output(as_list=False)
+        .run()
+    )
+    return {tuple(r.values()) for r in rows}
+
+
+def _counts(report: dict) -> tuple[int, ...]:
+    return tuple(report[k] for k in ("accepted", "updated", "unchanged", "rejected"))
+
+
+async def _transactions_of(report_id: int) -> int:
+    """PostgreSQL: how many transactions wrote the report's outcomes (xmin)."""
+    async with unit_of_work():
+        return await raw_connection().fetchval(
+            "SELECT count(DISTINCT xmin::text) FROM training_outcome WHERE report = $1",
+            report_id,
+        )
+
+
+@pytest.fixture
+def in_parts(monkeypatch):
+    """Imports of any size stored in up to three parts; records each store's parts."""
+    monkeypatch.setattr(parts, "MIN_ROWS_PER_PART", 1)
+    monkeypatch.setenv("OUTCOME_IMPORT_PARTS", "3")
+    seen: list[int] = []
+    real = parts.store_all
+
+    async def recording(bulk, pieces, open_bulk):
+        seen.append(len(pieces))
+        await real(bulk, pieces, open_bulk)
+
+    monkeypatch.setattr(parts, "store_all", recording)
+    return seen
+
+
+async def test_a_report_stored_in_parts_lands_like_one_stored_whole(client, in_parts):
+    """PostgreSQL stores a large report in parts, each in a transaction of its own;
+    SQLite, one writer at a time, always in one. Either way every row lands on its own
+    person and certificate, and the counts are those of one transaction."""
+    institution, key = await org_key("training_institution")
+    base = 3_000_000 + institution["id"] * 100
+    first, second = _mixed_rows(base)
+    assert _counts(await import_rows(client, key, first)) == (6, 0, 0, 0)
+    report = await import_rows(client, key, second)
+    assert _counts(report) == (7, 1, 1, 0)
+    sqlite = is_sqlite(engine())
+    assert in_parts == ([1, 1] if sqlite else [3, 3])
+    if not sqlite:
+        assert await _transactions_of(report["id"]) == 3
+    stored = await _stored(institution["id"])
+    assert len(stored) == 13
+    for n in range(10, 16):
+        assert (person_id(base + n), "焊工培训", 40, f"P{base}-{n}", person_id(base + n)) in stored
+    assert (person_id(base + 1), "焊工培训", 48, f"P{base}-1", person_id(base + 1)) in stored
+    assert (person_id(base + 2), "电工培训", 40, None, None) in stored
+
+
+async def test_a_retry_after_some_parts_committed_counts_them_and_writes_nothing_twice(
+    client, in_parts, monkeypatch
+):
+    """The job fails after every part is stored, before its own transaction commits:
+    on PostgreSQL the other parts have committed, on SQLite nothing has. The retry
+    finds what the failed attempt left and reports the counts one attempt would."""
+    institution, key = await org_key("training_institution")
+    base = 3_100_000 + institution["id"] * 100
+    first, second = _mixed_rows(base)
+    await import_rows(client, key, first)
+    failing = parts.store_all
+
+    async def fail_once(bulk, pieces, open_bulk):
+        await failing(bulk, pieces, open_bulk)
+        monkeypatch.setattr(parts, "store_all", failing)
+        raise RuntimeError("the worker died before its commit")
+
+    monkeypatch.setattr(parts, "store_all", fail_once)
+    response = await upload(client, key, csv_bytes(second))
+    assert response.status_code == 202
+    job_id = response.json()["job_id"]
+    for _ in range(400):
+        job = await Job.select().where(Job.id == job_id).first().run()
+        if job["attempts"] == 1 and job["status"] == "pending":
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "pending" and "RuntimeError" in job["error"], job
+    left = (
+        await TrainingOutcome.count().where(TrainingOutcome.report == response.json()["id"]).run()
+    )
+    # Parts 2 and 3 committed (PostgreSQL); SQLite's one transaction rolled back.
+    assert (left == 0) if is_sqlite(engine()) else (0 < left < 8)
+
+    await (
+        Job.update({Job.not_before: utcnow() - timedelta(seconds=1)}).where(Job.id == job_id).run()
+    )
+    await runner.execute(job_id)
+    report = await finished(client, key, response)
+    assert _counts(report) == (7, 1, 1, 0)
+    assert len(await _stored(institution["id"])) == 13
+    numbers = [person_id(base + n) for n in range(10, 16)]
+    assert await Person.count().where(Person.id_number.is_in(numbers)).run() == 6
+    assert await Certificate.count().where(Certificate.number.like(f"P{base}-%")).run() == 9

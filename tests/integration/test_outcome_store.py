@@ -1,5 +1,5 @@
-"""registry.outcomes.store on both engines: the ids an insert returns belong to the
-rows it was given, in their order, whatever order the rows were written in."""
+"""registry.outcomes.store on both engines: the ids drawn for new rows belong to the
+rows they were drawn for, in their order, whatever order the rows are written in."""
 
 from __future__ import annotations
 
@@ -30,11 +30,17 @@ def people(numbers: list[str]) -> pd.DataFrame:
     )
 
 
+async def with_ids(bulk: Bulk, table: str, frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    return frame.assign(id=await bulk.new_ids(table, frame, by=by))
+
+
 async def insert_people(numbers: list[str], institution_id: int) -> np.ndarray:
     async with unit_of_work():
         bulk = Bulk.open("test", 0, institution_id)
         try:
-            return await bulk.insert_people(people(numbers))
+            new = await with_ids(bulk, "person", people(numbers), by="id_number")
+            await bulk.insert_people(new)
+            return new["id"].to_numpy()
         finally:
             bulk.close()
 
@@ -46,7 +52,9 @@ async def test_new_people_and_certificates_get_the_ids_of_their_own_rows(db):
     async with unit_of_work():
         bulk = Bulk.open("test", 0, institution["id"])
         try:
-            person_ids = await bulk.insert_people(people(numbers))
+            new_people = await with_ids(bulk, "person", people(numbers), by="id_number")
+            await bulk.insert_people(new_people)
+            person_ids = new_people["id"].to_numpy()
             certificates = pd.DataFrame(
                 {
                     "person_id": person_ids[[2, 0, 1]],
@@ -59,7 +67,9 @@ async def test_new_people_and_certificates_get_the_ids_of_their_own_rows(db):
                     "route": ["social_evaluation_organisation"] * 3,
                 }
             )
-            certificate_ids = await bulk.insert_certificates(certificates)
+            certificates = await with_ids(bulk, "certificate", certificates, by="person_id")
+            await bulk.insert_certificates(certificates)
+            certificate_ids = certificates["id"].to_numpy()
         finally:
             bulk.close()
     assert len(set(person_ids.tolist())) == 3
