@@ -555,7 +555,15 @@ def main() -> None:
         action="store_true",
         help="only the pure calculators, --pure-rows rows each (SQLite data)",
     )
+    parser.add_argument(
+        "--lanes",
+        type=int,
+        default=calculation.LANES_POSTGRESQL,
+        help="PostgreSQL: lanes of one run (default the code's; 1: the claims one chunk "
+        "after another, as before lanes)",
+    )
     args = parser.parse_args()
+    calculation.LANES_POSTGRESQL = args.lanes
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     load_handlers()
     print(

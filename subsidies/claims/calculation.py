@@ -29,6 +29,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -45,6 +46,7 @@ from kernel.clock import utcnow
 from kernel.collector import collector_paused
 from kernel.db import engine, is_sqlite, unit_of_work
 from kernel.errors import InvalidInput
+from kernel.side_by_side import side_by_side
 from subsidies import schemes
 from subsidies.claims import calculation_store as store
 from subsidies.claims import evaluation, json_text, trace_store
@@ -279,7 +281,10 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
     with _timed("plan"):
         async with unit_of_work():
             basis = await store.submitted_basis(scheme, claim_ids)
-        chunks = plan(basis, versions, scheme, chunk_size())
+        lanes = [
+            plan(part, versions, scheme, chunk_size())
+            for part in split_by_person(basis, lane_count())
+        ]
     result: dict[str, Any] = {
         "scheme": scheme,
         "claims": 0,
@@ -289,9 +294,62 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
         "skipped": 0,
         "policy_versions": [],
     }
-    total = max(1, len(basis))
-    done = 0
+    progress = _Progress(ctx, len(basis))
     await ctx.progress(2)
+    run = functools.partial(_run_lane, ctx, scheme, calculator, result, progress)
+    first, *others = [run(lane, chunks) for lane, chunks in enumerate(lanes) if chunks] or [
+        run(0, [])
+    ]
+    await side_by_side(first, *others)
+    # In the order versions are processed, whichever lane met one first.
+    rank = evaluation.version_order([(s.id, s.policy) for s in versions])
+    result["policy_versions"].sort(key=rank.__getitem__)
+    async with ctx.finishing(result):
+        pass
+    return result
+
+
+# Lanes of one run on PostgreSQL: its claims split by person, each lane calculated on a
+# connection of its own, side by side. Every cap that spans claims, and the skill
+# level's difference over lower levels, is one person's: a person's claims all fall in
+# one lane, in the same order as in one. A constant, not a setting: two runs of a
+# scheme at once must cut their claims the same way to take turns per lane.
+LANES_POSTGRESQL = 2
+
+
+def lane_count() -> int:
+    return 1 if is_sqlite(engine()) else LANES_POSTGRESQL
+
+
+def split_by_person(basis: pd.DataFrame, lanes: int) -> list[pd.DataFrame]:
+    """The claims of each lane: lane k holds the persons whose id is k modulo `lanes`
+    (claims naming no person: lane 0; no cap spans them)."""
+    if lanes == 1:
+        return [basis]
+    lane = basis["person"].to_numpy(dtype=np.int64) % lanes
+    return [basis.loc[lane == k] for k in range(lanes)]
+
+
+class _Progress:
+    def __init__(self, ctx: JobContext, total: int) -> None:
+        self.ctx = ctx
+        self.total = max(1, total)
+        self.done = 0
+
+    async def add(self, claims: int) -> None:
+        self.done += claims
+        await self.ctx.progress(2 + 97 * self.done // self.total)
+
+
+async def _run_lane(
+    ctx: JobContext,
+    scheme: str,
+    calculator: schemes.SchemeCalculator,
+    result: dict[str, Any],
+    progress: _Progress,
+    lane: int,
+    chunks: list[tuple[StoredPolicy | None, np.ndarray]],
+) -> None:
     for stored, ids in chunks:
         # A chunk makes millions of small acyclic objects (rows, dicts, JSON text): the
         # cyclic collector would walk the whole heap again and again meanwhile (a fifth
@@ -300,7 +358,7 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
         async with unit_of_work():
             with store.bulk_session(), collector_paused():
                 with _timed("load claims"):
-                    await store.serialise_runs(scheme)
+                    await store.serialise_runs(scheme, lane)
                     claims = await store.load_submitted(ids.tolist())
                 priced = await price(claims, stored, calculator, store.held_by_cap)
                 with _timed("inputs and traces as JSON"):
@@ -335,8 +393,4 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
             result["no_policy"] += len(amounts)
         elif stored.id not in result["policy_versions"]:
             result["policy_versions"].append(stored.id)
-        done += len(ids)
-        await ctx.progress(2 + 97 * done // total)
-    async with ctx.finishing(result):
-        pass
-    return result
+        await progress.add(len(ids))

@@ -209,13 +209,15 @@ def status_list(values: tuple[str, ...]) -> str:
 
 
 async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFrame:
-    """id and basis_date of the scheme's SUBMITTED claims not calculated yet (all, or
-    those of `claim_ids`)."""
+    """id, basis_date and person (0: none) of the scheme's SUBMITTED claims not
+    calculated yet (all, or those of `claim_ids`)."""
     columns = (
-        "claim.id + 0, claim.basis_date || ''" if _sqlite() else "claim.id, claim.basis_date::text"
+        "claim.id + 0, claim.basis_date || '', coalesce(claim.person, 0) + 0"
+        if _sqlite()
+        else "claim.id, claim.basis_date::text, coalesce(claim.person, 0)"
     )
     where = f"claim.scheme = ? AND claim.status = '{statuses.SUBMITTED}' AND calc.id IS NULL"
-    names = ["id:int", "basis_date:date"]
+    names = ["id:int", "basis_date:date", "person:int"]
     if claim_ids is None:
         return await fetch_frame(
             f"SELECT {columns} FROM {WITH_CALCULATION} WHERE {where} ORDER BY claim.id",
@@ -347,12 +349,13 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
 RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace_digest"]
 
 
-async def serialise_runs(scheme: str) -> None:
+async def serialise_runs(scheme: str, lane: int) -> None:
     """Holds, until the chunk's transaction ends, the lock that lets one run at a time
-    load and store claims of `scheme`: a run loads only claims without a calculation,
-    so the next one waits and then sees what this one stored (PostgreSQL; SQLite's
-    transaction already holds the only write lock)."""
-    await lock_for_append(zlib.crc32(f"subsidies.calculate:{scheme}".encode()))
+    load and store claims of `scheme` in `lane` (subsidies.claims.calculation): a run
+    loads only claims without a calculation, so the next one waits and then sees what
+    this one stored (PostgreSQL; SQLite's transaction already holds the only write
+    lock)."""
+    await lock_for_append(zlib.crc32(f"subsidies.calculate:{scheme}:{lane}".encode()))
 
 
 async def store_results(results: Results, job_id: int, now: datetime) -> int:

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from accounts.roles import StaffRole
-from kernel.db import unit_of_work
+from kernel.db import engine, is_sqlite, unit_of_work
 from registry.tables import Employment
 from subsidies.claims import calculation_store, statuses
 from subsidies.claims.holds import hold_or_flag
@@ -281,6 +281,64 @@ async def test_a_run_over_every_submitted_claim_fills_the_cap_in_claim_id_order(
     assert "cap 50,000 per person, 4,500,000 already" not in rows[later[2]]["trace"]
     assert any("45,000 already" in t for t in texts(rows[later[2]]["trace"]))
     assert sum(r["amount_fen"] for r in rows.values()) == 5_000_000
+
+
+async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
+    """PostgreSQL calculates a run's claims in two lanes, split by person, side by side;
+    SQLite in one. With chunks of one claim, each person's four senior-technician
+    claims (15,000 each against the 50,000 cap) must still fill the cap in claim-id
+    order, which holds only if a person's claims stay in one lane."""
+    from subsidies.claims import calculation
+
+    monkeypatch.setattr(calculation, "CHUNK", 1)
+    monkeypatch.setattr(calculation, "CHUNK_POSTGRESQL", 1)
+    lanes: list[int] = []
+    real = calculation_store.serialise_runs
+
+    async def spying(scheme: str, lane: int) -> None:
+        lanes.append(lane)
+        await real(scheme, lane)
+
+    monkeypatch.setattr(calculation_store, "serialise_runs", spying)
+    h = await headers(StaffRole.OFFICER)
+    day = date(2024, 6, 3)
+    issuer = await registry_data.organisation(org_type="evaluation_organisation")
+    occupations = (registry_data.ELECTRICIAN, "6-29-01-01", "6-30-02-01")
+    people: list[list[int]] = []
+    for _ in range(4):
+        person, cert = await skilled_person(1, day)
+        certs = [cert]
+        for occupation in occupations:
+            more = await registry_data.certificate(
+                {"id": person}, issuer, level=1, occupation=occupation, issued_on=day
+            )
+            certs.append(more["id"])
+        people.append([await skill_claim_of(person, c, day) for c in certs])
+    # Claim ids interleave the people: lanes must regroup them.
+    job = await run(client, h, sorted(c for claims in people for c in claims))
+    assert job["result"]["claims"] == 16
+    assert set(lanes) == ({0} if is_sqlite(engine()) else {0, 1})
+    rows = await claims_of([c for claims in people for c in claims])
+    for claims in people:
+        assert [rows[c]["amount_fen"] for c in claims] == [1_500_000] * 3 + [500_000]
+
+
+async def skill_claim_of(person_id: int, cert_id: int, day: date) -> int:
+    async with unit_of_work():
+        ids, _ = await insert_claims(
+            [
+                NewClaim(
+                    scheme="skill_level",
+                    dedupe_key=f"skill_level:{person_id}:1:{unique()}",
+                    basis_date=day,
+                    payee_kind="person",
+                    submitted_by="test",
+                    person_id=person_id,
+                    certificate_id=cert_id,
+                )
+            ]
+        )
+    return ids[0]
 
 
 async def test_officers_start_runs_others_cannot_and_input_is_checked(client):

@@ -216,3 +216,20 @@ def test_traces_sharing_steps_are_encoded_once_and_stay_right():
     assert [json.loads(x) for x in lines] == [[step], [step], [step, other], [other], []]
     shared = [[step, other] for _ in range(10)] + [[other], [step, other]]
     assert [json.loads(x) for x in _traces_as_json(shared)] == shared
+
+
+def test_lanes_hold_every_claim_once_and_each_person_in_one():
+    basis = pd.DataFrame(
+        {
+            "id": np.arange(1, 13),
+            "basis_date": pd.to_datetime(["2024-03-01"] * 12),
+            "person": [7, 8, 7, 0, 9, 8, 0, 10, 7, 11, 9, 12],  # 0: a claim naming no one
+        }
+    )
+    lanes = calculation.split_by_person(basis, 2)
+    assert sorted(pd.concat(lanes)["id"]) == list(range(1, 13))
+    owners = [set(lane["person"]) for lane in lanes]
+    assert not owners[0] & owners[1]
+    assert 0 in owners[0]
+    assert [lane["id"].is_monotonic_increasing for lane in lanes] == [True, True]
+    assert calculation.split_by_person(basis, 1)[0] is basis
