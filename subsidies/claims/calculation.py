@@ -16,8 +16,12 @@ Decisions:
   the version it used and an audit entry), and the next chunk sees it as held: on
   SQLite the write lock is never held for a whole million-claim run, and a retried job
   goes on where the last one stopped.
+- Lanes. On PostgreSQL the claims are split by person into lanes (LANES_POSTGRESQL),
+  each a sequence of chunks as above, run side by side on connections of their own:
+  a person's claims stay in one lane, in the same order.
 - Idempotent. Only SUBMITTED claims without a calculation are taken, and runs of one
-  scheme take turns per chunk: running a run again, or a second run, changes nothing.
+  scheme take turns per chunk and lane: running a run again, or a second run, changes
+  nothing.
 - A claim whose basis date no version covers is CALCULATED with amount 0, no version
   and a trace saying so, so an officer sees it and rejects it (the claimant may claim
   again once a version covers the date) instead of it waiting unseen.
