@@ -119,6 +119,13 @@ def in_unit_of_work() -> bool:
     return _after_commit.get() is not None
 
 
+def detach_from_unit_of_work() -> None:
+    """In a task started inside a unit of work (which copies its context): this task's
+    own units of work then open transactions of their own instead of joining that one."""
+    engine().current_transaction.set(None)
+    _after_commit.set(None)
+
+
 def after_commit(callback: Callable[[], Awaitable[None]]) -> None:
     callbacks = _after_commit.get()
     if callbacks is None:

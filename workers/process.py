@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from typing import Any
 
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
@@ -33,7 +34,7 @@ class WorkerProcessMiddleware(Middleware):
     def after_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
         loop_thread = get_event_loop_thread()
         if loop_thread is not None:
-            loop_thread.run_coroutine(start_pool(max_size=4))
+            loop_thread.run_coroutine(start_pool(max_size=pool_size(self.settings, worker)))
         self._thread = threading.Thread(target=self._sweep_forever, name="sweeper", daemon=True)
         self._thread.start()
 
@@ -42,6 +43,16 @@ class WorkerProcessMiddleware(Middleware):
 
     def _sweep_forever(self) -> None:
         asyncio.run(sweep_loop(self.settings, self._stop))
+
+
+def pool_size(settings: Settings, worker: Any) -> int:
+    """Connections enough for every job thread at once: a job may hold one for its own
+    transaction while its parts (an outcome import: OUTCOME_IMPORT_PARTS, all of them
+    held until they commit together) or lanes (a calculation run: two) each hold
+    another, and its lease heartbeat needs one more. A pool smaller than that could
+    leave every thread waiting for a connection another thread holds."""
+    per_job = max(settings.outcome_import_parts, 2) + 1
+    return int(getattr(worker, "worker_threads", 1)) * per_job + 1
 
 
 async def sweep_loop(settings: Settings, stop: threading.Event | asyncio.Event) -> None:

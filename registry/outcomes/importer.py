@@ -9,7 +9,8 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,24 +72,25 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
     result: dict[str, Any] = {"report_id": report["id"], "seconds": checked.phases.seconds}
     async with ctx.finishing(result):
         write_errors = functools.partial(_write_errors, settings, report["id"])
-        counts, error_paths = await _store(ctx, report, checked, received, settings, write_errors)
-        result.update(counts)
-        await (
-            OutcomeReport.update(
-                {
-                    **{getattr(OutcomeReport, k): v for k, v in counts.items()},
-                    OutcomeReport.status: "done",
-                    OutcomeReport.error_csv_path: error_paths[0],
-                    OutcomeReport.error_xlsx_path: error_paths[1],
-                    OutcomeReport.finished_at: utcnow(),
-                }
+        store = _stored(ctx, report, checked, received, settings, write_errors)
+        async with store as (counts, error_paths):  # other parts commit as this block ends
+            result.update(counts)
+            await (
+                OutcomeReport.update(
+                    {
+                        **{getattr(OutcomeReport, k): v for k, v in counts.items()},
+                        OutcomeReport.status: "done",
+                        OutcomeReport.error_csv_path: error_paths[0],
+                        OutcomeReport.error_xlsx_path: error_paths[1],
+                        OutcomeReport.finished_at: utcnow(),
+                    }
+                )
+                .where(OutcomeReport.id == report["id"])
+                .run()
             )
-            .where(OutcomeReport.id == report["id"])
-            .run()
-        )
-        await record(
-            ctx.actor, "outcome_report.processed", "outcome_report", report["id"], after=counts
-        )
+            await record(
+                ctx.actor, "outcome_report.processed", "outcome_report", report["id"], after=counts
+            )
     return result
 
 
@@ -164,42 +166,47 @@ async def _learn_issuers(
 ErrorPaths = tuple[str | None, str | None]
 
 
-async def _store(
+@asynccontextmanager
+async def _stored(
     ctx: JobContext,
     report: dict[str, Any],
     checked: _Checked,
     received: date,
     settings: Settings,
     write_errors: Callable[[pd.DataFrame], ErrorPaths],
-) -> tuple[dict[str, int], ErrorPaths]:
+) -> AsyncIterator[tuple[dict[str, int], ErrorPaths]]:
+    """Every row stored and the error files written, inside the block: the report's
+    counts and error file paths. Parts stored on other connections commit as the block
+    ends (registry.outcomes.parts)."""
     checked.phases.done("write lock")  # ctx.finishing's transaction began just now
-    counts = {"accepted": 0, "updated": 0, "unchanged": 0, "late": 0}
-    if any(len(chunk) for chunk in checked.valid):
-        async with unit_of_work():
-            bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
-            try:
-                counts, paths = await _classify_and_store(
-                    bulk, checked, received, settings, write_errors
-                )
-            finally:
-                bulk.close()
-    else:
-        paths = write_errors(checked.errors_frame())
-    errors = checked.errors_frame()
-    counts["rejected"] = int(errors["row"].nunique())
-    counts["total_rows"] = (
-        counts["accepted"] + counts["updated"] + counts["unchanged"] + counts["rejected"]
-    )
-    return counts, paths
+    if not any(len(chunk) for chunk in checked.valid):
+        nothing = {"accepted": 0, "updated": 0, "unchanged": 0, "late": 0}
+        yield _with_rejected(nothing, checked), write_errors(checked.errors_frame())
+        return
+    async with unit_of_work():
+        bulk = Bulk.open(ctx.actor, report["id"], report["institution"])
+        try:
+            stored = _classified_and_stored(bulk, checked, received, settings, write_errors)
+            async with stored as (counts, paths):
+                yield _with_rejected(counts, checked), paths
+        finally:
+            bulk.close()
 
 
-async def _classify_and_store(
+def _with_rejected(counts: dict[str, int], checked: _Checked) -> dict[str, int]:
+    rejected = int(checked.errors_frame()["row"].nunique())
+    total = counts["accepted"] + counts["updated"] + counts["unchanged"] + rejected
+    return {**counts, "rejected": rejected, "total_rows": total}
+
+
+@asynccontextmanager
+async def _classified_and_stored(
     bulk: Bulk,
     checked: _Checked,
     received: date,
     settings: Settings,
     write_errors: Callable[[pd.DataFrame], ErrorPaths],
-) -> tuple[dict[str, int], ErrorPaths]:
+) -> AsyncIterator[tuple[dict[str, int], ErrorPaths]]:
     # `valid` is the only reference to the rows from here on: each step's input is
     # freed when its output replaces it (a million rows are a few hundred MB a copy).
     valid = pd.concat(checked.valid, ignore_index=True)
@@ -234,14 +241,6 @@ async def _classify_and_store(
     # while PostgreSQL stores the rows (on SQLite the two take turns on the GIL).
     # Submitted now, not as a task: SQLite's inserts never yield to the event loop.
     writing = asyncio.get_running_loop().run_in_executor(None, write_errors, checked.errors_frame())
-    try:
-        most = settings.outcome_import_parts if bulk.parallel_writers else 1
-        await parts.store_all(bulk, parts.split(whole, most), bulk.again)
-    finally:
-        await asyncio.wait([writing])
-        if not writing.cancelled():
-            writing.exception()  # retrieved: the store's own error is the one raised
-    checked.phases.done("store")
     status = valid["status"]
     counts = {
         "accepted": int((status == "new").sum()),
@@ -249,7 +248,18 @@ async def _classify_and_store(
         "unchanged": int((status == "unchanged").sum()) + repeats,
         "late": int(valid.loc[status != "unchanged", "late"].sum()),
     }
-    return counts, writing.result()
+    most = settings.outcome_import_parts if bulk.parallel_writers else 1
+    try:
+        async with parts.stored(bulk, parts.split(whole, most), bulk.again):
+            # The error files before any part commits: a failure to write them fails
+            # the attempt with nothing stored.
+            paths = await writing
+            checked.phases.done("store")
+            yield counts, paths
+    finally:
+        await asyncio.wait([writing])
+        if not writing.cancelled():
+            writing.exception()  # retrieved: the store's own error is the one raised
 
 
 async def _with_certificates(bulk: Bulk, valid: pd.DataFrame, checked: _Checked) -> pd.DataFrame:

@@ -7,27 +7,33 @@ outcome row belongs to one person (classify.within_file and against_certificates
 reject a certificate that would name two), so parts cut at person ids never refer to
 each other's rows, and never wait on each other's keys.
 
-The first part runs in the job's own transaction, which also marks the job done; the
-others commit on connections of their own just before it. If the job fails after some
-of them committed, its retry finds those rows written by this same report and counts
-them as that attempt did (classify.against_outcomes, `stored_as`): nothing is written
-twice and the report's counts come out the same.
+The first part runs in the job's own transaction, which also marks the job done. The
+others hold their transactions open, stored but not committed, until the job has done
+everything else (error files, the report's counts, the audit entry); they commit just
+before the job's own commit. Only a failure in that last moment (the job's lease lost,
+the connection gone) leaves some parts committed: the retry then finds those rows
+written by this same report and counts them as that attempt did
+(classify.against_outcomes, `stored_as`), so nothing is written twice and the report's
+counts come out the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from kernel.db import unit_of_work
-from kernel.side_by_side import side_by_side
+from kernel.side_by_side import cancel, first_failure, start_detached
 from registry.outcomes.store import Bulk
 
-# Below this many rows to write, one transaction: a second connection would cost more
-# than it saves, and a small report stays all-or-nothing.
+# Each part writes at least this many rows (so two parts need twice as many): below it,
+# a second connection costs more than it saves, and a small report stays one
+# transaction, all or nothing.
 MIN_ROWS_PER_PART = 100_000
 
 
@@ -88,18 +94,47 @@ async def store(bulk: Bulk, part: Part) -> None:
         await bulk.update_outcomes(part.changed)
 
 
-async def store_all(bulk: Bulk, parts: list[Part], open_bulk: Callable[[], Bulk]) -> None:
-    """The first part through `bulk` (the open transaction), each other part in a
-    transaction of its own (opened with `open_bulk`), all at once. Returns when every
-    part is stored and the others committed."""
+@asynccontextmanager
+async def stored(
+    bulk: Bulk, parts: list[Part], open_bulk: Callable[[], Bulk]
+) -> AsyncIterator[None]:
+    """Stores the first part through `bulk` (the open transaction) and each other part
+    in a transaction of its own (`open_bulk` gives its Bulk), all at once. Inside the
+    block every part is stored; the others commit when the block ends without error,
+    and roll back if it fails (or if any part does)."""
     first, *others = parts
-    await side_by_side(store(bulk, first), *(_in_own_transaction(open_bulk, p) for p in others))
+    release = asyncio.Event()
+    ready = [asyncio.Event() for _ in others]
+    main = asyncio.create_task(store(bulk, first))  # shares this task's transaction
+    tasks = [
+        start_detached(_in_own_transaction(open_bulk, part, done, release))
+        for part, done in zip(others, ready, strict=True)
+    ]
+    waits = [asyncio.create_task(done.wait()) for done in ready]
+    try:
+        await first_failure([main, *tasks], until_done=[main, *waits])
+        yield
+        release.set()
+        await first_failure(tasks, until_done=tasks)
+    finally:
+        await cancel([main, *tasks, *waits])
 
 
-async def _in_own_transaction(open_bulk: Callable[[], Bulk], part: Part) -> None:
+# A part waits, stored and uncommitted, while the job finishes: if some other statement
+# queued a conflicting lock behind the job's own transaction meanwhile, the part would
+# wait on it and it on the job, a cycle PostgreSQL cannot see. The attempt fails instead.
+PART_LOCK_TIMEOUT_S = 30
+
+
+async def _in_own_transaction(
+    open_bulk: Callable[[], Bulk], part: Part, done: asyncio.Event, release: asyncio.Event
+) -> None:
     async with unit_of_work():
         bulk = open_bulk()
         try:
+            await bulk.limit_lock_waits(PART_LOCK_TIMEOUT_S)
             await store(bulk, part)
         finally:
             bulk.close()
+        done.set()
+        await release.wait()

@@ -158,8 +158,14 @@ class Bulk:
     parallel_writers = False
 
     def again(self) -> Bulk:
-        """Another of the same kind, on the open unit of work's connection."""
-        return type(self)(self.actor, self.report_id, self.institution_id)
+        """Another of the same kind and time, on the open unit of work's connection."""
+        other = type(self)(self.actor, self.report_id, self.institution_id)
+        other.now = self.now
+        return other
+
+    async def limit_lock_waits(self, seconds: int) -> None:
+        """Makes a statement of this transaction fail after waiting `seconds` for a lock
+        (PostgreSQL; SQLite has its busy timeout)."""
 
     def close(self) -> None:
         """Undoes per-import connection settings; PostgreSQL makes none."""
@@ -319,6 +325,9 @@ class SqliteBulk(Bulk):
 
 class PostgresBulk(Bulk):
     parallel_writers = True
+
+    async def limit_lock_waits(self, seconds: int) -> None:
+        await self.conn.execute(f"SET LOCAL lock_timeout = '{int(seconds)}s'")
 
     async def _select(self, sql: str, args: tuple[Any, ...], columns: list[str]) -> pd.DataFrame:
         return _frame(await self.conn.fetch(sql, *args), columns)

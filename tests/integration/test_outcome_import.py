@@ -452,17 +452,18 @@ async def _transactions_of(report_id: int) -> int:
 
 @pytest.fixture
 def in_parts(monkeypatch):
-    """Imports of any size stored in up to three parts; records each store's parts."""
+    """Imports of any size stored in up to three parts; records each import's parts."""
     monkeypatch.setattr(parts, "MIN_ROWS_PER_PART", 1)
     monkeypatch.setenv("OUTCOME_IMPORT_PARTS", "3")
     seen: list[int] = []
-    real = parts.store_all
+    real = parts.split
 
-    async def recording(bulk, pieces, open_bulk):
+    def recording(whole, most):
+        pieces = real(whole, most)
         seen.append(len(pieces))
-        await real(bulk, pieces, open_bulk)
+        return pieces
 
-    monkeypatch.setattr(parts, "store_all", recording)
+    monkeypatch.setattr(parts, "split", recording)
     return seen
 
 
@@ -488,25 +489,10 @@ async def test_a_report_stored_in_parts_lands_like_one_stored_whole(client, in_p
     assert (person_id(base + 2), "电工培训", 40, None, None) in stored
 
 
-async def test_a_retry_after_some_parts_committed_counts_them_and_writes_nothing_twice(
-    client, in_parts, monkeypatch
-):
-    """The job fails after every part is stored, before its own transaction commits:
-    on PostgreSQL the other parts have committed, on SQLite nothing has. The retry
-    finds what the failed attempt left and reports the counts one attempt would."""
-    institution, key = await org_key("training_institution")
-    base = 3_100_000 + institution["id"] * 100
-    first, second = _mixed_rows(base)
-    await import_rows(client, key, first)
-    failing = parts.store_all
-
-    async def fail_once(bulk, pieces, open_bulk):
-        await failing(bulk, pieces, open_bulk)
-        monkeypatch.setattr(parts, "store_all", failing)
-        raise RuntimeError("the worker died before its commit")
-
-    monkeypatch.setattr(parts, "store_all", fail_once)
-    response = await upload(client, key, csv_bytes(second))
+async def _first_attempt_fails(client, key, body: bytes) -> tuple[dict, int]:
+    """Uploads `body`; waits for its job's first attempt to fail. Returns the upload's
+    answer and the job id."""
+    response = await upload(client, key, body)
     assert response.status_code == 202
     job_id = response.json()["job_id"]
     for _ in range(400):
@@ -514,20 +500,87 @@ async def test_a_retry_after_some_parts_committed_counts_them_and_writes_nothing
         if job["attempts"] == 1 and job["status"] == "pending":
             break
         await asyncio.sleep(0.05)
-    assert job["status"] == "pending" and "RuntimeError" in job["error"], job
-    left = (
-        await TrainingOutcome.count().where(TrainingOutcome.report == response.json()["id"]).run()
-    )
-    # Parts 2 and 3 committed (PostgreSQL); SQLite's one transaction rolled back.
-    assert (left == 0) if is_sqlite(engine()) else (0 < left < 8)
+    assert job["status"] == "pending" and "Error" in job["error"], job
+    return response, job_id
 
+
+async def _retry(client, key, response, job_id: int) -> dict:
     await (
         Job.update({Job.not_before: utcnow() - timedelta(seconds=1)}).where(Job.id == job_id).run()
     )
     await runner.execute(job_id)
-    report = await finished(client, key, response)
+    return await finished(client, key, response)
+
+
+async def _left_by(report_id: int) -> int:
+    return await TrainingOutcome.count().where(TrainingOutcome.report == report_id).run()
+
+
+async def test_a_retry_after_some_parts_committed_counts_them_and_writes_nothing_twice(
+    client, in_parts, monkeypatch
+):
+    """The job fails in the last moment, after the other parts committed and before
+    its own commit: on PostgreSQL those parts stay, on SQLite nothing does. The retry
+    finds what the failed attempt left and reports the counts one attempt would."""
+    institution, key = await org_key("training_institution")
+    base = 3_100_000 + institution["id"] * 100
+    first, second = _mixed_rows(base)
+    await import_rows(client, key, first)
+    # The job's own part holds the last people; the committed ones hold the first, and
+    # with them the outcome this report updates.
+    real_split = parts.split
+    monkeypatch.setattr(parts, "split", lambda whole, most: real_split(whole, most)[::-1])
+    real_mark = runner.JobContext._mark_done
+
+    async def lost_lease_once(self, result):
+        monkeypatch.setattr(runner.JobContext, "_mark_done", real_mark)
+        raise RuntimeError("the lease was lost before the commit")
+
+    monkeypatch.setattr(runner.JobContext, "_mark_done", lost_lease_once)
+    response, job_id = await _first_attempt_fails(client, key, csv_bytes(second))
+    report_id = response.json()["id"]
+    left = await _left_by(report_id)
+    changed = (
+        await TrainingOutcome.select(TrainingOutcome.hours, TrainingOutcome.report)
+        .where(TrainingOutcome.person.id_number == person_id(base + 1))
+        .first()
+        .run()
+    )
+    if is_sqlite(engine()):
+        assert left == 0 and changed["hours"] == 40  # one transaction, rolled back
+    else:
+        assert 0 < left < 8  # the other two parts committed, the job's own did not
+        assert (changed["hours"], changed["report"]) == (48, report_id)
+
+    report = await _retry(client, key, response, job_id)
     assert _counts(report) == (7, 1, 1, 0)
     assert len(await _stored(institution["id"])) == 13
     numbers = [person_id(base + n) for n in range(10, 16)]
     assert await Person.count().where(Person.id_number.is_in(numbers)).run() == 6
     assert await Certificate.count().where(Certificate.number.like(f"P{base}-%")).run() == 9
+
+
+async def test_a_failure_before_the_commit_leaves_no_part_stored(client, in_parts, monkeypatch):
+    """Other parts commit only once the job has done everything but commit: when the
+    error files cannot be written, no part of the report stays, on either engine."""
+    from registry.outcomes import importer
+
+    institution, key = await org_key("training_institution")
+    base = 3_200_000 + institution["id"] * 100
+    first, second = _mixed_rows(base)
+    await import_rows(client, key, first)
+    real_write = importer._write_errors
+
+    def disk_full_once(*args):
+        monkeypatch.setattr(importer, "_write_errors", real_write)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(importer, "_write_errors", disk_full_once)
+    bad = row(base + 30, hours="abc")  # an error file to write
+    response, job_id = await _first_attempt_fails(client, key, csv_bytes([*second, bad]))
+    assert await _left_by(response.json()["id"]) == 0
+    numbers = [person_id(base + n) for n in range(10, 16)]
+    assert await Person.count().where(Person.id_number.is_in(numbers)).run() == 0
+    report = await _retry(client, key, response, job_id)
+    assert _counts(report) == (7, 1, 1, 1)
+    assert len(await _stored(institution["id"])) == 13
