@@ -40,6 +40,27 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
     return register
 
 
+GiveUpHook = Callable[[dict[str, Any], str], Awaitable[None]]
+
+_GIVE_UP_HOOKS: dict[str, GiveUpHook] = {}
+
+
+def on_give_up(kind: str) -> Callable[[GiveUpHook], GiveUpHook]:
+    """Registers what to do when a job of `kind` fails for good (after its last attempt,
+    or a PermanentFailure): called with the job's payload and error, after the job is
+    marked failed. For a domain record that tracks the job (an outcome report)."""
+
+    def register(hook: GiveUpHook) -> GiveUpHook:
+        _GIVE_UP_HOOKS[kind] = hook
+        return hook
+
+    return register
+
+
+def give_up_hook(kind: str) -> GiveUpHook | None:
+    return _GIVE_UP_HOOKS.get(kind)
+
+
 def load_handlers() -> None:
     # Extra handler modules (comma-separated), e.g. test job kinds loaded into a worker.
     extra = [m for m in os.environ.get("JOB_HANDLER_MODULES", "").split(",") if m]

@@ -223,7 +223,7 @@ async def _after_failure(ctx: JobContext, error: str) -> None:
 
 async def _give_up(ctx: JobContext, error: str) -> None:
     now = utcnow()
-    await (
+    failed = await (
         Job.update(
             {
                 Job.status: JobStatus.FAILED,
@@ -234,5 +234,12 @@ async def _give_up(ctx: JobContext, error: str) -> None:
             }
         )
         .where(ctx._mine())
+        .returning(Job.id)
         .run()
     )
+    hook = kinds.give_up_hook(ctx.kind)
+    if failed and hook is not None:
+        try:
+            await hook(ctx.payload, error)
+        except Exception:  # the job stays failed; its record can be fixed by hand
+            log.exception("job %s (%s): its give-up hook failed", ctx.job_id, ctx.kind)

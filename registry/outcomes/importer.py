@@ -29,8 +29,8 @@ from registry.outcomes.reading import read_chunks
 from registry.outcomes.rows import check_rows
 from registry.outcomes.store import CERTIFICATE_INSERT, Bulk
 from registry.resident_ids import region_warning
-from registry.tables import Organisation, OutcomeReport
-from workers.kinds import job_handler
+from registry.tables import Organisation, OutcomeReport, TrainingOutcome
+from workers.kinds import job_handler, on_give_up
 from workers.runner import JobContext, PermanentFailure
 
 log = logging.getLogger(__name__)
@@ -63,9 +63,7 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
         checked = await _check_file(ctx, report)
     except (OSError, ValueError) as exc:
         # Checked at upload; a file that still fails to read will not improve on retry.
-        message = f"the file could not be read: {exc}"
-        await _mark_failed(report["id"], message)
-        raise PermanentFailure(message) from exc
+        raise PermanentFailure(f"the file could not be read: {exc}") from exc
     checked.phases.done("read and check rows")
     await ctx.progress(50)
     received = local_date(report["created_at"])
@@ -340,13 +338,24 @@ def _write_errors(settings: Settings, report_id: int, errors: pd.DataFrame) -> E
     return str(csv_path), str(xlsx_path)
 
 
-async def _mark_failed(report_id: int, message: str) -> None:
+@on_give_up(IMPORT_OUTCOMES)
+async def _mark_failed(payload: dict[str, Any], message: str) -> None:
+    """The report of a job that failed for good: failed, not left queued. On PostgreSQL
+    the parts an attempt committed in its last moment remain (registry.outcomes.parts):
+    the audit entry counts their outcomes. Uploading the file again stores the rest;
+    the rows already stored come back unchanged."""
+    report_id = payload["report_id"]
     async with unit_of_work():
         await (
             OutcomeReport.update({OutcomeReport.status: "failed"})
             .where(OutcomeReport.id == report_id)
             .run()
         )
+        left = await TrainingOutcome.count().where(TrainingOutcome.report == report_id).run()
         await record(
-            "system", "outcome_report.failed", "outcome_report", report_id, after={"error": message}
+            "system",
+            "outcome_report.failed",
+            "outcome_report",
+            report_id,
+            after={"error": message, "outcomes_stored": left},
         )

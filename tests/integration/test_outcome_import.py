@@ -6,6 +6,7 @@ import asyncio
 import csv
 import dataclasses
 import io
+import json
 from datetime import date, timedelta
 
 import pandas as pd
@@ -504,11 +505,15 @@ async def _first_attempt_fails(client, key, body: bytes) -> tuple[dict, int]:
     return response, job_id
 
 
-async def _retry(client, key, response, job_id: int) -> dict:
+async def _retry_only(job_id: int) -> None:
     await (
         Job.update({Job.not_before: utcnow() - timedelta(seconds=1)}).where(Job.id == job_id).run()
     )
     await runner.execute(job_id)
+
+
+async def _retry(client, key, response, job_id: int) -> dict:
+    await _retry_only(job_id)
     return await finished(client, key, response)
 
 
@@ -584,3 +589,53 @@ async def test_a_failure_before_the_commit_leaves_no_part_stored(client, in_part
     report = await _retry(client, key, response, job_id)
     assert _counts(report) == (7, 1, 1, 1)
     assert len(await _stored(institution["id"])) == 13
+
+
+async def test_a_job_that_fails_for_good_marks_its_report_failed(client, monkeypatch):
+    """A file that cannot be read at the job fails at once; any other failure after
+    the last attempt. Either way the report says failed, not queued, and the audit
+    entry counts the outcomes stored under it (none here)."""
+    from audit.tables import AuditEntry
+    from registry.outcomes import importer
+
+    _, key = await org_key("training_institution")
+
+    def unreadable(*args, **kwargs):
+        raise ValueError("the sheet vanished")
+
+    monkeypatch.setattr(importer, "read_chunks", unreadable)
+    response = await upload(client, key, csv_bytes([row(3_300_001)]))
+    assert response.status_code == 202
+    report_id, job_id = response.json()["id"], response.json()["job_id"]
+    for _ in range(400):
+        job = await Job.select().where(Job.id == job_id).first().run()
+        if job["status"] == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert job["status"] == "failed" and "the sheet vanished" in job["error"]
+    monkeypatch.undo()
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(importer, "_write_errors", disk_full)
+    again, again_job = await _first_attempt_fails(
+        client, key, csv_bytes([row(3_300_002), row(3_300_003, hours="x")])
+    )
+    await Job.update({Job.max_attempts: 1}).where(Job.id == again_job).run()
+    await _retry_only(again_job)
+    assert (await Job.select().where(Job.id == again_job).first().run())["status"] == "failed"
+
+    for report in (report_id, again.json()["id"]):
+        stored = await OutcomeReport.select().where(OutcomeReport.id == report).first().run()
+        assert stored["status"] == "failed"
+        entry = (
+            await AuditEntry.select()
+            .where(
+                (AuditEntry.action == "outcome_report.failed")
+                & (AuditEntry.object_id == str(report))
+            )
+            .first()
+            .run()
+        )
+        assert entry is not None and json.loads(entry["after"])["outcomes_stored"] == 0
