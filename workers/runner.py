@@ -64,6 +64,13 @@ class JobContext:
         """Records progress and renews the lease; raises LeaseLost if it was taken over."""
         await self._renew({Job.progress: max(0, min(99, int(percent)))})
 
+    async def hold(self) -> None:
+        """Renews the lease inside the open unit of work, which then holds the job's row
+        until it ends: no other worker can take the job over between here and the
+        commit. For work that commits elsewhere first (registry.outcomes.parts). Raises
+        LeaseLost if another worker already has."""
+        await self._renew({})
+
     async def _renew(self, changes: dict[Any, Any]) -> None:
         now = utcnow()
         rows = (
@@ -222,6 +229,22 @@ async def _after_failure(ctx: JobContext, error: str) -> None:
 
 
 async def _give_up(ctx: JobContext, error: str) -> None:
+    """Marks the job failed and, in the same transaction, runs its kind's give-up hook
+    (an outcome report marked failed). A failing hook is logged and the job is marked
+    failed without it."""
+    hook = kinds.give_up_hook(ctx.kind)
+    if hook is not None:
+        try:
+            async with unit_of_work():
+                if await _mark_failed(ctx, error):
+                    await hook(ctx.payload, error)
+            return
+        except Exception:
+            log.exception("job %s (%s): its give-up hook failed", ctx.job_id, ctx.kind)
+    await _mark_failed(ctx, error)
+
+
+async def _mark_failed(ctx: JobContext, error: str) -> bool:
     now = utcnow()
     failed = await (
         Job.update(
@@ -237,9 +260,4 @@ async def _give_up(ctx: JobContext, error: str) -> None:
         .returning(Job.id)
         .run()
     )
-    hook = kinds.give_up_hook(ctx.kind)
-    if failed and hook is not None:
-        try:
-            await hook(ctx.payload, error)
-        except Exception:  # the job stays failed; its record can be fixed by hand
-            log.exception("job %s (%s): its give-up hook failed", ctx.job_id, ctx.kind)
+    return bool(failed)

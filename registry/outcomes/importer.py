@@ -89,6 +89,9 @@ async def _import(ctx: JobContext, report: dict[str, Any], settings: Settings) -
             await record(
                 ctx.actor, "outcome_report.processed", "outcome_report", report["id"], after=counts
             )
+            # From here to the commit no other worker can take the job over: the other
+            # parts commit next, and only with this attempt's own commit to follow.
+            await ctx.hold()
     return result
 
 

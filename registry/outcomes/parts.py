@@ -103,6 +103,8 @@ async def stored(
     block every part is stored; the others commit when the block ends without error,
     and roll back if it fails (or if any part does)."""
     first, *others = parts
+    if others:
+        await bulk.limit_lock_waits(PART_LOCK_TIMEOUT_S)
     release = asyncio.Event()
     ready = [asyncio.Event() for _ in others]
     main = asyncio.create_task(store(bulk, first))  # shares this task's transaction
@@ -120,9 +122,11 @@ async def stored(
         await cancel([main, *tasks, *waits])
 
 
-# A part waits, stored and uncommitted, while the job finishes: if some other statement
-# queued a conflicting lock behind the job's own transaction meanwhile, the part would
-# wait on it and it on the job, a cycle PostgreSQL cannot see. The attempt fails instead.
+# A part waits idle, stored and uncommitted, while the job finishes; PostgreSQL does not
+# count an idle transaction in its deadlock checks. Two imports sharing new people can
+# then wait on each other's parts for ever, and so can a statement that queued a lock
+# behind the job's transaction. With more than one part, every part's transaction (the
+# job's too) gives up a lock wait after this long: the attempt fails and is retried.
 PART_LOCK_TIMEOUT_S = 30
 
 

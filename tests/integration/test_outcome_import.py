@@ -17,6 +17,7 @@ from app.factory import create_app
 from kernel.clock import local_today, utcnow
 from kernel.db import engine, is_sqlite, raw_connection, unit_of_work
 from registry.outcomes import parts
+from registry.outcomes.reading import read_chunks
 from registry.resident_ids import compose
 from registry.tables import Certificate, OutcomeReport, Person, TrainingOutcome
 from tests.conftest import bearer, make_org, org_key, staff_token
@@ -468,10 +469,20 @@ def in_parts(monkeypatch):
     return seen
 
 
-async def test_a_report_stored_in_parts_lands_like_one_stored_whole(client, in_parts):
+async def test_a_report_stored_in_parts_lands_like_one_stored_whole(client, in_parts, monkeypatch):
     """PostgreSQL stores a large report in parts, each in a transaction of its own;
     SQLite, one writer at a time, always in one. Either way every row lands on its own
     person and certificate, and the counts are those of one transaction."""
+    from registry.outcomes import store
+
+    limited: list[int] = []
+    real_limit = store.PostgresBulk.limit_lock_waits
+
+    async def limit(self, seconds: int) -> None:
+        limited.append(seconds)
+        await real_limit(self, seconds)
+
+    monkeypatch.setattr(store.PostgresBulk, "limit_lock_waits", limit)
     institution, key = await org_key("training_institution")
     base = 3_000_000 + institution["id"] * 100
     first, second = _mixed_rows(base)
@@ -480,6 +491,8 @@ async def test_a_report_stored_in_parts_lands_like_one_stored_whole(client, in_p
     assert _counts(report) == (7, 1, 1, 0)
     sqlite = is_sqlite(engine())
     assert in_parts == ([1, 1] if sqlite else [3, 3])
+    # Every part's transaction, the job's own too, gives up long lock waits.
+    assert limited == ([] if sqlite else [parts.PART_LOCK_TIMEOUT_S] * 6)
     if not sqlite:
         assert await _transactions_of(report["id"]) == 3
     stored = await _stored(institution["id"])
@@ -565,24 +578,30 @@ async def test_a_retry_after_some_parts_committed_counts_them_and_writes_nothing
     assert await Certificate.count().where(Certificate.number.like(f"P{base}-%")).run() == 9
 
 
-async def test_a_failure_before_the_commit_leaves_no_part_stored(client, in_parts, monkeypatch):
+@pytest.mark.parametrize("failing", ["error files", "audit entry"])
+async def test_a_failure_before_the_commit_leaves_no_part_stored(
+    client, in_parts, monkeypatch, failing
+):
     """Other parts commit only once the job has done everything but commit: when the
-    error files cannot be written, no part of the report stays, on either engine."""
+    error files cannot be written (before every part is stored) or the audit entry
+    fails (after), no part of the report stays, on either engine."""
     from registry.outcomes import importer
 
     institution, key = await org_key("training_institution")
-    base = 3_200_000 + institution["id"] * 100
+    base = 3_200_000 + institution["id"] * 100 + (50 if failing == "audit entry" else 0)
     first, second = _mixed_rows(base)
     await import_rows(client, key, first)
-    real_write = importer._write_errors
+    name = "_write_errors" if failing == "error files" else "record"
+    real = getattr(importer, name)
 
-    def disk_full_once(*args):
-        monkeypatch.setattr(importer, "_write_errors", real_write)
+    def fail_once(*args, **kwargs):
+        monkeypatch.setattr(importer, name, real)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(importer, "_write_errors", disk_full_once)
+    monkeypatch.setattr(importer, name, fail_once)
     bad = row(base + 30, hours="abc")  # an error file to write
     response, job_id = await _first_attempt_fails(client, key, csv_bytes([*second, bad]))
+    assert in_parts[-1] == (1 if is_sqlite(engine()) else 3)
     assert await _left_by(response.json()["id"]) == 0
     numbers = [person_id(base + n) for n in range(10, 16)]
     assert await Person.count().where(Person.id_number.is_in(numbers)).run() == 0
@@ -591,14 +610,15 @@ async def test_a_failure_before_the_commit_leaves_no_part_stored(client, in_part
     assert len(await _stored(institution["id"])) == 13
 
 
-async def test_a_job_that_fails_for_good_marks_its_report_failed(client, monkeypatch):
+async def test_a_job_that_fails_for_good_marks_its_report_failed(client, in_parts, monkeypatch):
     """A file that cannot be read at the job fails at once; any other failure after
     the last attempt. Either way the report says failed, not queued, and the audit
-    entry counts the outcomes stored under it (none here)."""
+    entry counts the outcomes stored under it: on PostgreSQL the parts that committed
+    before each attempt's last-moment failure, on SQLite none."""
     from audit.tables import AuditEntry
     from registry.outcomes import importer
 
-    _, key = await org_key("training_institution")
+    institution, key = await org_key("training_institution")
 
     def unreadable(*args, **kwargs):
         raise ValueError("the sheet vanished")
@@ -613,22 +633,24 @@ async def test_a_job_that_fails_for_good_marks_its_report_failed(client, monkeyp
             break
         await asyncio.sleep(0.05)
     assert job["status"] == "failed" and "the sheet vanished" in job["error"]
-    monkeypatch.undo()
+    monkeypatch.setattr(importer, "read_chunks", read_chunks)
 
-    def disk_full(*args):
-        raise OSError(28, "No space left on device")
+    async def lease_lost(self, result):
+        raise RuntimeError("the lease was lost before the commit")
 
-    monkeypatch.setattr(importer, "_write_errors", disk_full)
-    again, again_job = await _first_attempt_fails(
-        client, key, csv_bytes([row(3_300_002), row(3_300_003, hours="x")])
-    )
-    await Job.update({Job.max_attempts: 1}).where(Job.id == again_job).run()
-    await _retry_only(again_job)
+    monkeypatch.setattr(runner.JobContext, "_mark_done", lease_lost)
+    base = 3_300_100 + institution["id"] * 100
+    first, second = _mixed_rows(base)
+    again, again_job = await _first_attempt_fails(client, key, csv_bytes([*first, *second]))
+    await Job.update({Job.max_attempts: 2}).where(Job.id == again_job).run()
+    await _retry_only(again_job)  # fails again: the last attempt
     assert (await Job.select().where(Job.id == again_job).first().run())["status"] == "failed"
 
-    for report in (report_id, again.json()["id"]):
-        stored = await OutcomeReport.select().where(OutcomeReport.id == report).first().run()
-        assert stored["status"] == "failed"
+    left = await _left_by(again.json()["id"])
+    assert (left == 0) if is_sqlite(engine()) else (left > 0)
+    for report, stored in ((report_id, 0), (again.json()["id"], left)):
+        row_ = await OutcomeReport.select().where(OutcomeReport.id == report).first().run()
+        assert row_["status"] == "failed"
         entry = (
             await AuditEntry.select()
             .where(
@@ -638,4 +660,38 @@ async def test_a_job_that_fails_for_good_marks_its_report_failed(client, monkeyp
             .first()
             .run()
         )
-        assert entry is not None and json.loads(entry["after"])["outcomes_stored"] == 0
+        assert entry is not None and json.loads(entry["after"])["outcomes_stored"] == stored
+
+
+async def test_a_job_taken_over_before_its_parts_commit_leaves_nothing(
+    client, in_parts, monkeypatch
+):
+    """Another worker took the job over (its attempt number moved on) while this one
+    finished storing: the job holds its row before any other part commits, finds the
+    lease lost, and every part rolls back, on either engine."""
+    institution, key = await org_key("training_institution")
+    base = 3_400_000 + institution["id"] * 100
+    _, rows = _mixed_rows(base)
+    real_hold = runner.JobContext.hold
+    refused = asyncio.Event()
+
+    async def taken_over(self):
+        self.attempt += 1  # as if another worker had claimed the job meanwhile
+        try:
+            await real_hold(self)
+        finally:
+            refused.set()
+
+    monkeypatch.setattr(runner.JobContext, "hold", taken_over)
+    response = await upload(client, key, csv_bytes(rows))
+    assert response.status_code == 202
+    job_id, report_id = response.json()["job_id"], response.json()["id"]
+    await asyncio.wait_for(refused.wait(), 20)
+    await asyncio.sleep(0.5)  # the attempt unwinds: its parts roll back
+    assert in_parts[-1] == (1 if is_sqlite(engine()) else 3)
+    report = await OutcomeReport.select().where(OutcomeReport.id == report_id).first().run()
+    assert report["status"] == "queued"
+    assert await _left_by(report_id) == 0
+    numbers = [person_id(base + n) for n in range(10, 16)]
+    assert await Person.count().where(Person.id_number.is_in(numbers)).run() == 0
+    await Job.update({Job.status: "failed"}).where(Job.id == job_id).run()  # no re-run later
