@@ -308,8 +308,7 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
     # In the order versions are processed, whichever lane met one first.
     rank = evaluation.version_order([(s.id, s.policy) for s in versions])
     result["policy_versions"].sort(key=rank.__getitem__)
-    async with ctx.finishing(result):
-        pass
+    await ctx.finish(result)  # each chunk committed its own work
     return result
 
 

@@ -74,6 +74,39 @@ async def skill_claim(person_id: int, cert_id: int, day: date, level: int) -> in
     return ids[0]
 
 
+async def skill_claim_of(person_id: int, cert_id: int, day: date) -> int:
+    """A senior-technician claim; several per person (one per certificate) may live."""
+    async with unit_of_work():
+        ids, _ = await insert_claims(
+            [
+                NewClaim(
+                    scheme="skill_level",
+                    dedupe_key=f"skill_level:{person_id}:1:{unique()}",
+                    basis_date=day,
+                    payee_kind="person",
+                    submitted_by="test",
+                    person_id=person_id,
+                    certificate_id=cert_id,
+                )
+            ]
+        )
+    return ids[0]
+
+
+async def senior_technician_of_four_occupations(day: date) -> tuple[int, list[int]]:
+    """A person employed in Dongguan with four senior-technician certificates issued on
+    `day`, in four occupations (so no lower-level difference applies)."""
+    person, first_cert = await skilled_person(1, day)
+    issuer = await registry_data.organisation(org_type="evaluation_organisation")
+    certs = [first_cert]
+    for occupation in (registry_data.ELECTRICIAN, "6-29-01-01", "6-30-02-01"):
+        cert = await registry_data.certificate(
+            {"id": person}, issuer, level=1, occupation=occupation, issued_on=day
+        )
+        certs.append(cert["id"])
+    return person, certs
+
+
 async def claims_of(ids: list[int]) -> dict[int, dict[str, Any]]:
     return await claims_by_id(ids)
 
@@ -243,35 +276,10 @@ async def test_a_run_over_every_submitted_claim_fills_the_cap_in_claim_id_order(
     claims in id order, and the last gets the 5,000 left."""
     h = await headers(StaffRole.ADMIN)
     day = date(2024, 5, 1)
-    person, first_cert = await skilled_person(1, day)
-    issuer = await registry_data.organisation(org_type="evaluation_organisation")
-    certs = [first_cert]
-    for occupation in (registry_data.ELECTRICIAN, "6-29-01-01", "6-30-02-01"):
-        cert = await registry_data.certificate(
-            {"id": person}, issuer, level=1, occupation=occupation, issued_on=day
-        )
-        certs.append(cert["id"])
-
-    async def claim(cert_id: int) -> int:
-        async with unit_of_work():
-            ids, _ = await insert_claims(
-                [
-                    NewClaim(
-                        scheme="skill_level",
-                        dedupe_key=f"skill_level:{person}:1:{unique()}",
-                        basis_date=day,
-                        payee_kind="person",
-                        submitted_by="test",
-                        person_id=person,
-                        certificate_id=cert_id,
-                    )
-                ]
-            )
-        return ids[0]
-
-    first = await claim(certs[0])
+    person, certs = await senior_technician_of_four_occupations(day)
+    first = await skill_claim_of(person, certs[0], day)
     await run(client, h, [first])
-    later = [await claim(c) for c in certs[1:]]
+    later = [await skill_claim_of(person, c, day) for c in certs[1:]]
     await run(client, h, None)
     rows = await claims_of([first, *later])
     assert [rows[c]["amount_fen"] for c in [first, *later]] == [
@@ -302,43 +310,17 @@ async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     monkeypatch.setattr(calculation_store, "serialise_runs", spying)
     h = await headers(StaffRole.OFFICER)
     day = date(2024, 6, 3)
-    issuer = await registry_data.organisation(org_type="evaluation_organisation")
-    occupations = (registry_data.ELECTRICIAN, "6-29-01-01", "6-30-02-01")
     people: list[list[int]] = []
     for _ in range(4):
-        person, cert = await skilled_person(1, day)
-        certs = [cert]
-        for occupation in occupations:
-            more = await registry_data.certificate(
-                {"id": person}, issuer, level=1, occupation=occupation, issued_on=day
-            )
-            certs.append(more["id"])
+        person, certs = await senior_technician_of_four_occupations(day)
         people.append([await skill_claim_of(person, c, day) for c in certs])
-    # Claim ids interleave the people: lanes must regroup them.
+    # One run over all sixteen; the lanes regroup them by person.
     job = await run(client, h, sorted(c for claims in people for c in claims))
     assert job["result"]["claims"] == 16
     assert set(lanes) == ({0} if is_sqlite(engine()) else {0, 1})
     rows = await claims_of([c for claims in people for c in claims])
     for claims in people:
         assert [rows[c]["amount_fen"] for c in claims] == [1_500_000] * 3 + [500_000]
-
-
-async def skill_claim_of(person_id: int, cert_id: int, day: date) -> int:
-    async with unit_of_work():
-        ids, _ = await insert_claims(
-            [
-                NewClaim(
-                    scheme="skill_level",
-                    dedupe_key=f"skill_level:{person_id}:1:{unique()}",
-                    basis_date=day,
-                    payee_kind="person",
-                    submitted_by="test",
-                    person_id=person_id,
-                    certificate_id=cert_id,
-                )
-            ]
-        )
-    return ids[0]
 
 
 async def test_officers_start_runs_others_cannot_and_input_is_checked(client):
