@@ -51,6 +51,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import floor  # noqa: E402
 from bench.machine import header_note  # noqa: E402
 from kernel.db import (  # noqa: E402
     bind_engine,
@@ -403,8 +404,42 @@ async def run_jobs_at_once(
     return results, seconds, max(peaks)
 
 
+# What a run reads of each claim (subsidies.claims.calculation_store.CLAIM_COLUMNS).
+CLAIM_READ = (
+    "id, person, claimant, payee_organisation, certificate, basis_date, budget_year, "
+    "details, status, amount_fen, cap_key"
+)
+
+
+async def calculation_floor(url: str, lanes: int) -> tuple[float, float]:
+    """Seconds to read the claims out and to COPY the runs' calculations back in, bare,
+    each split into `lanes` at once (bench/floor.py): a floor under the run's loading
+    of claims and storing of results, without its inputs, caps or traces."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        parts = [
+            [("claim_calculation", await floor.dump(
+                conn, f"SELECT * FROM claim_calculation WHERE claim % {lanes} = {k}"
+            ))]
+            for k in range(lanes)
+        ]  # fmt: skip
+        await conn.execute("TRUNCATE claim_calculation")
+    finally:
+        await conn.close()
+    await floor.settle(url)
+    reads = [f"SELECT {CLAIM_READ} FROM claim WHERE id % {lanes} = {k}" for k in range(lanes)]
+    return await floor.read_out(url, reads), await floor.copy_in(url, parts)
+
+
 async def bench_engine(
-    engine: str, claims: int, pure_rows: int, runs: bool, at_once: bool = False
+    engine: str,
+    claims: int,
+    pure_rows: int,
+    runs: bool,
+    at_once: bool = False,
+    with_floor: bool = False,
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-calculate-{engine}-"))
     url = (
@@ -447,6 +482,10 @@ async def bench_engine(
             seconds = time.perf_counter() - started
             rss = peak_rss_mb()
         await close_pool()
+        cpu = (own_cpu_seconds() - own, machine_busy_seconds() - busy)
+        bare = None
+        if with_floor and engine == "postgresql":
+            bare = await calculation_floor(url, calculation.LANES_POSTGRESQL)
         return {
             "engine": engine,
             "rows": sum(r["claims"] for r in results),
@@ -455,8 +494,9 @@ async def bench_engine(
             "setup_s": setup,
             "results": results,
             "phases": dict(calculation.TIMINGS),
-            "cpu": (own_cpu_seconds() - own, machine_busy_seconds() - busy),
+            "cpu": cpu,
             "pure": pure,
+            "floor": bare,
         }
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -556,6 +596,12 @@ def main() -> None:
         help="only the pure calculators, --pure-rows rows each (SQLite data)",
     )
     parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="PostgreSQL: also time bare COPY of the claims out and the results in "
+        "(bench/floor.py)",
+    )
+    parser.add_argument(
         "--lanes",
         type=int,
         default=calculation.LANES_POSTGRESQL,
@@ -588,7 +634,9 @@ def main() -> None:
         parser.error(f"--engines: unknown {', '.join(unknown)}; known: {', '.join(TARGETS)}")
     for number, engine in enumerate(engines):
         pure_rows = args.pure_rows if number == 0 else 0
-        r = asyncio.run(bench_engine(engine, args.claims, pure_rows, runs=True))
+        r = asyncio.run(
+            bench_engine(engine, args.claims, pure_rows, runs=True, with_floor=args.floor)
+        )
         target = ""
         if args.claims >= 1_000_000:
             verdict = "met" if r["seconds"] <= TARGETS[engine] else "MISSED"
@@ -596,6 +644,12 @@ def main() -> None:
         print_run(engine, r, target)
         print("    phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
         print_cpu(r)
+        if r["floor"]:
+            read, write = r["floor"]
+            print(
+                f"    floor: bare COPY of the claims out {read:.1f} s, of the results in "
+                f"{write:.1f} s ({calculation.LANES_POSTGRESQL} at once)"
+            )
         if r["pure"]:
             print_pure(r["pure"])
         if args.at_once:

@@ -32,6 +32,7 @@ import xlsxwriter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import floor  # noqa: E402
 from bench.machine import header_note  # noqa: E402
 from registry.outcomes.columns import COLUMNS  # noqa: E402
 from tests.support import databases  # noqa: E402
@@ -187,7 +188,44 @@ def run_import(base: str, key: str, path: Path, pid: int) -> dict:
     }  # fmt: skip
 
 
-def bench_engine(engine: str, files: list[Path]) -> list[dict]:
+# The tables an import stores, each with the column naming its person: the floor run
+# splits them by person into as many transactions as the import's parts.
+STORED = (("person", "id"), ("certificate", "person"), ("training_outcome", "person"))
+STORED_FROM = ("organisation", "outcome_report")  # what they refer to, copied untimed
+
+
+async def import_floor(source_url: str) -> float:
+    """Seconds for bare COPY of the rows the import stored into a fresh database of the
+    same schema, split by person into OUTCOME_IMPORT_PARTS transactions at once."""
+    import asyncpg
+
+    from app.settings import Settings
+
+    parts = Settings.from_env(dict(os.environ)).outcome_import_parts
+    source = await asyncpg.connect(source_url)
+    try:
+        before = [(t, await floor.dump(source, f"SELECT * FROM {t}")) for t in STORED_FROM]
+        stored = [
+            [
+                (table, await floor.dump(
+                    source, f"SELECT * FROM {table} WHERE coalesce({by}, 0) % {parts} = {k}"
+                ))
+                for table, by in STORED
+            ]
+            for k in range(parts)
+        ]  # fmt: skip
+    finally:
+        await source.close()
+    url = await databases.fresh_database("postgresql", Path(tempfile.gettempdir()))
+    try:
+        await floor.copy_in(url, [before])
+        await floor.settle(url)
+        return await floor.copy_in(url, stored)
+    finally:
+        await databases.drop_pg_database(url)
+
+
+def bench_engine(engine: str, files: list[Path], with_floor: bool = False) -> list[dict]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-import-{engine}-"))
     env = {"LOG_LEVEL": "WARNING", "WEB_WORKERS": "1"}
     pg_url = None
@@ -197,10 +235,14 @@ def bench_engine(engine: str, files: list[Path]) -> list[dict]:
     server = start_server(data_dir, **env)
     try:
         key = server.credential("org training_institution")
-        return [
+        results = [
             {"engine": engine, "file": f.name, **run_import(server.base, key, f, server.proc.pid)}
             for f in files
         ]
+        server.interrupt()
+        if with_floor and pg_url:
+            results[0]["floor_s"] = asyncio.run(import_floor(pg_url))
+        return results
     finally:
         server.interrupt()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -213,6 +255,11 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="PostgreSQL: also time bare COPY of the rows the CSV's import stored (bench/floor.py)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-import-files-"))
     try:
@@ -236,7 +283,7 @@ def main() -> None:
             f"{'seconds':>8} {'upload':>7} {'rows/s':>8} {'peak RSS MB':>12}  target"
         )
         for engine in args.engines.split(","):
-            for r in bench_engine(engine, files):
+            for r in bench_engine(engine, files, args.floor):
                 target = ""
                 if r["file"].endswith(".csv") and args.rows >= 1_000_000:
                     ok = r["seconds"] <= TARGETS[engine] and r["rss_mb"] <= RSS_TARGET_MB
@@ -250,6 +297,11 @@ def main() -> None:
                 )
                 phases = ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items())
                 print(f"    phases: {phases}")
+                if "floor_s" in r:
+                    print(
+                        f"    floor: bare COPY of the stored rows, same schema and parts: "
+                        f"{r['floor_s']:.1f} s"
+                    )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

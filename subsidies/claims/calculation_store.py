@@ -40,6 +40,16 @@ if TYPE_CHECKING:
 
 # A claim and its calculation, if any (`calc`).
 WITH_CALCULATION = "claim LEFT JOIN claim_calculation AS calc ON calc.claim = claim.id"
+# Claims as WITH_CALCULATION shows them, for those without a calculation (`calc` a row
+# of NULLs), with NOT_CALCULATED in the WHERE. PostgreSQL plans NOT EXISTS as an
+# anti-join it can estimate; for `LEFT JOIN ... calc.id IS NULL` it guessed 5,000 of a
+# million claims, hashed all of them (spilling to disk) to pick 250,000 by id: 1.6 s
+# against 0.45 s.
+WITHOUT_CALCULATION = (
+    "claim CROSS JOIN (SELECT CAST(NULL AS INTEGER) AS id, CAST(NULL AS BIGINT) AS "
+    "amount_fen, CAST(NULL AS TEXT) AS cap_key) AS calc"
+)
+NOT_CALCULATED = "NOT EXISTS (SELECT 1 FROM claim_calculation AS done WHERE done.claim = claim.id)"
 # A claim's columns as the runs read them (kernel.bulk_read's "name:kind").
 CLAIM_COLUMNS = [
     "id:int",
@@ -216,15 +226,13 @@ async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFr
         if _sqlite()
         else "claim.id, claim.basis_date::text, coalesce(claim.person, 0)"
     )
-    where = f"claim.scheme = ? AND claim.status = '{statuses.SUBMITTED}' AND calc.id IS NULL"
+    where = f"claim.scheme = ? AND claim.status = '{statuses.SUBMITTED}' AND {NOT_CALCULATED}"
     names = ["id:int", "basis_date:date", "person:int"]
     if claim_ids is None:
         return await fetch_frame(
-            f"SELECT {columns} FROM {WITH_CALCULATION} WHERE {where} ORDER BY claim.id",
-            [scheme],
-            names,
+            f"SELECT {columns} FROM claim WHERE {where} ORDER BY claim.id", [scheme], names
         )
-    among, args = await _claims_among("id", "integer", claim_ids)
+    among, args = await _claims_among("id", "integer", claim_ids, WITHOUT_CALCULATION)
     frame = await fetch_frame(
         f"SELECT {columns} {among} AND {where} ORDER BY claim.id", [*args, scheme], names
     )
@@ -245,10 +253,10 @@ async def _claims(sql: str, args: list[Any]) -> pd.DataFrame:
 
 async def load_submitted(ids: list[int]) -> pd.DataFrame:
     """These claims, those still SUBMITTED and not calculated, in id order."""
-    among, args = await _claims_among("id", "integer", ids)
+    among, args = await _claims_among("id", "integer", ids, WITHOUT_CALCULATION)
     sql = (
         f"{_select()} {among} AND {status_column('claim')} = '{statuses.SUBMITTED}' "
-        "AND calc.id IS NULL ORDER BY claim.id"
+        f"AND {NOT_CALCULATED} ORDER BY claim.id"
     )
     frame = await _claims(sql, args)
     await _done_among()
@@ -373,7 +381,15 @@ async def store_results(results: Results, job_id: int, now: datetime) -> int:
     rows = results.rows
     if rows.empty:
         return 0
+    # The traces go in last: two lanes of a run store the same new traces, and the
+    # second waits on the unique digest until the first commits. Inserted before the
+    # calculations, that wait lasted the other lane's whole COPY (2.2 s of 250,000 rows).
+    stored = await _append_calculations(rows, job_id, now)
     await trace_store.store(results.traces)
+    return stored
+
+
+async def _append_calculations(rows: pd.DataFrame, job_id: int, now: datetime) -> int:
     records = list(zip(*(rows[c].tolist() for c in RESULT_COLUMNS), strict=True))
     columns = ["claim", *RESULT_COLUMNS[1:]]
     conn = raw_connection()
