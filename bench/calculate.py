@@ -24,6 +24,9 @@ subsidies.calculators.caps.apply_cap's grouped cumulative cap).
 
 Targets (issue 4): the run at most 20 s on SQLite and 15 s on PostgreSQL; the pure
 calculator at least 1,500,000 rows/s.
+
+With --floor (PostgreSQL), the bench also times bare COPY of the claims' columns out
+and of the runs' results back in (bench/floor.py): the database's share alone.
 """
 
 from __future__ import annotations

@@ -8,6 +8,11 @@ SQLite and on PostgreSQL.
 
 Targets (issue 3): 1M rows in at most 15 s on SQLite and 10 s on PostgreSQL, peak RSS
 at most 1.5 GB, on a 2-core machine.
+
+    python bench/import_outcomes.py --engines postgresql --xlsx-rows 0 --floor
+
+also times bare COPY of the rows the CSV's import stored, into a fresh database of the
+same schema (bench/floor.py): what the database alone needs on this machine.
 """
 
 from __future__ import annotations
