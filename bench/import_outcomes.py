@@ -204,7 +204,9 @@ async def import_floor(source_url: str) -> float:
     same schema, split by person into OUTCOME_IMPORT_PARTS transactions at once."""
     import asyncpg
 
+    from app.migrate import migrate
     from app.settings import Settings
+    from kernel.db import bind_engine, make_engine
 
     parts = Settings.from_env(dict(os.environ)).outcome_import_parts
     source = await asyncpg.connect(source_url)
@@ -221,8 +223,10 @@ async def import_floor(source_url: str) -> float:
         ]  # fmt: skip
     finally:
         await source.close()
-    url = await databases.fresh_database("postgresql", Path(tempfile.gettempdir()))
+    url = await databases.create_pg_database()
     try:
+        bind_engine(make_engine(url))
+        await migrate()
         await floor.copy_in(url, [before])
         await floor.settle(url)
         return await floor.copy_in(url, stored)
@@ -266,6 +270,8 @@ def main() -> None:
         help="PostgreSQL: also time bare COPY of the rows the CSV's import stored (bench/floor.py)",
     )
     args = parser.parse_args()
+    if args.floor and args.xlsx_rows:
+        parser.error("--floor times the CSV's rows alone: give --xlsx-rows 0 with it")
     work = Path(tempfile.mkdtemp(prefix="bench-import-files-"))
     try:
         t = time.perf_counter()

@@ -41,7 +41,8 @@ if TYPE_CHECKING:
 # A claim and its calculation, if any (`calc`).
 WITH_CALCULATION = "claim LEFT JOIN claim_calculation AS calc ON calc.claim = claim.id"
 # Claims as WITH_CALCULATION shows them, for those without a calculation (`calc` a row
-# of NULLs), with NOT_CALCULATED in the WHERE. PostgreSQL plans NOT EXISTS as an
+# of NULLs): only ever with NOT_CALCULATED in the WHERE, or a calculated claim would
+# show as submitted with no amount. PostgreSQL plans NOT EXISTS as an
 # anti-join it can estimate; for `LEFT JOIN ... calc.id IS NULL` it guessed 5,000 of a
 # million claims, hashed all of them (spilling to disk) to pick 250,000 by id: 1.6 s
 # against 0.45 s.
@@ -109,7 +110,7 @@ _SELECT_SQLITE = (
 
 
 def _select() -> str:
-    """The CLAIM_COLUMNS of a claim FROM WITH_CALCULATION."""
+    """The CLAIM_COLUMNS of a claim FROM WITH_CALCULATION (or WITHOUT_CALCULATION)."""
     return _SELECT_SQLITE if _sqlite() else _SELECT
 
 
@@ -155,10 +156,10 @@ def bulk_session() -> Iterator[None]:
 async def _claims_among(
     column: str, kind: str, values: list[Any], table: str = WITH_CALCULATION, *, fill: bool = True
 ) -> tuple[str, list[Any]]:
-    """FROM clause (and its parameters) of claims (with their calculations, `calc`) whose
-    `column` (of `claim`, or `calc.` columns with the table given as
-    "claim_calculation AS calc JOIN claim ...") is one of `values` (ids: kind "integer";
-    cap keys: "text"), ending in a WHERE the caller extends. `fill=False` reuses the
+    """FROM clause (and its parameters) of claims (`table`: by default with their
+    calculations, `calc`) whose `column` (of `claim`, or `calc.` columns with the table
+    given as "claim_calculation AS calc JOIN claim ...") is one of `values` (ids: kind
+    "integer"; cap keys: "text"), ending in a WHERE the caller extends. `fill=False` reuses the
     temporary table the last call filled with the same values (PostgreSQL).
     SQLite reads the list with json_each. PostgreSQL gets the values in a temporary
     table with statistics: given an array instead (`= ANY`, `IN (SELECT unnest(...))`

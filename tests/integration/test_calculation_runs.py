@@ -11,6 +11,8 @@ import json
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from accounts.roles import StaffRole
 from kernel.db import engine, is_sqlite, unit_of_work
 from registry.tables import Employment
@@ -250,6 +252,35 @@ async def test_a_claim_put_on_hold_while_a_run_priced_it_holds_nothing(client):
         assert (await calculation_store.held_by_cap([key])).empty
 
 
+async def test_only_submitted_claims_without_a_calculation_are_loaded(client):
+    """What a run plans and loads: SUBMITTED claims with no calculation, with their own
+    cap key, no amount and the status submitted; a calculated claim and one on hold
+    are left out, by the plan (submitted_basis, all or named) and by the chunk's load."""
+    day = date(2024, 3, 1)
+    fresh, calculated, held = [await skilled_person(3, day) for _ in range(3)]
+    ids = [await skill_claim(p, c, day, 3) for p, c in (fresh, calculated, held)]
+    await Claim.update({Claim.cap_key: "own-key"}).where(Claim.id == ids[0]).run()
+    await ClaimCalculation.insert(
+        ClaimCalculation(
+            claim=ids[1], amount_fen=300_000, cap_key="calc-key",
+            trace_digest=await stored_trace("[]"),
+        )
+    ).run()  # fmt: skip
+    async with unit_of_work():
+        await hold_or_flag("test", Claim.id == ids[2], "revoked", "revoked")
+    async with unit_of_work():
+        loaded = await calculation_store.load_submitted(ids)
+        named = await calculation_store.submitted_basis("skill_level", ids)
+        every = await calculation_store.submitted_basis("skill_level", None)
+    assert loaded["id"].tolist() == [ids[0]]
+    [row] = loaded.to_dict("records")
+    assert row["status"] == statuses.SUBMITTED and row["cap_key"] == "own-key"
+    assert row["amount_fen"] is None or row["amount_fen"] is pd.NA
+    assert named["id"].tolist() == [ids[0]] and named["person"].tolist() == [fresh[0]]
+    assert ids[0] in every["id"].tolist()
+    assert not {ids[1], ids[2]} & set(every["id"].tolist())
+
+
 async def test_runs_at_once_store_each_calculation_once(client):
     """Two runs over the same claims, started together: each claim is calculated by
     exactly one of them (the unique calculation per claim decides a race)."""
@@ -321,6 +352,9 @@ async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     rows = await claims_of([c for claims in people for c in claims])
     for claims in people:
         assert [rows[c]["amount_fen"] for c in claims] == [1_500_000] * 3 + [500_000]
+    # Each lane stored the traces its calculations name (after them, for the other
+    # lane's sake), so none names a trace that is not there.
+    assert all(rows[c]["trace"] for claims in people for c in claims)
 
 
 async def test_officers_start_runs_others_cannot_and_input_is_checked(client):
