@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 
 import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
 
 from app.settings import Settings
@@ -35,7 +37,25 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     else:
         raise ValueError(f"BROKER_URL: unsupported scheme in {url!r}")
     broker.add_middleware(AsyncIO())
+    # After AsyncIO in the list: "after" hooks run in reverse order, so this one first.
+    broker.add_middleware(SealBeforeLoopStops(), after=AsyncIO)
     return broker
+
+
+class SealBeforeLoopStops(Middleware):
+    """Lets the async actors' loop finish its scheduled audit sealing rounds
+    (audit.sealer.seal_soon, after each job's commit) before dramatiq's AsyncIO
+    middleware stops it, after the worker's threads. A round cut off between two
+    queries left its connection idle in transaction, holding the sealers' lock: every
+    later sealing round of the process, and the shutdown that drains them, waited
+    forever (an API process stopping its embedded worker; a test run hung so)."""
+
+    def after_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        from audit.sealer import drain
+
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None and loop_thread.loop.is_running():
+            loop_thread.run_coroutine(drain())
 
 
 settings = Settings.from_env()

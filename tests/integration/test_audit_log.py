@@ -107,3 +107,24 @@ async def test_closing_the_pool_waits_for_the_scheduled_sealing_round(client):
         .run()
     )
     assert row["seq"] is not None
+
+
+async def test_stopping_the_embedded_worker_finishes_its_sealing_rounds(db, monkeypatch):
+    """A job's commit on the worker's loop schedules a sealing round there; stopping the
+    worker before the round starts must let it run, not stop the loop under it (a round
+    cut off mid-transaction held the sealers' lock for good)."""
+    from dramatiq.asyncio import get_event_loop_thread
+
+    from audit import sealer
+    from workers.embedded import EmbeddedWorker
+
+    monkeypatch.setattr(sealer, "SEAL_DELAY_SECONDS", 1.0)  # longer than stopping takes
+    worker = EmbeddedWorker(threads=1)
+    worker.start()
+    try:
+        action = f"test.worker_sealed.{id(worker)}"
+        get_event_loop_thread().run_coroutine(record("test", action, "test", "worker"))
+    finally:
+        await asyncio.to_thread(worker.stop)
+    row = await AuditEntry.select(AuditEntry.seq).where(AuditEntry.action == action).first().run()
+    assert row["seq"] is not None
