@@ -294,14 +294,13 @@ async def insert_postgres(url: str, data: dict[str, pd.DataFrame]) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
                 )
-        # The steady state of claims submitted over weeks: vacuumed (hint bits and the
-        # visibility map set), analysed and checkpointed. Otherwise the run's first
-        # reads would set the hint bits of a million fresh rows, and autovacuum and a
-        # checkpoint of the setup's writes would run during it.
-        await conn.execute("VACUUM (ANALYZE)")
-        await conn.execute("CHECKPOINT")  # the bench connects as a superuser
     finally:
         await conn.close()
+    # The steady state of claims submitted over weeks: vacuumed (hint bits and the
+    # visibility map set), analysed and checkpointed. Otherwise the run's first reads
+    # would set the hint bits of a million fresh rows, and autovacuum and a checkpoint
+    # of the setup's writes would run during it. (The bench connects as a superuser.)
+    await floor.settle(url)
 
 
 # -- the runs ------------------------------------------------------------------------------
@@ -418,10 +417,7 @@ async def calculation_floor(url: str, lanes: int) -> tuple[float, float]:
     """Seconds to read the claims out and to COPY the runs' calculations back in, bare,
     each split into `lanes` at once (bench/floor.py): a floor under the run's loading
     of claims and storing of results, without its inputs, caps or traces."""
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
+    async with floor.connected(url) as conn:
         parts = [
             [("claim_calculation", await floor.dump(
                 conn, f"SELECT * FROM claim_calculation WHERE claim % {lanes} = {k}"
@@ -429,8 +425,6 @@ async def calculation_floor(url: str, lanes: int) -> tuple[float, float]:
             for k in range(lanes)
         ]  # fmt: skip
         await conn.execute("TRUNCATE claim_calculation")
-    finally:
-        await conn.close()
     await floor.settle(url)
     reads = [f"SELECT {CLAIM_READ} FROM claim WHERE id % {lanes} = {k}" for k in range(lanes)]
     return await floor.read_out(url, reads), await floor.copy_in(url, parts)

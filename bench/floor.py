@@ -10,11 +10,22 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 
 # Each transaction of a floor run: (table, its rows as COPY binary) in order.
 Part = list[tuple[str, bytes]]
+
+
+@asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def dump(conn: asyncpg.Connection, query: str) -> bytes:
@@ -24,13 +35,9 @@ async def dump(conn: asyncpg.Connection, query: str) -> bytes:
 
 
 async def _copy_in(url: str, part: Part) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            for table, rows in part:
-                await conn.copy_to_table(table, source=io.BytesIO(rows), format="binary")
-    finally:
-        await conn.close()
+    async with connected(url) as conn, conn.transaction():
+        for table, rows in part:
+            await conn.copy_to_table(table, source=io.BytesIO(rows), format="binary")
 
 
 async def copy_in(url: str, parts: list[Part]) -> float:
@@ -41,11 +48,8 @@ async def copy_in(url: str, parts: list[Part]) -> float:
 
 
 async def _read(url: str, query: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         return len(await dump(conn, query))
-    finally:
-        await conn.close()
 
 
 async def read_out(url: str, queries: list[str]) -> float:
@@ -58,9 +62,6 @@ async def read_out(url: str, queries: list[str]) -> float:
 async def settle(url: str) -> None:
     """As the benches' setups do: vacuumed, analysed and checkpointed, so the timed copy
     does not pay for earlier writes."""
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         await conn.execute("VACUUM (ANALYZE)")
         await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()

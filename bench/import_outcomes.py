@@ -202,15 +202,12 @@ STORED_FROM = ("organisation", "outcome_report")  # what they refer to, copied u
 async def import_floor(source_url: str) -> float:
     """Seconds for bare COPY of the rows the import stored into a fresh database of the
     same schema, split by person into OUTCOME_IMPORT_PARTS transactions at once."""
-    import asyncpg
-
     from app.migrate import migrate
     from app.settings import Settings
     from kernel.db import bind_engine, make_engine
 
     parts = Settings.from_env(dict(os.environ)).outcome_import_parts
-    source = await asyncpg.connect(source_url)
-    try:
+    async with floor.connected(source_url) as source:
         before = [(t, await floor.dump(source, f"SELECT * FROM {t}")) for t in STORED_FROM]
         stored = [
             [
@@ -221,8 +218,6 @@ async def import_floor(source_url: str) -> float:
             ]
             for k in range(parts)
         ]  # fmt: skip
-    finally:
-        await source.close()
     url = await databases.create_pg_database()
     try:
         bind_engine(make_engine(url))

@@ -237,9 +237,15 @@ def before_pool_closes(hook: Callable[[], Awaitable[None]]) -> Callable[[], Awai
     return hook
 
 
-async def close_pool() -> None:
+async def before_close() -> None:
+    """Runs the before_pool_closes hooks on this loop: close_pool does, and so must a
+    loop that stops without closing a pool (a worker's, workers.broker)."""
     for hook in _before_close:
         await hook()
+
+
+async def close_pool() -> None:
+    await before_close()
     db = engine()
     if isinstance(db, PostgresEngine) and db.pool is not None:
         await db.close_connection_pool()

@@ -38,24 +38,25 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         raise ValueError(f"BROKER_URL: unsupported scheme in {url!r}")
     broker.add_middleware(AsyncIO())
     # After AsyncIO in the list: "after" hooks run in reverse order, so this one first.
-    broker.add_middleware(SealBeforeLoopStops(), after=AsyncIO)
+    broker.add_middleware(FinishBeforeLoopStops(), after=AsyncIO)
     return broker
 
 
-class SealBeforeLoopStops(Middleware):
-    """Lets the async actors' loop finish its scheduled audit sealing rounds
-    (audit.sealer.seal_soon, after each job's commit) before dramatiq's AsyncIO
-    middleware stops it, after the worker's threads. A round cut off between two
-    queries left its connection idle in transaction, holding the sealers' lock: every
-    later sealing round of the process, and the shutdown that drains them, waited
-    forever (an API process stopping its embedded worker; a test run hung so)."""
+class FinishBeforeLoopStops(Middleware):
+    """Runs the before-close hooks (kernel.db.before_close) on the async actors' loop
+    before dramatiq's AsyncIO middleware stops it, after the worker's threads: the
+    audit sealing rounds the last jobs' commits scheduled there (audit.sealer) finish.
+    A round cut off between two queries left its connection idle in transaction,
+    holding the sealers' lock: every later sealing round of the process, and the
+    shutdown that drains them, waited forever (an API process stopping its embedded
+    worker; a test run hung so)."""
 
     def after_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
-        from audit.sealer import drain
+        from kernel.db import before_close
 
         loop_thread = get_event_loop_thread()
         if loop_thread is not None and loop_thread.loop.is_running():
-            loop_thread.run_coroutine(drain())
+            loop_thread.run_coroutine(before_close())
 
 
 settings = Settings.from_env()

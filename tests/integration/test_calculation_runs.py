@@ -57,13 +57,14 @@ async def skilled_person(
     return person["id"], cert["id"]
 
 
-async def skill_claim(person_id: int, cert_id: int, day: date, level: int) -> int:
+async def _insert_skill_claim(person_id: int, cert_id: int, day: date, dedupe_key: str):
+    """(claim id, whether it was put on hold at once)."""
     async with unit_of_work():
         ids, held = await insert_claims(
             [
                 NewClaim(
                     scheme="skill_level",
-                    dedupe_key=f"skill_level:{person_id}:{level}",
+                    dedupe_key=dedupe_key,
                     basis_date=day,
                     payee_kind="person",
                     submitted_by="test",
@@ -72,27 +73,23 @@ async def skill_claim(person_id: int, cert_id: int, day: date, level: int) -> in
                 )
             ]
         )
+    return ids[0], held
+
+
+async def skill_claim(person_id: int, cert_id: int, day: date, level: int) -> int:
+    claim_id, held = await _insert_skill_claim(
+        person_id, cert_id, day, f"skill_level:{person_id}:{level}"
+    )
     assert not held
-    return ids[0]
+    return claim_id
 
 
 async def skill_claim_of(person_id: int, cert_id: int, day: date) -> int:
     """A senior-technician claim; several per person (one per certificate) may live."""
-    async with unit_of_work():
-        ids, _ = await insert_claims(
-            [
-                NewClaim(
-                    scheme="skill_level",
-                    dedupe_key=f"skill_level:{person_id}:1:{unique()}",
-                    basis_date=day,
-                    payee_kind="person",
-                    submitted_by="test",
-                    person_id=person_id,
-                    certificate_id=cert_id,
-                )
-            ]
-        )
-    return ids[0]
+    claim_id, _ = await _insert_skill_claim(
+        person_id, cert_id, day, f"skill_level:{person_id}:1:{unique()}"
+    )
+    return claim_id
 
 
 async def senior_technician_of_four_occupations(day: date) -> tuple[int, list[int]]:
