@@ -48,8 +48,9 @@ class WorkerProcessMiddleware(Middleware):
 def pool_size(settings: Settings, worker: Any) -> int:
     """Connections enough for every job thread at once: a job may hold one for its own
     transaction while its parts (an outcome import: OUTCOME_IMPORT_PARTS, all of them
-    held until they commit together) or lanes (a calculation run: two) each hold
-    another, and its lease heartbeat needs one more; two spare (the audit sealer, a
+    held until they commit together) or child jobs it runs beside it (a calculation
+    run's two lanes: workers.fan_out) each hold another, and its lease heartbeat needs
+    one more; two spare (the audit sealer, a
     connection a failed rollback did not return). A pool smaller than that could leave
     every thread waiting for a connection another thread holds."""
     per_job = max(settings.outcome_import_parts, 2) + 1

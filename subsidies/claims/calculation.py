@@ -17,8 +17,10 @@ Decisions:
   SQLite the write lock is never held for a whole million-claim run, and a retried job
   goes on where the last one stopped.
 - Lanes. On PostgreSQL the claims are split by person into lanes (LANES_POSTGRESQL),
-  each a sequence of chunks as above, run side by side on connections of their own:
-  a person's claims stay in one lane, in the same order.
+  each a job of its own ("subsidies.calculate_lane", a sequence of chunks as above)
+  that any worker process may run (workers.fan_out); the run's job sums their results.
+  A person's claims stay in one lane, in the same order. Their calculations and audit
+  entries name the run's job.
 - Idempotent. Only SUBMITTED claims without a calculation are taken, and runs of one
   scheme take turns per chunk and lane: running a run again, or a second run, changes
   nothing.
@@ -33,7 +35,7 @@ Decisions:
 
 from __future__ import annotations
 
-import functools
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -50,17 +52,18 @@ from kernel.clock import utcnow
 from kernel.collector import collector_paused
 from kernel.db import engine, is_sqlite, unit_of_work
 from kernel.errors import InvalidInput
-from kernel.side_by_side import side_by_side
 from subsidies import schemes
 from subsidies.claims import calculation_store as store
 from subsidies.claims import evaluation, json_text, trace_store
-from subsidies.claims.submission import CALCULATE
+from subsidies.claims.submission import CALCULATE, CALCULATE_LANE
 from subsidies.policies import catalogue
 from subsidies.policies.catalogue import StoredPolicy
 from subsidies.policies.documents import SCHEMES
+from workers import fan_out
 from workers.kinds import job_handler
 from workers.outbox import enqueue
 from workers.runner import JobContext, PermanentFailure
+from workers.tables import Job
 
 # Claims per chunk. Each chunk's lookups on PostgreSQL (its claims, what other claims
 # hold under its cap keys) hash-join whole tables, a cost per chunk whatever its size:
@@ -273,22 +276,103 @@ def results_frame(priced: Priced) -> Results:
 # -- the job --------------------------------------------------------------------------
 
 
-@job_handler(CALCULATE)
-async def calculate_run(ctx: JobContext) -> dict[str, Any]:
-    scheme = ctx.payload.get("scheme")
-    claim_ids = ctx.payload.get("claim_ids")
+def _requested(payload: dict[str, Any]) -> tuple[str, list[int] | None, schemes.SchemeCalculator]:
+    """The scheme, the named claims (None: every SUBMITTED claim) and the calculator of
+    a run's payload."""
+    scheme = str(payload.get("scheme"))
     try:
-        calculator = calculator_or_invalid(str(scheme))
+        calculator = calculator_or_invalid(scheme)
     except InvalidInput as error:
         raise PermanentFailure(error.message) from None
+    return scheme, payload.get("claim_ids"), calculator
+
+
+@job_handler(CALCULATE)
+async def calculate_run(ctx: JobContext) -> dict[str, Any]:
+    scheme, claim_ids, calculator = _requested(ctx.payload)
+    lanes = lane_count()
+    if lanes == 1:
+        result = await _calculate(ctx, ctx.job_id, scheme, claim_ids, calculator, 0, 1)
+    else:
+        children = await fan_out.children(
+            ctx, CALCULATE_LANE, [{"lane": k, "lanes": lanes} for k in range(lanes)]
+        )
+        parts = await fan_out.results(ctx, children)
+        result = summed(scheme, parts, await catalogue.versions(scheme))
+    await ctx.finish(result)  # each chunk committed its own work
+    return result
+
+
+@job_handler(CALCULATE_LANE)
+async def calculate_lane(ctx: JobContext) -> dict[str, Any]:
+    """One lane of a run (payload: parent, lane, lanes), with the run's payload."""
+    run_id = int(ctx.payload["parent"])
+    run = await Job.select(Job.payload).where(Job.id == run_id).first().run()
+    if run is None:
+        raise PermanentFailure(f"calculation run {run_id} is gone")
+    scheme, claim_ids, calculator = _requested(json.loads(run["payload"]))
+    lane, lanes = int(ctx.payload["lane"]), int(ctx.payload["lanes"])
+    result = await _calculate(ctx, run_id, scheme, claim_ids, calculator, lane, lanes)
+    await ctx.finish(result)
+    return result
+
+
+# Lanes of one run on PostgreSQL: its claims split by person, each lane a job of its
+# own (CALCULATE_LANE), run by workers side by side (workers.fan_out), each on a
+# connection and, given worker processes enough, a core of its own. Every cap that
+# spans claims, and the skill level's difference over lower levels, is one person's: a
+# person's claims all fall in one lane, in the same order as in one. A constant, not a
+# setting: two runs of a scheme at once must cut their claims the same way to take
+# turns per lane.
+LANES_POSTGRESQL = 2
+
+
+def lane_count() -> int:
+    return 1 if is_sqlite(engine()) else LANES_POSTGRESQL
+
+
+def split_by_person(basis: pd.DataFrame, lanes: int) -> list[pd.DataFrame]:
+    """The claims of each lane: lane k holds the persons whose id is k modulo `lanes`
+    (claims naming no person: lane 0; no cap spans them). calculation_store's
+    submitted_basis selects one lane's the same way."""
+    if lanes == 1:
+        return [basis]
+    lane = basis["person"].to_numpy(dtype=np.int64) % lanes
+    return [basis.loc[lane == k] for k in range(lanes)]
+
+
+def summed(
+    scheme: str, parts: list[dict[str, Any]], versions: list[StoredPolicy]
+) -> dict[str, Any]:
+    """A run's result from its lanes' results."""
+    result: dict[str, Any] = {"scheme": scheme, "policy_versions": []}
+    for key in ("claims", "total_fen", "zero", "no_policy", "skipped"):
+        result[key] = sum(int(part[key]) for part in parts)
+    used = {v for part in parts for v in part["policy_versions"]}
+    # In the order versions are processed.
+    rank = evaluation.version_order([(s.id, s.policy) for s in versions])
+    result["policy_versions"] = sorted(used, key=rank.__getitem__)
+    return result
+
+
+async def _calculate(
+    ctx: JobContext,
+    run_id: int,
+    scheme: str,
+    claim_ids: list[int] | None,
+    calculator: schemes.SchemeCalculator,
+    lane: int,
+    lanes: int,
+) -> dict[str, Any]:
+    """Calculates one lane of run `run_id` (all of it when `lanes` is 1), chunk after
+    chunk, each committed on its own; returns its figures."""
     versions = await catalogue.versions(scheme)
     with _timed("plan"):
         async with unit_of_work():
-            basis = await store.submitted_basis(scheme, claim_ids)
-        lanes = [
-            plan(part, versions, scheme, chunk_size())
-            for part in split_by_person(basis, lane_count())
-        ]
+            basis = await store.submitted_basis(
+                scheme, claim_ids, (lane, lanes) if lanes > 1 else None
+            )
+        chunks = plan(basis, versions, scheme, chunk_size())
     result: dict[str, Any] = {
         "scheme": scheme,
         "claims": 0,
@@ -300,37 +384,8 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
     }
     progress = _Progress(ctx, len(basis))
     await ctx.progress(2)
-    run = functools.partial(_run_lane, ctx, scheme, calculator, result, progress)
-    first, *others = [run(lane, chunks) for lane, chunks in enumerate(lanes) if chunks] or [
-        run(0, [])
-    ]
-    await side_by_side(first, *others)
-    # In the order versions are processed, whichever lane met one first.
-    rank = evaluation.version_order([(s.id, s.policy) for s in versions])
-    result["policy_versions"].sort(key=rank.__getitem__)
-    await ctx.finish(result)  # each chunk committed its own work
-    return result
-
-
-# Lanes of one run on PostgreSQL: its claims split by person, each lane calculated on a
-# connection of its own, side by side. Every cap that spans claims, and the skill
-# level's difference over lower levels, is one person's: a person's claims all fall in
-# one lane, in the same order as in one. A constant, not a setting: two runs of a
-# scheme at once must cut their claims the same way to take turns per lane.
-LANES_POSTGRESQL = 2
-
-
-def lane_count() -> int:
-    return 1 if is_sqlite(engine()) else LANES_POSTGRESQL
-
-
-def split_by_person(basis: pd.DataFrame, lanes: int) -> list[pd.DataFrame]:
-    """The claims of each lane: lane k holds the persons whose id is k modulo `lanes`
-    (claims naming no person: lane 0; no cap spans them)."""
-    if lanes == 1:
-        return [basis]
-    lane = basis["person"].to_numpy(dtype=np.int64) % lanes
-    return [basis.loc[lane == k] for k in range(lanes)]
+    await _run_chunks(ctx, run_id, scheme, calculator, result, progress, lane, chunks)
+    return summed(scheme, [result], versions)
 
 
 class _Progress:
@@ -344,8 +399,9 @@ class _Progress:
         await self.ctx.progress(2 + 97 * self.done // self.total)
 
 
-async def _run_lane(
+async def _run_chunks(
     ctx: JobContext,
+    run_id: int,
     scheme: str,
     calculator: schemes.SchemeCalculator,
     result: dict[str, Any],
@@ -367,7 +423,7 @@ async def _run_lane(
                 with _timed("inputs and traces as JSON"):
                     results = results_frame(priced)
                 with _timed("store"):
-                    updated = await store.store_results(results, ctx.job_id, utcnow())
+                    updated = await store.store_results(results, run_id, utcnow())
                 amounts = results.rows["amount_fen"]
             finishing = time.perf_counter()
             if updated and stored is not None:
@@ -377,7 +433,7 @@ async def _run_lane(
                 ctx.actor,
                 "claims.calculated",
                 "job",
-                ctx.job_id,
+                run_id,
                 after={
                     "scheme": scheme,
                     "policy_version": stored.id if stored else None,

@@ -219,15 +219,21 @@ def status_list(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{s}'" for s in values) + ")"  # constants, never input
 
 
-async def submitted_basis(scheme: str, claim_ids: list[int] | None) -> pd.DataFrame:
+async def submitted_basis(
+    scheme: str, claim_ids: list[int] | None, lane: tuple[int, int] | None = None
+) -> pd.DataFrame:
     """id, basis_date and person (0: none) of the scheme's SUBMITTED claims not
-    calculated yet (all, or those of `claim_ids`)."""
+    calculated yet (all, or those of `claim_ids`); with `lane` (k, lanes) only those
+    whose person is k modulo lanes (subsidies.claims.calculation.split_by_person)."""
     columns = (
         "claim.id + 0, claim.basis_date || '', coalesce(claim.person, 0) + 0"
         if _sqlite()
         else "claim.id, claim.basis_date::text, coalesce(claim.person, 0)"
     )
     where = f"claim.scheme = ? AND claim.status = '{statuses.SUBMITTED}' AND {NOT_CALCULATED}"
+    if lane is not None:
+        k, lanes = (int(n) for n in lane)
+        where += f" AND coalesce(claim.person, 0) % {lanes} = {k}"
     names = ["id:int", "basis_date:date", "person:int"]
     if claim_ids is None:
         return await fetch_frame(

@@ -15,6 +15,7 @@ from subsidies.claims import statuses
 from subsidies.claims.tables import Claim
 
 CALCULATE = "subsidies.calculate"  # job kind of a calculation run (payload: scheme, claim_ids)
+CALCULATE_LANE = "subsidies.calculate_lane"  # one lane of a run (payload: parent, lane, lanes)
 
 
 @dataclass(frozen=True)

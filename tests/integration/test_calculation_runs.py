@@ -18,7 +18,7 @@ from kernel.db import engine, is_sqlite, unit_of_work
 from registry.tables import Employment
 from subsidies.claims import calculation_store, statuses
 from subsidies.claims.holds import hold_or_flag
-from subsidies.claims.submission import NewClaim, insert_claims
+from subsidies.claims.submission import CALCULATE_LANE, NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
@@ -26,6 +26,7 @@ from tests.conftest import bearer, staff_token, unique
 from tests.support import registry_data
 from tests.support.claim_rows import claims_by_id, stored_trace
 from workers.status import JobStatus
+from workers.tables import Job
 
 EMPLOYED = Condition("employed_in_dongguan", "is", True)
 
@@ -346,9 +347,17 @@ async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     job = await run(client, h, sorted(c for claims in people for c in claims))
     assert job["result"]["claims"] == 16
     assert set(lanes) == ({0} if is_sqlite(engine()) else {0, 1})
+    # On PostgreSQL each lane is a job of its own, named after the run, done once.
+    lane_jobs = await Job.select(Job.payload, Job.status, Job.attempts).where(
+        (Job.kind == CALCULATE_LANE) & Job.payload.like(f'%"parent": {job["id"]}%')
+    )
+    assert sorted(
+        (json.loads(j["payload"])["lane"], j["status"], j["attempts"]) for j in lane_jobs
+    ) == ([] if is_sqlite(engine()) else [(0, JobStatus.DONE, 1), (1, JobStatus.DONE, 1)])
     rows = await claims_of([c for claims in people for c in claims])
     for claims in people:
         assert [rows[c]["amount_fen"] for c in claims] == [1_500_000] * 3 + [500_000]
+        assert {rows[c]["calculation_job"] for c in claims} == {job["id"]}
     # Each lane stored the traces its calculations name (after them, for the other
     # lane's sake), so none names a trace that is not there.
     assert all(rows[c]["trace"] for claims in people for c in claims)

@@ -31,3 +31,21 @@ async def failing(ctx: JobContext) -> None:
     if ctx.attempt == 1:
         raise ValueError("driver detail that must stay in the log")
     raise DomainError(f"boom on attempt {ctx.attempt}")
+
+
+FAN_OUT = "test.fan_out"
+
+
+@job_handler(FAN_OUT)
+async def fan_out_parent(ctx: JobContext) -> dict[str, Any]:
+    """Children of `child_kind` (default SLOW_EFFECT), one per marker, through
+    workers.fan_out; its result lists theirs."""
+    from workers import fan_out
+
+    payloads = [
+        {"marker": marker, "steps": 1, "step_seconds": ctx.payload.get("step_seconds", 0.1)}
+        for marker in ctx.payload["markers"]
+    ]
+    kind = ctx.payload.get("child_kind", SLOW_EFFECT)
+    children = await fan_out.children(ctx, kind, payloads)
+    return {"children": children, "results": await fan_out.results(ctx, children)}
