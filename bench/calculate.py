@@ -54,7 +54,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import floor  # noqa: E402
+from bench import floor, worker_processes  # noqa: E402
 from bench.machine import header_note  # noqa: E402
 from kernel.db import (  # noqa: E402
     bind_engine,
@@ -406,6 +406,25 @@ async def run_jobs_at_once(
     return results, seconds, max(peaks)
 
 
+async def run_jobs_on_workers(
+    url: str, schemes: list[str], workers: tuple[int, int, str], at_once: bool
+) -> tuple[list[dict[str, Any]], float, float]:
+    """One job per scheme, sent to `dramatiq` worker processes (processes, threads,
+    broker),
+    already started, as `make worker` runs them: one after the other, or all at once;
+    returns the results, the seconds from the first job's start to the last one's end,
+    and the highest peak RSS among the workers."""
+    with worker_processes.running(url, *workers) as pids:
+        worker_processes.reset_peak_rss(pids)
+        started = time.perf_counter()
+        if at_once:
+            results = await worker_processes.run(CALCULATE, [{"scheme": s} for s in schemes])
+        else:
+            results = [(await worker_processes.run(CALCULATE, [{"scheme": s}]))[0] for s in schemes]
+        seconds = time.perf_counter() - started
+        return results, seconds, worker_processes.peak_rss_mb(pids)
+
+
 # What a run reads of each claim (subsidies.claims.calculation_store.CLAIM_COLUMNS).
 CLAIM_READ = (
     "id, person, claimant, payee_organisation, certificate, basis_date, budget_year, "
@@ -437,6 +456,7 @@ async def bench_engine(
     runs: bool,
     at_once: bool = False,
     with_floor: bool = False,
+    workers: tuple[int, int, str] = (0, 0, ""),
 ) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"bench-calculate-{engine}-"))
     url = (
@@ -471,7 +491,9 @@ async def bench_engine(
         calculation.TIMINGS.clear()
         reset_peak_rss()
         busy, own = machine_busy_seconds(), own_cpu_seconds()
-        if at_once:
+        if workers[0]:
+            results, seconds, rss = await run_jobs_on_workers(url, schemes, workers, at_once)
+        elif at_once:
             results, seconds, rss = await run_jobs_at_once(url, schemes)
         else:
             started = time.perf_counter()
@@ -605,6 +627,22 @@ def main() -> None:
         help="PostgreSQL: lanes of one run (default the code's; 1: the claims one chunk "
         "after another, as before lanes)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="run the jobs on this many `dramatiq workers.actors` processes (Redis "
+        "broker) instead of in this process: a run's lanes go to any of them",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=4, help="with --workers: threads per worker process"
+    )
+    parser.add_argument(
+        "--broker",
+        choices=sorted(worker_processes.BROKERS),
+        default="rabbitmq",
+        help="with --workers: the broker that carries the jobs",
+    )
     args = parser.parse_args()
     calculation.LANES_POSTGRESQL = args.lanes
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -631,16 +669,24 @@ def main() -> None:
         parser.error(f"--engines: unknown {', '.join(unknown)}; known: {', '.join(TARGETS)}")
     for number, engine in enumerate(engines):
         pure_rows = args.pure_rows if number == 0 else 0
+        workers = (args.workers, args.threads, args.broker)
         r = asyncio.run(
-            bench_engine(engine, args.claims, pure_rows, runs=True, with_floor=args.floor)
+            bench_engine(
+                engine, args.claims, pure_rows, runs=True, with_floor=args.floor, workers=workers
+            )
         )
         target = ""
         if args.claims >= 1_000_000:
             verdict = "met" if r["seconds"] <= TARGETS[engine] else "MISSED"
             target = f"{verdict} (<= {TARGETS[engine]:g} s)"
+        if args.workers:
+            target += (
+                f" on {args.workers} worker processes of {args.threads} threads ({args.broker})"
+            )
         print_run(engine, r, target)
-        print("    phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
-        print_cpu(r)
+        if r["phases"]:  # kept by the process that ran the jobs
+            print("    phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in r["phases"].items()))
+        print_cpu(r, elsewhere=bool(args.workers))
         if r["floor"]:
             read, write = r["floor"]
             print(
@@ -650,14 +696,18 @@ def main() -> None:
         if r["pure"]:
             print_pure(r["pure"])
         if args.at_once:
-            r = asyncio.run(bench_engine(engine, args.claims, 0, runs=True, at_once=True))
+            r = asyncio.run(
+                bench_engine(engine, args.claims, 0, runs=True, at_once=True, workers=workers)
+            )
             print_run(f"{engine} *", r, "* the schemes at once, a worker process each")
-            print_cpu(r, at_once=True)
+            print_cpu(r, elsewhere=True)
 
 
-def print_cpu(r: dict[str, Any], at_once: bool = False) -> None:
+def print_cpu(r: dict[str, Any], elsewhere: bool = False) -> None:
+    """CPU seconds of the run: of this process unless the jobs ran `elsewhere`, and of
+    the whole machine."""
     own, machine = r["cpu"]
-    mine = "" if at_once else f"this process {own:.1f} s, "  # the workers ran elsewhere
+    mine = "" if elsewhere else f"this process {own:.1f} s, "
     print(
         f"    CPU: {mine}the whole machine {machine:.1f} s "
         f"of {os.cpu_count()} x {r['seconds']:.1f} s"

@@ -154,13 +154,12 @@ def bulk_session() -> Iterator[None]:
 
 
 async def _claims_among(
-    column: str, kind: str, values: list[Any], table: str = WITH_CALCULATION, *, fill: bool = True
+    column: str, kind: str, values: list[Any], table: str = WITH_CALCULATION
 ) -> tuple[str, list[Any]]:
     """FROM clause (and its parameters) of claims (`table`: by default with their
     calculations, `calc`) whose `column` (of `claim`, or `calc.` columns with the table
     given as "claim_calculation AS calc JOIN claim ...") is one of `values` (ids: kind
-    "integer"; cap keys: "text"), ending in a WHERE the caller extends. `fill=False` reuses the
-    temporary table the last call filled with the same values (PostgreSQL).
+    "integer"; cap keys: "text"), ending in a WHERE the caller extends.
     SQLite reads the list with json_each. PostgreSQL gets the values in a temporary
     table with statistics: given an array instead (`= ANY`, `IN (SELECT unnest(...))`
     or a join from unnest()), the planner takes it for a few rows, scans claims by
@@ -172,12 +171,11 @@ async def _claims_among(
         ]
     # One name per type: asyncpg remembers a COPY target's column types by name.
     wanted = f"calculation_wanted_{kind}"
-    if fill:
-        conn = raw_connection()
-        await conn.execute(f"DROP TABLE IF EXISTS {wanted}")
-        await conn.execute(f"CREATE TEMP TABLE {wanted} (v {kind}) ON COMMIT DROP")
-        await conn.copy_records_to_table(wanted, records=[(v,) for v in values])
-        await conn.execute(f"ANALYZE {wanted}")
+    conn = raw_connection()
+    await conn.execute(f"DROP TABLE IF EXISTS {wanted}")
+    await conn.execute(f"CREATE TEMP TABLE {wanted} (v {kind}) ON COMMIT DROP")
+    await conn.copy_records_to_table(wanted, records=[(v,) for v in values])
+    await conn.execute(f"ANALYZE {wanted}")
     return f"FROM {wanted} AS wanted JOIN ({table}) ON {qualified} = wanted.v WHERE TRUE", []
 
 
@@ -314,6 +312,16 @@ async def load_in_scope(scope: Scope, after_id: int, limit: int) -> pd.DataFrame
 
 
 _CALCULATED = "claim_calculation AS calc JOIN claim ON claim.id = calc.claim"
+# PostgreSQL: the calculations under the wanted cap keys (the temporary table
+# _claims_among filled), looked up by key first, then their claims by id. Joined as
+# one, the planner hash-joined every calculation with every claim on several workers
+# before looking at the keys: 1.25 s against 0.55 s for 200,000 keys among 750,000
+# calculations, none matching.
+_CALCULATED_UNDER_WANTED_KEYS = (
+    "FROM (SELECT calc.* FROM calculation_wanted_text AS wanted "
+    "JOIN claim_calculation AS calc ON calc.cap_key = wanted.v OFFSET 0) AS calc "
+    "JOIN claim ON claim.id = calc.claim WHERE TRUE"
+)
 
 
 async def by_cap_key(
@@ -330,7 +338,10 @@ async def by_cap_key(
     each by its own index, the keys in a temporary table on PostgreSQL (see
     _claims_among)."""
     own, own_args = await _claims_among("cap_key", "text", keys)
-    theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED, fill=False)
+    if _sqlite():
+        theirs, their_args = await _claims_among("calc.cap_key", "text", keys, _CALCULATED)
+    else:  # OFFSET 0 keeps the planner from folding the lookup by key into the join
+        theirs, their_args = _CALCULATED_UNDER_WANTED_KEYS, []
     sql = (
         f"SELECT {select} {own} AND ({where}) UNION ALL "
         f"SELECT {select} {theirs} AND claim.cap_key IS NULL "
