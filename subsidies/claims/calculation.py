@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from accounts.principal import Principal
 from audit.log import record
@@ -241,36 +242,37 @@ def plan(
 
 @dataclass
 class Results:
-    """What calculation_store.store_results writes: `rows` (RESULT_COLUMNS, inputs as
-    JSON text, a trace digest per row) and the traces they name (digest -> JSON text)."""
+    """What calculation_store.store_results writes: `rows` (RESULT_COLUMNS but inputs,
+    a trace digest per row), `inputs` (their JSON text, an Arrow string array in the
+    rows' order) and the traces they name (digest -> JSON text)."""
 
     rows: pd.DataFrame
+    inputs: pa.Array
     traces: dict[str, str]
 
 
 def results_frame(priced: Priced) -> Results:
     index = priced.amount_fen.index
-    inputs: Any = json_text.rows_as_json(priced.inputs)
+    inputs = json_text.rows_as_json_array(priced.inputs)
     if len(priced.inputs) != len(index):  # claims without inputs store {}
-        inputs = pd.Series(inputs, index=priced.inputs.index, dtype=object)
-        inputs = inputs.reindex(index, fill_value="{}").tolist()
+        source = np.full(len(index), len(inputs), dtype=np.int64)
+        source[index.get_indexer(priced.inputs.index)] = np.arange(len(inputs))
+        inputs = pa.concat_arrays([inputs, pa.array(["{}"], type=pa.string())]).take(source)
     codes, texts = json_text.distinct_lists_as_json(priced.trace.tolist())
     digests = np.asarray([trace_store.digest(text) for text in texts], dtype=object)
-    # Text columns stay object: pandas would otherwise copy them into Arrow strings,
-    # and store_results would copy them back.
+    # Text columns stay object: pandas would otherwise copy them into Arrow strings.
     rows = pd.DataFrame(
         {
             "id": index.to_numpy(dtype=np.int64),
             "policy_version": priced.version_id,
             "amount_fen": priced.amount_fen.to_numpy(dtype=np.int64),
             "cap_key": pd.Series(priced.cap_key.to_numpy(), index=index, dtype=object),
-            "inputs": pd.Series(inputs, index=index, dtype=object),
             "trace_digest": pd.Series(
                 digests[codes] if len(codes) else [], index=index, dtype=object
             ),
         }
     ).reset_index(drop=True)
-    return Results(rows, dict(zip(digests.tolist(), texts, strict=True)))
+    return Results(rows, inputs, dict(zip(digests.tolist(), texts, strict=True)))
 
 
 # -- the job --------------------------------------------------------------------------

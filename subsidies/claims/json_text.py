@@ -117,18 +117,22 @@ def _fragments(column: pd.Series) -> pa.Array:
 
 def rows_as_json(frame: pd.DataFrame) -> list[str]:
     """Each row of `frame` as a JSON object {column: value}, in column order."""
+    return rows_as_json_array(frame).to_pylist()
+
+
+def rows_as_json_array(frame: pd.DataFrame) -> pa.Array:
+    """rows_as_json as an Arrow string array (kernel.copy_binary writes it as is)."""
     if len(frame) == 0:
-        return []
+        return pa.array([], type=pa.string())
     if len(frame.columns) == 0:
-        return ["{}"] * len(frame)
+        return pa.array(["{}"] * len(frame), type=pa.string())
     parts: list[Any] = []
     for number, name in enumerate(frame.columns):
         key = msgspec.json.encode(str(name)).decode()
         parts.append(("{" if number == 0 else ",") + key + ":")
         parts.append(_fragments(frame.iloc[:, number]))
     parts.append("}")
-    joined = pc.binary_join_element_wise(*parts, "")
-    return joined.to_numpy(zero_copy_only=False).tolist()
+    return pc.binary_join_element_wise(*parts, "")
 
 
 def distinct_lists_as_json(items: list[Any]) -> tuple[np.ndarray, list[str]]:
