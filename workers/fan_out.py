@@ -67,6 +67,7 @@ async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]
     have finished: each is a job of its own, with its own effect)."""
     here: dict[int, asyncio.Task[None]] = {}
     since = time.monotonic()
+    shown = -1
     try:
         while True:
             rows = await _children(child_ids)
@@ -85,7 +86,10 @@ async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]
                 takeable = child not in running and _takeable(rows[child], now)
                 if takeable and (not running or waited):
                     here[child] = start_detached(runner.execute(child, ctx.lease_seconds))
-            await ctx.progress(sum(rows[c]["progress"] for c in child_ids) // len(child_ids))
+            progress = sum(rows[c]["progress"] for c in child_ids) // len(child_ids)
+            if progress != shown:
+                await ctx.progress(progress)
+                shown = progress
             await asyncio.sleep(POLL_SECONDS)
     finally:
         await asyncio.gather(*here.values(), return_exceptions=True)

@@ -333,16 +333,6 @@ def lane_count() -> int:
     return 1 if is_sqlite(engine()) else LANES_POSTGRESQL
 
 
-def split_by_person(basis: pd.DataFrame, lanes: int) -> list[pd.DataFrame]:
-    """The claims of each lane: lane k holds the persons whose id is k modulo `lanes`
-    (claims naming no person: lane 0; no cap spans them). calculation_store's
-    submitted_basis selects one lane's the same way."""
-    if lanes == 1:
-        return [basis]
-    lane = basis["person"].to_numpy(dtype=np.int64) % lanes
-    return [basis.loc[lane == k] for k in range(lanes)]
-
-
 def summed(
     scheme: str, parts: list[dict[str, Any]], versions: list[StoredPolicy]
 ) -> dict[str, Any]:

@@ -223,7 +223,8 @@ async def submitted_basis(
 ) -> pd.DataFrame:
     """id, basis_date and person (0: none) of the scheme's SUBMITTED claims not
     calculated yet (all, or those of `claim_ids`); with `lane` (k, lanes) only those
-    whose person is k modulo lanes (subsidies.claims.calculation.split_by_person)."""
+    whose person is k modulo lanes (claims naming no person: lane 0; no cap spans
+    them)."""
     columns = (
         "claim.id + 0, claim.basis_date || '', coalesce(claim.person, 0) + 0"
         if _sqlite()

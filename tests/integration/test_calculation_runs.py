@@ -270,6 +270,9 @@ async def test_only_submitted_claims_without_a_calculation_are_loaded(client):
         loaded = await calculation_store.load_submitted(ids)
         named = await calculation_store.submitted_basis("skill_level", ids)
         every = await calculation_store.submitted_basis("skill_level", None)
+        lanes = [
+            await calculation_store.submitted_basis("skill_level", None, (k, 2)) for k in (0, 1)
+        ]
     assert loaded["id"].tolist() == [ids[0]]
     [row] = loaded.to_dict("records")
     assert row["status"] == statuses.SUBMITTED and row["cap_key"] == "own-key"
@@ -277,6 +280,10 @@ async def test_only_submitted_claims_without_a_calculation_are_loaded(client):
     assert named["id"].tolist() == [ids[0]] and named["person"].tolist() == [fresh[0]]
     assert ids[0] in every["id"].tolist()
     assert not {ids[1], ids[2]} & set(every["id"].tolist())
+    # A lane's claims: those whose person is the lane's number modulo the lanes.
+    for k, lane in enumerate(lanes):
+        assert set(lane["person"] % 2) <= {k}
+    assert sorted(lanes[0]["id"].tolist() + lanes[1]["id"].tolist()) == every["id"].tolist()
 
 
 async def test_runs_at_once_store_each_calculation_once(client):

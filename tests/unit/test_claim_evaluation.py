@@ -218,18 +218,37 @@ def test_traces_sharing_steps_are_encoded_once_and_stay_right():
     assert [json.loads(x) for x in _traces_as_json(shared)] == shared
 
 
-def test_lanes_hold_every_claim_once_and_each_person_in_one():
-    basis = pd.DataFrame(
-        {
-            "id": np.arange(1, 13),
-            "basis_date": pd.to_datetime(["2024-03-01"] * 12),
-            "person": [7, 8, 7, 0, 9, 8, 0, 10, 7, 11, 9, 12],  # 0: a claim naming no one
-        }
+def test_results_keep_the_claims_order_and_store_empty_inputs_for_claims_without():
+    index = pd.Index([11, 12, 13], name="id")
+    steps = [{"zh": "甲", "en": "a"}]
+    priced = calculation.Priced(
+        amount_fen=pd.Series([600, 0, 400], index=index),
+        trace=pd.Series([steps, [evaluation.NO_INPUTS_TRACE], steps], index=index),
+        cap_key=pd.Series(["k:1", None, "k:1"], index=index, dtype=object),
+        inputs=frame(level=[3, 4], cap_key=["k:1", "k:1"]).set_axis(pd.Index([11, 13], name="id")),
+        version_id=5,
     )
-    lanes = calculation.split_by_person(basis, 2)
-    assert sorted(pd.concat(lanes)["id"]) == list(range(1, 13))
-    owners = [set(lane["person"]) for lane in lanes]
-    assert not owners[0] & owners[1]
-    assert 0 in owners[0]
-    assert [lane["id"].is_monotonic_increasing for lane in lanes] == [True, True]
-    assert calculation.split_by_person(basis, 1)[0] is basis
+    results = calculation.results_frame(priced)
+    assert results.rows["id"].tolist() == [11, 12, 13]
+    assert results.rows["policy_version"].tolist() == [5, 5, 5]
+    assert results.rows["cap_key"].tolist() == ["k:1", None, "k:1"]
+    assert [json.loads(t) for t in results.inputs.to_pylist()] == [
+        {"level": 3, "cap_key": "k:1"}, {}, {"level": 4, "cap_key": "k:1"},
+    ]  # fmt: skip
+    digests = results.rows["trace_digest"].tolist()
+    assert digests[0] == digests[2] != digests[1]
+    assert json.loads(results.traces[digests[0]]) == steps
+
+
+def test_a_runs_result_sums_its_lanes_with_versions_in_processing_order():
+    versions = [stored(policy(version=2, effective_from="2024-01-01"), 8), stored(policy(), 7)]
+    lanes = [
+        {"claims": 2, "total_fen": 900, "zero": 1, "no_policy": 0, "skipped": 1,
+         "policy_versions": [8]},
+        {"claims": 3, "total_fen": 100, "zero": 0, "no_policy": 2, "skipped": 0,
+         "policy_versions": [8, 7]},
+    ]  # fmt: skip
+    assert calculation.summed("skill_level", lanes, versions) == {
+        "scheme": "skill_level", "claims": 5, "total_fen": 1000, "zero": 1, "no_policy": 2,
+        "skipped": 1, "policy_versions": [7, 8],
+    }  # fmt: skip
