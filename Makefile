@@ -45,8 +45,10 @@ bench: setup
 bench-import: setup
 	$(BIN)/python bench/import_outcomes.py
 
+# SQLite in this process (the embedded default); PostgreSQL on two worker processes.
 bench-calculate: setup
-	$(BIN)/python bench/calculate.py
+	$(BIN)/python bench/calculate.py --engines sqlite
+	$(BIN)/python bench/calculate.py --engines postgresql --pure-rows 0 --workers 2
 
 bench-scan: setup
 	$(BIN)/python bench/scan.py

@@ -25,6 +25,10 @@ subsidies.calculators.caps.apply_cap's grouped cumulative cap).
 Targets (issue 4): the run at most 20 s on SQLite and 15 s on PostgreSQL; the pure
 calculator at least 1,500,000 rows/s.
 
+With --workers N the jobs run instead on N real `dramatiq workers.actors` processes
+(bench/worker_processes.py), as in a deployment: a run's lanes (PostgreSQL) go to any
+of them. `make bench-calculate` runs SQLite in this process and PostgreSQL so.
+
 With --floor (PostgreSQL), the bench also times bare COPY of the claims' columns out
 and of the runs' results back in (bench/floor.py): the database's share alone.
 """
@@ -631,8 +635,8 @@ def main() -> None:
         "--workers",
         type=int,
         default=0,
-        help="run the jobs on this many `dramatiq workers.actors` processes (Redis "
-        "broker) instead of in this process: a run's lanes go to any of them",
+        help="run the jobs on this many `dramatiq workers.actors` processes (see "
+        "--broker) instead of in this process: a run's lanes go to any of them",
     )
     parser.add_argument(
         "--threads", type=int, default=4, help="with --workers: threads per worker process"
@@ -644,6 +648,8 @@ def main() -> None:
         help="with --workers: the broker that carries the jobs",
     )
     args = parser.parse_args()
+    if args.workers and args.lanes != calculation.LANES_POSTGRESQL:
+        parser.error("--lanes applies to this process only, not to --workers")
     calculation.LANES_POSTGRESQL = args.lanes
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     load_handlers()
@@ -699,7 +705,8 @@ def main() -> None:
             r = asyncio.run(
                 bench_engine(engine, args.claims, 0, runs=True, at_once=True, workers=workers)
             )
-            print_run(f"{engine} *", r, "* the schemes at once, a worker process each")
+            each = "on the workers" if args.workers else "a worker process each"
+            print_run(f"{engine} *", r, f"* the schemes at once, {each}")
             print_cpu(r, elsewhere=True)
 
 

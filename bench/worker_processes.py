@@ -1,5 +1,5 @@
 """Real worker processes for a bench: `dramatiq workers.actors`, as `make worker` starts
-them, on a Redis queue of the bench's own, against the bench's database. Jobs reach
+them, on a queue of the bench's own (RabbitMQ or Redis), against the bench's database. Jobs reach
 them as in a deployment: a committed job row, then a message."""
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from workers.status import JobStatus
 from workers.tables import Job
 
 ROOT = Path(__file__).resolve().parents[1]
+# One queue per bench process: workers.broker reads JOB_QUEUE once, at the first send.
+QUEUE = f"bench-{uuid.uuid4().hex[:8]}"
+DEADLINE_SECONDS = 3600
 BROKERS = {"rabbitmq": "amqp://guest:guest@127.0.0.1:5672/%2F", "redis": "redis://127.0.0.1:6379/0"}
 
 
@@ -33,8 +36,10 @@ def running(
     """Starts the workers and waits until each has its database pool; yields their
     process ids. This process sends its jobs to their queue (set before the first
     send: workers.broker reads the environment once)."""
-    queue = f"bench-{uuid.uuid4().hex[:8]}"
-    os.environ.update(BROKER_URL=BROKERS[broker], JOB_QUEUE=queue)
+    queue = QUEUE
+    if os.environ.setdefault("BROKER_URL", BROKERS[broker]) != BROKERS[broker]:
+        raise SystemExit("one broker per bench process: workers.broker chose it at the first send")
+    os.environ["JOB_QUEUE"] = queue
     log = Path(tempfile.mkstemp(prefix="bench-workers-", suffix=".log")[1])
     env = {
         **os.environ,
@@ -49,6 +54,7 @@ def running(
         env=env,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group, so that a kill reaches its workers alone
     )
     try:
         yield _wait_for_pools(main, processes, log)
@@ -59,7 +65,7 @@ def running(
         try:
             main.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            os.killpg(os.getpgid(main.pid), signal.SIGKILL)
+            os.killpg(main.pid, signal.SIGKILL)
         _forget_queue(BROKERS[broker], queue)
         log.unlink(missing_ok=True)
 
@@ -128,7 +134,8 @@ async def run(kind: str, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]
     """Enqueues one job per payload at once and waits for all; their results."""
     async with unit_of_work():
         ids = [await enqueue(kind, p, created_by="bench") for p in payloads]
-    while True:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
         rows = await Job.select(Job.id, Job.status, Job.result, Job.error).where(Job.id.is_in(ids))
         failed = [r for r in rows if r["status"] == JobStatus.FAILED]
         if failed:
@@ -137,3 +144,4 @@ async def run(kind: str, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]
             by_id = {r["id"]: json.loads(r["result"]) for r in rows}
             return [by_id[i] for i in ids]
         await asyncio.sleep(0.1)
+    raise SystemExit(f"jobs {ids} not done after {DEADLINE_SECONDS} s")

@@ -38,7 +38,13 @@ def _fixed_width(blocks: np.ndarray) -> pa.Array:
 
 
 def _big_endian(values: np.ndarray, dtype: str) -> np.ndarray:
-    """`values` as big-endian bytes, one row of bytes per value."""
+    """`values` as big-endian bytes, one row of bytes per value; a value the type cannot
+    hold raises OverflowError (astype would wrap it around)."""
+    values = np.asarray(values)
+    if len(values):
+        limits = np.iinfo(np.dtype(dtype))
+        if values.min() < limits.min or values.max() > limits.max:
+            raise OverflowError(f"a value does not fit {np.dtype(dtype).name}")
     return np.ascontiguousarray(values.astype(dtype)).view(np.uint8).reshape(len(values), -1)
 
 
@@ -62,8 +68,6 @@ def _fixed_fields(rows: int, fields: int, columns: list[tuple[str, Any]]) -> np.
 def _text_field(values: Any) -> list[pa.Array]:
     """A text column's field per row: the byte length and the UTF-8 bytes, or -1."""
     strings = values if isinstance(values, pa.Array) else pa.array(values, type=pa.string())
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
     data = pc.cast(strings, pa.binary())
     lengths = pc.binary_length(data).to_numpy(zero_copy_only=False)
     missing = pc.is_null(data).to_numpy(zero_copy_only=False)
@@ -73,7 +77,7 @@ def _text_field(values: Any) -> list[pa.Array]:
 
 
 def _nullable_int4_field(values: Sequence[int | None]) -> list[pa.Array]:
-    array = pa.array(values, type=pa.int32())
+    array = pa.array(values, type=pa.int64())
     missing = pc.is_null(array).to_numpy(zero_copy_only=False)
     numbers = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)
     with_value = np.hstack(
@@ -84,11 +88,12 @@ def _nullable_int4_field(values: Sequence[int | None]) -> list[pa.Array]:
     return [pc.if_else(pa.array(missing), pa.scalar(_NULL, pa.binary()), fields)]
 
 
-def copy_stream(rows: int, columns: list[tuple[str, Any]]) -> bytes:
-    """The whole binary COPY stream (header, rows, trailer) of `columns` (kind, values),
-    in the order COPY names them. Fixed-width columns may come in any position."""
+def copy_stream(rows: int, columns: list[tuple[str, Any]]) -> list[bytes | memoryview]:
+    """The binary COPY stream (header, rows, trailer, in pieces: the rows are not copied
+    again) of `columns` (kind, values), in the order COPY names them; the fixed-width
+    ones first."""
     if rows == 0:
-        return HEADER + TRAILER
+        return [HEADER, TRAILER]
     fixed = [(k, v) for k, v in columns if k in ("int4", "int8", "timestamptz")]
     if [k for k, _ in columns[: len(fixed)]] != [k for k, _ in fixed]:
         raise ValueError("fixed-width columns (int4, int8, timestamptz) must come first")
@@ -106,11 +111,14 @@ def copy_stream(rows: int, columns: list[tuple[str, Any]]) -> bytes:
     offsets = joined.buffers()[1]
     first, last = np.frombuffer(offsets, dtype=np.int32)[[joined.offset, joined.offset + rows]]
     body = memoryview(joined.buffers()[2])[first:last]
-    return b"".join((HEADER, body, TRAILER))
+    return [HEADER, body, TRAILER]
 
 
-async def pieces(stream: bytes, size: int = 1 << 20) -> AsyncIterator[memoryview]:
-    """`stream` as asyncpg's copy_to_table takes it (as bytes it would be a path)."""
-    view = memoryview(stream)
-    for start in range(0, len(view), size):
-        yield view[start : start + size]
+async def pieces(
+    stream: list[bytes | memoryview], size: int = 1 << 20
+) -> AsyncIterator[memoryview]:
+    """`stream` as asyncpg's copy_to_table takes it (given bytes, it takes a path)."""
+    for part in stream:
+        view = memoryview(part)
+        for start in range(0, len(view), size):
+            yield view[start : start + size]

@@ -1,9 +1,9 @@
 """Running one job's independent parts at once, each in a transaction of its own.
 
 A PostgreSQL transaction runs on one core. A bulk job that splits its work into parts
-that never touch each other's rows (registry.outcomes.parts, the lanes of
-subsidies.claims.calculation) can keep both cores of this machine busy by running each
-part on a connection of its own.
+that never touch each other's rows (registry.outcomes.parts; workers.fan_out runs a
+parent's children so) can keep both cores of this machine busy by running each part
+on a connection of its own.
 """
 
 from __future__ import annotations

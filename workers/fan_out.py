@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ from workers.outbox import enqueue
 from workers.runner import JobContext, PermanentFailure
 from workers.status import JobStatus
 from workers.tables import Job
+
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
 # How long a child the parent could run itself waits for a worker of its own before
@@ -60,8 +63,10 @@ async def children(ctx: JobContext, kind: str, payloads: list[dict[str, Any]]) -
 async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]:
     """Each child's result, in order, once all are done. Runs here, side by side on
     this process's loop, the children there are to take (not taken yet, due for a
-    retry, or their worker's lease expired): the first at once, any other only once it
-    has waited TAKE_OVER_SECONDS for a worker of its own. Waits for the children other
+    retry, or their worker's lease expired): the first at once, others beside it only
+    once the children have had TAKE_OVER_SECONDS to reach workers of their own (a
+    child that becomes takeable later, by a retry or an expired lease, is no longer
+    new to the workers: it is taken at once). Waits for the children other
     workers run, reporting their mean progress as the parent's. A child that failed for
     good fails the parent for good, with its error (after the children running here
     have finished: each is a job of its own, with its own effect)."""
@@ -92,7 +97,14 @@ async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]
                 shown = progress
             await asyncio.sleep(POLL_SECONDS)
     finally:
-        await asyncio.gather(*here.values(), return_exceptions=True)
+        outcomes = await asyncio.gather(*here.values(), return_exceptions=True)
+        for child, outcome in zip(here, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(
+                outcome, asyncio.CancelledError
+            ):
+                log.error(
+                    "job %s: running child %s here failed", ctx.job_id, child, exc_info=outcome
+                )
 
 
 async def _children(child_ids: list[int]) -> dict[int, dict[str, Any]]:

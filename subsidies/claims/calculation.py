@@ -7,7 +7,7 @@ claims holding an amount — calculated, approved, on hold, paid — hold under 
 cap key), judges the policy's conditions and prices the eligible rows with the scheme's
 pure calculator (subsidies.claims.evaluation), then appends per claim a calculation
 (subsidies.claims.tables.ClaimCalculation): the version, the amount, the cap key, the
-inputs, the trace (stored once per distinct trace), the time and this job's id.
+inputs, the trace (stored once per distinct trace), the time and the run's job id.
 
 Decisions:
 - Order. Claims are processed grouped by version (older effective date first), then by
@@ -64,6 +64,7 @@ from workers import fan_out
 from workers.kinds import job_handler
 from workers.outbox import enqueue
 from workers.runner import JobContext, PermanentFailure
+from workers.status import JobStatus
 from workers.tables import Job
 
 # Claims per chunk. Each chunk's lookups on PostgreSQL (its claims, what other claims
@@ -309,9 +310,10 @@ async def calculate_run(ctx: JobContext) -> dict[str, Any]:
 async def calculate_lane(ctx: JobContext) -> dict[str, Any]:
     """One lane of a run (payload: parent, lane, lanes), with the run's payload."""
     run_id = int(ctx.payload["parent"])
-    run = await Job.select(Job.payload).where(Job.id == run_id).first().run()
-    if run is None:
-        raise PermanentFailure(f"calculation run {run_id} is gone")
+    run = await Job.select(Job.payload, Job.status).where(Job.id == run_id).first().run()
+    if run is None or run["status"] in (JobStatus.FAILED, JobStatus.DONE):
+        # A lane the sweeper re-sent after its run ended (another lane failed for good).
+        raise PermanentFailure(f"calculation run {run_id} has ended or is gone")
     scheme, claim_ids, calculator = _requested(json.loads(run["payload"]))
     lane, lanes = int(ctx.payload["lane"]), int(ctx.payload["lanes"])
     result = await _calculate(ctx, run_id, scheme, claim_ids, calculator, lane, lanes)
@@ -407,6 +409,9 @@ async def _run_chunks(
         # of a run's time). It runs again between chunks, unless another bulk job in
         # this process is in the middle of one (kernel.collector).
         async with unit_of_work():
+            # Holds this job's row to the commit: an attempt whose lease another worker
+            # (or the run's parent) has taken over stops here instead of storing.
+            await ctx.hold()
             with store.bulk_session(), collector_paused():
                 with _timed("load claims"):
                     await store.serialise_runs(scheme, lane)

@@ -389,7 +389,8 @@ async def serialise_runs(scheme: str, lane: int) -> None:
 async def store_results(results: Results, job_id: int, now: datetime) -> int:
     """Appends each result as its claim's calculation, with the traces they name;
     returns how many were stored. `results` (subsidies.claims.calculation.Results) has
-    rows of RESULT_COLUMNS (inputs as JSON text; policy_version and cap_key may be None)
+    rows of RESULT_COLUMNS but inputs (policy_version and cap_key may be None) and the
+    inputs' JSON text apart, in the rows' order,
     for claims load_submitted read in this transaction after serialise_runs: none has a
     calculation (the unique index on claim_calculation (claim) would refuse a second one
     and fail the run). A claim that left SUBMITTED meanwhile (withdrawn, put on hold)

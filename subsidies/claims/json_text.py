@@ -115,13 +115,9 @@ def _fragments(column: pd.Series) -> pa.Array:
     return pc.fill_null(out, "null")
 
 
-def rows_as_json(frame: pd.DataFrame) -> list[str]:
-    """Each row of `frame` as a JSON object {column: value}, in column order."""
-    return rows_as_json_array(frame).to_pylist()
-
-
 def rows_as_json_array(frame: pd.DataFrame) -> pa.Array:
-    """rows_as_json as an Arrow string array (kernel.copy_binary writes it as is)."""
+    """Each row of `frame` as a JSON object {column: value}, in column order: an Arrow
+    string array (kernel.copy_binary writes it as is)."""
     if len(frame) == 0:
         return pa.array([], type=pa.string())
     if len(frame.columns) == 0:

@@ -12,19 +12,22 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pytest
 
 from accounts.roles import StaffRole
 from kernel.db import engine, is_sqlite, unit_of_work
 from registry.tables import Employment
-from subsidies.claims import calculation_store, statuses
+from subsidies.claims import calculation, calculation_store, statuses
 from subsidies.claims.holds import hold_or_flag
-from subsidies.claims.submission import CALCULATE_LANE, NewClaim, insert_claims
+from subsidies.claims.submission import CALCULATE, CALCULATE_LANE, NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
 from tests.conftest import bearer, staff_token, unique
 from tests.support import registry_data
 from tests.support.claim_rows import claims_by_id, stored_trace
+from workers import runner
+from workers.outbox import enqueue
 from workers.status import JobStatus
 from workers.tables import Job
 
@@ -332,7 +335,6 @@ async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     SQLite in one. With chunks of one claim, each person's four senior-technician
     claims (15,000 each against the 50,000 cap) must still fill the cap in claim-id
     order, which holds only if a person's claims stay in one lane."""
-    from subsidies.claims import calculation
 
     monkeypatch.setattr(calculation, "CHUNK", 1)
     monkeypatch.setattr(calculation, "CHUNK_POSTGRESQL", 1)
@@ -356,7 +358,7 @@ async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     assert set(lanes) == ({0} if is_sqlite(engine()) else {0, 1})
     # On PostgreSQL each lane is a job of its own, named after the run, done once.
     lane_jobs = await Job.select(Job.payload, Job.status, Job.attempts).where(
-        (Job.kind == CALCULATE_LANE) & Job.payload.like(f'%"parent": {job["id"]}%')
+        (Job.kind == CALCULATE_LANE) & Job.payload.like(f'%"parent": {job["id"]}}}')
     )
     assert sorted(
         (json.loads(j["payload"])["lane"], j["status"], j["attempts"]) for j in lane_jobs
@@ -553,3 +555,65 @@ async def test_simulate_reports_changes_and_budget_impact_and_writes_nothing(cli
         json=draft,
     )  # fmt: skip
     assert r.status_code == 403
+
+
+# -- lanes as jobs: guards ------------------------------------------------------------
+
+
+@pytest.fixture
+def unsent(monkeypatch):
+    """Jobs stay unsent: this test drives them by hand."""
+
+    async def nowhere(job_id: int) -> None:
+        return None
+
+    monkeypatch.setattr("workers.broker.send_job", nowhere)
+
+
+async def _run_and_lane(claim_ids: list[int]) -> tuple[int, int]:
+    """A run job (claimed, as a worker would) and lane 0 of it, enqueued."""
+    async with unit_of_work():
+        run_id = await enqueue(
+            CALCULATE, {"scheme": "skill_level", "claim_ids": claim_ids}, created_by="test"
+        )
+    assert await runner.claim(run_id) is not None
+    async with unit_of_work():
+        lane_id = await enqueue(
+            CALCULATE_LANE, {"lane": 0, "lanes": 1, "parent": run_id}, created_by="test"
+        )
+    return run_id, lane_id
+
+
+async def test_a_lane_whose_lease_was_taken_over_stores_nothing(db, unsent, monkeypatch):
+    """Taken over after its last progress report: the chunk's own hold on the job stops
+    it before it stores."""
+    day = date(2024, 3, 1)
+    person, cert = await skilled_person(3, day)
+    claim_id = await skill_claim(person, cert, day, 3)
+    _, lane_id = await _run_and_lane([claim_id])
+    stale = await runner.claim(lane_id)
+
+    async def reported(percent: int) -> None:
+        return None
+
+    monkeypatch.setattr(stale, "progress", reported)
+    # Its lease ran out and another attempt took the lane over.
+    await Job.update({Job.attempts: Job.attempts + 1}).where(Job.id == lane_id).run()
+    with pytest.raises(runner.LeaseLost):
+        await calculation.calculate_lane(stale)
+    assert not await ClaimCalculation.exists().where(ClaimCalculation.claim == claim_id).run()
+
+
+async def test_a_lane_of_a_run_that_has_ended_fails_and_stores_nothing(db, unsent):
+    day = date(2024, 3, 1)
+    person, cert = await skilled_person(3, day)
+    claim_id = await skill_claim(person, cert, day, 3)
+    run_id, lane_id = await _run_and_lane([claim_id])
+    await Job.update({Job.status: JobStatus.FAILED}).where(Job.id == run_id).run()
+    await runner.execute(lane_id)
+    lane = await Job.select(Job.status, Job.error).where(Job.id == lane_id).first().run()
+    assert lane == {
+        "status": JobStatus.FAILED,
+        "error": f"calculation run {run_id} has ended or is gone",
+    }
+    assert not await ClaimCalculation.exists().where(ClaimCalculation.claim == claim_id).run()

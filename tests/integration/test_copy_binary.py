@@ -55,3 +55,19 @@ async def test_no_rows_and_misshapen_columns(conn):
         copy_stream(1, [("text", ["x"]), ("int4", np.array([1]))])
     with pytest.raises(ValueError, match="2 values for 1 rows"):
         copy_stream(1, [("int4", np.array([1])), ("text", ["x", "y"])])
+
+
+async def test_a_slice_of_an_arrow_array_writes_its_own_values(conn):
+    """Arrays that start inside their buffers (a slice, a take) write their own rows."""
+    texts = pa.array(["skipped", "甲乙", None, "丙"], type=pa.string()).slice(1)
+    stream = copy_stream(3, [("int4", np.array([1, 2, 3])), ("text", texts)])
+    await conn.copy_to_table("copied", source=pieces(stream), columns=["a", "u"], format="binary")
+    got = await conn.fetch("SELECT a, u FROM copied ORDER BY a")
+    assert [tuple(r) for r in got] == [(1, "甲乙"), (2, None), (3, "丙")]
+
+
+def test_a_value_too_large_for_its_column_is_refused_not_wrapped():
+    with pytest.raises(OverflowError):
+        copy_stream(1, [("int4", np.array([2**31]))])
+    with pytest.raises(OverflowError):
+        copy_stream(1, [("int8", np.array([0])), ("int4?", [2**31 - 1 + 1])])

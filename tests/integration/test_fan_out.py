@@ -61,7 +61,7 @@ async def test_with_no_other_worker_the_parent_runs_every_child_itself(db, sent)
 async def test_a_child_another_worker_takes_runs_there_once(db, sent, monkeypatch):
     """A worker takes the second child a moment after its message arrives; the parent
     runs the first and leaves the second to it, and waits for it."""
-    monkeypatch.setattr(fan_out, "TAKE_OVER_SECONDS", 1.0)
+    monkeypatch.setattr(fan_out, "TAKE_OVER_SECONDS", 3.0)
     markers = [unique("m"), unique("m")]
     parent = await new_parent(markers, step_seconds=0.5)
     elsewhere: list[int] = []

@@ -158,7 +158,7 @@ def test_inputs_rows_as_json():
             "flag": [True, False],
         }
     )
-    rows = [json.loads(r) for r in json_text.rows_as_json(inputs)]
+    rows = [json.loads(r) for r in json_text.rows_as_json_array(inputs).to_pylist()]
     assert rows[0] == {
         "n": 1, "f": 1, "x": 0.5, "day": "2024-03-01", "moment": "2024-03-01T10:30:00",
         "s": "百校千人", "i": 3, "b": True, "o": {"k": 5}, "flag": True,
@@ -167,8 +167,10 @@ def test_inputs_rows_as_json():
         "n": 2, "f": None, "x": 1.25, "day": None, "moment": "2024-03-02T00:00:00",
         "s": None, "i": None, "b": None, "o": "2024-01-02", "flag": False,
     }  # fmt: skip
-    assert "百校千人" in json_text.rows_as_json(inputs)[0]  # readable, not \\u-escaped
-    assert json_text.rows_as_json(inputs.iloc[0:0]) == []
+    assert (
+        "百校千人" in json_text.rows_as_json_array(inputs).to_pylist()[0]
+    )  # readable, not \\u-escaped
+    assert json_text.rows_as_json_array(inputs.iloc[0:0]).to_pylist() == []
 
 
 def _traces_as_json(items: list) -> list[str]:
@@ -199,7 +201,7 @@ def test_inputs_json_escapes_awkward_strings_and_keeps_numbers_exact():
             "list": [[1, 2], []],
         }
     )
-    rows = [json.loads(r) for r in json_text.rows_as_json(inputs)]
+    rows = [json.loads(r) for r in json_text.rows_as_json_array(inputs).to_pylist()]
     assert rows[0] == {
         "quote": 'a "b"', "slash": "x\\y", "big": 2.0**60, "inf": None, "none": None,
         "list": [1, 2],
