@@ -243,22 +243,28 @@ def plan(
 
 @dataclass
 class Results:
-    """What calculation_store.store_results writes: `rows` (RESULT_COLUMNS but inputs,
-    a trace digest per row), `inputs` (their JSON text, an Arrow string array in the
-    rows' order) and the traces they name (digest -> JSON text)."""
+    """What calculation_store.store_results writes: `rows` (RESULT_COLUMNS but inputs:
+    a trace digest and the inputs' names' digest per row), `inputs` (their values' JSON
+    text, an Arrow string array in the rows' order), the traces and the lists of input
+    names they name (digest -> JSON text)."""
 
     rows: pd.DataFrame
     inputs: pa.Array
     traces: dict[str, str]
+    input_names: dict[str, str]
 
 
 def results_frame(priced: Priced) -> Results:
     index = priced.amount_fen.index
-    inputs = json_text.rows_as_json_array(priced.inputs)
-    if len(priced.inputs) != len(index):  # claims without inputs store {}
+    inputs = json_text.rows_as_json_values(priced.inputs)
+    names_text = json_text.list_as_json([str(c) for c in priced.inputs.columns])
+    names = np.full(len(index), trace_store.digest(names_text), dtype=object)
+    if len(priced.inputs) != len(index):  # claims without inputs store {}, unnamed
         source = np.full(len(index), len(inputs), dtype=np.int64)
-        source[index.get_indexer(priced.inputs.index)] = np.arange(len(inputs))
+        at = index.get_indexer(priced.inputs.index)
+        source[at] = np.arange(len(inputs))
         inputs = pa.concat_arrays([inputs, pa.array(["{}"], type=pa.string())]).take(source)
+        names[np.setdiff1d(np.arange(len(index)), at)] = None
     codes, texts = json_text.distinct_lists_as_json(priced.trace.tolist())
     digests = np.asarray([trace_store.digest(text) for text in texts], dtype=object)
     # Text columns stay object: pandas would otherwise copy them into Arrow strings.
@@ -271,9 +277,12 @@ def results_frame(priced: Priced) -> Results:
             "trace_digest": pd.Series(
                 digests[codes] if len(codes) else [], index=index, dtype=object
             ),
+            "input_names": pd.Series(names, index=index, dtype=object),
         }
     ).reset_index(drop=True)
-    return Results(rows, inputs, dict(zip(digests.tolist(), texts, strict=True)))
+    traces = dict(zip(digests.tolist(), texts, strict=True))
+    named = {trace_store.digest(names_text): names_text} if len(priced.inputs) else {}
+    return Results(rows, inputs, traces, named)
 
 
 # -- the job --------------------------------------------------------------------------

@@ -374,7 +374,9 @@ async def held_by_cap(keys: list[str], outside: Scope | None = None) -> pd.Serie
     return pd.Series(frame["fen"].to_numpy(), index=frame["key"].to_numpy(), dtype=np.int64)
 
 
-RESULT_COLUMNS = ["id", "policy_version", "amount_fen", "cap_key", "inputs", "trace_digest"]
+RESULT_COLUMNS = [
+    "id", "policy_version", "amount_fen", "cap_key", "inputs", "trace_digest", "input_names",
+]  # fmt: skip
 
 
 async def serialise_runs(scheme: str, lane: int) -> None:
@@ -408,6 +410,7 @@ async def store_results(results: Results, job_id: int, now: datetime) -> int:
     # calculations, that wait lasted the other lane's whole COPY (2.2 s of 250,000 rows).
     stored = await _append_calculations(results, job_id, now)
     await trace_store.store(results.traces)
+    await trace_store.store_input_names(results.input_names)
     return stored
 
 
@@ -421,7 +424,7 @@ async def _append_calculations(results: Results, job_id: int, now: datetime) -> 
         columns = ["claim", *RESULT_COLUMNS[1:]]
         conn.executemany(
             f"INSERT INTO claim_calculation ({', '.join(columns)}, job, calculated_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, {int(job_id)}, '{stamp}')",
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, {int(job_id)}, '{stamp}')",
             list(zip(*values, strict=True)),
         )
         return len(rows)
@@ -438,13 +441,14 @@ async def _append_calculations(results: Results, job_id: int, now: datetime) -> 
             ("text", rows["cap_key"].tolist()),
             ("text", results.inputs),
             ("text", rows["trace_digest"].tolist()),
+            ("text", rows["input_names"].tolist()),
         ],
     )
     columns = ["claim", "amount_fen", "job", "calculated_at", "policy_version", "cap_key"]
     await conn.copy_to_table(
         "claim_calculation",
         source=pieces(stream),
-        columns=[*columns, "inputs", "trace_digest"],
+        columns=[*columns, "inputs", "trace_digest", "input_names"],
         format="binary",
     )
     return len(rows)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kernel.where_in import select_where_in
-from subsidies.claims import statuses, trace_store
+from subsidies.claims import json_text, statuses, trace_store
 from subsidies.claims.tables import Claim, ClaimCalculation
 from subsidies.policies.tables import PolicyVersion
 
@@ -35,6 +35,19 @@ async def _with_traces(found: dict[int, dict[str, Any]]) -> dict[int, dict[str, 
     return found
 
 
+async def _with_named_inputs(found: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """`found` (rows with inputs and input_names) with each list of values turned into
+    the object its names make (inputs stored before their names were apart are objects
+    already, with no names)."""
+    digests = [row["input_names"] for row in found.values() if row["input_names"]]
+    names = await trace_store.input_names_of(digests) if digests else {}
+    for row in found.values():
+        digest = row.pop("input_names")
+        if digest is not None:
+            row["inputs"] = json_text.named_values_as_object(names[digest], row["inputs"])
+    return found
+
+
 async def of_claims(claim_ids: list[int], *, detail: bool = True) -> dict[int, dict[str, Any]]:
     """The calculation of each of these claims that has one: what a claim holds, and
     with `detail` what it shows besides (inputs, trace, time, job)."""
@@ -43,11 +56,12 @@ async def of_claims(claim_ids: list[int], *, detail: bool = True) -> dict[int, d
         return await _of(claim_ids, *held)
     shown = (
         ClaimCalculation.inputs,
+        ClaimCalculation.input_names,
         ClaimCalculation.trace_digest,
         ClaimCalculation.calculated_at,
         ClaimCalculation.job,
     )
-    return await _with_traces(await _of(claim_ids, *held, *shown))
+    return await _with_named_inputs(await _with_traces(await _of(claim_ids, *held, *shown)))
 
 
 async def traces_of(claim_ids: list[int]) -> dict[int, str]:

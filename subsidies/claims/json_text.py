@@ -118,17 +118,40 @@ def _fragments(column: pd.Series) -> pa.Array:
 def rows_as_json_array(frame: pd.DataFrame) -> pa.Array:
     """Each row of `frame` as a JSON object {column: value}, in column order: an Arrow
     string array (kernel.copy_binary writes it as is)."""
+    return _joined(frame, named=True)
+
+
+def rows_as_json_values(frame: pd.DataFrame) -> pa.Array:
+    """Each row of `frame` as a JSON list of its values, in column order (the names
+    stored apart: tables.CalculationInputNames): an Arrow string array."""
+    return _joined(frame, named=False)
+
+
+def _joined(frame: pd.DataFrame, *, named: bool) -> pa.Array:
+    opening, closing = ("{", "}") if named else ("[", "]")
     if len(frame) == 0:
         return pa.array([], type=pa.string())
     if len(frame.columns) == 0:
-        return pa.array(["{}"] * len(frame), type=pa.string())
+        return pa.array([opening + closing] * len(frame), type=pa.string())
     parts: list[Any] = []
     for number, name in enumerate(frame.columns):
-        key = msgspec.json.encode(str(name)).decode()
-        parts.append(("{" if number == 0 else ",") + key + ":")
+        key = msgspec.json.encode(str(name)).decode() + ":" if named else ""
+        parts.append((opening if number == 0 else ",") + key)
         parts.append(_fragments(frame.iloc[:, number]))
-    parts.append("}")
+    parts.append(closing)
     return pc.binary_join_element_wise(*parts, "")
+
+
+def list_as_json(items: list[Any]) -> str:
+    """One list as JSON text (non-ASCII as is, like the rest of this module)."""
+    return _ENCODER.encode(items).decode()
+
+
+def named_values_as_object(names: str, values: str) -> str:
+    """A JSON object from the JSON list of its names and the JSON list of its values
+    (stored inputs: rows_as_json_values, tables.CalculationInputNames)."""
+    pairs = zip(msgspec.json.decode(names), msgspec.json.decode(values), strict=True)
+    return _ENCODER.encode(dict(pairs)).decode()
 
 
 def distinct_lists_as_json(items: list[Any]) -> tuple[np.ndarray, list[str]]:

@@ -73,7 +73,10 @@ class ClaimCalculation(Table, tablename="claim_calculation"):
     policy_version = Integer(null=True, default=None)
     amount_fen = BigInt()
     cap_key = Varchar(length=200, null=True, default=None)
+    # The values the calculator saw, a JSON list, named by the list `input_names` names
+    # (CalculationInputNames.digest); before 2026-11-29T21 an object, with no names.
     inputs = Text(default="{}")
+    input_names = Varchar(length=32, null=True, default=None)
     trace_digest = Varchar(length=32)  # CalculationTrace.digest
     calculated_at = Timestamptz(default=TimestamptzNow())
 
@@ -89,6 +92,16 @@ class CalculationTrace(Table, tablename="calculation_trace"):
 
     digest = Varchar(length=32)
     steps = Text()
+
+
+class CalculationInputNames(Table, tablename="calculation_input_names"):
+    """The names of a calculation's inputs (a JSON list, in the order of the values in
+    ClaimCalculation.inputs), stored once: every claim a scheme's loader sees has the
+    same names (the claims migration of 2026-11-29T21 has the figures). `digest` as
+    CalculationTrace's; unique (index in that migration)."""
+
+    digest = Varchar(length=32)
+    names = Text()
 
 
 class CapUsage(Table, tablename="cap_usage"):

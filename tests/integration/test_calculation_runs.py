@@ -17,7 +17,7 @@ import pytest
 from accounts.roles import StaffRole
 from kernel.db import engine, is_sqlite, unit_of_work
 from registry.tables import Employment
-from subsidies.claims import calculation, calculation_store, statuses
+from subsidies.claims import calculation, calculation_store, statuses, trace_store
 from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.submission import CALCULATE, CALCULATE_LANE, NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
@@ -204,6 +204,16 @@ async def test_a_run_appends_calculations_and_leaves_the_claims_alone(client):
     assert stored["status"] == statuses.SUBMITTED and stored["amount_fen"] is None
     [calculation] = await ClaimCalculation.select().where(ClaimCalculation.claim == claim_id).run()
     assert calculation["amount_fen"] == 300_000 and calculation["job"] == job["id"]
+    # The row holds the inputs' values; their names are stored once, apart.
+    names = await trace_store.input_names_of([calculation["input_names"]])
+    values = dict(
+        zip(
+            json.loads(names[calculation["input_names"]]),
+            json.loads(calculation["inputs"]),
+            strict=True,
+        )
+    )
+    assert values["level"] == 3 and values["cap_key"] == f"skill_level:{person}"
     r = await client.get(f"/api/v1/claims/{claim_id}", headers=h)
     assert r.status_code == 200, r.text
     shown = r.json()

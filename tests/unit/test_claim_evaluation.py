@@ -234,9 +234,13 @@ def test_results_keep_the_claims_order_and_store_empty_inputs_for_claims_without
     assert results.rows["id"].tolist() == [11, 12, 13]
     assert results.rows["policy_version"].tolist() == [5, 5, 5]
     assert results.rows["cap_key"].tolist() == ["k:1", None, "k:1"]
-    assert [json.loads(t) for t in results.inputs.to_pylist()] == [
-        {"level": 3, "cap_key": "k:1"}, {}, {"level": 4, "cap_key": "k:1"},
-    ]  # fmt: skip
+    # Values in the inputs, their names stored once; a claim without inputs: {}, unnamed.
+    assert [json.loads(t) for t in results.inputs.to_pylist()] == [[3, "k:1"], {}, [4, "k:1"]]
+    named = results.rows["input_names"].tolist()
+    assert named[0] == named[2] and named[1] is None
+    assert json.loads(results.input_names[named[0]]) == ["level", "cap_key"]
+    shown = json_text.named_values_as_object(results.input_names[named[0]], '[3,"k:1"]')
+    assert json.loads(shown) == {"level": 3, "cap_key": "k:1"}
     digests = results.rows["trace_digest"].tolist()
     assert digests[0] == digests[2] != digests[1]
     assert json.loads(results.traces[digests[0]]) == steps
