@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import Middleware
 from dramatiq.middleware.asyncio import AsyncIO
@@ -36,10 +36,24 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         broker = RedisBroker(url=url)
     else:
         raise ValueError(f"BROKER_URL: unsupported scheme in {url!r}")
-    broker.add_middleware(AsyncIO())
+    broker.add_middleware(DaemonLoopAsyncIO())
     # After AsyncIO in the list: "after" hooks run in reverse order, so this one first.
-    broker.add_middleware(FinishBeforeLoopStops(), after=AsyncIO)
+    broker.add_middleware(FinishBeforeLoopStops(), after=DaemonLoopAsyncIO)
     return broker
+
+
+class DaemonLoopAsyncIO(AsyncIO):
+    """dramatiq's AsyncIO with a daemon event-loop thread. A worker process that gets
+    SIGTERM twice (systemd's default stop signals every process of the service, and
+    dramatiq's main process passes its own on) exits from inside its graceful stop,
+    before AsyncIO stops the loop; Python then waited forever for the loop's thread,
+    and the service hung until killed. The graceful stop still stops and joins it."""
+
+    def before_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
+        loop_thread = EventLoopThread(self.logger)
+        loop_thread.daemon = True
+        loop_thread.start(timeout=1.0)
+        set_event_loop_thread(loop_thread)
 
 
 class FinishBeforeLoopStops(Middleware):

@@ -3,6 +3,9 @@ worker finishes it, and its effect is applied exactly once. Real brokers, real
 worker processes: SQLite with Redis, PostgreSQL with RabbitMQ."""
 
 import asyncio
+import os
+import signal
+import subprocess
 import uuid
 
 import pytest
@@ -119,3 +122,45 @@ async def _running_with_progress(job_id: int) -> dict | None:
 async def _done(job_id: int) -> dict | None:
     row = await job_row(job_id)
     return row if row["status"] == JobStatus.DONE else None
+
+
+async def test_a_worker_signalled_twice_exits_instead_of_hanging(
+    db, broker_url, job_queue, tmp_path, monkeypatch
+):
+    """systemd stops a service by sending SIGTERM to every process in it: each worker
+    process gets one from systemd and one from dramatiq's main process, and dramatiq
+    exits on the second from inside its graceful stop, mid-job. The process must end
+    (its job's lease then expires and another worker takes the job)."""
+    monkeypatch.setattr("workers.broker.send_job", _nowhere)
+    async with unit_of_work():
+        job_id = await outbox.enqueue(
+            SLOW_EFFECT, {"marker": "twice", "steps": 200, "step_seconds": 0.1}, created_by="t"
+        )
+    worker = processes.start_worker(
+        tmp_path / "worker.log",
+        DATABASE_URL=db,
+        BROKER_URL=broker_url,
+        JOB_HANDLER_MODULES="tests.support.slow_jobs",
+        JOB_RESEND_SECONDS="1",
+        SWEEP_INTERVAL_SECONDS="0.5",
+        JOB_QUEUE=job_queue,
+    )
+    try:
+        await wait_until(lambda: _running_with_progress(job_id), 60, "the worker to start the job")
+        os.killpg(worker.pid, signal.SIGTERM)  # the whole group, as systemd does
+        exited = await asyncio.to_thread(_exits, worker, 30)
+        assert exited, (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        processes.kill_group(worker)
+
+
+async def _nowhere(job_id: int) -> None:
+    return None
+
+
+def _exits(proc, seconds: float) -> bool:
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
