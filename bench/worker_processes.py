@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel.db import unit_of_work
+from tests.support.services import forget_queue
 from workers.outbox import enqueue
 from workers.status import JobStatus
 from workers.tables import Job
@@ -66,7 +67,7 @@ def running(
             main.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(main.pid, signal.SIGKILL)
-        _forget_queue(BROKERS[broker], queue)
+        forget_queue(BROKERS[broker], queue)
         log.unlink(missing_ok=True)
 
 
@@ -96,24 +97,6 @@ def _connected(pid: int) -> bool:
     except OSError:
         return False
     return sum(fd.startswith("socket:") for fd in fds) >= 3
-
-
-def _forget_queue(url: str, queue: str) -> None:
-    if url.startswith("redis"):
-        import redis
-
-        client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(f"dramatiq:{queue}*"))
-        if keys:
-            client.delete(*keys)
-        return
-    import pika
-
-    connection = pika.BlockingConnection(pika.URLParameters(url))
-    channel = connection.channel()
-    for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-        channel.queue_delete(name)
-    connection.close()
 
 
 def reset_peak_rss(pids: list[int]) -> None:

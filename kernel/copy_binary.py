@@ -48,10 +48,15 @@ def _big_endian(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.ascontiguousarray(values.astype(dtype)).view(np.uint8).reshape(len(values), -1)
 
 
+def _every_row(value: int, dtype: str, rows: int) -> np.ndarray:
+    """`value` as big-endian bytes, the same on each of `rows` rows."""
+    return np.broadcast_to(_big_endian(np.array([value]), dtype), (rows, np.dtype(dtype).itemsize))
+
+
 def _fixed_fields(rows: int, fields: int, columns: list[tuple[str, Any]]) -> np.ndarray:
     """Per row: the count of `fields`, then each fixed-width column's field (length,
     value)."""
-    parts = [np.broadcast_to(_big_endian(np.array([fields]), ">i2"), (rows, 2))]
+    parts = [_every_row(fields, ">i2", rows)]
     for kind, values in columns:
         if kind == "timestamptz":
             delta = values - _EPOCH
@@ -60,8 +65,7 @@ def _fixed_fields(rows: int, fields: int, columns: list[tuple[str, Any]]) -> np.
             parts.append(np.broadcast_to(np.frombuffer(field, dtype=np.uint8), (rows, 12)))
             continue
         width = 4 if kind == "int4" else 8
-        length = np.broadcast_to(_big_endian(np.array([width]), ">i4"), (rows, 4))
-        parts.extend([length, _big_endian(np.asarray(values), f">i{width}")])
+        parts.extend([_every_row(width, ">i4", rows), _big_endian(values, f">i{width}")])
     return np.hstack(parts)
 
 
@@ -80,11 +84,9 @@ def _nullable_int4_field(values: Sequence[int | None]) -> list[pa.Array]:
     array = pa.array(values, type=pa.int64())
     missing = pc.is_null(array).to_numpy(zero_copy_only=False)
     numbers = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)
-    with_value = np.hstack(
-        [np.broadcast_to(_big_endian(np.array([4]), ">i4"), (len(array), 4)),
-         _big_endian(numbers, ">i4")]
-    )  # fmt: skip
-    fields = _fixed_width(with_value)
+    fields = _fixed_width(
+        np.hstack([_every_row(4, ">i4", len(array)), _big_endian(numbers, ">i4")])
+    )
     return [pc.if_else(pa.array(missing), pa.scalar(_NULL, pa.binary()), fields)]
 
 

@@ -111,3 +111,16 @@ async def org_key(org_type: str = "enterprise") -> tuple[dict[str, Any], str]:
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[int]:
+    """Records what would go to the broker instead of sending it, so a test drives
+    claims by hand."""
+    messages: list[int] = []
+
+    async def fake_send(job_id: int) -> None:
+        messages.append(job_id)
+
+    monkeypatch.setattr("workers.broker.send_job", fake_send)
+    return messages

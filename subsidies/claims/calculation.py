@@ -258,7 +258,8 @@ def results_frame(priced: Priced) -> Results:
     index = priced.amount_fen.index
     inputs = json_text.rows_as_json_values(priced.inputs)
     names_text = json_text.list_as_json([str(c) for c in priced.inputs.columns])
-    names = np.full(len(index), trace_store.digest(names_text), dtype=object)
+    names_digest = trace_store.digest(names_text)
+    names = np.full(len(index), names_digest, dtype=object)
     if len(priced.inputs) != len(index):  # claims without inputs store {}, unnamed
         source = np.full(len(index), len(inputs), dtype=np.int64)
         at = index.get_indexer(priced.inputs.index)
@@ -281,7 +282,7 @@ def results_frame(priced: Priced) -> Results:
         }
     ).reset_index(drop=True)
     traces = dict(zip(digests.tolist(), texts, strict=True))
-    named = {trace_store.digest(names_text): names_text} if len(priced.inputs) else {}
+    named = {names_digest: names_text} if len(priced.inputs) else {}
     return Results(rows, inputs, traces, named)
 
 

@@ -570,16 +570,6 @@ async def test_simulate_reports_changes_and_budget_impact_and_writes_nothing(cli
 # -- lanes as jobs: guards ------------------------------------------------------------
 
 
-@pytest.fixture
-def unsent(monkeypatch):
-    """Jobs stay unsent: this test drives them by hand."""
-
-    async def nowhere(job_id: int) -> None:
-        return None
-
-    monkeypatch.setattr("workers.broker.send_job", nowhere)
-
-
 async def _run_and_lane(claim_ids: list[int]) -> tuple[int, int]:
     """A run job (claimed, as a worker would) and lane 0 of it, enqueued."""
     async with unit_of_work():
@@ -594,7 +584,7 @@ async def _run_and_lane(claim_ids: list[int]) -> tuple[int, int]:
     return run_id, lane_id
 
 
-async def test_a_lane_whose_lease_was_taken_over_stores_nothing(db, unsent, monkeypatch):
+async def test_a_lane_whose_lease_was_taken_over_stores_nothing(db, sent, monkeypatch):
     """Taken over after its last progress report: the chunk's own hold on the job stops
     it before it stores."""
     day = date(2024, 3, 1)
@@ -614,7 +604,7 @@ async def test_a_lane_whose_lease_was_taken_over_stores_nothing(db, unsent, monk
     assert not await ClaimCalculation.exists().where(ClaimCalculation.claim == claim_id).run()
 
 
-async def test_a_lane_of_a_run_that_has_ended_fails_and_stores_nothing(db, unsent):
+async def test_a_lane_of_a_run_that_has_ended_fails_and_stores_nothing(db, sent):
     day = date(2024, 3, 1)
     person, cert = await skilled_person(3, day)
     claim_id = await skill_claim(person, cert, day, 3)

@@ -17,17 +17,9 @@ from workers.status import JobStatus
 from workers.tables import Job
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """What would go to the broker; nothing consumes it unless a test does."""
-    messages: list[int] = []
-
-    async def fake_send(job_id: int) -> None:
-        messages.append(job_id)
-
-    monkeypatch.setattr("workers.broker.send_job", fake_send)
+@pytest.fixture(autouse=True)
+def quick_take_over(monkeypatch):
     monkeypatch.setattr(fan_out, "TAKE_OVER_SECONDS", 0.3)
-    return messages
 
 
 async def new_parent(markers: list[str], **payload) -> int:

@@ -17,18 +17,6 @@ from workers.status import JobStatus
 from workers.tables import Job
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """Records what would go to the broker, so claims can be driven by hand."""
-    messages: list[int] = []
-
-    async def fake_send(job_id: int) -> None:
-        messages.append(job_id)
-
-    monkeypatch.setattr("workers.broker.send_job", fake_send)
-    return messages
-
-
 async def effects(marker: str) -> int:
     return (
         await AuditEntry.count()

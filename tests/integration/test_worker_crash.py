@@ -13,7 +13,7 @@ import pytest
 from audit.tables import AuditEntry
 from kernel.db import unit_of_work
 from tests.support import processes
-from tests.support.services import RABBIT_URL, REDIS_URL, require
+from tests.support.services import RABBIT_URL, REDIS_URL, forget_queue, require
 from tests.support.slow_jobs import SLOW_EFFECT
 from workers import outbox
 from workers.status import JobStatus
@@ -50,21 +50,7 @@ def job_queue(broker_url: str):
     """A queue of this test's own on the shared broker, removed afterwards."""
     name = f"jobs-test-{uuid.uuid4().hex[:6]}"
     yield name
-    if broker_url.startswith("redis"):
-        import redis
-
-        client = redis.Redis.from_url(broker_url)
-        keys = list(client.scan_iter(f"dramatiq:{name}*"))
-        if keys:
-            client.delete(*keys)
-    else:
-        import pika
-
-        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
-        channel = connection.channel()
-        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
-            channel.queue_delete(queue)
-        connection.close()
+    forget_queue(broker_url, name)
 
 
 async def test_a_killed_worker_delays_a_job_but_never_loses_or_doubles_it(
@@ -125,13 +111,12 @@ async def _done(job_id: int) -> dict | None:
 
 
 async def test_a_worker_signalled_twice_exits_instead_of_hanging(
-    db, broker_url, job_queue, tmp_path, monkeypatch
+    db, broker_url, job_queue, tmp_path, sent
 ):
     """systemd stops a service by sending SIGTERM to every process in it: each worker
     process gets one from systemd and one from dramatiq's main process, and dramatiq
     exits on the second from inside its graceful stop, mid-job. The process must end
     (its job's lease then expires and another worker takes the job)."""
-    monkeypatch.setattr("workers.broker.send_job", _nowhere)
     async with unit_of_work():
         job_id = await outbox.enqueue(
             SLOW_EFFECT, {"marker": "twice", "steps": 200, "step_seconds": 0.1}, created_by="t"
@@ -152,10 +137,6 @@ async def test_a_worker_signalled_twice_exits_instead_of_hanging(
         assert exited, (tmp_path / "worker.log").read_text()[-3000:]
     finally:
         processes.kill_group(worker)
-
-
-async def _nowhere(job_id: int) -> None:
-    return None
 
 
 def _exits(proc, seconds: float) -> bool:

@@ -33,3 +33,22 @@ def require(service: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(message + " (CI=true: a missing service is a failure)")
     pytest.skip(message)
+
+
+def forget_queue(broker_url: str, queue: str) -> None:
+    """Removes a dramatiq queue (and its delay and dead-letter queues) from the broker."""
+    if broker_url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(broker_url)
+        keys = list(client.scan_iter(f"dramatiq:{queue}*"))
+        if keys:
+            client.delete(*keys)
+        return
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+    channel = connection.channel()
+    for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+        channel.queue_delete(name)
+    connection.close()
