@@ -434,7 +434,7 @@ async def _run_chunks(
                 amounts = results.rows["amount_fen"]
             finishing = time.perf_counter()
             if updated and stored is not None:
-                await catalogue.mark_used({stored.id})
+                await catalogue.mark_used([stored])
             chunk_total = int(amounts.sum())
             await record(
                 ctx.actor,

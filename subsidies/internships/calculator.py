@@ -8,13 +8,14 @@ One claim = one reported month of one placement. Per row:
    - whole_months: a full month pays the rate, a partial month 0;
    - half_or_full: 15 days or more pay the rate, fewer pay half of it (rounded down to
      the fen when the rate is odd).
-2. The month limit: the intern's months in a programme are numbered in calendar order
-   across every host: month number = `months_before` (from `load_inputs`: the intern's
-   other live claims in the programme for earlier months, except those calculated to
-   0) + the row's rank among this run's eligible rows of the same intern and programme
-   (in month order). A month numbered above max_months pays 0. So a month that paid
-   nothing (not insured, say) does not use up one of the intern's months, and neither
-   does a month the run finds ineligible (the run never passes it here).
+2. The month limit: the intern's months in a programme are counted across every host:
+   month number = `months_held` (from `load_inputs`: the intern's other live claims in
+   the programme that hold a month, see months_held) + the row's rank among this run's
+   eligible rows of the same intern and programme (in month order). A month numbered
+   above max_months pays 0, so at most max_months months pay whatever order they are
+   reported in. A month that paid nothing (not insured, say) does not use up one of
+   the intern's months, and neither does a month the run finds ineligible (the run
+   never passes it here).
 3. The cap per intern per programme (cap_per_intern_fen) across every host and claim:
    `already_fen` (what other live claims of the same cap_key hold, added by the run)
    plus this run's earlier months of the same intern, in month order, then
@@ -109,7 +110,7 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     rank_sorted = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
     month_number = np.empty(n, dtype=np.int64)
     month_number[order] = rank_sorted
-    month_number += inputs["months_before"].to_numpy(dtype=np.int64)
+    month_number += inputs["months_held"].to_numpy(dtype=np.int64)
     within = month_number <= p.max_months
     uncapped = np.where(within, base, np.int64(0))
     capped_sorted, held_sorted = apply_cap(
@@ -266,23 +267,33 @@ def _month_index(first: pd.Series) -> pd.Series:
     return (first.dt.year * 12 + first.dt.month - 1).astype("int64")
 
 
-def months_before(run: pd.DataFrame, others: pd.DataFrame) -> np.ndarray:
-    """Per run row: how many of `others` (claims not in the run) hold the same cap key
-    for an earlier month. `run`: cap_key, month_index; `others`: cap_key, month_index.
-    Vectorised: one sorted key per claim, two binary searches per row."""
+def months_held(run: pd.DataFrame, others: pd.DataFrame) -> np.ndarray:
+    """Per run row: how many of `others` (the intern's claims not in the run) hold one
+    of the intern's months under the same cap key. `run`: cap_key, month_index;
+    `others`: cap_key, month_index, amount_fen (NaN: not calculated yet).
+
+    A month holds a place if it pays (an amount above 0), whichever month it is: months
+    2 to 4 paid, a late-reported month 1 is the fourth and pays nothing. An earlier month
+    not calculated yet holds its place too (it comes first in calendar order when it is
+    calculated); a later one does not, or each would count the other and neither pay. A
+    month calculated to 0 holds nothing. Vectorised: one sorted key per claim, binary
+    searches per row."""
     if run.empty or others.empty:
         return np.zeros(len(run), dtype=np.int64)
     codes, _ = pd.factorize(pd.concat([run["cap_key"], others["cap_key"]], ignore_index=True))
     span = np.int64(100_000)  # above any month index (year x 12 + month)
     run_codes = codes[: len(run)].astype(np.int64)
-    other_keys = np.sort(
-        codes[len(run) :].astype(np.int64) * span + others["month_index"].to_numpy(np.int64)
+    other_keys = codes[len(run) :].astype(np.int64) * span + others["month_index"].to_numpy(
+        np.int64
     )
-    upto = np.searchsorted(
-        other_keys, run_codes * span + run["month_index"].to_numpy(np.int64), side="left"
-    )
-    group_start = np.searchsorted(other_keys, run_codes * span, side="left")
-    return (upto - group_start).astype(np.int64)
+    amount = others["amount_fen"].to_numpy(dtype=np.float64)
+    holding = np.sort(other_keys[amount != 0])  # NaN != 0: not calculated yet
+    paying = np.sort(other_keys[amount > 0])  # NaN > 0 is False
+    at = run_codes * span + run["month_index"].to_numpy(np.int64)
+    group = run_codes * span
+    earlier = np.searchsorted(holding, at, side="left") - np.searchsorted(holding, group)
+    since = np.searchsorted(paying, group + span) - np.searchsorted(paying, at, side="left")
+    return (earlier + since).astype(np.int64)
 
 
 async def load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
@@ -334,9 +345,8 @@ async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
     month_index = _month_index(first)
 
     others = await _live_months(sorted(set(cap_key.tolist())))
-    # A month calculated to 0 (not insured, over the limit, ...) holds no place.
-    others = others.loc[~others["id"].isin(frame.index) & (others["amount_fen"] != 0)]
-    before = months_before(
+    others = others.loc[~others["id"].isin(frame.index)]
+    held = months_held(
         pd.DataFrame({"cap_key": cap_key.to_numpy(), "month_index": month_index.to_numpy()}),
         others.assign(month_index=_month_index(others["basis_date"])),
     )
@@ -358,7 +368,7 @@ async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
             "age": _ages(frame["birth_date"], first),
             "hukou": hukou.astype(object),
             "fresh_graduate": frame["fresh_graduate"].astype("boolean"),
-            "months_before": before,
+            "months_held": held,
             "cap_key": cap_key.astype(str),
         },
         index=frame.index,

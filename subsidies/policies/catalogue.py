@@ -5,13 +5,14 @@ a version used by a calculation never changes."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from audit.log import record
 from kernel.clock import utcnow
-from kernel.db import conflict_on_duplicate, unit_of_work
+from kernel.db import conflict_on_duplicate, engine, is_sqlite, unit_of_work
 from kernel.errors import Conflict, FieldError, InvalidInput, NotFound
 from subsidies.policies import documents
 from subsidies.policies.documents import Policy, PolicyError
@@ -77,14 +78,40 @@ async def version_on(scheme: str, day: date) -> StoredPolicy | None:
     return in_force(await versions(scheme), scheme, day)
 
 
-async def mark_used(version_ids: set[int]) -> None:
-    """Call in the unit of work that stores results calculated with these versions."""
-    if version_ids:
-        await (
-            PolicyVersion.update({PolicyVersion.used_at: utcnow()})
-            .where(PolicyVersion.id.is_in(sorted(version_ids)) & PolicyVersion.used_at.is_null())
-            .run()
-        )
+class VersionChanged(Conflict):
+    """A version was corrected after a run read it and before the run stored what it
+    priced with it: the attempt rolls back and its retry prices with the correction."""
+
+
+async def mark_used(used: Iterable[StoredPolicy]) -> None:
+    """Call in the unit of work that stores results calculated with these versions, as
+    late as possible. Marks them used (immutable from now on) and checks each is still
+    the document the results were priced with: replace_version may have corrected it
+    since the caller read it, while it was unused. Once this has run, replace_version
+    waits for the caller's commit (the row is locked) and then refuses."""
+    by_id = {s.id: s for s in used}
+    if not by_id:
+        return
+    ids = sorted(by_id)
+    await (
+        PolicyVersion.update({PolicyVersion.used_at: utcnow()})
+        .where(PolicyVersion.id.is_in(ids) & PolicyVersion.used_at.is_null())
+        .run()
+    )
+    query = PolicyVersion.select(PolicyVersion.id, PolicyVersion.document).where(
+        PolicyVersion.id.is_in(ids)
+    )
+    # A share lock: lanes of a run mark the same version at once and need not wait on
+    # each other; SQLite's unit of work already holds the only write lock.
+    rows = await (query if is_sqlite(engine()) else query.lock_rows("SHARE")).run()
+    for row in rows:
+        seen = by_id[row["id"]].policy
+        now = documents.parse(json.loads(row["document"]), f"policy_version {row['id']}")
+        if now.raw != seen.raw:
+            raise VersionChanged(
+                f"version {seen.version} of {seen.scheme} was corrected while a calculation "
+                "used it; the calculation runs again with the correction"
+            )
 
 
 def as_invalid_input(error: PolicyError) -> InvalidInput:

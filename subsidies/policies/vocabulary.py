@@ -101,6 +101,10 @@ def check(raw: Any, where: str) -> tuple[Condition | None, str | None]:
     """A condition from a policy document, or the reason it is not one (naming `where`)."""
     if not isinstance(raw, dict) or set(raw) != {"fact", "op", "value"}:
         return None, f"{where}: must be a table with exactly fact, op and value"
+    if not isinstance(raw["fact"], str):
+        return None, f"{where}.fact: must be the name of a fact; known: {', '.join(FACTS)}"
+    if not isinstance(raw["op"], str):
+        return None, f"{where}.op: must be the name of an operator, such as at_least"
     fact = FACTS.get(raw["fact"])
     if fact is None:
         return None, f"{where}.fact: unknown fact {raw['fact']!r}; known: {', '.join(FACTS)}"

@@ -167,7 +167,7 @@ async def issue(actor: Principal, person_id: int) -> dict[str, Any]:
                 .returning(Voucher.id)
                 .run()
             )
-        await catalogue.mark_used({stored.id})
+        await catalogue.mark_used([stored])
         await record(
             actor.actor,
             "voucher.issued",
@@ -241,7 +241,7 @@ async def _issue_chunk(
             )
             issued = await _insert_first_vouchers(rows, stored, on, ctx.actor, ctx.job_id)
         if issued:
-            await catalogue.mark_used({stored.id})
+            await catalogue.mark_used([stored])
             await record(
                 ctx.actor,
                 "voucher.issued_in_bulk",

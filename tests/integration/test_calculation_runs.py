@@ -21,6 +21,7 @@ from subsidies.claims import calculation, calculation_store, statuses, trace_sto
 from subsidies.claims.holds import hold_or_flag
 from subsidies.claims.submission import CALCULATE, CALCULATE_LANE, NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim, ClaimCalculation
+from subsidies.policies import catalogue
 from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
 from tests.conftest import bearer, staff_token, unique
@@ -617,3 +618,57 @@ async def test_a_lane_of_a_run_that_has_ended_fails_and_stores_nothing(db, sent)
         "error": f"calculation run {run_id} has ended or is gone",
     }
     assert not await ClaimCalculation.exists().where(ClaimCalculation.claim == claim_id).run()
+
+
+async def test_a_version_corrected_while_a_run_prices_with_it_is_not_marked_used(
+    client, monkeypatch
+):
+    """An officer corrects an unused version after a run read the catalogue and before
+    the run stored its results: the run's attempt must not mark the corrected document
+    used for amounts priced with the old one. It rolls back; its retry prices with the
+    correction."""
+    officer = await headers(StaffRole.OFFICER)
+    doc = document(
+        effective_from="2032-01-01",
+        effective_to="2032-12-31",
+        parameters={"cap_per_person_fen": 5_000_000, "amount_by_level_fen": {"3": 500_000}},
+    )
+    r = await client.post("/api/v1/policies/skill_level/versions", headers=officer, json=doc)
+    assert r.status_code == 201, r.text
+    number = r.json()["version"]
+    corrected = {**doc, "parameters": {**doc["parameters"], "amount_by_level_fen": {"3": 700_000}}}
+
+    # Directly: a stale read cannot be marked used, and nothing is marked.
+    stale = await catalogue.get_version("skill_level", number)
+    await catalogue.replace_version("test", "skill_level", number, corrected)
+    with pytest.raises(catalogue.VersionChanged):
+        async with unit_of_work():
+            await catalogue.mark_used([stale])
+    assert (await catalogue.get_version("skill_level", number)).used_at is None
+
+    # Through a run: the correction lands just after the run read the catalogue.
+    corrected_again = {
+        **doc,
+        "parameters": {**doc["parameters"], "amount_by_level_fen": {"3": 900_000}},
+    }
+    real_basis = calculation_store.submitted_basis
+    corrections = [corrected_again]
+
+    async def basis_after_a_correction(*args, **kwargs):
+        # Runs just after the run (on PostgreSQL: each lane) read the catalogue; the
+        # correction comes in the lane that has the claim.
+        basis = await real_basis(*args, **kwargs)
+        if corrections and len(basis):
+            await catalogue.replace_version("test", "skill_level", number, corrections.pop())
+        return basis
+
+    monkeypatch.setattr(calculation_store, "submitted_basis", basis_after_a_correction)
+    person, cert = await skilled_person(3, date(2032, 2, 1))
+    claim = await skill_claim(person, cert, date(2032, 2, 1), 3)
+    await run(client, officer, [claim])
+    # The attempt that priced with 700,000 failed (on PostgreSQL the run's lane did).
+    attempts = await Job.select(Job.attempts).where(Job.kind.is_in([CALCULATE, CALCULATE_LANE]))
+    assert max(a["attempts"] for a in attempts) == 2, attempts
+    rows = await claims_of([claim])
+    assert rows[claim]["amount_fen"] == 900_000  # the correction's amount, not 700,000
+    assert (await catalogue.get_version("skill_level", number)).used_at is not None

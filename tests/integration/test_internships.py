@@ -316,6 +316,31 @@ async def test_two_hosts_for_one_intern_share_the_months_and_the_cap(client):
     assert (await calculated([claim_id]))[claim_id]["amount_fen"] == 300_000
 
 
+async def test_a_month_reported_after_three_later_months_paid_is_a_fourth_and_pays_nothing(
+    client,
+):
+    """At most three months pay, whatever order they are reported in. Partial later
+    months leave room under the 9,000 cap, so only the month limit can refuse the
+    late-reported March."""
+    _, h = await host()
+    person = await registry_data.person()
+    placement = await register(client, h, person["id"])  # March to August
+    later = []
+    for month, days in [("2025-04", 20), ("2025-05", 20), ("2025-06", 20)]:
+        r = await report(client, h, placement["id"], month, days)
+        assert r.status_code == 201, r.text
+        later.append(r.json()["claim_id"])
+    paid = await calculated(later)
+    assert [paid[i]["amount_fen"] for i in later] == [200_000, 193_548, 200_000]
+
+    r = await report(client, h, placement["id"], "2025-03", 31)
+    assert r.status_code == 201, r.text
+    march = r.json()["claim_id"]
+    claim = (await calculated([march]))[march]
+    assert claim["amount_fen"] == 0
+    assert "month 4 of this intern" in trace_text(claim)
+
+
 async def test_a_withdrawn_month_can_be_reported_again(client):
     _, ha = await host()
     _, hb = await host()

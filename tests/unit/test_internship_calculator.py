@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from subsidies.internships.calculator import base_amounts, calculate, months_before, yuan
+from subsidies.internships.calculator import base_amounts, calculate, months_held, yuan
 from subsidies.policies.documents import DEFAULTS_DIR, Policy, parse
 
 RAW = tomllib.loads((DEFAULTS_DIR / "internship.v1.toml").read_text(encoding="utf-8"))
@@ -30,14 +30,14 @@ def frame(rows: list[dict[str, Any]], start_id: int = 1) -> pd.DataFrame:
             "days_attended": 31,
             "days_in_month": 31,
             "month_index": 2026 * 12 + i,
-            "months_before": 0,
+            "months_held": 0,
             "already_fen": 0,
             **row,
         }
         for i, row in enumerate(rows)
     ]
     columns = ["person_id", "programme", "days_attended", "days_in_month", "month_index"]
-    columns += ["months_before"]
+    columns += ["months_held"]
     columns += ["already_fen", *sorted({k for r in rows for k in r} - {*columns, "already_fen"})]
     out = pd.DataFrame(
         full, index=pd.Index(range(start_id, start_id + len(full)), name="id"), columns=columns
@@ -69,23 +69,40 @@ def test_three_full_months_pay_exactly_nine_thousand():
 
 
 def test_months_of_earlier_claims_count_towards_the_limit():
-    result = calculate(frame([{"months_before": 2}, {"months_before": 2}]), policy())
+    result = calculate(frame([{"months_held": 2}, {"months_held": 2}]), policy())
     assert amounts(result) == [300_000, 0]
     assert "month 3 of this intern" in texts(result, 1)
     assert "month 4 of this intern" in texts(result, 2)
 
 
-def test_months_before_counts_earlier_months_of_the_same_cap_key():
+def test_months_held_counts_months_that_pay_whichever_month_they_are():
     run = pd.DataFrame({"cap_key": ["a", "a", "b", "c"], "month_index": [10, 13, 10, 10]})
     others = pd.DataFrame(
         {
-            "id": [1, 2, 3, 4, 5],
-            "cap_key": ["a", "a", "a", "b", "x"],
-            "month_index": [9, 11, 13, 10, 1],
+            "id": [1, 2, 3, 4, 5, 6],
+            "cap_key": ["a", "a", "a", "b", "x", "c"],
+            "month_index": [9, 11, 14, 12, 1, 11],
+            "amount_fen": [300_000, 300_000, 300_000, 150_000, 300_000, 0],
         }
     )
-    assert months_before(run, others).tolist() == [1, 2, 0, 0]
-    assert months_before(run, others.iloc[0:0]).tolist() == [0, 0, 0, 0]
+    # a@10: 9 (earlier), 11 and 14 (later, paying); a@13: the same three; b@10: 12
+    # (later, paying); c@10: 11 paid nothing.
+    assert months_held(run, others).tolist() == [3, 3, 1, 0]
+    assert months_held(run, others.iloc[0:0]).tolist() == [0, 0, 0, 0]
+
+
+def test_months_not_calculated_yet_hold_a_place_only_before_the_row():
+    run = pd.DataFrame({"cap_key": ["a"], "month_index": [10]})
+    others = pd.DataFrame(
+        {"id": [1, 2], "cap_key": ["a", "a"], "month_index": [9, 11], "amount_fen": [np.nan] * 2}
+    )
+    assert months_held(run, others).tolist() == [1]
+
+
+def test_a_late_reported_first_month_after_three_paid_months_pays_nothing():
+    result = calculate(frame([{"months_held": 3}]), policy())
+    assert amounts(result) == [0]
+    assert "month 4 of this intern" in texts(result, 1)
 
 
 def test_a_fourth_month_pays_nothing_and_says_why():
@@ -193,15 +210,15 @@ def test_the_cap_pays_the_remainder_of_a_partial_history():
 
 def test_already_paid_claims_count_against_the_cap():
     p = policy(max_months=4)
-    rows = frame([{"months_before": 2, "already_fen": 600_000}])
+    rows = frame([{"months_held": 2, "already_fen": 600_000}])
     assert amounts(calculate(rows, p)) == [300_000]
-    rows = frame([{"months_before": 2, "already_fen": 750_000}])
+    rows = frame([{"months_held": 2, "already_fen": 750_000}])
     result = calculate(rows, p)
     assert amounts(result) == [150_000]
     assert "cap 9,000 per intern, 7,500 already: this month pays the remaining 1,500" in texts(
         result, 1
     )
-    rows = frame([{"months_before": 2, "already_fen": 900_000}])
+    rows = frame([{"months_held": 2, "already_fen": 900_000}])
     assert amounts(calculate(rows, p)) == [0]
 
 
@@ -269,14 +286,14 @@ def test_a_large_frame_matches_a_row_by_row_reference():
     # The run gives every row of one cap key the same already_fen.
     rows["already_fen"] = rows.groupby("cap_key")["already_fen"].transform("first")
     rows["month_index"] = rows.groupby("cap_key").cumcount()
-    rows["months_before"] = rows["person_id"] % 3  # the same for every row of an intern
+    rows["months_held"] = rows["person_id"] % 3  # the same for every row of an intern
     rows = rows.sample(frac=1, random_state=4)  # the order given does not matter
     p = policy(max_months=4)
     result = calculate(rows, p)
 
     expected, held = {}, {}
     for claim_id, row in rows.sort_values(["cap_key", "month_index"]).iterrows():
-        number = row.months_before + row.month_index + 1
+        number = row.months_held + row.month_index + 1
         base = 300_000 * row.days_attended // row.days_in_month if number <= 4 else 0
         before = held.get(row.cap_key, row.already_fen)
         granted = max(0, min(base, 900_000 - before))

@@ -210,3 +210,44 @@ def test_a_folder_reports_every_bad_file(tmp_path):
     assert len(problems) == 2
     assert problems[0].startswith("bad1.toml: (file): not valid TOML")
     assert problems[1].startswith("bad2.toml: parameters.instalments: add up to")
+
+
+def _leaf_paths(value, path=()):
+    """Every path to a value inside a document (dict keys and list positions)."""
+    yield path
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _leaf_paths(inner, (*path, key))
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            yield from _leaf_paths(inner, (*path, i))
+
+
+def _replaced(document, path, new):
+    if not path:
+        return new
+    head, *rest = path
+    copy = dict(document) if isinstance(document, dict) else list(document)
+    copy[head] = _replaced(document[head], rest, new)
+    return copy
+
+
+@pytest.mark.parametrize("path", sorted(documents.DEFAULTS_DIR.glob("*.toml")), ids=lambda p: p.name)
+def test_any_value_of_the_wrong_shape_is_a_policy_error_naming_its_field(path):
+    """An officer's draft may hold anything JSON can: a list or a table where a name
+    belongs must be refused with the field named (a TypeError here was a 500)."""
+    import tomllib
+
+    document = tomllib.loads(path.read_text(encoding="utf-8"))
+    odd_values = [["a", "list"], {"a": "table"}, None, 1.5, "text", -1]
+    tried = 0
+    for where in _leaf_paths(document):
+        if not where:
+            continue
+        for odd in odd_values:
+            tried += 1
+            try:
+                documents.parse(_replaced(document, where, odd), "draft")
+            except PolicyError as error:
+                assert error.problems, (where, odd)
+    assert tried > 50
