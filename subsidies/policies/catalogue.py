@@ -35,7 +35,9 @@ def canonical(raw: dict[str, Any]) -> str:
 
 
 def _stored(row: dict[str, Any]) -> StoredPolicy:
-    policy = documents.parse(json.loads(row["document"]), f"policy_version {row['id']}")
+    policy = documents.parse(
+        json.loads(row["document"]), f"policy_version {row['id']}", stored=True
+    )
     return StoredPolicy(
         id=row["id"],
         policy=policy,
@@ -106,7 +108,9 @@ async def mark_used(used: Iterable[StoredPolicy]) -> None:
     rows = await (query if is_sqlite(engine()) else query.lock_rows("SHARE")).run()
     for row in rows:
         seen = by_id[row["id"]].policy
-        now = documents.parse(json.loads(row["document"]), f"policy_version {row['id']}")
+        now = documents.parse(
+            json.loads(row["document"]), f"policy_version {row['id']}", stored=True
+        )
         if now.raw != seen.raw:
             raise VersionChanged(
                 f"version {seen.version} of {seen.scheme} was corrected while a calculation "

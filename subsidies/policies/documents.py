@@ -80,6 +80,10 @@ PARAMETERS: dict[str, type[_Strict]] = {
     "studio_grant": StudioGrantParameters,
 }
 SCHEMES = tuple(PARAMETERS)
+# The schemes whose versions may be `automatic`: those the "policy finds people" scan
+# covers (subsidies.skill_levels.scan). Leading-talent rewards need no application
+# either: the appraisal's approval creates their claims.
+AUTOMATIC_SCHEMES = ("skill_level",)
 # The facts each scheme's claims can be judged on (what its fact loader supplies).
 SCHEME_FACTS: dict[str, frozenset[str]] = {
     "internship": frozenset({"insured_in_period", "age", "hukou", "fresh_graduate"}),
@@ -151,8 +155,10 @@ def _msgspec_problem(error: msgspec.ValidationError, prefix: str = "") -> str:
     return f"{path}: {match['message']}" + (" (a key)" if match["key"] else "")
 
 
-def parse(raw: dict[str, Any], source: str) -> Policy:
-    """Validates a whole document; raises PolicyError naming `source` and each field."""
+def parse(raw: dict[str, Any], source: str, *, stored: bool = False) -> Policy:
+    """Validates a whole document; raises PolicyError naming `source` and each field.
+    `stored`: a document read back from the catalogue, which passed when it came in;
+    rules added since (AUTOMATIC_SCHEMES) do not make it unreadable."""
     try:
         doc = msgspec.convert(raw, _Document, strict=False)
     except msgspec.ValidationError as error:
@@ -166,6 +172,16 @@ def parse(raw: dict[str, Any], source: str) -> Policy:
             parameters = msgspec.convert(doc.parameters, PARAMETERS[doc.scheme], strict=False)
         except msgspec.ValidationError as error:
             problems.append(_msgspec_problem(error, ".parameters"))
+    if (
+        not stored
+        and doc.automatic
+        and doc.scheme in PARAMETERS
+        and doc.scheme not in AUTOMATIC_SCHEMES
+    ):
+        problems.append(
+            f"automatic: no scan proposes {doc.scheme} claims; only "
+            f"{', '.join(AUTOMATIC_SCHEMES)} versions can be automatic"
+        )
     if doc.effective_to is not None and doc.effective_to < doc.effective_from:
         problems.append("effective_to: must not be before effective_from")
     conditions = []

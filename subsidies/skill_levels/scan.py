@@ -8,7 +8,11 @@ For every stretch of days when the skill-level version in force is `automatic`
     whose holder has an insured Employment covering the issue date,
     and no live claim yet for that person and level (dedupe key skill_level:{p}:{l}),
 
-and inserts them as PROPOSED claims: origin automatic, payee the person, claimant the
+and inserts them as PROPOSED claims (the levels are those the version pays and its
+level conditions admit; its other conditions, such as age or insured months, are
+judged on the inserted claims with the calculation's own facts and evaluator before the
+slice commits, and the claims failing them are deleted again, so the scan proposes
+only what the calculation would pay): origin automatic, payee the person, claimant the
 employer (it confirms the account before an officer approves), the certificate, basis
 date = issue date, budget year = the year of the scan (the year whose budget pays).
 Of several certificates of one person and level, the earliest issued is proposed; of
@@ -38,6 +42,8 @@ import json
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from accounts.principal import Principal
 from audit.log import record
 from kernel.clock import local_today, utcnow
@@ -46,9 +52,11 @@ from kernel.errors import FieldError, InvalidInput
 from subsidies.claims import statuses
 from subsidies.claims.tables import Claim
 from subsidies.policies import catalogue
-from subsidies.policies.documents import SkillLevelParameters
+from subsidies.policies.documents import AUTOMATIC_SCHEMES, Policy, SkillLevelParameters
+from subsidies.policies.vocabulary import Condition, evaluate
 from subsidies.skill_levels.amounts import SCHEME, paid_levels
 from subsidies.skill_levels.automatic_periods import Period, automatic_periods
+from subsidies.skill_levels.facts import load_inputs
 from workers.daily import claim_day, daily_task, record_job
 from workers.kinds import job_handler
 from workers.outbox import enqueue
@@ -90,8 +98,54 @@ def _insert_sql(period: Period, levels: list[int]) -> str:
         "AND c.person >= {} AND c.person <= {} "
         f"AND NOT EXISTS (SELECT 1 FROM claim k WHERE k.dedupe_key = {key} "
         f"AND k.status NOT IN ('{_NOT_LIVE}'))"
-        ") x WHERE x.rn = 1 ON CONFLICT DO NOTHING RETURNING id"
+        ") x WHERE x.rn = 1 ON CONFLICT DO NOTHING RETURNING id, person, certificate"
     )
+
+
+# Conditions the statement decides itself: an insured Employment covering the issue
+# date (the facts loader's definition of both).
+# A tuple: a condition's value may be a list, which a set could not hash.
+_DECIDED_BY_THE_STATEMENT = (
+    Condition("employed_in_dongguan", "is", True),
+    Condition("insured", "is", True),
+)
+
+
+def _levels(policy: Policy) -> list[int]:
+    """The levels to propose: paid by the version and admitted by its level conditions."""
+    levels = paid_levels(policy.parameters)
+    conditions = tuple(c for c in policy.conditions if c.fact == "level")
+    if not conditions or not levels:
+        return levels
+    admitted = evaluate(conditions, pd.DataFrame({"level": [float(v) for v in levels]}))
+    return [level for level, ok in zip(levels, admitted["eligible"], strict=True) if ok]
+
+
+def _left_to_judge(policy: Policy) -> tuple[Condition, ...]:
+    return tuple(
+        c for c in policy.conditions if c.fact != "level" and c not in _DECIDED_BY_THE_STATEMENT
+    )
+
+
+async def _eligible(rows: list[dict[str, Any]], conditions: tuple[Condition, ...]) -> list[int]:
+    """The ids of the claims just inserted (`rows`: id, person, certificate) that meet
+    `conditions`; the others are deleted in the same transaction, never seen."""
+    ids = [r["id"] for r in rows]
+    if not conditions or not rows:
+        return ids
+    claims = pd.DataFrame(
+        {
+            "id": ids,
+            "person_id": [r["person"] for r in rows],
+            "certificate_id": [r["certificate"] for r in rows],
+        }
+    )
+    facts = await load_inputs(claims)
+    eligible = evaluate(conditions, facts)["eligible"].reindex(claims["id"]).fillna(False)
+    failing = [int(i) for i, ok in eligible.items() if not ok]
+    if failing:
+        await Claim.delete().where(Claim.id.is_in(failing)).run()
+    return [int(i) for i, ok in eligible.items() if ok]
 
 
 async def _person_range(period: Period) -> tuple[int, int] | None:
@@ -114,7 +168,8 @@ async def scan_period(
 ) -> int:
     """Proposes the claims of one automatic period; returns how many it created."""
     assert isinstance(period.policy.parameters, SkillLevelParameters)
-    levels = paid_levels(period.policy.parameters)
+    levels = _levels(period.policy)
+    left = _left_to_judge(period.policy)
     bounds = await _person_range(period)
     if not levels or bounds is None:
         return 0
@@ -134,7 +189,7 @@ async def scan_period(
             args += [period.start] if period.end is None else [period.start, period.end]
             args += [first, last]
             async with unit_of_work():
-                ids = [r["id"] for r in await Claim.raw(sql, *args).run()]
+                ids = await _eligible(await Claim.raw(sql, *args).run(), left)
                 if ids:
                     await record(
                         actor,
@@ -200,7 +255,7 @@ async def scan_job(ctx: JobContext) -> dict[str, Any]:
 # -- starting a scan -------------------------------------------------------------------
 
 
-SCANNED_SCHEMES = (SCHEME,)
+SCANNED_SCHEMES = AUTOMATIC_SCHEMES  # what the statement below proposes: skill_level
 
 
 async def request_scan(actor: Principal, schemes: list[str] | None = None) -> int:

@@ -672,3 +672,27 @@ async def test_a_version_corrected_while_a_run_prices_with_it_is_not_marked_used
     rows = await claims_of([claim])
     assert rows[claim]["amount_fen"] == 900_000  # the correction's amount, not 700,000
     assert (await catalogue.get_version("skill_level", number)).used_at is not None
+
+
+async def test_an_automatic_version_is_refused_for_a_scheme_no_scan_covers(client):
+    officer = await headers(StaffRole.OFFICER)
+    voucher = (await catalogue.get_version("training_voucher", 1)).policy.raw
+    doc = {k: v for k, v in voucher.items() if k not in ("scheme", "version")}
+    doc.update(automatic=True, effective_from="2040-01-01")
+    r = await client.post("/api/v1/policies/training_voucher/versions", headers=officer, json=doc)
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["document.automatic"], r.json()
+    # One stored before the rule existed still reads: the catalogue stays usable.
+    async with unit_of_work():
+        await PolicyVersion.insert(
+            PolicyVersion(
+                scheme="training_voucher",
+                version=77,
+                effective_from=date(2040, 1, 1),
+                document=catalogue.canonical({**doc, "scheme": "training_voucher", "version": 77}),
+                origin="api",
+                created_by="test",
+            )
+        ).run()
+    listed = await catalogue.versions("training_voucher")
+    assert [s.policy.automatic for s in listed if s.policy.version == 77] == [True]

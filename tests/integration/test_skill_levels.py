@@ -559,3 +559,51 @@ async def test_an_enterprise_applies_for_a_level_once(client, staff):
     assert (
         await client.post("/api/v1/claims", headers=bearer(trainer), json=body)
     ).status_code == 403
+
+
+async def test_the_scan_proposes_only_what_the_versions_conditions_admit(client, staff):
+    """An automatic version's conditions beyond an insured employment (here: hukou, and a
+    level condition narrower than the amounts) decide what the scan proposes, as they
+    decide what the calculation pays."""
+    officer = await staff(StaffRole.OFFICER)
+    version = {
+        "title_zh": "技能等级提升资助（测试）",
+        "title_en": "Skill-level subsidy (test)",
+        "source": "test",
+        "effective_from": "2034-01-01",
+        "effective_to": "2034-12-31",
+        "payee": "person",
+        "automatic": True,
+        "conditions": [
+            {"fact": "employed_in_dongguan", "op": "is", "value": True},
+            {"fact": "insured", "op": "is", "value": True},
+            {"fact": "level", "op": "at_least", "value": 3},
+            {"fact": "hukou", "op": "in", "value": ["non_local"]},
+        ],
+        "parameters": {
+            "cap_per_person_fen": 5_000_000,
+            "amount_by_level_fen": {"4": 100_000, "3": 300_000},
+        },
+    }
+    r = await client.post("/api/v1/policies/skill_level/versions", headers=officer, json=version)
+    assert r.status_code == 201, r.text
+    employer = await data.organisation()
+    issuer = await data.organisation(org_type="evaluation_organisation")
+    day = date(2034, 3, 1)
+    people = {}
+    for name, hukou, level in [
+        ("admitted", "non_local", 3),
+        ("local", "local", 3),
+        ("level_four", "non_local", 4),
+    ]:
+        people[name] = await data.person(hukou=hukou)
+        await employ(people[name], employer, started_on=date(2034, 1, 1))
+        await data.certificate(people[name], issuer, level=level, occupation=WELDER, issued_on=day)
+
+    result = await run_scan(client, staff)
+    assert [p["created"] for p in result["periods"] if p["from"] == "2034-01-01"] == [1]
+    found = await claims_of(*people.values())
+    assert [c["person"] for c in found] == [people["admitted"]["id"]]
+    # The ones refused left nothing behind, and a second scan proposes nothing new.
+    assert await Claim.count().where(Claim.person == people["local"]["id"]).run() == 0
+    assert (await run_scan(client, staff))["created"] == 0

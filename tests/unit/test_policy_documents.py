@@ -94,6 +94,14 @@ def test_an_unknown_scheme(tmp_path):
     assert any(p.startswith("scheme: unknown scheme 'lottery'") for p in problems)
 
 
+def test_only_a_scheme_the_scan_covers_can_be_automatic(tmp_path):
+    text = INTERNSHIP.replace('payee = "organisation"', 'payee = "organisation"\nautomatic = true')
+    _, problems = problems_of(write(tmp_path, "x.toml", text))
+    assert problems == [
+        "automatic: no scan proposes internship claims; only skill_level versions can be automatic"
+    ]
+
+
 def test_an_unknown_fact(tmp_path):
     text = INTERNSHIP.replace('fact = "insured_in_period"', 'fact = "shoe_size"')
     _, problems = problems_of(write(tmp_path, "x.toml", text))
@@ -232,7 +240,9 @@ def _replaced(document, path, new):
     return copy
 
 
-@pytest.mark.parametrize("path", sorted(documents.DEFAULTS_DIR.glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(documents.DEFAULTS_DIR.glob("*.toml")), ids=lambda p: p.name
+)
 def test_any_value_of_the_wrong_shape_is_a_policy_error_naming_its_field(path):
     """An officer's draft may hold anything JSON can: a list or a table where a name
     belongs must be refused with the field named (a TypeError here was a 500)."""
