@@ -11,7 +11,7 @@ from typing import Any
 from accounts.principal import Principal
 from accounts.roles import OrgType
 from audit.log import record
-from kernel.clock import utcnow
+from kernel.clock import local_today
 from kernel.db import conflict_on_duplicate, unit_of_work
 from kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, NotVisible
 from registry import eligibility, occupations, people
@@ -198,7 +198,7 @@ async def issue(actor: Principal, new: NewCertificate) -> dict[str, Any]:
         new,
         birth_date=person["birth_date"] if person else None,
         issuer_type=issuer["org_type"] if issuer else None,
-        today=utcnow().date(),
+        today=local_today(),
     )
     duplicate = "this issuer has already issued a certificate with this number"
     async with unit_of_work():
@@ -231,7 +231,7 @@ async def revoke(
 ) -> tuple[dict[str, Any], int]:
     """Revokes a valid certificate; in the same unit of work, a job tells everything
     computed from it (registry.certificate_events). Returns the certificate and job id."""
-    today = utcnow().date()
+    today = local_today()
     async with unit_of_work():
         query = Certificate.select(
             Certificate.status, Certificate.issued_on, Certificate.revoked_on

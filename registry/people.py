@@ -13,7 +13,7 @@ from typing import Any
 
 from accounts.principal import Principal
 from audit.log import record
-from kernel.clock import utcnow
+from kernel.clock import local_today, utcnow
 from kernel.db import conflict_on_duplicate, unit_of_work
 from kernel.errors import Conflict, FieldError, InvalidInput, NotFound, NotVisible
 from kernel.masking import mask_id_number
@@ -215,7 +215,7 @@ async def _id_of(id_number: str) -> int | None:
 
 
 async def create(actor: Principal, new: NewPerson) -> dict[str, Any]:
-    parsed, clean = validate_new(new, utcnow().date())
+    parsed, clean = validate_new(new, local_today())
     try:
         async with unit_of_work():
             existing = await _id_of(parsed.number)
@@ -280,7 +280,7 @@ async def _locked(person_id: int) -> dict[str, Any]:
 
 
 async def update(actor: Principal, person_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
-    today = utcnow().date()
+    today = local_today()
     async with unit_of_work():
         current = await _locked(person_id)
         clean = validate_changes(current, changes, today)

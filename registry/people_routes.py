@@ -13,7 +13,7 @@ from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
 from app.params import RecordId
-from kernel.clock import utcnow
+from kernel.clock import local_today
 from kernel.errors import InvalidInput
 from kernel.schemas import Input, Output
 from registry import certificates, people
@@ -179,7 +179,7 @@ class PersonController(Controller):
         request: AnyRequest,
         on: FromQuery[str | None] = None,
     ) -> EligibilityOut:
-        when = parse_on(on, utcnow().date())
+        when = parse_on(on, local_today())
         assessment = await certificates.registration_eligibility(request.user, person_id, when)
         return msgspec.convert(
             {"person_id": person_id, **dataclasses.asdict(assessment)},

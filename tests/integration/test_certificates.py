@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from accounts.roles import StaffRole
 from audit.log import record
-from kernel.clock import utcnow
+from kernel import clock
+from kernel.clock import local_today
 from kernel.masking import mask_id_number
 from registry import certificate_events, certificates
 from registry.tables import Certificate, Person
@@ -76,6 +77,23 @@ async def test_an_officer_issues_a_certificate_for_a_named_issuer(client, staff)
 
     r = await client.post("/api/v1/certificates", headers=h, json=cert_body(person["id"]))
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "issuer_id"
+
+
+async def test_today_is_beijings_when_issuing_and_revoking(client, staff, monkeypatch):
+    """01:00 on 2 March in Dongguan is still 1 March in UTC: a certificate issued that
+    day is not "in the future", and a revocation without a date is dated that day."""
+    monkeypatch.setattr(clock, "utcnow", lambda: datetime(2026, 3, 1, 17, 0, tzinfo=UTC))
+    person = await make_person()
+    issuer, _ = await org_key("evaluation_organisation")
+    h = await staff(StaffRole.OFFICER)
+    body = cert_body(person["id"], issuer_id=issuer["id"], issued_on="2026-03-02")
+    r = await client.post("/api/v1/certificates", headers=h, json=body)
+    assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/v1/certificates/{r.json()['id']}/revoke", headers=h, json={"reason": "forged"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["certificate"]["revoked_on"] == "2026-03-02"
 
 
 @pytest.mark.parametrize(
@@ -152,7 +170,7 @@ async def test_every_bad_field_of_a_certificate_is_reported(client, staff):
         "issued_on",
         "route",
     }
-    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     r = await client.post(
         "/api/v1/certificates",
         headers=h,
@@ -226,7 +244,7 @@ async def test_revocation_is_audited_and_its_job_runs_the_reactions(client, staf
     assert r.status_code == 200, r.text
     revoked = r.json()
     assert revoked["certificate"]["status"] == "revoked"
-    assert revoked["certificate"]["revoked_on"] == utcnow().date().isoformat()
+    assert revoked["certificate"]["revoked_on"] == local_today().isoformat()
     assert revoked["certificate"]["revoked_reason"] == "forged assessment record"
 
     [entry] = await audit_of("certificate.revoked", cert["id"])
@@ -280,7 +298,7 @@ async def test_revocation_input_and_roles(client, staff):
     cert = await issue(person["id"], issuer["id"], issued_on=date(2022, 4, 1))
     url = f"/api/v1/certificates/{cert['id']}/revoke"
     h = await staff(StaffRole.ADMIN)
-    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     for body, field in (
         ({"reason": "  "}, "reason"),
         ({"revoked_on": "2023-01-01"}, "reason"),
@@ -427,7 +445,7 @@ async def test_eligibility_counts_only_valid_certificates_issued_by_the_date(cli
     assert (await eligibility(client, person["id"], h, "2025-06-16")).json()["eligible"] is False
     # Without `on`, today.
     today = (await eligibility(client, person["id"], h)).json()
-    assert today["on"] == utcnow().date().isoformat()
+    assert today["on"] == local_today().isoformat()
 
 
 async def test_eligibility_of_local_and_unconfirmed_hukou(client, staff):

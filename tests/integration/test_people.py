@@ -13,7 +13,7 @@ from stdnum.cn import ric
 
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
-from kernel.clock import utcnow
+from kernel.clock import local_today
 from kernel.masking import mask_id_number
 from registry import certificates, people
 from registry.credit_codes import make_credit_code
@@ -168,7 +168,7 @@ async def test_concurrent_registrations_of_one_id_create_one_person(client, staf
 
 async def test_every_bad_field_is_reported_at_once(client, staff):
     h = await staff(StaffRole.OFFICER)
-    tomorrow = (utcnow().date() + timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
     r = await client.post(
         "/api/v1/people",
         headers=h,
@@ -205,7 +205,7 @@ async def test_id_numbers_with_impossible_or_future_dates_are_refused(client, st
     def with_check(body17: str) -> str:
         return body17 + ric.calc_check_digit(body17 + "0")
 
-    future = compose("440300", utcnow().date() + timedelta(days=2), 5)
+    future = compose("440300", local_today() + timedelta(days=2), 5)
     for number, reason in (
         (with_check("44030019900230123"), "birth date"),
         (with_check("44030019000229123"), "birth date"),

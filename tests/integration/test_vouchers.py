@@ -462,3 +462,36 @@ async def test_an_officer_prints_a_voucher_rendered_once_and_verifiable(client):
     r = await client.post(url, headers=oh)
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "number"
     assert (await client.post(f"{URL}/X-1/document", headers=oh)).status_code in (400, 404)
+
+
+async def test_revoking_the_certificate_a_course_led_to_holds_its_reimbursement(client):
+    oh = await officer()
+    person, voucher = await issued(client, oh)
+    number = voucher["number"]
+    org, ih = await institution()
+    assert (await redeem(client, ih, number, person)).status_code == 200
+    issuer = await registry_data.organisation(org_type="evaluation_organisation")
+    cert = await registry_data.certificate(
+        person, issuer, level=4, occupation=WELDER, issued_on=local_today()
+    )
+    outcome_id = await reported(org, person, passed=True)
+    await TrainingOutcome.update({TrainingOutcome.certificate: cert["id"]}).where(
+        TrainingOutcome.id == outcome_id
+    )
+    r = await client.post(f"{URL}/{number}/claim", json={}, headers=ih)
+    assert r.status_code == 201, r.text
+    claim_id = r.json()["claim_id"]
+    assert (await claim_status(claim_id))["status"] == "calculated"
+
+    r = await client.post(
+        f"/api/v1/certificates/{cert['id']}/revoke", headers=oh, json={"reason": "考核记录伪造"}
+    )
+    assert r.status_code == 200, r.text
+    for _ in range(600):
+        held = await calculations.claim_row(claim_id)
+        if held["status"] != "calculated":
+            break
+        await asyncio.sleep(0.05)
+    assert held["status"] == "on_hold", held
+    assert "考核记录伪造" in held["hold_reason"]
+    assert held["amount_fen"] == min(voucher["face_value_fen"], 80_000)  # kept, not paid
