@@ -16,6 +16,7 @@ from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from subsidies.claims.tables import Claim
 from subsidies.internships.month_rows import COLUMNS
+from subsidies.policies import catalogue
 from tests.conftest import bearer, org_key, staff_token, unique
 from tests.support import registry_data
 from tests.support.claim_rows import claim_rows
@@ -558,3 +559,47 @@ async def test_hosts_reporting_one_intern_month_at_once_get_one_claim(client):
         (Claim.person == person["id"]) & (Claim.status != "withdrawn")
     )
     assert len(live) == 1
+
+
+async def test_simulating_a_lower_cap_reports_the_months_it_cuts(client):
+    """What-if over internship claims: the cap spans the intern's claims in the run."""
+    _, h = await host()
+    person = await registry_data.person()
+    placement = await register(
+        client,
+        h,
+        person["id"],
+        start_date="2023-05-01",
+        end_date="2023-08-31",
+        insured_from="2023-05-01",
+        insured_to="2023-08-31",
+    )
+    ids = []
+    for month, days in (("2023-05", 31), ("2023-06", 30), ("2023-07", 31), ("2023-08", 31)):
+        r = await report(client, h, placement["id"], month, days)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+    before = await calculated(ids)
+    assert [before[i]["amount_fen"] for i in ids] == [300_000, 300_000, 300_000, 0]
+
+    default = (await catalogue.get_version("internship", 1)).policy.raw
+    draft = {k: v for k, v in default.items() if k not in ("scheme", "version")}
+    draft.update(
+        effective_from="2023-05-01",
+        effective_to="2023-08-31",
+        parameters={**default["parameters"], "cap_per_intern_fen": 600_000},
+    )
+    r = await client.post(
+        "/api/v1/policies/internship/simulate", headers=await officer(), json=draft
+    )
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["claims"] == 4
+    assert (result["up"], result["down"], result["unchanged"]) == (0, 1, 3)
+    assert (result["before_fen"], result["after_fen"]) == (900_000, 600_000)
+    [cut] = result["examples"]
+    assert (cut["claim_id"], cut["after_fen"]) == (ids[2], 0)
+    # Nothing was written.
+    assert [(await calculated(ids))[i]["amount_fen"] for i in ids] == [
+        300_000, 300_000, 300_000, 0,
+    ]  # fmt: skip
