@@ -68,6 +68,8 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 
 _AT_PATH = re.compile(r" - at `\$\.?(.*)`$")
+# msgspec names a missing field in its message, not in its path (the object's).
+_MISSING = re.compile(r"^Object missing required field `([^`]+)`")
 
 
 def validation_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -76,7 +78,14 @@ def validation_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     for item in exc.extra if isinstance(exc.extra, list) else []:
         message = str(item.get("message", "invalid"))
         match = _AT_PATH.search(message)
-        field = item.get("key") or (match.group(1) if match else "") or item.get("source", "body")
+        missing = _MISSING.search(message)
+        if missing:
+            within = match.group(1) if match else ""
+            field = f"{within}.{missing.group(1)}" if within else missing.group(1)
+        else:
+            field = (
+                item.get("key") or (match.group(1) if match else "") or item.get("source", "body")
+            )
         errors.append({"field": str(field), "reason": _AT_PATH.sub("", message)})
     if not errors:
         errors.append({"field": "body", "reason": str(exc.detail)})

@@ -228,6 +228,9 @@ class ClaimController(Controller):
     async def reject(
         self, claim_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> ClaimOut:
+        """A calculated claim, or one on hold (its certificate or award was revoked), with
+        a reason. A held claim approved before its hold gives back its share of its cap
+        and budget; one still in a disbursement batch answers 409 naming the batch."""
         return _out(await service.reject(request.user, claim_id, data.reason))
 
     @post("/approvals", guards=[OFFICERS], status_code=HTTP_200_OK)

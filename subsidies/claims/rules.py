@@ -110,5 +110,47 @@ def ensure_withdrawable(claim_id: int, status: str) -> None:
 
 
 def ensure_decidable(claim_id: int, status: str) -> None:
+    """Approval: a calculated claim only."""
     if status not in statuses.DECIDABLE:
-        raise not_in_status(claim_id, status, statuses.DECIDABLE, "approved or rejected")
+        raise not_in_status(claim_id, status, statuses.DECIDABLE, "approved")
+
+
+def ensure_rejectable(claim_id: int, status: str) -> None:
+    if status not in statuses.REJECTABLE:
+        raise not_in_status(claim_id, status, statuses.REJECTABLE, "rejected")
+
+
+def approved_before_hold(claim: dict[str, Any]) -> bool:
+    """Whether a claim on hold was approved before it was held, so its approval took a
+    share of a cap and the budget. Approval is the only move that sets decided_at on a
+    claim that can be held (a rejection sets it too, but a rejected claim is never held),
+    and the hold leaves it as it is."""
+    return claim["status"] == statuses.ON_HOLD and claim["decided_at"] is not None
+
+
+def in_batch(claim_id: int, batch_id: int, number: str | None) -> Conflict:
+    name = number or f"id {batch_id}"
+    return Conflict(
+        f"claim {claim_id} is in disbursement batch {name}: it is rejected once the batch "
+        "lets it go (cancel a submitted batch, release a failed one, or import the bank's "
+        f"return file into an approved one); see /api/v1/batches/{batch_id}",
+        field="batch_id",
+        batch_id=batch_id,
+        batch_number=number,
+    )
+
+
+def amount_changed_since_calculated(
+    claim_id: int, amount_fen: int | None, priced_fen: int
+) -> Conflict:
+    """A held claim whose amount is no longer the one its calculation priced and its
+    approval committed: giving back its amount would move the ledger by an edit."""
+    return Conflict(
+        f"claim {claim_id} holds {yuan_text(amount_fen)} yuan but was calculated and approved "
+        f"at {yuan_text(priced_fen)}: its amount was changed after approval, so the share of "
+        "the cap and budget to give back is unclear; the amount must be put right before the "
+        "claim is rejected",
+        field="amount_fen",
+        amount_fen=amount_fen,
+        calculated_fen=priced_fen,
+    )

@@ -8,6 +8,12 @@ the cap, the budget and the audit entry commit or roll back together. Caps and b
 are taken with conditional UPDATEs (subsidies.claims.ledger), so concurrent approvals
 cannot overspend them on either engine.
 
+A claim on hold (its certificate or award was revoked) leaves the hold only by an
+officer's rejection, through the same routes as any rejection. One approved before the
+hold gives back, in the rejection's unit of work, exactly what its approval took from
+its cap and budget; one still in a disbursement batch is refused until the batch lets
+it go (the bank may be paying it).
+
 A bulk decision runs each claim in its own unit of work rather than one transaction
 with a savepoint per claim: a refusal rolls back only that claim, each approval holds
 the cap and budget rows only for its own short transaction (on SQLite the single write
@@ -45,6 +51,7 @@ from registry.organisations import BankAccount, mask_account, validate_bank_acco
 from registry.tables import Organisation, Person
 from registry.visibility import sees_full_id, shown_id
 from reviews import affiliations
+from subsidies.batches.tables import DisbursementBatch
 from subsidies.claims import calculations, claim_kinds, ledger, rules, statuses
 from subsidies.claims.submission import CALCULATE, NewClaim, existing, insert_claim, insert_claims
 from subsidies.claims.tables import Claim
@@ -406,17 +413,17 @@ async def withdraw(actor: Principal, claim_id: int) -> dict[str, Any]:
     return await get(actor, claim_id)
 
 
-async def _move(claim_id: int, from_statuses: tuple[str, ...], changes: dict[Any, Any]) -> bool:
+async def _move(
+    claim_id: int, from_statuses: tuple[str, ...], changes: dict[Any, Any], also: Any = None
+) -> bool:
     """The conditional UPDATE every transition goes through: it re-checks the status
-    under the row lock, so of two racing transitions exactly one applies. `from_statuses`
-    are statuses as shown; the caller has checked whether the claim is calculated (a
-    calculation is never removed)."""
-    rows = (
-        await Claim.update(changes)
-        .where((Claim.id == claim_id) & Claim.status.is_in(list(statuses.stored(from_statuses))))
-        .returning(Claim.id)
-        .run()
-    )
+    (and `also`, a further condition) under the row lock, so of two racing transitions
+    exactly one applies. `from_statuses` are statuses as shown; the caller has checked
+    whether the claim is calculated (a calculation is never removed)."""
+    which = (Claim.id == claim_id) & Claim.status.is_in(list(statuses.stored(from_statuses)))
+    if also is not None:
+        which &= also
+    rows = await Claim.update(changes).where(which).returning(Claim.id).run()
     return bool(rows)
 
 
@@ -606,10 +613,12 @@ async def _confirm_organisation_account(
 
 async def _ensure_may_decide(actor: Principal, claim: dict[str, Any], *, approving: bool) -> None:
     """Separation of duties. The submitter never approves (another session of the same
-    account, or another key of the same organisation, is the same actor), nor does the
-    officer who confirmed a proposed claim's account (choosing where the money goes
-    prepares the payment). An officer employed by or linked to the claimant or the payee
-    organisation decides none of its claims, neither way."""
+    account, or another key of the same organisation, is the same actor), nor rejects a
+    held claim (that closes the case its hold opened and may give back what approval
+    committed), nor does the officer who confirmed a proposed claim's account approve
+    (choosing where the money goes prepares the payment). An officer employed by or
+    linked to the claimant or the payee organisation decides none of its claims, neither
+    way."""
     what = f"claim {claim['id']}"
     if approving:
         ensure_not_preparer(claim["submitted_by"], actor.actor, what=what)
@@ -617,6 +626,14 @@ async def _ensure_may_decide(actor: Principal, claim: dict[str, Any], *, approvi
             ensure_not_preparer(
                 claim["account_confirmed_by"], actor.actor, what=f"the account of {what}"
             )
+    elif claim["status"] == statuses.ON_HOLD:
+        try:
+            ensure_not_preparer(claim["submitted_by"], actor.actor, what=what)
+        except Forbidden:
+            raise Forbidden(
+                f"{what} was submitted by the same account; another officer must reject it",
+                rule="four_eyes",
+            ) from None
     for organisation_id in rules.involved_organisations(claim):
         ties = await affiliations.ties(actor.id, organisation_id)
         if ties:
@@ -672,7 +689,7 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
             },
         )
         if not moved:
-            await _raise_moved_on(claim_id, statuses.DECIDABLE, "approved or rejected")
+            await _raise_moved_on(claim_id, statuses.DECIDABLE, "approved")
         cap_fen = None
         if amount > 0:  # an amount of 0 is approved and takes nothing
             if claim["cap_key"]:
@@ -703,14 +720,21 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
 
 
 async def _reject(actor: Principal, claim_id: int, reason: str) -> dict[str, Any]:
+    """A calculated claim, or one on hold (see the module docstring). The conditional
+    UPDATE moves the claim only from the status it was read in (and, on hold, only while
+    it is in no batch), so of two officers rejecting one claim, or a rejection racing a
+    batch, exactly one applies; what was committed is given back only after it did."""
     async with unit_of_work():
         claim = await _row(claim_id)
         await _ensure_may_decide(actor, claim, approving=False)
-        rules.ensure_decidable(claim_id, claim["status"])
+        rules.ensure_rejectable(claim_id, claim["status"])
+        held = claim["status"] == statuses.ON_HOLD
+        if held:
+            await _ensure_out_of_batch(claim)
         now = utcnow()
         moved = await _move(
             claim_id,
-            statuses.DECIDABLE,
+            (claim["status"],),
             {
                 Claim.status: statuses.REJECTED,
                 Claim.reject_reason: reason,
@@ -719,19 +743,61 @@ async def _reject(actor: Principal, claim_id: int, reason: str) -> dict[str, Any
                 Claim.updated_at: now,
                 **calculations.settled(claim),
             },
+            Claim.batch_id.is_null() if held else None,
         )
         if not moved:
-            await _raise_moved_on(claim_id, statuses.DECIDABLE, "approved or rejected")
-        after = {"status": statuses.REJECTED, "reason": reason}
-        await record(
-            actor.actor,
-            "claim.rejected",
-            "claim",
-            claim_id,
-            before={"status": claim["status"]},
-            after=after,
-        )
+            if held:
+                await _ensure_out_of_batch(await _row(claim_id))
+            await _raise_moved_on(claim_id, statuses.REJECTABLE, "rejected")
+        before: dict[str, Any] = {"status": claim["status"]}
+        after: dict[str, Any] = {"status": statuses.REJECTED, "reason": reason}
+        if held:
+            before["hold_reason"] = claim["hold_reason"]
+            after["given_back"] = await _give_back(claim)
+        await record(actor.actor, "claim.rejected", "claim", claim_id, before=before, after=after)
     return after
+
+
+async def _ensure_out_of_batch(claim: dict[str, Any]) -> None:
+    """A held claim in a disbursement batch waits for the batch: rejecting it there could
+    leave the bank paying a rejected claim (reconciliation flags only held ones)."""
+    if claim["status"] != statuses.ON_HOLD or claim["batch_id"] is None:
+        return
+    batch = (
+        await DisbursementBatch.select(DisbursementBatch.number)
+        .where(DisbursementBatch.id == claim["batch_id"])
+        .first()
+        .run()
+    )
+    raise rules.in_batch(claim["id"], claim["batch_id"], batch["number"] if batch else None)
+
+
+async def _give_back(claim: dict[str, Any]) -> dict[str, Any] | None:
+    """What the approval of a rejected held claim took from its cap and budget, given
+    back in the caller's unit of work; None when it took nothing (held before approval,
+    or approved at 0). The same figures approval used: the claim's amount and cap key
+    (copied from its calculation at approval) and the cap of its policy version. An
+    amount that no longer matches its calculation was edited after approval (a failed
+    batch's release holds such claims): refused, as giving it back would move the
+    ledger by the edit."""
+    amount = claim["amount_fen"]
+    if not rules.approved_before_hold(claim) or not amount or amount <= 0:
+        return None
+    priced = (await calculations.of_claims([claim["id"]], detail=False)).get(claim["id"])
+    if priced is not None and priced["amount_fen"] != amount:
+        raise rules.amount_changed_since_calculated(claim["id"], amount, priced["amount_fen"])
+    cap_key = None
+    if claim["cap_key"]:
+        policy = await _policy(claim["policy_version"], claim["id"])
+        if rules.cap_for(policy) is not None:
+            cap_key = claim["cap_key"]
+            await ledger.give_back_to_cap(cap_key, amount)
+    await ledger.give_back_to_budget(claim["scheme"], claim["budget_year"], amount)
+    return {
+        "amount_fen": amount,
+        "cap_key": cap_key,
+        "budget": f"{claim['scheme']} {claim['budget_year']}",
+    }
 
 
 async def approve(actor: Principal, claim_id: int) -> dict[str, Any]:

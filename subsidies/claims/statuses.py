@@ -17,7 +17,10 @@ ALL = (PROPOSED, SUBMITTED, CALCULATED, APPROVED, REJECTED, ON_HOLD, PAID, WITHD
 # Claims that still count: they hold their dedupe key and their share of a cap.
 LIVE = (PROPOSED, SUBMITTED, CALCULATED, APPROVED, ON_HOLD, PAID)
 WITHDRAWABLE = (PROPOSED, SUBMITTED, CALCULATED)
-DECIDABLE = (CALCULATED,)
+DECIDABLE = (CALCULATED,)  # approved (rejected too: see REJECTABLE)
+# Rejected: a calculated claim, or one on hold (its basis was revoked, so an officer
+# refuses the money; one approved before the hold gives back what approval committed).
+REJECTABLE = (CALCULATED, ON_HOLD)
 # Amounts already granted against a cap or a budget.
 COMMITTED = (APPROVED, ON_HOLD, PAID)
 
