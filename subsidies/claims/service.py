@@ -656,7 +656,7 @@ async def _policy(version_id: int | None, claim_id: int) -> documents.Policy:
     )
     if row is None:
         raise Conflict(f"claim {claim_id}: policy version {version_id} is missing")
-    return documents.parse(json.loads(row["document"]), f"policy_version {version_id}")
+    return documents.parse(json.loads(row["document"]), f"policy_version {version_id}", stored=True)
 
 
 async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:

@@ -11,14 +11,15 @@ One claim = one reported month of one placement. Per row:
 2. The month limit: the intern's months in a programme are counted across every host:
    month number = `months_held` (from `load_inputs`: the intern's other live claims in
    the programme that hold a month, see months_held) + the row's rank among this run's
-   eligible rows of the same intern and programme (in month order). A month numbered
+   eligible rows of the same intern and programme with an amount before the cap (in
+   input order: claim id, the order the months were reported in). A month numbered
    above max_months pays 0, so at most max_months months pay whatever order they are
-   reported in. A month that paid nothing (not insured, say) does not use up one of
-   the intern's months, and neither does a month the run finds ineligible (the run
-   never passes it here).
+   reported in. A month that pays nothing (not insured, or a partial month under
+   whole_months) does not use up one of the intern's months, and neither does a month
+   the run finds ineligible (the run never passes it here).
 3. The cap per intern per programme (cap_per_intern_fen) across every host and claim:
    `already_fen` (what other live claims of the same cap_key hold, added by the run)
-   plus this run's earlier months of the same intern, in month order, then
+   plus this run's earlier rows of the same intern, in input order, then
    subsidies.calculators.caps.apply_cap grants what is left.
 
 Eligibility (the policy's conditions, e.g. insured_in_period) is judged by the run
@@ -87,7 +88,6 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         return out
     dim = inputs["days_in_month"].to_numpy(dtype=np.int64)
     days = np.clip(inputs["days_attended"].to_numpy(dtype=np.int64), 0, dim)
-    month_index = inputs["month_index"].to_numpy(dtype=np.int64)
     base = base_amounts(days, dim, p)
     already = (
         inputs["already_fen"].fillna(0).to_numpy(dtype=np.int64)
@@ -100,16 +100,19 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     cap_codes, _ = pd.factorize(
         inputs["person_id"].to_numpy(dtype=np.int64) * len(programmes) + programme_codes
     )
-    # Months are numbered, and the cap fills, in month order within each intern's
-    # programme (then input order).
-    order = np.lexsort((np.arange(n), month_index, cap_codes))
+    # Months are numbered, and the cap fills, in input order (claim id: the order they
+    # were reported in) within each intern's programme, as across runs.
+    order = np.lexsort((np.arange(n), cap_codes))
     sorted_codes = cap_codes[order]
     starts = np.ones(n, dtype=bool)
     starts[1:] = sorted_codes[1:] != sorted_codes[:-1]
-    position = np.arange(n)
-    rank_sorted = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    # Only a month with something to pay takes a place: its number counts the paying
+    # months before it in its group; one that pays nothing gets the next number.
+    paying = (base[order] > 0).astype(np.int64)
+    paid_before = np.cumsum(paying) - paying
+    group_offset = np.maximum.accumulate(np.where(starts, paid_before, 0))
     month_number = np.empty(n, dtype=np.int64)
-    month_number[order] = rank_sorted
+    month_number[order] = paid_before - group_offset + 1
     month_number += inputs["months_held"].to_numpy(dtype=np.int64)
     within = month_number <= p.max_months
     uncapped = np.where(within, base, np.int64(0))

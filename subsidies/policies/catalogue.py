@@ -113,8 +113,8 @@ async def mark_used(used: Iterable[StoredPolicy]) -> None:
         )
         if now.raw != seen.raw:
             raise VersionChanged(
-                f"version {seen.version} of {seen.scheme} was corrected while a calculation "
-                "used it; the calculation runs again with the correction"
+                f"version {seen.version} of {seen.scheme} was corrected while it was being "
+                "used; a job retries with the correction, a request can be sent again"
             )
 
 
@@ -255,7 +255,7 @@ async def sync_defaults(actor: str = "system:policy-defaults") -> list[str]:
                             + "; give the changed document a new version number"
                         ],
                     )
-                await (
+                updated = await (
                     PolicyVersion.update(
                         {
                             PolicyVersion.document: document,
@@ -263,8 +263,18 @@ async def sync_defaults(actor: str = "system:policy-defaults") -> list[str]:
                             PolicyVersion.effective_to: policy.effective_to,
                         }
                     )
-                    .where(PolicyVersion.id == row["id"])
+                    # A run may have used it since the read: then it is not changed.
+                    .where((PolicyVersion.id == row["id"]) & PolicyVersion.used_at.is_null())
+                    .returning(PolicyVersion.id)
                     .run()
                 )
+                if not updated:
+                    raise PolicyError(
+                        path.name,
+                        [
+                            f"version: {policy.scheme} version {policy.version} was just used "
+                            "by a calculation; give the changed document a new version number"
+                        ],
+                    )
                 changes.append(f"updated {path.name}")
     return changes

@@ -12,7 +12,8 @@ and inserts them as PROPOSED claims (the levels are those the version pays and i
 level conditions admit; its other conditions, such as age or insured months, are
 judged on the inserted claims with the calculation's own facts and evaluator before the
 slice commits, and the claims failing them are deleted again, so the scan proposes
-only what the calculation would pay): origin automatic, payee the person, claimant the
+only claims whose conditions hold; their amount, capped or reduced by what lower levels
+were paid, is the calculation's): origin automatic, payee the person, claimant the
 employer (it confirms the account before an officer approves), the certificate, basis
 date = issue date, budget year = the year of the scan (the year whose budget pays).
 Of several certificates of one person and level, the earliest issued is proposed; of
@@ -66,6 +67,7 @@ from workers.tables import Job
 SCAN = "subsidies.scan"
 PERSONS_PER_SLICE = 100_000  # person ids per statement (and per transaction)
 PARALLEL_SLICES = 2  # statements at once on PostgreSQL
+DELETE_IDS_AT_ONCE = 10_000
 DAILY_ACTOR = "system:daily-scan"
 # details JSON around the employment's id (Piccolo templates cannot hold literal braces)
 _DETAILS = ('{"employment_id": ', "}")
@@ -143,8 +145,10 @@ async def _eligible(rows: list[dict[str, Any]], conditions: tuple[Condition, ...
     facts = await load_inputs(claims)
     eligible = evaluate(conditions, facts)["eligible"].reindex(claims["id"]).fillna(False)
     failing = [int(i) for i, ok in eligible.items() if not ok]
-    if failing:
-        await Claim.delete().where(Claim.id.is_in(failing)).run()
+    # A bound parameter per id: PostgreSQL takes at most 32,767 in one statement.
+    for start in range(0, len(failing), DELETE_IDS_AT_ONCE):
+        ids_now = failing[start : start + DELETE_IDS_AT_ONCE]
+        await Claim.delete().where(Claim.id.is_in(ids_now)).run()
     return [int(i) for i, ok in eligible.items() if ok]
 
 

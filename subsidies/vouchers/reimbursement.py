@@ -13,7 +13,9 @@ work. `POST /api/v1/vouchers/{number}/claim` and the generic `POST /api/v1/claim
 Which outcome counts: one the same institution reported for the holder, with the
 course name and occupation code given at redemption, passed, and ending on or after
 the course start given at redemption (an earlier run of the same course does not).
-The calculation checks again that the outcome is still a passed one.
+The calculation checks again that the outcome is still a passed one. An outcome whose
+certificate was revoked does not count (revoking it holds an unpaid claim; rejecting the
+held claim frees the voucher's dedupe key, and the voucher must not be paid after all).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from accounts.principal import Principal
 from kernel.clock import local_today
 from kernel.errors import Conflict, InvalidInput, NotVisible
+from registry.certificates import REVOKED
 from registry.tables import TrainingOutcome
 from subsidies.claims import service as claims
 from subsidies.claims.submission import NewClaim
@@ -36,10 +39,19 @@ NO_PASSED_OUTCOME = (
 )
 
 
+CERTIFICATE_REVOKED = (
+    "the certificate this course led to was revoked; a course whose certificate was "
+    "revoked is not reimbursed"
+)
+
+
 async def _passed_outcomes(voucher: dict[str, Any]) -> list[dict[str, Any]]:
     return (
         await TrainingOutcome.select(
-            TrainingOutcome.id, TrainingOutcome.end_date, TrainingOutcome.certificate
+            TrainingOutcome.id,
+            TrainingOutcome.end_date,
+            TrainingOutcome.certificate,
+            TrainingOutcome.certificate.status.as_alias("certificate_status"),
         )
         .where(
             (TrainingOutcome.institution == voucher["institution_id"])
@@ -89,6 +101,11 @@ async def build(
             )
     if not outcomes:
         raise Conflict(NO_PASSED_OUTCOME, field="outcome")
+    # A course whose certificate was revoked is not paid for: revoking it held the
+    # claim, and rejecting that claim must not let the voucher be claimed again.
+    outcomes = [o for o in outcomes if o["certificate_status"] != REVOKED]
+    if not outcomes:
+        raise Conflict(CERTIFICATE_REVOKED, field=outcome_field)
     outcome = outcomes[0]
     return NewClaim(
         scheme=SCHEME,

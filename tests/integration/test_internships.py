@@ -322,24 +322,41 @@ async def test_a_month_reported_after_three_later_months_paid_is_a_fourth_and_pa
 ):
     """At most three months pay, whatever order they are reported in. Partial later
     months leave room under the 9,000 cap, so only the month limit can refuse the
-    late-reported March."""
+    late-reported March. A what-if of the unchanged policy agrees: nothing changes."""
     _, h = await host()
     person = await registry_data.person()
-    placement = await register(client, h, person["id"])  # March to August
+    placement = await register(
+        client,
+        h,
+        person["id"],
+        start_date="2022-03-01",
+        end_date="2022-08-31",
+        insured_from="2022-03-01",
+        insured_to="2022-08-31",
+    )
     later = []
-    for month, days in [("2025-04", 20), ("2025-05", 20), ("2025-06", 20)]:
+    for month, days in [("2022-04", 20), ("2022-05", 20), ("2022-06", 20)]:
         r = await report(client, h, placement["id"], month, days)
         assert r.status_code == 201, r.text
         later.append(r.json()["claim_id"])
     paid = await calculated(later)
     assert [paid[i]["amount_fen"] for i in later] == [200_000, 193_548, 200_000]
 
-    r = await report(client, h, placement["id"], "2025-03", 31)
+    r = await report(client, h, placement["id"], "2022-03", 31)
     assert r.status_code == 201, r.text
     march = r.json()["claim_id"]
     claim = (await calculated([march]))[march]
     assert claim["amount_fen"] == 0
     assert "month 4 of this intern" in trace_text(claim)
+
+    default = (await catalogue.get_version("internship", 1)).policy.raw
+    draft = {k: v for k, v in default.items() if k not in ("scheme", "version")}
+    draft.update(effective_from="2022-03-01", effective_to="2022-06-30")
+    r = await client.post(
+        "/api/v1/policies/internship/simulate", headers=await officer(), json=draft
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["claims"], r.json()["up"], r.json()["down"]) == (4, 0, 0), r.json()
 
 
 async def test_a_withdrawn_month_can_be_reported_again(client):

@@ -561,7 +561,9 @@ async def test_an_enterprise_applies_for_a_level_once(client, staff):
     ).status_code == 403
 
 
-async def test_the_scan_proposes_only_what_the_versions_conditions_admit(client, staff):
+async def test_the_scan_proposes_only_what_the_versions_conditions_admit(
+    client, staff, monkeypatch
+):
     """An automatic version's conditions beyond an insured employment (here: hukou, and a
     level condition narrower than the amounts) decide what the scan proposes, as they
     decide what the calculation pays."""
@@ -600,6 +602,7 @@ async def test_the_scan_proposes_only_what_the_versions_conditions_admit(client,
         await employ(people[name], employer, started_on=date(2034, 1, 1))
         await data.certificate(people[name], issuer, level=level, occupation=WELDER, issued_on=day)
 
+    monkeypatch.setattr(scan, "DELETE_IDS_AT_ONCE", 1)  # the refused, a statement each
     result = await run_scan(client, staff)
     assert [p["created"] for p in result["periods"] if p["from"] == "2034-01-01"] == [1]
     found = await claims_of(*people.values())

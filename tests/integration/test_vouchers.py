@@ -495,3 +495,14 @@ async def test_revoking_the_certificate_a_course_led_to_holds_its_reimbursement(
     assert held["status"] == "on_hold", held
     assert "考核记录伪造" in held["hold_reason"]
     assert held["amount_fen"] == min(voucher["face_value_fen"], 80_000)  # kept, not paid
+
+    # Rejecting the held claim frees the voucher's dedupe key, but the course whose
+    # certificate was revoked is not reimbursed after all.
+    r = await client.post(
+        f"/api/v1/claims/{claim_id}/reject", headers=await officer(), json={"reason": "证书撤销"}
+    )
+    assert r.status_code == 200, r.text
+    again = await client.post(f"{URL}/{number}/claim", json={}, headers=ih)
+    assert again.status_code == 409, again.text
+    assert "certificate this course led to was revoked" in again.json()["detail"]
+    assert again.json()["errors"][0]["field"] == "outcome_id"

@@ -239,7 +239,9 @@ def test_interns_and_programmes_have_separate_caps():
     assert amounts(calculate(rows, p)) == [0, 300_000, 300_000]
 
 
-def test_the_cap_fills_in_month_order_whatever_the_row_order():
+def test_months_are_numbered_and_the_cap_fills_in_the_order_reported():
+    """Input order is claim id order: the order the months were reported in, as across
+    runs, where a month calculated earlier keeps what it was given."""
     p = policy(max_months=4)
     rows = frame(
         [
@@ -250,8 +252,17 @@ def test_the_cap_fills_in_month_order_whatever_the_row_order():
         ]
     )
     result = calculate(rows, p)
-    # Months 1-3: 967.74 + 3,000 + 3,000; month 4 gets the rest.
-    assert result.loc[[3, 2, 4, 1], "amount_fen"].tolist() == [96_774, 300_000, 300_000, 203_226]
+    # 3,000 + 3,000 + 967.74; the month reported last gets the rest of the 9,000.
+    assert amounts(result) == [300_000, 300_000, 96_774, 203_226]
+    assert "month 4 of this intern" in texts(result, 4)
+
+
+def test_a_month_paying_nothing_before_the_cap_takes_no_place():
+    p = policy(proration="whole_months")
+    rows = frame([{"days_attended": 20}, {}, {}, {}])  # a partial month pays 0
+    result = calculate(rows, p)
+    assert amounts(result) == [0, 300_000, 300_000, 300_000]
+    assert "month 3 of this intern" in texts(result, 4)
 
 
 def test_rows_keep_their_index_and_each_gets_its_own_trace_list():
@@ -287,13 +298,14 @@ def test_a_large_frame_matches_a_row_by_row_reference():
     rows["already_fen"] = rows.groupby("cap_key")["already_fen"].transform("first")
     rows["month_index"] = rows.groupby("cap_key").cumcount()
     rows["months_held"] = rows["person_id"] % 3  # the same for every row of an intern
-    rows = rows.sample(frac=1, random_state=4)  # the order given does not matter
+    rows = rows.sample(frac=1, random_state=4)  # the order given: the order reported
     p = policy(max_months=4)
     result = calculate(rows, p)
 
-    expected, held = {}, {}
-    for claim_id, row in rows.sort_values(["cap_key", "month_index"]).iterrows():
-        number = row.months_held + row.month_index + 1
+    expected, held, ranks = {}, {}, {}
+    for claim_id, row in rows.iterrows():  # every month pays something before the cap
+        ranks[row.cap_key] = ranks.get(row.cap_key, 0) + 1
+        number = row.months_held + ranks[row.cap_key]
         base = 300_000 * row.days_attended // row.days_in_month if number <= 4 else 0
         before = held.get(row.cap_key, row.already_fen)
         granted = max(0, min(base, 900_000 - before))

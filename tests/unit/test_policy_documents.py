@@ -1,6 +1,7 @@
 """Loading policy documents validates everything and names the file, the field and the
 problem (subsidies.policies.documents)."""
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -220,6 +221,13 @@ def test_a_folder_reports_every_bad_file(tmp_path):
     assert problems[1].startswith("bad2.toml: parameters.instalments: add up to")
 
 
+# A field path first: "conditions[0].fact: ...", "parameters.x[...]: ..." (a table's
+# value), "(document): ..." (the whole document).
+FIELD_FIRST = re.compile(
+    r"^(\(document\)|[A-Za-z_]\w*(\[(\d+|\.\.\.)\])?(\.\w+(\[(\d+|\.\.\.)\])?)*): \S"
+)
+
+
 def _leaf_paths(value, path=()):
     """Every path to a value inside a document (dict keys and list positions)."""
     yield path
@@ -259,5 +267,10 @@ def test_any_value_of_the_wrong_shape_is_a_policy_error_naming_its_field(path):
             try:
                 documents.parse(_replaced(document, where, odd), "draft")
             except PolicyError as error:
-                assert error.problems, (where, odd)
+                # Each problem starts with the field it is about ("conditions[0].fact: ...").
+                assert error.problems and all(FIELD_FIRST.match(p) for p in error.problems), (
+                    where,
+                    odd,
+                    error.problems,
+                )
     assert tried > 50
