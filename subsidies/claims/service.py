@@ -430,6 +430,13 @@ async def _move(
 async def _raise_moved_on(claim_id: int, wanted: tuple[str, ...], doing: str) -> None:
     row = await calculations.claim_row(claim_id, detail=False)
     status = row["status"] if row else "gone"
+    if status in wanted:  # it moved between two such statuses (calculated -> on hold)
+        raise Conflict(
+            f"claim {claim_id} changed while it was being {doing} (it is now {status}); "
+            "look at it again",
+            field="status",
+            status=status,
+        )
     raise rules.not_in_status(claim_id, status, wanted, doing)
 
 
