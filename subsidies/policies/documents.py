@@ -81,9 +81,10 @@ PARAMETERS: dict[str, type[_Strict]] = {
 }
 SCHEMES = tuple(PARAMETERS)
 # The schemes whose versions may be `automatic`: those the "policy finds people" scan
-# covers (subsidies.skill_levels.scan). Leading-talent rewards need no application
-# either: the appraisal's approval creates their claims.
-AUTOMATIC_SCHEMES = ("skill_level",)
+# covers (subsidies.skill_levels.scan): people's skill levels, and enterprises' master
+# studios (subsidies.studio_grants.proposals). Leading-talent rewards need no
+# application either: the appraisal's approval creates their claims.
+AUTOMATIC_SCHEMES = ("skill_level", "studio_grant")
 # The facts each scheme's claims can be judged on (what its fact loader supplies).
 SCHEME_FACTS: dict[str, frozenset[str]] = {
     "internship": frozenset({"insured_in_period", "age", "hukou", "fresh_graduate"}),
@@ -180,7 +181,7 @@ def parse(raw: dict[str, Any], source: str, *, stored: bool = False) -> Policy:
     ):
         problems.append(
             f"automatic: no scan proposes {doc.scheme} claims; only "
-            f"{', '.join(AUTOMATIC_SCHEMES)} versions can be automatic"
+            f"{' and '.join(AUTOMATIC_SCHEMES)} versions can be automatic"
         )
     if doc.effective_to is not None and doc.effective_to < doc.effective_from:
         problems.append("effective_to: must not be before effective_from")

@@ -1,5 +1,7 @@
-""" "Policy finds people" (免申即享): the scan that proposes skill-level entitlements
-nobody applied for.
+""" "Policy finds people" (免申即享): the scan that proposes entitlements nobody applied
+for: skill-level subsidies for people (below), and master-studio grants for the
+enterprises hosting an established studio (subsidies.studio_grants.proposals), each
+for the stretches of days its automatic versions are in force.
 
 For every stretch of days when the skill-level version in force is `automatic`
 (automatic_periods), one set-based statement per slice of person ids finds
@@ -58,6 +60,7 @@ from subsidies.policies.vocabulary import Condition, evaluate
 from subsidies.skill_levels.amounts import SCHEME, paid_levels
 from subsidies.skill_levels.automatic_periods import Period, automatic_periods
 from subsidies.skill_levels.facts import load_inputs
+from subsidies.studio_grants import proposals as studio_proposals
 from workers.daily import claim_day, daily_task, record_job
 from workers.kinds import job_handler
 from workers.outbox import enqueue
@@ -65,6 +68,7 @@ from workers.runner import JobContext
 from workers.tables import Job
 
 SCAN = "subsidies.scan"
+SCANNED_SCHEMES = AUTOMATIC_SCHEMES
 PERSONS_PER_SLICE = 100_000  # person ids per statement (and per transaction)
 PARALLEL_SLICES = 2  # statements at once on PostgreSQL
 DELETE_IDS_AT_ONCE = 10_000
@@ -222,26 +226,52 @@ async def scan_period(
     return sum(task.result() for task in tasks)
 
 
+async def _propose(
+    actor: str,
+    period: Period,
+    *,
+    budget_year: int,
+    job_id: int | None,
+    on_slice: Any,
+) -> int:
+    if period.policy.scheme == SCHEME:
+        return await scan_period(
+            actor, period, budget_year=budget_year, job_id=job_id, on_slice=on_slice
+        )
+    created = await studio_proposals.propose(actor, period, budget_year=budget_year, job_id=job_id)
+    await on_slice(1.0)
+    return created
+
+
 async def scan(
-    actor: str, *, job_id: int | None = None, ctx: JobContext | None = None
+    actor: str,
+    *,
+    schemes: list[str] | None = None,
+    job_id: int | None = None,
+    ctx: JobContext | None = None,
 ) -> dict[str, Any]:
-    """Every automatic period of the skill-level scheme; the job's result."""
-    stored = await catalogue.versions(SCHEME)
-    periods = automatic_periods([s.policy for s in stored], SCHEME)
+    """Every automatic period of `schemes` (default: every scheme that can be
+    automatic); the job's result: how many claims were created, in all and per period."""
+    wanted = [s for s in SCANNED_SCHEMES if s in (schemes or SCANNED_SCHEMES)]
+    periods: list[Period] = []
+    for scheme in wanted:
+        stored = await catalogue.versions(scheme)
+        periods += automatic_periods([s.policy for s in stored], scheme)
     budget_year = local_today().year
-    result: dict[str, Any] = {"scheme": SCHEME, "created": 0, "periods": []}
+    result: dict[str, Any] = {"schemes": wanted, "created": 0, "periods": []}
     for i, period in enumerate(periods):
 
         async def progress(share: float, i: int = i) -> None:
             if ctx is not None:
                 await ctx.progress(int(100 * (i + share) / len(periods)))
 
-        created = await scan_period(
+        created = await _propose(
             actor, period, budget_year=budget_year, job_id=job_id, on_slice=progress
         )
         result["created"] += created
         result["periods"].append(
             {
+                "scheme": period.policy.scheme,
                 "version": period.policy.version,
                 "from": period.start.isoformat(),
                 "to": period.end.isoformat() if period.end else None,
@@ -253,13 +283,10 @@ async def scan(
 
 @job_handler(SCAN)
 async def scan_job(ctx: JobContext) -> dict[str, Any]:
-    return await scan(ctx.actor, job_id=ctx.job_id, ctx=ctx)
+    return await scan(ctx.actor, schemes=ctx.payload.get("schemes"), job_id=ctx.job_id, ctx=ctx)
 
 
 # -- starting a scan -------------------------------------------------------------------
-
-
-SCANNED_SCHEMES = AUTOMATIC_SCHEMES  # what the statement below proposes: skill_level
 
 
 async def request_scan(actor: Principal, schemes: list[str] | None = None) -> int:

@@ -268,7 +268,7 @@ async def test_the_scan_proposes_claims_for_eligible_people_only_and_once(client
     ineligible = [not_insured, left_before, started_after, unemployed, junior, revoked, too_early]
 
     result = await run_scan(client, staff)
-    assert result["scheme"] == "skill_level" and result["created"] >= 3
+    assert result["schemes"] == ["skill_level", "studio_grant"] and result["created"] >= 3
     found = await claims_of(eligible, first_day, *ineligible)
     assert [(c["person"], c["certificate"]) for c in found] == [
         (eligible["id"], welder["id"]),
@@ -350,7 +350,10 @@ async def test_the_daily_scan_is_queued_once_a_day(db):
     assert await asyncio.gather(*(scan.ensure_daily_scan(today) for _ in range(3))) == [None] * 3
     await runner.execute(first)  # run it here: nothing is left pending for later tests
     job = await Job.select(Job.status, Job.result).where(Job.id == first).first().run()
-    assert job["status"] == "done" and json.loads(job["result"])["scheme"] == "skill_level"
+    assert job["status"] == "done" and json.loads(job["result"])["schemes"] == [
+        "skill_level",
+        "studio_grant",
+    ]
 
 
 async def test_proposed_claims_are_confirmed_and_calculated_by_the_difference(client, staff):

@@ -10,8 +10,9 @@ import io
 from datetime import date
 from typing import Any
 
+from accounts.roles import StaffRole
 from registry.studios.tables import Studio
-from tests.conftest import bearer, org_key
+from tests.conftest import bearer, org_key, staff_token
 from tests.integration.test_skill_levels import wait_for_job
 from tests.support import registry_data as data
 
@@ -121,3 +122,72 @@ async def test_studio_grants_are_claimed_in_a_file_too(client):
         [(await calculated(client, key, i))["amount_fen"] for i in job["result"]["claim_ids"]]
     )
     assert amounts == [100_000 * YUAN, 500_000 * YUAN]
+
+
+async def test_an_automatic_version_proposes_grants_to_hosts_with_no_application(client):
+    """Policy finds enterprises: studios established while an automatic version is in
+    force are proposed to their hosts, who confirm the account; once per studio and
+    level, and only the levels the version pays."""
+    _, token = await staff_token(StaffRole.OFFICER)
+    officer = bearer(token)
+    version = {
+        "title_zh": "技能大师工作室建设资助（自动）",
+        "title_en": "Skills master studio grant (automatic)",
+        "source": "test",
+        "effective_from": "2035-01-01",
+        "effective_to": "2035-12-31",
+        "payee": "organisation",
+        "automatic": True,
+        "parameters": {
+            "amount_by_level_fen": {
+                "city": 0,
+                "province": 150_000 * YUAN,
+                "national": 500_000 * YUAN,
+            }
+        },
+    }
+    r = await client.post("/api/v1/policies/studio_grant/versions", headers=officer, json=version)
+    assert r.status_code == 201, r.text
+    host, key = await org_key("enterprise")
+    province = await studio(host, level="province")
+    city = await studio(host, level="city")  # the version pays nothing for it
+    revoked = await studio(host, level="national", status="revoked")
+    await studio(host, level="national")  # established in 2025, before the version
+    on = date(2035, 6, 1)
+    for studio_id in (province, city, revoked):
+        await Studio.update({Studio.established_on: on}).where(Studio.id == studio_id).run()
+
+    r = await client.post("/api/v1/scans", headers=officer, json={"schemes": ["studio_grant"]})
+    assert r.status_code == 202, r.text
+    job = await wait_for_job(client, r.json()["job_url"], officer)
+    assert job["status"] == "done" and job["result"]["schemes"] == ["studio_grant"], job
+    listed = await client.get(
+        "/api/v1/claims?scheme=studio_grant&status=proposed", headers=bearer(key)
+    )
+    proposed = [
+        (await client.get(f"/api/v1/claims/{c['id']}", headers=bearer(key))).json()
+        for c in listed.json()["items"]
+    ]
+    assert [c["details"] for c in proposed] == [{"studio_id": province, "level": "province"}]
+    claim = proposed[0]
+    assert claim["origin"] == "automatic"
+    assert claim["dedupe_key"] == f"studio_grant:{province}:province"
+    assert claim["basis_date"] == "2035-06-01" and claim["payee_organisation_id"] == host["id"]
+    assert claim["claimant_organisation_id"] == host["id"]
+
+    r = await client.post(
+        f"/api/v1/claims/{claim['id']}/confirm-account",
+        json={
+            "bank_name": "建设银行",
+            "bank_account": "44001234567890",
+            "bank_account_name": host["name"],
+        },
+        headers=bearer(key),
+    )
+    assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
+    done = await calculated(client, key, claim["id"])
+    assert done["status"] == "calculated" and done["amount_fen"] == 150_000 * YUAN, done
+
+    again = await client.post("/api/v1/scans", headers=officer, json={"schemes": ["studio_grant"]})
+    job = await wait_for_job(client, again.json()["job_url"], officer)
+    assert job["status"] == "done" and job["result"]["created"] == 0, job

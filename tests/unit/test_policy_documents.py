@@ -99,7 +99,8 @@ def test_only_a_scheme_the_scan_covers_can_be_automatic(tmp_path):
     text = INTERNSHIP.replace('payee = "organisation"', 'payee = "organisation"\nautomatic = true')
     _, problems = problems_of(write(tmp_path, "x.toml", text))
     assert problems == [
-        "automatic: no scan proposes internship claims; only skill_level versions can be automatic"
+        "automatic: no scan proposes internship claims; only skill_level and studio_grant "
+        "versions can be automatic"
     ]
 
 
