@@ -184,7 +184,8 @@ async def test_an_automatic_version_proposes_grants_to_hosts_with_no_application
         },
         headers=bearer(key),
     )
-    assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
+    # Submitted, and its calculation queued (the in-process worker may be done already).
+    assert r.status_code == 200 and r.json()["status"] in ("submitted", "calculated"), r.text
     done = await calculated(client, key, claim["id"])
     assert done["status"] == "calculated" and done["amount_fen"] == 150_000 * YUAN, done
 
