@@ -53,6 +53,7 @@ from kernel.clock import local_today, utcnow
 from kernel.db import engine, is_sqlite, unit_of_work
 from kernel.errors import FieldError, InvalidInput
 from subsidies.claims import statuses
+from subsidies.claims.proposals import NOT_LIVE, record_proposed
 from subsidies.claims.tables import Claim
 from subsidies.policies import catalogue
 from subsidies.policies.documents import AUTOMATIC_SCHEMES, Policy, SkillLevelParameters
@@ -75,7 +76,6 @@ DELETE_IDS_AT_ONCE = 10_000
 DAILY_ACTOR = "system:daily-scan"
 # details JSON around the employment's id (Piccolo templates cannot hold literal braces)
 _DETAILS = ('{"employment_id": ', "}")
-_NOT_LIVE = "', '".join(s for s in statuses.ALL if s not in statuses.LIVE)
 
 
 def _insert_sql(period: Period, levels: list[int]) -> str:
@@ -103,7 +103,7 @@ def _insert_sql(period: Period, levels: list[int]) -> str:
         f"WHERE c.status = 'valid' AND c.level IN ({level_list}) AND c.issued_on >= {{}}{until} "
         "AND c.person >= {} AND c.person <= {} "
         f"AND NOT EXISTS (SELECT 1 FROM claim k WHERE k.dedupe_key = {key} "
-        f"AND k.status NOT IN ('{_NOT_LIVE}'))"
+        f"AND k.status NOT IN ('{NOT_LIVE}'))"
         ") x WHERE x.rn = 1 ON CONFLICT DO NOTHING RETURNING id, person, certificate"
     )
 
@@ -198,24 +198,7 @@ async def scan_period(
             args += [first, last]
             async with unit_of_work():
                 ids = await _eligible(await Claim.raw(sql, *args).run(), left)
-                if ids:
-                    await record(
-                        actor,
-                        "claims.proposed_by_scan",
-                        "job" if job_id is not None else "scan",
-                        job_id if job_id is not None else actor,
-                        after={
-                            "scheme": SCHEME,
-                            "policy_version": period.policy.version,
-                            "period": [
-                                period.start.isoformat(),
-                                period.end and period.end.isoformat(),
-                            ],
-                            "person_ids": [first, last],
-                            "created": len(ids),
-                            "claim_ids": [min(ids), max(ids)],
-                        },
-                    )
+                await record_proposed(actor, job_id, period, ids, person_ids=[first, last])
         done += 1
         if on_slice is not None:
             await on_slice(done / len(slices))

@@ -20,17 +20,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from audit.log import record
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from registry.studios.rules import ESTABLISHED
 from subsidies.claims import statuses
+from subsidies.claims.proposals import NOT_LIVE, record_proposed
 from subsidies.claims.tables import Claim
 from subsidies.policies.documents import StudioGrantParameters
 from subsidies.skill_levels.automatic_periods import Period
 from subsidies.studio_grants.amounts import SCHEME
 
-_NOT_LIVE = "', '".join(s for s in statuses.ALL if s not in statuses.LIVE)
 # details JSON around the studio id and level (Piccolo templates cannot hold braces)
 _DETAILS = ('{"studio_id": ', ', "level": "', '"}')
 
@@ -56,7 +55,7 @@ def _insert_sql(period: Period, levels: list[str]) -> str:
         f"FROM studio s WHERE s.status = '{ESTABLISHED}' AND s.level IN ({level_list}) "
         f"AND s.established_on >= {{}}{until} "
         f"AND NOT EXISTS (SELECT 1 FROM claim k WHERE k.dedupe_key = {key} "
-        f"AND k.status NOT IN ('{_NOT_LIVE}')) "
+        f"AND k.status NOT IN ('{NOT_LIVE}')) "
         "ON CONFLICT DO NOTHING RETURNING id"
     )
 
@@ -75,18 +74,5 @@ async def propose(
         args.append(period.end)
     async with unit_of_work():
         ids = [r["id"] for r in await Claim.raw(_insert_sql(period, levels), *args).run()]
-        if ids:
-            await record(
-                actor,
-                "claims.proposed_by_scan",
-                "job" if job_id is not None else "scan",
-                job_id if job_id is not None else actor,
-                after={
-                    "scheme": SCHEME,
-                    "policy_version": period.policy.version,
-                    "period": [period.start.isoformat(), period.end and period.end.isoformat()],
-                    "created": len(ids),
-                    "claim_ids": [min(ids), max(ids)],
-                },
-            )
+        await record_proposed(actor, job_id, period, ids)
     return len(ids)

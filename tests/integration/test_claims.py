@@ -450,7 +450,9 @@ async def test_the_submitter_never_approves(client):
     assert any(f"/api/v1/claims/{claim}/approve" in (d["object_id"] or "") for d in denied)
 
 
-async def test_an_officer_linked_to_the_claimant_or_payee_decides_none_of_its_claims(client):
+async def tied_officers() -> tuple[dict[str, Any], dict[str, Any], tuple[dict, dict, dict]]:
+    """A claimant and a payee organisation, and the headers of three officers: one
+    linked to the claimant, one employed by the payee, one tied to neither."""
     claimant = await make_org("enterprise")
     payee = await make_org("training_institution")
     linked, lh = await officer()
@@ -462,6 +464,11 @@ async def test_an_officer_linked_to_the_claimant_or_payee_decides_none_of_its_cl
     await affiliations.record_affiliation(
         ADMIN, employed["id"], affiliations.NewAffiliation(payee["id"], "employed")
     )
+    return claimant, payee, (lh, eh, free)
+
+
+async def test_an_officer_linked_to_the_claimant_or_payee_decides_none_of_its_claims(client):
+    claimant, payee, (lh, eh, free) = await tied_officers()
     scheme = fresh_scheme()
     await set_budget_row(scheme, 2026, 1_000_000)
     claim = await make_claim(

@@ -18,11 +18,10 @@ import httpx
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from kernel.db import unit_of_work
-from reviews import affiliations
 from subsidies.claims import statuses
 from subsidies.claims.submission import NewClaim, insert_claims
 from subsidies.claims.tables import Budget, Claim
-from tests.conftest import ADMIN, bearer, make_org, org_key, staff_token, unique
+from tests.conftest import bearer, make_org, org_key, staff_token, unique
 from tests.integration.test_batches import BASE as BATCHES
 from tests.integration.test_batches import paying_org
 from tests.integration.test_claims import (
@@ -34,6 +33,7 @@ from tests.integration.test_claims import (
     set_budget_row,
     set_calculated,
     status_of,
+    tied_officers,
 )
 from tests.integration.test_skill_levels import wait_for_job
 from tests.support import registry_data as data
@@ -261,18 +261,8 @@ async def test_a_rejection_of_a_held_claim_needs_a_reason_and_a_known_claim(clie
 
 
 async def test_the_submitter_and_linked_officers_do_not_reject_a_held_claim(client):
-    claimant = await make_org("enterprise")
-    payee = await make_org("training_institution")
+    claimant, payee, (lh, eh, free) = await tied_officers()
     submitter, sh = await officer()
-    linked, lh = await officer()
-    employed, eh = await officer()
-    _, free = await officer()
-    await affiliations.record_affiliation(
-        ADMIN, linked["id"], affiliations.NewAffiliation(claimant["id"], "linked")
-    )
-    await affiliations.record_affiliation(
-        ADMIN, employed["id"], affiliations.NewAffiliation(payee["id"], "employed")
-    )
     cert = await certificate()
     claim = await claim_on(
         cert,

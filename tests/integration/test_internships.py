@@ -65,6 +65,31 @@ async def report(
     )
 
 
+async def months_reported(
+    client: httpx.AsyncClient, start: str, end: str, months: list[tuple[str, int]]
+) -> tuple[dict[str, str], dict[str, Any], list[int]]:
+    """A new intern placed (and insured) from `start` to `end` by a new host, who
+    reports `months` (month, days attended): the host's headers, the placement and the
+    claim ids."""
+    _, h = await host()
+    person = await registry_data.person()
+    placement = await register(
+        client,
+        h,
+        person["id"],
+        start_date=start,
+        end_date=end,
+        insured_from=start,
+        insured_to=end,
+    )
+    ids = []
+    for month, days in months:
+        r = await report(client, h, placement["id"], month, days)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+    return h, placement, ids
+
+
 async def calculated(claim_ids: list[int], seconds: float = 30) -> dict[int, dict[str, Any]]:
     """Waits for the calculation runs the reports queued."""
     for _ in range(int(seconds / 0.05)):
@@ -323,22 +348,9 @@ async def test_a_month_reported_after_three_later_months_paid_is_a_fourth_and_pa
     """At most three months pay, whatever order they are reported in. Partial later
     months leave room under the 9,000 cap, so only the month limit can refuse the
     late-reported March. A what-if of the unchanged policy agrees: nothing changes."""
-    _, h = await host()
-    person = await registry_data.person()
-    placement = await register(
-        client,
-        h,
-        person["id"],
-        start_date="2022-03-01",
-        end_date="2022-08-31",
-        insured_from="2022-03-01",
-        insured_to="2022-08-31",
+    h, placement, later = await months_reported(
+        client, "2022-03-01", "2022-08-31", [("2022-04", 20), ("2022-05", 20), ("2022-06", 20)]
     )
-    later = []
-    for month, days in [("2022-04", 20), ("2022-05", 20), ("2022-06", 20)]:
-        r = await report(client, h, placement["id"], month, days)
-        assert r.status_code == 201, r.text
-        later.append(r.json()["claim_id"])
     paid = await calculated(later)
     assert [paid[i]["amount_fen"] for i in later] == [200_000, 193_548, 200_000]
 
@@ -580,22 +592,12 @@ async def test_hosts_reporting_one_intern_month_at_once_get_one_claim(client):
 
 async def test_simulating_a_lower_cap_reports_the_months_it_cuts(client):
     """What-if over internship claims: the cap spans the intern's claims in the run."""
-    _, h = await host()
-    person = await registry_data.person()
-    placement = await register(
+    _, _, ids = await months_reported(
         client,
-        h,
-        person["id"],
-        start_date="2023-05-01",
-        end_date="2023-08-31",
-        insured_from="2023-05-01",
-        insured_to="2023-08-31",
+        "2023-05-01",
+        "2023-08-31",
+        [("2023-05", 31), ("2023-06", 30), ("2023-07", 31), ("2023-08", 31)],
     )
-    ids = []
-    for month, days in (("2023-05", 31), ("2023-06", 30), ("2023-07", 31), ("2023-08", 31)):
-        r = await report(client, h, placement["id"], month, days)
-        assert r.status_code == 201, r.text
-        ids.append(r.json()["claim_id"])
     before = await calculated(ids)
     assert [before[i]["amount_fen"] for i in ids] == [300_000, 300_000, 300_000, 0]
 
