@@ -96,6 +96,8 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # undecodable body: the body itself is the field
         return _body(400, "invalid request", [{"field": "body", "reason": str(exc.detail)}])
+    if exc.status_code >= 500:  # a framework error's detail names internals
+        return internal_error(_, exc)
     return _body(exc.status_code, str(exc.detail))
 
 

@@ -15,11 +15,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.auth import PUBLIC_OPT
-from app.params import RecordId
 from app.public_pages import html, wants_html
 from certificates import codes, service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
+from kernel.web_params import RecordId
 from registry.exports import bytes_download
 
 Code = Annotated[str, PathParameter(max_length=64)]
