@@ -14,9 +14,9 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.settings import Settings
-from app.uploads import uploaded_file_chunks
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
+from kernel.uploads import uploaded_file_chunks
 from kernel.web_params import Cursor, Limit, QueryId, RecordId
 from registry.outcomes import reports, template
 from registry.outcomes.upload import XLSX_TYPE, receive

@@ -17,9 +17,9 @@ from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from app.settings import Settings
-from app.uploads import uploaded_file_chunks
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.uploads import uploaded_file_chunks
 from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId
 from registry.outcomes.upload import XLSX_TYPE, receive
 from subsidies.internships import month_files, rules, service
