@@ -25,6 +25,10 @@ def allow(*roles: StaffRole, organisations: tuple[OrgType, ...] | bool = False) 
     True or names their type. Everyone else gets 403."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            # Litestar's automatic OPTIONS answer (204 and the Allow header) runs under the
+            # controller's guards, but preflights carry no credentials and reveal nothing.
+            return
         who = principal_of(connection)
         if who.is_staff and who.has_any(*roles):
             return

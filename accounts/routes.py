@@ -2,7 +2,7 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts import api_keys, staff
@@ -21,8 +21,8 @@ from accounts.schemas import (
     StaffPage,
 )
 from app.auth import PUBLIC_OPT
-from app.params import RecordId
 from kernel.pagination import check_limit, decode_cursor, next_cursor
+from kernel.web_params import Cursor, Limit, RecordId
 
 AnyRequest = Request[Principal, Any, Any]
 
@@ -67,9 +67,7 @@ class StaffController(Controller):
         return msgspec.convert(user, StaffOut)
 
     @get("/")
-    async def list_staff(
-        self, cursor: FromQuery[str | None] = None, limit: FromQuery[int] = 50
-    ) -> StaffPage:
+    async def list_staff(self, cursor: Cursor = None, limit: Limit = 50) -> StaffPage:
         rows = await staff.list_staff(decode_cursor(cursor), check_limit(limit))
         return StaffPage(
             items=[msgspec.convert(r, StaffOut) for r in rows],

@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from accounts.routes import ApiKeyController, AuthController, StaffController
+from app.api_docs import docs_assets, document_operations, openapi_config
 from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
 from app.http_errors import EXCEPTION_HANDLERS, audit_denials
 from app.lifecycle import lifespan
@@ -98,6 +97,7 @@ def create_app(
             StatisticsController,
             # Last: they share paths with controllers (see registry.search_routes).
             *SEARCH_ROUTES,
+            docs_assets(),
         ],
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,
@@ -105,15 +105,11 @@ def create_app(
         lifespan=[lifespan],
         state=State({"settings": settings, "engine_bound": engine_bound, "run_jobs": run_jobs}),
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(
-            title="Dongguan skills-talent registry and subsidies",
-            version="1.0.0",
-            path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
-        ),
+        openapi_config=openapi_config(),
         logging_config=None,  # app.logs configures logging (request ids, masking)
         debug=False,
     )
+    document_operations(app)
     # Outermost, so even errors answered by Litestar's exception layer carry the id.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
     return app

@@ -70,6 +70,7 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 _AT_PATH = re.compile(r" - at `\$\.?(.*)`$")
 # msgspec names a missing field in its message, not in its path (the object's).
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']+)'")
 
 
 def validation_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -88,7 +89,9 @@ def validation_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             )
         errors.append({"field": str(field), "reason": _AT_PATH.sub("", message)})
     if not errors:
-        errors.append({"field": "body", "reason": str(exc.detail)})
+        missing = _MISSING_PARAMETER.search(str(exc.detail))
+        reason = str(exc.detail).split(" for path ")[0]
+        errors.append({"field": missing.group(1) if missing else "body", "reason": reason})
     return _body(400, "invalid request", errors)
 
 
@@ -96,6 +99,8 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 400:  # undecodable body: the body itself is the field
         return _body(400, "invalid request", [{"field": "body", "reason": str(exc.detail)}])
+    if exc.status_code >= 500:  # a framework error's detail names internals
+        return internal_error(_, exc)
     return _body(exc.status_code, str(exc.detail))
 
 

@@ -1,9 +1,5 @@
-"""Path parameters shared by every route."""
+"""Path parameters shared by every route (kept in kernel.web_params)."""
 
-from typing import Annotated
+from kernel.web_params import MAX_ID, RecordId
 
-from litestar.params import PathParameter
-
-MAX_ID = 2**31 - 1  # PostgreSQL integer keys; larger answers 400, not a driver error
-
-RecordId = Annotated[int, PathParameter(gt=0, le=MAX_ID)]
+__all__ = ["MAX_ID", "RecordId"]

@@ -1,7 +1,6 @@
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from accounts.guards import allow
@@ -12,6 +11,7 @@ from audit.verification import request_verification
 from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
+from kernel.web_params import Cursor, Limit, QueryText
 
 
 class AuditEntryOut(Output):
@@ -52,9 +52,9 @@ class AuditController(Controller):
     @get("/")
     async def list_audit(
         self,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
-        action: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+        action: QueryText = None,
     ) -> AuditPage:
         if action is not None and (len(action) > 80 or "\x00" in action):
             raise InvalidInput.single("action", "at most 80 characters, no NUL")

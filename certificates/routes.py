@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter, PathParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -15,11 +16,11 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.auth import PUBLIC_OPT
-from app.params import RecordId
 from app.public_pages import html, wants_html
 from certificates import codes, service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
+from kernel.web_params import RecordId
 from registry.exports import bytes_download
 
 Code = Annotated[str, PathParameter(max_length=64)]
@@ -44,6 +45,10 @@ class VerificationOut(Output):
 
 
 class FileCheckOut(VerificationOut):
+    """`genuine` only when the file is exactly the code's document; `code_found` and the
+    document's fields say whether the code itself is one we issued."""
+
+    code_found: bool = False
     matches: bool = False
     uploaded_sha256: str | None = None
 
@@ -64,6 +69,7 @@ def _verification(code: str, found: dict[str, Any] | None) -> VerificationOut:
     return VerificationOut(**found)
 
 
+_JSON_OR_PAGE = "JSON, or the bilingual page to a browser (Accept: text/html)"
 _VARY = [ResponseHeader(name="Vary", value="Accept")]  # one URL, JSON or the page
 
 
@@ -93,7 +99,11 @@ class VerifyController(Controller):
             return html(verify_page.entry(error))
         return Redirect(f"verify/{normalised}", status_code=HTTP_303_SEE_OTHER)
 
-    @get("/{code:str}", response_headers=_VARY)
+    @get(
+        "/{code:str}",
+        response_headers=_VARY,
+        responses={200: ResponseSpec(VerificationOut, description=_JSON_OR_PAGE)},
+    )
     async def verify(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> VerificationOut | Response[str]:
@@ -102,16 +112,21 @@ class VerifyController(Controller):
             return html(verify_page.page(code, found))
         return _verification(code, found)
 
-    @post("/{code:str}", status_code=200, response_headers=_VARY)
+    @post(
+        "/{code:str}",
+        status_code=200,
+        response_headers=_VARY,
+        responses={200: ResponseSpec(FileCheckOut, description=_JSON_OR_PAGE)},
+    )
     async def verify_file(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> FileCheckOut | Response[str]:
         content = await _uploaded(request)
         result = await service.verify_file(code, content)
         if wants_html(request):
-            found = result if result["genuine"] else None
-            return html(verify_page.page(code, found, result.get("matches", False)))
-        if not result["genuine"]:
+            found = result if result["code_found"] else None
+            return html(verify_page.page(code, found, result["matches"]))
+        if not result["code_found"]:
             return FileCheckOut(genuine=False, code=code, uploaded_sha256=result["sha256"])
         return FileCheckOut(**result)
 

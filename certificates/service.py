@@ -124,12 +124,20 @@ async def verify(typed_code: str) -> dict[str, Any] | None:
 
 async def verify_file(typed_code: str, content: bytes) -> dict[str, Any]:
     """Whether an uploaded file is exactly the document the code names: any change to
-    its bytes (an edited amount, a re-saved copy) changes its hash."""
+    its bytes (an edited amount, a re-saved copy) changes its hash. The file is genuine
+    only if it matches; the code's document is still described, so a reader sees why."""
     found = await verify(typed_code)
     digest = storage.sha256_of(content)
     if found is None:
-        return {"genuine": False, "matches": False, "sha256": digest}
-    return {**found, "matches": digest == found["sha256"], "uploaded_sha256": digest}
+        return {"genuine": False, "code_found": False, "matches": False, "sha256": digest}
+    matches = digest == found["sha256"]
+    return {
+        **found,
+        "genuine": matches,
+        "code_found": True,
+        "matches": matches,
+        "uploaded_sha256": digest,
+    }
 
 
 async def for_download(actor: Principal, document_id: int, data_dir: Path) -> tuple[bytes, str]:

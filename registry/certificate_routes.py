@@ -9,8 +9,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import MAX_ID, RecordId
 from kernel.schemas import Input, Output
+from kernel.web_params import MAX_ID, RecordId
 from registry import certificates
 from registry.levels import Level
 from registry.visibility import shown_id

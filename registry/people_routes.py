@@ -5,17 +5,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from kernel.clock import local_today
 from kernel.errors import InvalidInput
 from kernel.schemas import Input, Output
+from kernel.web_params import QueryText, RecordId
 from registry import certificates, people
 from registry.certificate_routes import CertificateOut, certificate_out
 
@@ -177,7 +177,7 @@ class PersonController(Controller):
         self,
         person_id: RecordId,
         request: AnyRequest,
-        on: FromQuery[str | None] = None,
+        on: QueryText = None,
     ) -> EligibilityOut:
         when = parse_on(on, local_today())
         assessment = await certificates.registration_eligibility(request.user, person_id, when)

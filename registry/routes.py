@@ -3,15 +3,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, RecordId
 from registry import organisations
 
 
@@ -67,8 +67,8 @@ class OrganisationController(Controller):
     async def list_organisations(
         self,
         request: Request[Principal, Any, Any],
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> OrganisationPage:
         rows = await organisations.list_visible(
             request.user, decode_cursor(cursor), check_limit(limit)

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import Stream
 
 from accounts.guards import allow, anyone_signed_in
@@ -24,15 +24,16 @@ from kernel.clock import CHINA, utcnow
 from kernel.errors import FieldError, InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
+from kernel.web_params import Cursor, Limit, QueryText
 from registry import exports, search, statistics
 from registry.exports import Column, Sheet
 from registry.levels import Level
 from registry.search import CertificateFilters, OutcomeFilters, PersonFilters
 
 Who = Request[Principal, Any, Any]
-Format = Annotated[str, QueryParameter(name="format", description="csv or xlsx")]
+Format = Annotated[str, QueryParameter(name="format", max_length=8, description="csv or xlsx")]
 FORMATS = ("csv", "xlsx")
-Q = FromQuery[str | None]
+Q = QueryText
 
 
 # -- filters from the query string ---------------------------------------------------
@@ -171,8 +172,8 @@ class OutcomePage(Output):
 async def list_certificates(
     request: Who,
     filters: NamedDependency[CertificateFilters],
-    cursor: FromQuery[str | None] = None,
-    limit: FromQuery[int] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> CertificatePage:
     rows = await search.page(
         search.CERTIFICATES, request.user, filters, decode_cursor(cursor), check_limit(limit)
@@ -192,8 +193,8 @@ async def list_certificates(
 async def list_people(
     request: Who,
     filters: NamedDependency[PersonFilters],
-    cursor: FromQuery[str | None] = None,
-    limit: FromQuery[int] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> PersonPage:
     rows = await search.page(
         search.PEOPLE, request.user, filters, decode_cursor(cursor), check_limit(limit)
@@ -213,8 +214,8 @@ async def list_people(
 async def list_outcomes(
     request: Who,
     filters: NamedDependency[OutcomeFilters],
-    cursor: FromQuery[str | None] = None,
-    limit: FromQuery[int] = 50,
+    cursor: Cursor = None,
+    limit: Limit = 50,
 ) -> OutcomePage:
     rows = await search.page(
         search.OUTCOMES, request.user, filters, decode_cursor(cursor), check_limit(limit)
@@ -393,9 +394,11 @@ class StatisticsController(Controller):
     async def skills(
         self,
         request: Who,
-        year_from: FromQuery[str | None] = None,
-        year_to: FromQuery[str | None] = None,
-        fmt: Annotated[str, QueryParameter(name="format", description="json or xlsx")] = "json",
+        year_from: QueryText = None,
+        year_to: QueryText = None,
+        fmt: Annotated[
+            str, QueryParameter(name="format", max_length=8, description="json or xlsx")
+        ] = "json",
     ) -> Response[SkillsStatistics]:
         # format=xlsx answers a Stream instead; the annotation documents the JSON.
         errors = [

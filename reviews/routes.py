@@ -3,16 +3,16 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from kernel.errors import InvalidInput
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId, RequiredQueryText
 from reviews import affiliations, cases
 
 AnyRequest = Request[Principal, Any, Any]
@@ -135,11 +135,11 @@ class ReviewController(Controller):
     async def list_cases(
         self,
         request: AnyRequest,
-        subject_type: FromQuery[str | None] = None,
-        subject_id: FromQuery[int | None] = None,
-        status: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        subject_type: QueryText = None,
+        subject_id: QueryId = None,
+        status: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> CasePage:
         if subject_id is not None and not 0 < subject_id <= MAX_ID:
             raise InvalidInput.single("subject_id", "not a record id")
@@ -208,7 +208,7 @@ class ReviewController(Controller):
 
     @get("/ranking", guards=[allow(*cases.OVERSEERS)])
     async def ranking(
-        self, subject_type: FromQuery[str], limit: FromQuery[int] = 50
+        self, subject_type: RequiredQueryText, limit: Limit = 50
     ) -> list[RankedCaseOut]:
         rows = await cases.ranking(subject_type, limit=check_limit(limit))
         return [msgspec.convert(r, RankedCaseOut) for r in rows]

@@ -6,8 +6,8 @@ from litestar import Controller, Request, get
 
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
-from app.params import RecordId
 from kernel.schemas import Output
+from kernel.web_params import RecordId
 from workers.jobs_view import get_visible
 
 

@@ -8,25 +8,23 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import StaffRole
 from app.auth import PUBLIC_OPT
-from app.params import RecordId
 from app.public_pages import html
 from kernel.errors import DomainError, FieldError, InvalidInput, NotFound
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, QueryId, QueryText, QueryYear, RecordId
 from registry.appraisals import applications, awards, notice_page, notices, rounds, rules
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
 # Query numbers are bounded before they reach PostgreSQL's integer columns.
-QueryId = Annotated[int | None, Parameter(gt=0, le=MAX_ID)]
-QueryYear = Annotated[int | None, Parameter(ge=rules.YEAR_MIN, le=rules.YEAR_MAX)]
 Year = Annotated[int, msgspec.Meta(ge=rules.YEAR_MIN, le=rules.YEAR_MAX)]
 Short = Annotated[str, msgspec.Meta(max_length=400)]
 Long = Annotated[str, msgspec.Meta(max_length=rules.TEXT_MAX + 1000)]
@@ -408,10 +406,10 @@ class AppraisalController(Controller):
         self,
         request: AnyRequest,
         round_id: QueryId = None,
-        status: FromQuery[str | None] = None,
-        route: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        status: QueryText = None,
+        route: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> ApplicationPage:
         rows = await applications.list_visible(
             request.user,
@@ -475,9 +473,9 @@ class AppraisalController(Controller):
     async def list_objections(
         self,
         application_id: QueryId = None,
-        status: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        status: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> ObjectionPage:
         rows = await notices.list_objections(
             application_id, status, decode_cursor(cursor), check_limit(limit)
@@ -500,13 +498,13 @@ class AppraisalController(Controller):
     async def list_awards(
         self,
         request: AnyRequest,
-        status: FromQuery[str | None] = None,
+        status: QueryText = None,
         round_id: QueryId = None,
         person_id: QueryId = None,
         awarded_from: FromQuery[date | None] = None,
         awarded_to: FromQuery[date | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> AwardPage:
         """Awards in the order they were made: all for staff, its own for an applicant
         organisation. Filters: status (awaiting_certificate, certificate_issued,

@@ -8,17 +8,16 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery
 from litestar.response import File
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
-from app.params import RecordId
 from app.settings import Settings
-from app.uploads import uploaded_file_chunks
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
+from kernel.uploads import uploaded_file_chunks
+from kernel.web_params import Cursor, Limit, QueryId, RecordId
 from registry.outcomes import reports, template
 from registry.outcomes.upload import XLSX_TYPE, receive
 
@@ -80,7 +79,7 @@ class OutcomeReportController(Controller):
         "its job does the import. Staff upload with ?institution_id=.",
     )
     async def upload(
-        self, request: Request[Principal, Any, Any], institution_id: FromQuery[int | None] = None
+        self, request: Request[Principal, Any, Any], institution_id: QueryId = None
     ) -> OutcomeReportOut:
         settings: Settings = request.app.state.settings
         institution = await reports.institution_for(request.user, institution_id)
@@ -94,9 +93,9 @@ class OutcomeReportController(Controller):
     async def list_reports(
         self,
         request: Request[Principal, Any, Any],
-        institution_id: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        institution_id: QueryId = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> OutcomeReportPage:
         rows = await reports.list_visible(
             request.user, institution_id, decode_cursor(cursor), check_limit(limit)

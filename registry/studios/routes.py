@@ -3,15 +3,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, QueryText, RecordId
 from registry.studios import rules, service
 
 AnyRequest = Request[Principal, Any, Any]
@@ -138,12 +138,12 @@ class StudioController(Controller):
     async def list_studios(
         self,
         request: AnyRequest,
-        status: FromQuery[str | None] = None,
-        level: FromQuery[str | None] = None,
-        town: FromQuery[str | None] = None,
-        occupation: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        status: QueryText = None,
+        level: QueryText = None,
+        town: QueryText = None,
+        occupation: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> StudioPage:
         rows = await service.list_visible(
             request.user,

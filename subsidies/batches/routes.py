@@ -9,17 +9,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from app.settings import Settings
 from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, QueryText, RecordId
 from registry.exports import XLSX_MEDIA_TYPE, bytes_download
 from subsidies.batches import (
     approval,
@@ -220,9 +220,9 @@ class BatchController(Controller):
     @get("/", guards=[READERS])
     async def list_batches(
         self,
-        status: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        status: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> BatchPage:
         rows = await queries.list_batches(status, decode_cursor(cursor), check_limit(limit))
         return BatchPage(
@@ -239,8 +239,8 @@ class BatchController(Controller):
         self,
         batch_id: RecordId,
         request: AnyRequest,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 100,
+        cursor: Cursor = None,
+        limit: Limit = 100,
     ) -> LinePage:
         rows = await queries.lines(
             request.user, batch_id, decode_cursor(cursor) or 0, check_limit(limit)

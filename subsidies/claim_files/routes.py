@@ -9,18 +9,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.params import FromQuery
 from litestar.response import File
 from litestar.status_codes import HTTP_202_ACCEPTED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from app.settings import Settings
-from app.uploads import uploaded_file_chunks
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
+from kernel.uploads import uploaded_file_chunks
+from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId, SchemeQuery
 from registry.outcomes.upload import XLSX_TYPE, receive
 from subsidies.claim_files import service
 
@@ -90,8 +89,8 @@ class ClaimFileController(Controller):
     async def upload(
         self,
         request: AnyRequest,
-        scheme: FromQuery[Scheme],
-        claimant_organisation_id: FromQuery[int | None] = None,
+        scheme: SchemeQuery,
+        claimant_organisation_id: QueryId = None,
     ) -> ClaimFileOut:
         settings: Settings = request.app.state.settings
         kind, claimant_id, claimant_type = await service.claimant(
@@ -113,9 +112,9 @@ class ClaimFileController(Controller):
     async def list_files(
         self,
         request: AnyRequest,
-        scheme: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        scheme: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> ClaimFilePage:
         rows = await service.list_visible(
             request.user, scheme, decode_cursor(cursor), check_limit(limit)
@@ -148,7 +147,7 @@ class ClaimFileController(Controller):
         return File(path, filename=f"claim-file-{file_id}-errors.xlsx", media_type=XLSX_TYPE)
 
     @get("/template.csv", guards=[anyone_signed_in], media_type="text/csv")
-    async def template_csv(self, scheme: FromQuery[Scheme]) -> Response[bytes]:
+    async def template_csv(self, scheme: SchemeQuery) -> Response[bytes]:
         return Response(
             service.template_csv(scheme),
             media_type="text/csv; charset=utf-8",
@@ -156,7 +155,7 @@ class ClaimFileController(Controller):
         )
 
     @get("/template.xlsx", guards=[anyone_signed_in], media_type=XLSX_TYPE)
-    async def template_xlsx(self, scheme: FromQuery[Scheme]) -> Response[bytes]:
+    async def template_xlsx(self, scheme: SchemeQuery) -> Response[bytes]:
         return Response(
             service.template_xlsx(scheme),
             media_type=XLSX_TYPE,

@@ -11,8 +11,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import MAX_ID
 from kernel.schemas import Input, Output
+from kernel.web_params import MAX_ID
 from subsidies.claims import calculation
 
 ClaimId = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]

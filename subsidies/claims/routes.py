@@ -7,15 +7,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from app.params import RecordId
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, QueryId, QueryText, QueryYear, RecordId
 from subsidies.claims import budgets, rules, service
 
 AnyRequest = Request[Principal, Any, Any]
@@ -184,13 +184,13 @@ class ClaimController(Controller):
     async def list_claims(
         self,
         request: AnyRequest,
-        scheme: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
-        year: FromQuery[int | None] = None,
-        claimant: FromQuery[int | None] = None,
-        person: FromQuery[int | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        scheme: QueryText = None,
+        status: QueryText = None,
+        year: QueryYear = None,
+        claimant: QueryId = None,
+        person: QueryId = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> ClaimPage:
         rows = await service.list_visible(
             request.user,
@@ -247,9 +247,7 @@ class BudgetController(Controller):
     tags = ["claims"]
 
     @get("/", guards=[STAFF])
-    async def list_budgets(
-        self, scheme: FromQuery[str | None] = None, year: FromQuery[int | None] = None
-    ) -> BudgetList:
+    async def list_budgets(self, scheme: QueryText = None, year: QueryYear = None) -> BudgetList:
         rows = await budgets.list_budgets(scheme, year)
         return BudgetList(items=[msgspec.convert(r, BudgetOut) for r in rows])
 

@@ -9,18 +9,18 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post, put
-from litestar.params import FromQuery, JSONBody
+from litestar.params import JSONBody
 from litestar.response import File
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
-from app.params import RecordId
 from app.settings import Settings
-from app.uploads import uploaded_file_chunks
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.uploads import uploaded_file_chunks
+from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId
 from registry.outcomes.upload import XLSX_TYPE, receive
 from subsidies.internships import month_files, rules, service
 from subsidies.internships.month_rows import COLUMNS
@@ -164,11 +164,11 @@ class InternshipController(Controller):
     async def list_placements(
         self,
         request: AnyRequest,
-        host_organisation_id: FromQuery[int | None] = None,
-        person_id: FromQuery[int | None] = None,
-        programme: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        host_organisation_id: QueryId = None,
+        person_id: QueryId = None,
+        programme: QueryText = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> PlacementPage:
         rows = await service.list_visible(
             request.user,
@@ -219,7 +219,7 @@ class InternshipController(Controller):
         "with ?host_organisation_id=. Answers with the counts and the error file links.",
     )
     async def upload_months(
-        self, request: AnyRequest, host_organisation_id: FromQuery[int | None] = None
+        self, request: AnyRequest, host_organisation_id: QueryId = None
     ) -> MonthFileOut:
         settings: Settings = request.app.state.settings
         host_id = await service.host_for(request.user, host_organisation_id)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import FromQuery, JSONBody, PathParameter
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
@@ -15,6 +15,7 @@ from accounts.roles import StaffRole
 from kernel.clock import local_today
 from kernel.errors import InvalidInput, NotFound
 from kernel.schemas import Output
+from kernel.web_params import QueryYear
 from subsidies.policies import catalogue, simulation
 from subsidies.policies.catalogue import StoredPolicy
 from subsidies.policies.documents import SCHEMES
@@ -199,7 +200,7 @@ class PolicyController(Controller):
         scheme: SchemeName,
         data: JSONBody[dict[str, Any]],
         request: AnyRequest,
-        year: FromQuery[int | None] = None,
+        year: QueryYear = None,
     ) -> SimulationOut:
         """Prices a draft version (the body; never stored) against the scheme's claims
         that have an amount and whose basis date it covers (`?year=` one budget year),

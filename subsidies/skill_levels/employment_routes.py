@@ -7,20 +7,19 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
-from app.params import RecordId
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
+from kernel.web_params import Cursor, Limit, QueryId, RecordId
 from subsidies.skill_levels import employment
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
-QueryId = Annotated[int | None, Parameter(gt=0, le=MAX_ID)]
 
 REPORTERS = allow(StaffRole.OFFICER, StaffRole.ADMIN, organisations=(OrgType.ENTERPRISE,))
 READERS = allow(*StaffRole, organisations=(OrgType.ENTERPRISE,))
@@ -83,8 +82,8 @@ class EmploymentController(Controller):
         request: AnyRequest,
         person_id: QueryId = None,
         employer_id: QueryId = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[int] = 50,
+        cursor: Cursor = None,
+        limit: Limit = 50,
     ) -> EmploymentPage:
         rows = await employment.list_visible(
             request.user,

@@ -3,18 +3,19 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
-from app.params import MAX_ID
 from kernel.schemas import Input, Output
+from kernel.web_params import MAX_ID
 from subsidies.vouchers import documents, issuing, redemption, reimbursement, views
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
+VoucherNumber = Annotated[str, PathParameter(min_length=1, max_length=40)]
 Number = Annotated[str, msgspec.Meta(max_length=40)]
 
 
@@ -108,18 +109,18 @@ class VoucherController(Controller):
         return msgspec.convert(await issuing.start_bulk(request.user), IssuanceOut)
 
     @get("/{number:str}", guards=[READERS])
-    async def get_one(self, number: FromPath[str], request: AnyRequest) -> VoucherOut:
+    async def get_one(self, number: VoucherNumber, request: AnyRequest) -> VoucherOut:
         return _out(await views.get(request.user, number))
 
     @post("/{number:str}/document", guards=[OFFICERS], status_code=HTTP_202_ACCEPTED)
-    async def document(self, number: FromPath[str], request: AnyRequest) -> DocumentRequestOut:
+    async def document(self, number: VoucherNumber, request: AnyRequest) -> DocumentRequestOut:
         """The printable voucher (PDF with verification code and QR): its document id
         once stored, else the job that renders it."""
         return DocumentRequestOut(**await documents.request_document(request.user, number))
 
     @post("/{number:str}/redemption", guards=[INSTITUTIONS], status_code=HTTP_200_OK)
     async def redeem(
-        self, number: FromPath[str], data: JSONBody[RedemptionIn], request: AnyRequest
+        self, number: VoucherNumber, data: JSONBody[RedemptionIn], request: AnyRequest
     ) -> VoucherOut:
         """The institution enrols the holder on a course: once, before expiry."""
         enrolment = redemption.Enrolment(
@@ -134,13 +135,13 @@ class VoucherController(Controller):
 
     @post("/{number:str}/cancellation", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def cancel(
-        self, number: FromPath[str], data: JSONBody[CancelIn], request: AnyRequest
+        self, number: VoucherNumber, data: JSONBody[CancelIn], request: AnyRequest
     ) -> VoucherOut:
         return _out(await redemption.cancel(request.user, number, data.reason))
 
     @post("/{number:str}/claim", guards=[INSTITUTIONS], status_code=HTTP_201_CREATED)
     async def claim(
-        self, number: FromPath[str], data: JSONBody[ClaimIn], request: AnyRequest
+        self, number: VoucherNumber, data: JSONBody[ClaimIn], request: AnyRequest
     ) -> ClaimOut:
         """Reimbursement, once a passed outcome for the holder and course is reported."""
         return msgspec.convert(

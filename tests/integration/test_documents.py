@@ -143,15 +143,18 @@ async def test_approval_renders_verifiable_documents(client):
     middle = len(person_pdf) // 2  # one byte changed, as any edit would
     altered = person_pdf[:middle] + bytes([person_pdf[middle] ^ 1]) + person_pdf[middle + 1 :]
     r = await client.post(f"/verify/{person_doc['code']}", files={"file": altered})
-    assert r.status_code == 200 and r.json()["genuine"] and r.json()["matches"] is False
+    checked = r.json()
+    assert r.status_code == 200 and checked["genuine"] is False and checked["matches"] is False
+    assert checked["code_found"] and checked["kind"] == "disbursement_notice"  # why: the file
     r = await client.post(
         f"/verify/{summary_doc['code']}",
         content=summary_pdf,
         headers={"content-type": "application/pdf"},
     )
-    assert r.json()["matches"] is True
+    assert r.json()["matches"] is True and r.json()["genuine"] is True
     r = await client.post(f"/verify/{summary_doc['code']}", content=person_pdf)
-    assert r.json()["matches"] is False  # a genuine file, but another document's
+    checked = r.json()  # a genuine file, but another document's
+    assert checked["genuine"] is False and checked["matches"] is False and checked["code_found"]
 
     # Downloads: a payee organisation sees its own notices only; other roles nothing.
     key = (await api_keys.issue(ADMIN, made["org"]["id"], "test"))["key"]

@@ -1,0 +1,65 @@
+"""The docs page works without the internet, and the OpenAPI document says how to sign
+in and which errors each operation can answer."""
+
+import re
+
+from accounts.roles import StaffRole
+from tests.conftest import bearer, staff_token
+
+
+async def test_the_docs_page_loads_its_scripts_and_styles_from_the_service(client):
+    for page in ("/schema", "/schema/swagger"):
+        r = await client.get(page)
+        assert r.status_code == 200
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)""", r.text)
+        assert len(urls) >= 3 and all(u.startswith("/schema/assets/") for u in urls), urls
+        for url in urls:
+            asset = await client.get(url)
+            assert asset.status_code == 200 and len(asset.content) > 500, url
+    script = await client.get("/schema/assets/swagger-ui-bundle.js")
+    assert "javascript" in script.headers["content-type"] and b"SwaggerUIBundle" in script.content
+
+
+async def test_the_document_declares_how_to_sign_in_and_the_errors_of_each_operation(client):
+    doc = (await client.get("/schema/openapi.json")).json()
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer" and schemes["apiKey"]["name"] == "X-API-Key"
+    paths = doc["paths"]
+
+    def answers(path: str, method: str) -> set[str]:
+        return set(paths[path][method]["responses"])
+
+    guarded = paths["/api/v1/claims/{claim_id}"]["get"]
+    assert guarded["security"] and {"400", "401", "403", "404"} <= answers(
+        "/api/v1/claims/{claim_id}", "get"
+    )
+    error = guarded["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+    assert error.endswith("/ErrorOut")
+    assert {"409", "413"} <= answers("/api/v1/claims/{claim_id}/approve", "post")
+    assert {"413", "415"} <= answers("/api/v1/outcome-reports", "post")
+    assert "429" in answers("/api/v1/auth/login", "post")
+    assert "security" not in paths["/api/v1/auth/login"]["post"]  # public
+    assert "security" not in paths["/verify/{code}"]["get"]
+    for path, item in paths.items():
+        for method, operation in item.items():
+            assert operation.get("summary") or operation.get("description"), (method, path)
+
+
+async def test_verify_answers_match_their_schema(client):
+    doc = (await client.get("/schema/openapi.json")).json()
+    verify = doc["paths"]["/verify/{code}"]
+    for method, schema in (("get", "VerificationOut"), ("post", "FileCheckOut")):
+        content = verify[method]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert content == {"$ref": f"#/components/schemas/{schema}"}
+    required = doc["components"]["schemas"]["FileCheckOut"]["required"]
+    assert set(required) == {"genuine", "code"}
+    r = await client.post("/verify/0000-0000-0000-0000", content=b"%PDF-1.4 not ours")
+    assert r.status_code == 200 and r.json()["genuine"] is False
+    assert r.json()["code_found"] is False
+
+
+async def test_a_framework_error_never_shows_its_internal_message(client):
+    _, token = await staff_token(StaffRole.ADMIN)
+    for headers in ({}, bearer(token)):
+        r = await client.options("/api/v1/statistics/skills", headers=headers)
+        assert r.status_code == 204 and "AuthMiddleware" not in r.text
