@@ -20,6 +20,7 @@ from accounts.schemas import (
     StaffOut,
     StaffPage,
 )
+from accounts.throttle import LoginLimits
 from app.auth import PUBLIC_OPT
 from app.params import RecordId
 from kernel.pagination import check_limit, decode_cursor, next_cursor
@@ -33,8 +34,21 @@ class AuthController(Controller):
 
     @post("/login", opt={PUBLIC_OPT: True}, status_code=HTTP_200_OK)
     async def login(self, data: JSONBody[LoginIn], request: AnyRequest) -> LoginOut:
-        ttl = request.app.state.settings.token_ttl_minutes
-        token, expires_at = await staff.login(data.username, data.password, ttl)
+        """Wrong passwords are throttled per account name and per client address: past
+        the limits the answer is 429 with Retry-After, whether the account exists or not."""
+        settings = request.app.state.settings
+        token, expires_at = await staff.login(
+            data.username,
+            data.password,
+            settings.token_ttl_minutes,
+            address=request.client.host if request.client else "unknown",
+            limits=LoginLimits.of(
+                settings.login_delay_after,
+                settings.login_lock_after,
+                settings.login_address_lock_after,
+                settings.login_lock_minutes,
+            ),
+        )
         return LoginOut(token=token, token_type="bearer", expires_at=expires_at)
 
     @post("/logout", guards=[allow(*StaffRole)], status_code=HTTP_200_OK)
@@ -80,6 +94,11 @@ class StaffController(Controller):
     async def deactivate(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
         await staff.set_active(request.user, user_id, False)
         return {"id": user_id, "active": False}
+
+    @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
+    async def unlock(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
+        """Lifts the account's login delay or lockout after failed logins (audited)."""
+        return await staff.unlock(request.user, user_id)
 
 
 class ApiKeyController(Controller):
