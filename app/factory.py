@@ -15,6 +15,7 @@ from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
 from app.http_errors import EXCEPTION_HANDLERS, audit_denials
 from app.lifecycle import lifespan
 from app.request_context import RequestContextMiddleware
+from app.security import secured
 from app.settings import Settings
 from audit.routes import AuditController
 from certificates.routes import DocumentController, VerifyController
@@ -114,6 +115,7 @@ def create_app(
         logging_config=None,  # app.logs configures logging (request ids, masking)
         debug=False,
     )
+    app.asgi_handler = secured(app.asgi_handler, settings, app.openapi_config)
     # Outermost, so even errors answered by Litestar's exception layer carry the id.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
     return app
