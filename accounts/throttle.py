@@ -121,7 +121,8 @@ async def begin_attempt(username: str, address: str, limits: LoginLimits) -> Cou
     async with unit_of_work():
         now = utcnow()
         await _ensure_row(keys[0], now)
-        counters = await _counters(*keys, lock=True)
+        # Only the account's row is held: attempts from one busy address do not queue.
+        counters = {**await _counters(keys[1]), **await _counters(keys[0], lock=True)}
         wait = _longest_wait(counters, now)
         if wait:
             raise _refuse(wait)
