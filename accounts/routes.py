@@ -1,3 +1,4 @@
+from ipaddress import ip_address
 from typing import Any
 
 import msgspec
@@ -5,11 +6,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from accounts import api_keys, staff
+from accounts import api_keys, staff, throttle
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
 from accounts.schemas import (
+    AddressIn,
     ApiKeyIn,
     ApiKeyOut,
     IssuedApiKeyOut,
@@ -23,6 +25,7 @@ from accounts.schemas import (
 from accounts.throttle import LoginLimits
 from app.auth import PUBLIC_OPT
 from app.params import RecordId
+from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 
 AnyRequest = Request[Principal, Any, Any]
@@ -66,6 +69,32 @@ class AuthController(Controller):
             roles=sorted(p.roles),
             org_type=p.org_type.value if p.org_type else None,
         )
+
+
+class LockoutController(Controller):
+    """Login delays and lockouts in force (admins); an address is unlocked here, an
+    account at /api/v1/staff/{id}/unlock."""
+
+    path = "/api/v1/auth/lockouts"
+    tags = ["auth"]
+    guards = [allow(StaffRole.ADMIN)]
+
+    @get("/")
+    async def list_lockouts(self) -> list[dict[str, Any]]:
+        """Account names and client addresses refused at this moment."""
+        return await throttle.blocked_now()
+
+    @post("/addresses/unlock", status_code=HTTP_200_OK)
+    async def unlock_address(
+        self, data: JSONBody[AddressIn], request: AnyRequest
+    ) -> dict[str, Any]:
+        """Lifts the lockout of a client address (audited)."""
+        try:
+            address = str(ip_address(data.address.strip()))
+        except ValueError:
+            raise InvalidInput.single("address", "not an IP address 不是 IP 地址") from None
+        lifted = await throttle.clear(request.user.actor, throttle.address_key(address))
+        return {"address": address, "was_throttled": lifted is not None}
 
 
 class StaffController(Controller):

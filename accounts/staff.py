@@ -156,7 +156,7 @@ async def unlock(actor: Principal, user_id: int) -> dict[str, Any]:
     user = await StaffUser.select(StaffUser.username).where(StaffUser.id == user_id).first().run()
     if user is None:
         raise NotFound("staff user not found", staff_user_id=user_id)
-    lifted = await throttle.clear(actor.actor, user["username"])
+    lifted = await throttle.clear(actor.actor, throttle.account_key(user["username"]))
     return {"id": user_id, "username": user["username"], "was_throttled": lifted is not None}
 
 

@@ -188,9 +188,8 @@ async def succeeded(username: str) -> None:
     await LoginThrottle.delete().where(LoginThrottle.key == account_key(username)).run()
 
 
-async def clear(actor: str, username: str) -> dict[str, Any] | None:
-    """An admin lifts an account name's delay or lockout; returns what was lifted."""
-    key = account_key(username)
+async def clear(actor: str, key: str) -> dict[str, Any] | None:
+    """An admin lifts a key's delay or lockout; returns what was lifted."""
     async with unit_of_work():
         counter = (await _counters(key, lock=True))[key]
         await LoginThrottle.delete().where(LoginThrottle.key == key).run()
@@ -199,5 +198,35 @@ async def clear(actor: str, username: str) -> dict[str, Any] | None:
             if counter and counter.failures
             else None
         )
-        await record(actor, "staff.unlocked", "staff_user", username, before=lifted)
+        kind, _, name = key.partition(":")
+        await record(
+            actor,
+            "staff.unlocked" if kind == "account" else "login.address_unlocked",
+            "staff_user" if kind == "account" else "client_address",
+            name,
+            before=lifted,
+        )
     return lifted
+
+
+async def blocked_now() -> list[dict[str, Any]]:
+    """Account names and addresses refused at this moment, longest-blocked last."""
+    rows = await (
+        LoginThrottle.select(LoginThrottle.key, LoginThrottle.failures, LoginThrottle.blocked_until)
+        .where(LoginThrottle.blocked_until > utcnow())
+        .order_by(LoginThrottle.blocked_until)
+        .limit(1000)
+        .run()
+    )
+    found = []
+    for row in rows:
+        kind, _, name = row["key"].partition(":")
+        found.append(
+            {
+                "kind": kind,
+                "name": name,
+                "failures": row["failures"],
+                "blocked_until": row["blocked_until"],
+            }
+        )
+    return found

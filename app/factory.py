@@ -10,7 +10,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 
-from accounts.routes import ApiKeyController, AuthController, StaffController
+from accounts.routes import ApiKeyController, AuthController, LockoutController, StaffController
 from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
 from app.http_errors import EXCEPTION_HANDLERS, audit_denials
 from app.lifecycle import lifespan
@@ -70,6 +70,7 @@ def create_app(
         route_handlers=[
             health,
             AuthController,
+            LockoutController,
             StaffController,
             ApiKeyController,
             OrganisationController,

@@ -218,3 +218,30 @@ async def test_behind_a_trusted_proxy_each_forwarded_client_is_counted_apart(db)
         assert r.status_code == 429  # the client, not what it wrote left of our proxy
         r = await login(http, unique("spray"), "pw", **{"X-Forwarded-For": second})
         assert r.status_code == 401
+
+
+async def test_an_admin_sees_lockouts_and_unlocks_an_address(db):
+    address = new_address()
+    _, admin = await staff_token(StaffRole.ADMIN)
+    async with app_client(db, peer=address, LOGIN_ADDRESS_LOCK_AFTER="2") as http:
+        for _ in range(2):
+            assert (await login(http, unique("spray"), "wrong password")).status_code == 401
+        assert (await login(http, unique("spray"), "wrong password")).status_code == 429
+
+        listed = (await http.get("/api/v1/auth/lockouts", headers=bearer(admin))).json()
+        assert {"kind": "address", "name": address, "failures": 2} in [
+            {k: v for k, v in row.items() if k != "blocked_until"} for row in listed
+        ]
+        path = "/api/v1/auth/lockouts/addresses/unlock"
+        bad = await http.post(path, json={"address": "not-an-ip"}, headers=bearer(admin))
+        assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "address"
+        r = await http.post(path, json={"address": address}, headers=bearer(admin))
+        assert r.json() == {"address": address, "was_throttled": True}
+        assert (await login(http, unique("spray"), "wrong password")).status_code == 401
+        _, officer = await staff_token(StaffRole.OFFICER)
+        refused = await http.post(path, json={"address": address}, headers=bearer(officer))
+        assert refused.status_code == 403
+    unlocked = await AuditEntry.count().where(
+        (AuditEntry.action == "login.address_unlocked") & (AuditEntry.object_id == address)
+    )
+    assert unlocked == 1
