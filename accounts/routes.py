@@ -1,3 +1,4 @@
+from ipaddress import ip_address
 from typing import Any
 
 import msgspec
@@ -5,11 +6,12 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
-from accounts import api_keys, staff
+from accounts import api_keys, staff, throttle
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
 from accounts.schemas import (
+    AddressIn,
     ApiKeyIn,
     ApiKeyOut,
     IssuedApiKeyOut,
@@ -20,7 +22,9 @@ from accounts.schemas import (
     StaffOut,
     StaffPage,
 )
+from accounts.throttle import LoginLimits
 from app.auth import PUBLIC_OPT
+from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.web_params import Cursor, Limit, RecordId
 
@@ -33,8 +37,21 @@ class AuthController(Controller):
 
     @post("/login", opt={PUBLIC_OPT: True}, status_code=HTTP_200_OK)
     async def login(self, data: JSONBody[LoginIn], request: AnyRequest) -> LoginOut:
-        ttl = request.app.state.settings.token_ttl_minutes
-        token, expires_at = await staff.login(data.username, data.password, ttl)
+        """Wrong passwords are throttled per account name and per client address: past
+        the limits the answer is 429 with Retry-After, whether the account exists or not."""
+        settings = request.app.state.settings
+        token, expires_at = await staff.login(
+            data.username,
+            data.password,
+            settings.token_ttl_minutes,
+            address=request.client.host if request.client else "unknown",
+            limits=LoginLimits.of(
+                settings.login_delay_after,
+                settings.login_lock_after,
+                settings.login_address_lock_after,
+                settings.login_lock_minutes,
+            ),
+        )
         return LoginOut(token=token, token_type="bearer", expires_at=expires_at)
 
     @post("/logout", guards=[allow(*StaffRole)], status_code=HTTP_200_OK)
@@ -52,6 +69,32 @@ class AuthController(Controller):
             roles=sorted(p.roles),
             org_type=p.org_type.value if p.org_type else None,
         )
+
+
+class LockoutController(Controller):
+    """Login delays and lockouts in force (admins); an address is unlocked here, an
+    account at /api/v1/staff/{id}/unlock."""
+
+    path = "/api/v1/auth/lockouts"
+    tags = ["auth"]
+    guards = [allow(StaffRole.ADMIN)]
+
+    @get("/")
+    async def list_lockouts(self) -> list[dict[str, Any]]:
+        """Account names and client addresses refused at this moment."""
+        return await throttle.blocked_now()
+
+    @post("/addresses/unlock", status_code=HTTP_200_OK)
+    async def unlock_address(
+        self, data: JSONBody[AddressIn], request: AnyRequest
+    ) -> dict[str, Any]:
+        """Lifts the lockout of a client address (audited)."""
+        try:
+            address = str(ip_address(data.address.strip()))
+        except ValueError:
+            raise InvalidInput.single("address", "not an IP address 不是 IP 地址") from None
+        lifted = await throttle.clear(request.user.actor, throttle.address_key(address))
+        return {"address": address, "was_throttled": lifted is not None}
 
 
 class StaffController(Controller):
@@ -78,6 +121,11 @@ class StaffController(Controller):
     async def deactivate(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
         await staff.set_active(request.user, user_id, False)
         return {"id": user_id, "active": False}
+
+    @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
+    async def unlock(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
+        """Lifts the account's login delay or lockout after failed logins (audited)."""
+        return await staff.unlock(request.user, user_id)
 
 
 class ApiKeyController(Controller):

@@ -14,6 +14,10 @@ class LoginIn(Input):
     password: Password
 
 
+class AddressIn(Input):
+    address: Annotated[str, msgspec.Meta(min_length=2, max_length=45)]
+
+
 class LoginOut(Output):
     token: str
     token_type: str

@@ -6,10 +6,11 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from accounts import credentials, passwords, principal_cache
+from accounts import credentials, passwords, principal_cache, throttle
 from accounts.principal import Principal
 from accounts.roles import StaffRole, format_roles, parse_roles
 from accounts.tables import StaffSession, StaffUser
+from accounts.throttle import DEFAULT_LIMITS, LoginLimits
 from audit.log import record
 from kernel.clock import utcnow
 from kernel.db import conflict_on_duplicate, unit_of_work
@@ -103,7 +104,18 @@ async def set_active(actor: Principal, user_id: int, active: bool) -> None:
     principal_cache.clear()  # revocations are rare; dropping everything is simplest
 
 
-async def login(username: str, password: str, ttl_minutes: int) -> tuple[str, datetime]:
+async def login(
+    username: str,
+    password: str,
+    ttl_minutes: int,
+    *,
+    address: str = "unknown",
+    limits: LoginLimits = DEFAULT_LIMITS,
+) -> tuple[str, datetime]:
+    """`address`: the client's, for throttling (kernel.client_address). Unknown names go
+    through the same steps as known ones (a counter, a dummy hash), so neither the
+    answer nor its timing tells whether an account exists."""
+    counted = await throttle.begin_attempt(username, address, limits)
     user = (
         await StaffUser.select(StaffUser.id, StaffUser.password_hash, StaffUser.active)
         .where(StaffUser.username == username)
@@ -114,13 +126,12 @@ async def login(username: str, password: str, ttl_minutes: int) -> tuple[str, da
         passwords.verify_password, user["password_hash"] if user else passwords.DUMMY_HASH, password
     )
     if not (user and ok and user["active"]):
-        await record(
-            f"anonymous:{username[:40]}", "staff.login_failed", "staff_user", username[:64]
-        )
+        await throttle.failed(username, address, counted, limits)
         raise Unauthenticated("wrong username or password")
     token = credentials.new_staff_token()
     expires_at = utcnow() + timedelta(minutes=ttl_minutes)
     async with unit_of_work():
+        await throttle.succeeded(username)
         rows = (
             await StaffSession.insert(
                 StaffSession(
@@ -138,6 +149,15 @@ async def login(username: str, password: str, ttl_minutes: int) -> tuple[str, da
             after={"expires_at": expires_at.isoformat()},
         )
     return token, expires_at
+
+
+async def unlock(actor: Principal, user_id: int) -> dict[str, Any]:
+    """Lifts the login delay or lockout of a staff account (admins)."""
+    user = await StaffUser.select(StaffUser.username).where(StaffUser.id == user_id).first().run()
+    if user is None:
+        raise NotFound("staff user not found", staff_user_id=user_id)
+    lifted = await throttle.clear(actor.actor, throttle.account_key(user["username"]))
+    return {"id": user_id, "username": user["username"], "was_throttled": lifted is not None}
 
 
 async def logout(actor: Principal) -> None:

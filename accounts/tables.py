@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, Date, ForeignKey, OnDelete, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -49,3 +49,16 @@ class StaffAffiliation(Table, tablename="staff_affiliation"):
     note = Varchar(length=200, null=True, default=None)
     recorded_by = Varchar(length=120)
     recorded_at = Timestamptz(default=TimestamptzNow())
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed logins of one key within a window (accounts.throttle_rules): an account
+    name, whether or not it exists (`account:<name>`), or a client address
+    (`address:<ip>`). In the database, so every API process sees the same counts."""
+
+    key = Varchar(length=80, unique=True)
+    failures = Integer(default=0)
+    window_start = Timestamptz()
+    blocked_until = Timestamptz(null=True, default=None)
+    # When the row stops meaning anything: stale rows are deleted by later failures.
+    expires_at = Timestamptz(index=True)

@@ -199,6 +199,8 @@ def serve(seed: bool, run_migrate: bool) -> None:
         workers=settings.web_workers if settings.web_workers > 1 else None,
         log_config=None,
         access_log=False,
+        # X-Forwarded-For is read only from TRUSTED_PROXIES (kernel.client_address).
+        proxy_headers=False,
         timeout_graceful_shutdown=15,
     )
 

@@ -8,12 +8,13 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
-from accounts.routes import ApiKeyController, AuthController, StaffController
+from accounts.routes import ApiKeyController, AuthController, LockoutController, StaffController
 from app.api_docs import docs_assets, document_operations, openapi_config
 from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
 from app.http_errors import EXCEPTION_HANDLERS, audit_denials
 from app.lifecycle import lifespan
 from app.request_context import RequestContextMiddleware
+from app.security import secured
 from app.settings import Settings
 from audit.routes import AuditController
 from certificates.routes import DocumentController, VerifyController
@@ -68,6 +69,7 @@ def create_app(
         route_handlers=[
             health,
             AuthController,
+            LockoutController,
             StaffController,
             ApiKeyController,
             OrganisationController,
@@ -110,6 +112,7 @@ def create_app(
         debug=False,
     )
     document_operations(app)
+    app.asgi_handler = secured(app.asgi_handler, settings, app.openapi_config)
     # Outermost, so even errors answered by Litestar's exception layer carry the id.
     app.asgi_handler = RequestContextMiddleware(app.asgi_handler)
     return app

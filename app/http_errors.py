@@ -21,6 +21,7 @@ from kernel.errors import (
     NotFound,
     NotVisible,
     TooLarge,
+    TooManyRequests,
     Unauthenticated,
     UnsupportedFormat,
 )
@@ -35,6 +36,7 @@ _STATUS = {
     Conflict: 409,
     TooLarge: 413,
     UnsupportedFormat: 415,
+    TooManyRequests: 429,
 }
 
 
@@ -64,7 +66,10 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     errors = [{"field": str(field), "reason": exc.message}] if field else None
     # References a client acts on, e.g. the existing claim a duplicate points to.
     references = {k: v for k, v in exc.details.items() if k.endswith("_id") and type(v) is int}
-    return _body(status, exc.message, errors, **references)
+    response = _body(status, exc.message, errors, **references)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 _AT_PATH = re.compile(r" - at `\$\.?(.*)`$")

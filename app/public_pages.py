@@ -10,6 +10,8 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 from litestar import MediaType, Request, Response
 
+from kernel.security_headers import inline_hashes
+
 _env = Environment(
     loader=ChoiceLoader(
         [
@@ -21,6 +23,12 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
 )
+
+
+def style_sources() -> list[str]:
+    """CSP sources for the inline stylesheet every public page inherits."""
+    source, _, _ = _env.loader.get_source(_env, "public_base.html")  # type: ignore[union-attr]
+    return inline_hashes(source, "style")
 
 
 def render(template: str, **context: Any) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kernel.client_address import Network, parse_networks
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
 
@@ -35,6 +37,11 @@ class Settings:
     outcome_import_parts: int = 2
     daily_scan_hour: int | None = None  # Beijing hour; None: no automatic daily scan
     public_base_url: str = ""  # the address documents' QR codes point at; "": HOST:PORT
+    login_delay_after: int = 5
+    login_lock_after: int = 10
+    login_address_lock_after: int = 50
+    login_lock_minutes: int = 15
+    trusted_proxies: tuple[Network, ...] = ()
 
     @property
     def embedded_broker(self) -> bool:
@@ -69,6 +76,15 @@ class Settings:
             ),
             daily_scan_hour=_hour(env.get("DAILY_SCAN_HOUR", "")),
             public_base_url=_base_url(env.get("PUBLIC_BASE_URL", "")),
+            login_delay_after=_at_least_one("LOGIN_DELAY_AFTER", env.get("LOGIN_DELAY_AFTER", "5")),
+            login_lock_after=_at_least_one("LOGIN_LOCK_AFTER", env.get("LOGIN_LOCK_AFTER", "10")),
+            login_address_lock_after=_at_least_one(
+                "LOGIN_ADDRESS_LOCK_AFTER", env.get("LOGIN_ADDRESS_LOCK_AFTER", "50")
+            ),
+            login_lock_minutes=_at_least_one(
+                "LOGIN_LOCK_MINUTES", env.get("LOGIN_LOCK_MINUTES", "15")
+            ),
+            trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
         )
 
 
@@ -144,5 +160,15 @@ ENVIRONMENT: dict[str, str] = {
     "PUBLIC_BASE_URL": "public address of the service (https://…, optionally with a path "
     "prefix) that documents' QR codes and verify links point at; empty (default): "
     "http://HOST:PORT, right only on one machine",
+    "LOGIN_DELAY_AFTER": "failed logins of one account name within LOGIN_LOCK_MINUTES "
+    "after which each further attempt must wait 1, 2, 4 … seconds (default 5)",
+    "LOGIN_LOCK_AFTER": "failed logins of one account name within LOGIN_LOCK_MINUTES that "
+    "lock it for LOGIN_LOCK_MINUTES; an admin can unlock it (default 10)",
+    "LOGIN_ADDRESS_LOCK_AFTER": "failed logins from one client address within "
+    "LOGIN_LOCK_MINUTES that lock logins from that address (default 50)",
+    "LOGIN_LOCK_MINUTES": "window in which failed logins count, and length of a lockout "
+    "(default 15)",
+    "TRUSTED_PROXIES": "comma-separated IPs or CIDR ranges of reverse proxies whose "
+    "X-Forwarded-For gives the client address; empty (default): the header is ignored",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
 }

@@ -47,6 +47,16 @@ class UnsupportedFormat(DomainError):
     code = "unsupported_format"
 
 
+class TooManyRequests(DomainError):
+    """Refused for now (429); `retry_after`: whole seconds until a new attempt."""
+
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int, **details: object) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class FieldError:
     field: str
