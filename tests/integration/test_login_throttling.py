@@ -11,12 +11,13 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from accounts import passwords
+from accounts import passwords, throttle
 from accounts.roles import StaffRole
 from app.factory import create_app
 from app.in_process import lifespan
 from app.settings import Settings
 from audit.tables import AuditEntry
+from kernel.clock import utcnow
 from tests.conftest import bearer, make_staff, staff_token, unique
 
 _hosts = itertools.count(int.from_bytes(os.urandom(2), "big"))
@@ -41,6 +42,14 @@ async def app_client(
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
     ):
         yield http
+
+
+@pytest.fixture(autouse=True)
+def still_clock(monkeypatch) -> None:
+    """The throttle's clock stands still, so a delay of one second cannot run out
+    between two requests on a busy machine."""
+    moment = utcnow()
+    monkeypatch.setattr(throttle, "utcnow", lambda: moment)
 
 
 @pytest.fixture
