@@ -137,8 +137,8 @@ async def _check_file(ctx: JobContext, report: dict[str, Any]) -> _Checked:
                 pd.DataFrame(
                     {
                         "row": [p.row for p in chunk.shape_problems],
-                        "column": "*",
-                        "code": "COLUMN_COUNT",
+                        "column": [p.column for p in chunk.shape_problems],
+                        "code": [p.code for p in chunk.shape_problems],
                     }
                 )
             )

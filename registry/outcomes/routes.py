@@ -17,6 +17,7 @@ from accounts.principal import Principal
 from app.params import RecordId
 from app.settings import Settings
 from app.uploads import uploaded_file_chunks
+from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from registry.outcomes import reports, template
@@ -59,6 +60,7 @@ def _out(report: dict[str, Any]) -> OutcomeReportOut:
     return msgspec.convert(
         {
             **{k: v for k, v in report.items() if k != "error_csv_path"},
+            "filename": shown(report["filename"]),
             "error_file_csv": f"{base}.csv" if has_errors else None,
             "error_file_xlsx": f"{base}.xlsx" if has_errors else None,
         },

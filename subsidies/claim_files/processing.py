@@ -29,7 +29,7 @@ from audit.log import record
 from kernel.clock import local_today, utcnow
 from kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from registry.outcomes import error_files
-from registry.outcomes.reading import read_chunks
+from registry.outcomes.reading import ShapeProblem, read_chunks
 from registry.tables import Person
 from subsidies.claim_files import rows
 from subsidies.claim_files.tables import ClaimFile
@@ -79,13 +79,15 @@ def _principal(data: dict[str, Any]) -> Principal:
     )
 
 
-def _read(file: dict[str, Any], columns: tuple[Any, ...]) -> tuple[pd.DataFrame, list[int]]:
+def _read(
+    file: dict[str, Any], columns: tuple[Any, ...]
+) -> tuple[pd.DataFrame, list[ShapeProblem]]:
     frames, shape = [], []
     for chunk in read_chunks(
         Path(file["stored_path"]), file["file_format"], file["encoding"], columns
     ):
         frames.append(chunk.frame)
-        shape.extend(p.row for p in chunk.shape_problems)
+        shape.extend(chunk.shape_problems)
     keys = ["row", *(c.key for c in columns)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=keys)
     return frame, shape
@@ -140,8 +142,8 @@ async def _judge(
     columns = rows.columns_for(kind)
     frame, shape = await asyncio.to_thread(_read, file, columns)
     judged = _Judged()
-    for row in shape:
-        judged.problem(row, "*", "COLUMN_COUNT")
+    for problem in shape:
+        judged.problem(problem.row, problem.column, problem.code)
     today = local_today()
     checked = []
     for record_ in frame.to_dict("records"):

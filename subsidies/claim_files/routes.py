@@ -19,6 +19,7 @@ from accounts.roles import StaffRole
 from app.params import RecordId
 from app.settings import Settings
 from app.uploads import uploaded_file_chunks
+from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from registry.outcomes.upload import XLSX_TYPE, receive
@@ -65,6 +66,7 @@ def _out(row: dict[str, Any]) -> ClaimFileOut:
     return msgspec.convert(
         {
             **{k: v for k, v in row.items() if k not in hidden},
+            "filename": shown(row["filename"]),
             "result_file_csv": f"{base}/result.csv" if row["result_csv_path"] else None,
             "error_file_csv": f"{base}/errors.csv" if row["error_csv_path"] else None,
             "error_file_xlsx": f"{base}/errors.xlsx" if row["error_csv_path"] else None,

@@ -19,6 +19,7 @@ from accounts.roles import OrgType, StaffRole
 from app.params import RecordId
 from app.settings import Settings
 from app.uploads import uploaded_file_chunks
+from kernel.filenames import shown
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
 from registry.outcomes.upload import XLSX_TYPE, receive
@@ -134,6 +135,7 @@ def _file_out(row: dict[str, Any]) -> MonthFileOut:
     return msgspec.convert(
         {
             **{k: v for k, v in row.items() if k != "error_csv_path"},
+            "filename": shown(row["filename"]),
             "error_file_csv": f"{base}.csv" if has_errors else None,
             "error_file_xlsx": f"{base}.xlsx" if has_errors else None,
         },
