@@ -172,6 +172,13 @@ def csv_records(handle: Iterator[str], limits: FileLimits) -> Iterator[list[str]
         except StopIteration:
             return
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise TooLarge(
+                    f"line {reader.line_num} has a field longer than {csv.field_size_limit()} "
+                    f"characters; at most {limits.max_field_bytes} bytes a field are read "
+                    "字段过长",
+                    field="file",
+                ) from None
             raise refuse(f"line {reader.line_num}: not a readable CSV record ({exc})") from None
         if len(record) > limits.max_columns:
             raise refuse(

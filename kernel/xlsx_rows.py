@@ -354,7 +354,11 @@ def rows(
                 with archive.open(name) as sheet:
                     while block := sheet.read(READ_BYTES):
                         budget.take(len(block))
-                        parser.Parse(block, False)
+                        try:
+                            parser.Parse(block, False)
+                        except SheetError:
+                            yield from reader.ready  # the rows before the problem are fine
+                            raise
                         if reader.ready:
                             yield from reader.ready
                             reader.ready = []

@@ -118,7 +118,7 @@ async def _spool(
                 text = not head.startswith(XLSX_MAGIC)
                 if text:
                     lines.feed(head[: size - len(chunk)])  # earlier chunks, all in `head`
-            elif text:
+            if text:
                 lines.feed(chunk)
             digest.update(chunk)
             if utf8_ok:

@@ -208,7 +208,7 @@ async def _judge(
         )
         if position % 200 == 199:
             await ctx.progress(5 + int(80 * position / len(checked)))
-    total = len(set(frame["row"].astype(int).tolist()) | set(shape))
+    total = len(set(frame["row"].astype(int).tolist()) | {p.row for p in shape})
     return judged, total
 
 
