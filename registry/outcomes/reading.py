@@ -5,11 +5,15 @@ later by `rows`: nothing is dropped or coerced on the way in. CSV goes through
 pyarrow's streaming reader (a million rows in well under a second); XLSX through a
 streaming XML read of its first sheet (kernel.xlsx_rows), row by row within the upload
 limits, so a workbook never becomes a grid in memory whatever cells it declares.
+Both run in a child process limited in memory and CPU time (kernel.sandbox); each
+chunk comes back as an Arrow IPC stream with its shape problems.
 """
 
 from __future__ import annotations
 
 import csv
+import pickle
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +23,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.ipc as paipc
 
+from kernel import sandbox
 from kernel import xlsx_rows as sheet_rows
 from kernel.file_limits import FileLimits
 from registry.outcomes.columns import COLUMNS, KEYS, Column, map_headers
@@ -30,6 +36,7 @@ FIRST_DATA_ROW = 2  # row numbers as a spreadsheet shows them: the header is row
 # DEL and C1 controls, once a cell's surrounding whitespace is stripped. SQLite would
 # store a NUL and PostgreSQL refuse it: the row is refused on both, before either sees it.
 CONTROL_CHARACTERS = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"
+sandbox.preload(__name__)
 
 
 @dataclass
@@ -84,7 +91,43 @@ def read_chunks(
     columns: tuple[Column, ...] = COLUMNS,
     limits: FileLimits | None = None,
 ) -> Iterator[Chunk]:
-    """`columns`: the file's columns (default: an outcome report's)."""
+    """`columns`: the file's columns (default: an outcome report's). Read in a limited
+    child process: one that dies is a ValueError (kernel.sandbox.UnreadableFile)."""
+    return sandbox.stream(
+        _read_here,
+        path,
+        file_format,
+        encoding,
+        columns,
+        limits or FileLimits.from_env(),  # the child's environment is the forkserver's
+        encode=_encode_chunk,
+        decode=_decode_chunk,
+    )
+
+
+def _encode_chunk(chunk: Chunk) -> bytes:
+    problems = pickle.dumps(chunk.shape_problems, protocol=pickle.HIGHEST_PROTOCOL)
+    table = pa.Table.from_pandas(chunk.frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with paipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return struct.pack("<Q", len(problems)) + problems + sink.getvalue().to_pybytes()
+
+
+def _decode_chunk(data: bytes) -> Chunk:
+    (size,) = struct.unpack_from("<Q", data)
+    problems = pickle.loads(memoryview(data)[8 : 8 + size])
+    table = paipc.open_stream(pa.py_buffer(data)[8 + size :]).read_all()
+    return Chunk(table.to_pandas(), problems)
+
+
+def _read_here(
+    path: Path,
+    file_format: str,
+    encoding: str | None,
+    columns: tuple[Column, ...],
+    limits: FileLimits,
+) -> Iterator[Chunk]:
     positions = map_headers(read_header(path, file_format, encoding, limits), columns)
     keys = KEYS if columns is COLUMNS else tuple(c.key for c in columns)
     if file_format == "csv":

@@ -1,6 +1,7 @@
 """Receiving a report file: streamed to disk with its hash, then checked as a whole
-file (format, size, encoding, header, at least one row) before any job exists. Every
-problem here is one clear error; nothing is stored for a refused file."""
+file (format, size, encoding, header, at least one row) before any job exists, the
+whole-file reads in a child process limited in memory and CPU time (kernel.sandbox).
+Every problem here is one clear error; nothing is stored for a refused file."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel import sandbox
 from kernel.errors import InvalidInput, TooLarge, UnsupportedFormat
 from kernel.file_limits import FileLimits, LineScanner, check_xlsx, csv_records
 from registry.outcomes.columns import COLUMNS, Column, map_headers
@@ -56,13 +58,16 @@ async def receive(
         if size == 0:
             raise InvalidInput.single("file", "the file is empty 文件为空")
         file_format = _format_of(head, filename)
-        # Whole-file reads (decoding, the header, the first row) off the event loop.
+        # Whole-file reads (decoding, the header, the rows) off the event loop, in a
+        # child process limited in memory and CPU time.
         encoding = await asyncio.to_thread(
-            _check_file, partial, file_format, utf8_ok, columns, limits
+            sandbox.run, _check_file, partial, file_format, utf8_ok, columns, limits
         )
         final = folder / f"{digest}.{file_format}"
         os.replace(partial, final)  # content-addressed: the same file is stored once
         return ReceivedFile(final, filename, file_format, encoding, size, digest)
+    except sandbox.UnreadableFile as exc:
+        raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)
 
