@@ -162,10 +162,13 @@ def _check_dimension(archive: zipfile.ZipFile, sheet: str, limits: FileLimits) -
         )
 
 
-def csv_records(handle: Iterator[str], limits: FileLimits) -> Iterator[list[str]]:
+def csv_records(
+    handle: Iterator[str], limits: FileLimits, *, strict: bool = False
+) -> Iterator[list[str]]:
     """A CSV's records, each checked against the column and field limits: a field
-    longer than the csv module's own limit is the same clear refusal, never csv.Error."""
-    reader = csv.reader(handle)
+    longer than the csv module's own limit is the same clear refusal, never csv.Error.
+    `strict`: a malformed quote is a refusal too (the csv module's strict mode)."""
+    reader = csv.reader(handle, strict=strict)
     while True:
         try:
             record = next(reader)

@@ -15,6 +15,7 @@ asyncio, database-pooled process that asks.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import pickle
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 MEMORY_EXIT = 86  # the child's exit code when even reporting its MemoryError failed
 _PRELOAD = ["pyarrow", "pyarrow.csv", "pyarrow.compute", "pyarrow.ipc", "pandas"]
 _PRELOAD += ["kernel.xlsx_rows", "kernel.file_limits"]
@@ -86,6 +88,9 @@ def _forkserver() -> Any:
     global _context
     with _context_lock:
         if _context is None:
+            # The forkserver inherits the environment: there mimalloc (pyarrow's default
+            # pool) must not reserve 1 GiB of address space at its first allocation.
+            os.environ.setdefault("MIMALLOC_ARENA_RESERVE", "0")
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(_PRELOAD))
             _context = context
@@ -231,6 +236,11 @@ def _main(
             _send(conn, _MEMORY, b"")
         except BaseException:
             os._exit(MEMORY_EXIT)
+    except RuntimeError as exc:
+        if "can't start new thread" not in str(exc):  # a thread's stack is address space
+            _send(conn, _ERROR, _portable(exc))
+        else:
+            _send(conn, _MEMORY, b"")
     except BrokenPipeError:
         pass  # the parent stopped reading: nobody to tell
     except BaseException as exc:
@@ -245,6 +255,8 @@ def _limit(memory_mb: int, cpu_seconds: int) -> None:
     # The system allocator fails an allocation past the limit with a MemoryError;
     # arenas that reserve address space up front would fail sooner and less clearly.
     pa.set_memory_pool(pa.system_memory_pool())
+    # One malloc arena: each thread's own arena reserves 64 MB of address space.
+    ctypes.CDLL(None).mallopt(M_ARENA_MAX, 1)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would otherwise dump core
     with open("/proc/self/statm") as statm:
         start = int(statm.read().split()[0]) * resource.getpagesize()

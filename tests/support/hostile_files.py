@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?>'
@@ -36,6 +36,7 @@ WORKBOOK_RELS = (
     '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
     'relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
 )
+MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 SHEET_OPEN = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -70,8 +71,9 @@ def sheet_xml(
     yield b"</sheetData></worksheet>"
 
 
-def workbook(sheet: Iterable[bytes], level: int = 6) -> bytes:
-    """An XLSX holding `sheet` (pieces of its XML, streamed into the ZIP)."""
+def workbook(sheet: Iterable[bytes], level: int = 6, shared_strings: Iterable[bytes] = ()) -> bytes:
+    """An XLSX holding `sheet` (pieces of its XML, streamed into the ZIP) and, when given,
+    xl/sharedStrings.xml (pieces of it)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
@@ -81,7 +83,44 @@ def workbook(sheet: Iterable[bytes], level: int = 6) -> bytes:
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as out:
             for piece in sheet:
                 out.write(piece)
+        pieces = iter(shared_strings)
+        first = next(pieces, None)
+        if first is not None:
+            with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as out:
+                out.write(first)
+                for piece in pieces:
+                    out.write(piece)
     return buffer.getvalue()
+
+
+def hoarding_strings(
+    headers: list[str], row: list[str], strings: Callable[[int], str], count: int
+) -> bytes:
+    """A workbook of the header and one row whose extra cell names the last of `count`
+    shared strings (`strings(i)` is the i-th): reading that cell holds them all."""
+    last = f'<c r="{column_letters(len(row))}2" t="s"><v>{count - 1}</v></c>'
+    sheet = (
+        SHEET_OPEN
+        + "<sheetData>"
+        + "".join(
+            f'<row r="{n}">'
+            + "".join(_cell(f"{column_letters(i)}{n}", t) for i, t in cells)
+            + (last if n == 2 else "")
+            + "</row>"
+            for n, cells in table(headers, [row])
+        )
+        + "</sheetData></worksheet>"
+    )
+
+    def pieces() -> Iterator[bytes]:
+        yield b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="' + MAIN_NS + b'">'
+        for start in range(0, count, 10_000):
+            yield "".join(
+                f"<si><t>{strings(i)}</t></si>" for i in range(start, min(count, start + 10_000))
+            ).encode()
+        yield b"</sst>"
+
+    return workbook([sheet.encode()], shared_strings=pieces())
 
 
 def table(headers: list[str], rows: list[list[str]]) -> list[tuple[int, list[tuple[int, str]]]]:
