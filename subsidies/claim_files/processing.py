@@ -36,7 +36,7 @@ from subsidies.claim_files.tables import ClaimFile
 from subsidies.claims import claim_kinds, statuses
 from subsidies.claims.service import create_claims
 from subsidies.claims.submission import NewClaim, existing
-from workers.kinds import job_handler
+from workers.kinds import job_handler, on_give_up
 from workers.runner import JobContext, PermanentFailure
 
 PROCESS_CLAIM_FILE = "subsidies.claim_file"
@@ -282,14 +282,8 @@ async def process_claim_file(ctx: JobContext) -> dict[str, Any]:
     try:
         judged, total = await _judge(ctx, file, kind, actor)
     except (OSError, ValueError) as exc:
-        message = f"the file could not be read: {exc}"
-        async with ctx.finishing({"file_id": file["id"], "error": message}):
-            await (
-                ClaimFile.update({ClaimFile.status: "failed", ClaimFile.failure: message[:2000]})
-                .where(ClaimFile.id == file["id"])
-                .run()
-            )
-        return {"file_id": file["id"], "error": message}
+        # Another attempt reads the same file: the job fails now (see _mark_failed).
+        raise PermanentFailure(f"the file could not be read: {exc}") from exc
     await ctx.progress(90)
     result: dict[str, Any] = {"file_id": file["id"]}
     async with ctx.finishing(result):
@@ -328,3 +322,20 @@ async def process_claim_file(ctx: JobContext) -> dict[str, Any]:
             after={**counts, "scheme": file["scheme"], "claims": len(ids), "job": ctx.job_id},
         )
     return result
+
+
+@on_give_up(PROCESS_CLAIM_FILE)
+async def _mark_failed(payload: dict[str, Any], message: str) -> None:
+    """The file of a job that failed for good: failed with the job's error, not left
+    pending."""
+    await (
+        ClaimFile.update(
+            {
+                ClaimFile.status: "failed",
+                ClaimFile.failure: message[:2000],
+                ClaimFile.finished_at: utcnow(),
+            }
+        )
+        .where(ClaimFile.id == payload["file_id"])
+        .run()
+    )

@@ -94,21 +94,28 @@ def workbook(sheet: Iterable[bytes], level: int = 6, shared_strings: Iterable[by
 
 
 def hoarding_strings(
-    headers: list[str], row: list[str], strings: Callable[[int], str], count: int
+    headers: list[str],
+    row: list[str],
+    strings: Callable[[int], str],
+    count: int,
+    copies: int = 1,
 ) -> bytes:
-    """A workbook of the header and one row whose extra cell names the last of `count`
-    shared strings (`strings(i)` is the i-th): reading that cell holds them all."""
-    last = f'<c r="{column_letters(len(row))}2" t="s"><v>{count - 1}</v></c>'
+    """A workbook of the header, `copies` of the row, and a last row whose one cell
+    names the last of `count` shared strings (`strings(i)` is the i-th): reading that
+    cell holds them all. With enough copies (some 64 KiB of XML) a read of the first
+    rows never reaches it."""
+    rows = table(headers, [row] * copies)
+    last = len(rows) + 1
     sheet = (
         SHEET_OPEN
         + "<sheetData>"
         + "".join(
             f'<row r="{n}">'
             + "".join(_cell(f"{column_letters(i)}{n}", t) for i, t in cells)
-            + (last if n == 2 else "")
             + "</row>"
-            for n, cells in table(headers, [row])
+            for n, cells in rows
         )
+        + f'<row r="{last}"><c r="A{last}" t="s"><v>{count - 1}</v></c></row>'
         + "</sheetData></worksheet>"
     )
 
