@@ -147,6 +147,11 @@ ENVIRONMENT: dict[str, str] = {
     "parts together; more gets 413 (default 1 GiB)",
     "UPLOAD_MAX_COMPRESSION_RATIO": "most times a part of an uploaded XLSX may unpack its "
     "packed size (parts over 1 MiB); more gets 413 (default 100)",
+    "UPLOAD_PARSE_MEMORY_MB": "memory (MB of address space) the child process that parses "
+    "an uploaded file may add to its own; more gets 400 on file or fails the file's job: "
+    "the file could not be read (default 1024)",
+    "UPLOAD_PARSE_CPU_SECONDS": "CPU seconds the child process that parses an uploaded file "
+    "may use; more likewise (default 300)",
     "REVIEW_MIN_REVIEWERS": "fewest reviewers who must score an expert review case "
     "(default 3); a case may ask for more",
     "DAILY_SCAN_HOUR": "Beijing hour (0-23) from which the sweepers queue each day's "
