@@ -3,7 +3,8 @@ folder, uploaded through every route that takes a file (outcome reports, claim f
 internship month files), and the answer, the seconds to it (and to the job's end when
 the answer is a job) and the server's peak RSS growth are printed per file. Targets:
 every file answered 4xx, or with a job that fails or finishes cleanly, within 5 s; RSS
-growth at most 300 MB; the server still answering /api/v1/health at the end.
+growth at most 300 MB; the server still answering /api/v1/health at the end. Files are
+parsed in a child process (kernel/sandbox.py): its memory is not the server's.
 
     python bench/hostile_files.py            # the bombs at 100 MB, 1 GB and 2.4 GB
     python bench/hostile_files.py --quick    # the bombs at 100 MB only
@@ -12,6 +13,7 @@ growth at most 300 MB; the server still answering /api/v1/health at the end.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -69,6 +71,18 @@ def nul_after_8k(headers: list[str], data: list[str]) -> bytes:
     return csv_bytes([data] * copies + [[data[0], "张\x00三", *data[2:]]], headers=headers)
 
 
+def expanding_strings(copies: int) -> Callable[[list[str], list[str]], bytes]:
+    """About 7 MB (under a claim file's 8 MiB) whose shared strings unpack to some 530 MB
+    of XML (75 times, under the ratio limit) and, each holding a character outside the
+    BMP, to 2 GB as Python text: the cell naming the last one comes after `copies` of
+    the data row (1: the door reads it; 1,000: only the job does)."""
+
+    def text(i: int) -> str:
+        return hashlib.sha256(str(i).encode()).hexdigest() * 64 + "\U0001f600"
+
+    return lambda h, d: hostile.hoarding_strings(h, d, text, 130_000, copies)
+
+
 def files(quick: bool) -> list[tuple[str, str, Callable[[list[str], list[str]], bytes]]]:
     """(name, file name, builder from the route's header and data row)."""
     bombs = [100 << 20] if quick else [100 << 20, 1 << 30, int(2.4 * (1 << 30))]
@@ -97,6 +111,8 @@ def files(quick: bool) -> list[tuple[str, str, Callable[[list[str], list[str]], 
         ("CSV field of 200 KiB", "long.csv",
          lambda h, d: csv_bytes([d, [*d[:-1], "x" * (200 << 10)]], headers=h)),
         ("CSV NUL after 8 KiB", "nul.csv", nul_after_8k),
+        ("7 MB that expands to 2 GB, row 2", "strings.xlsx", expanding_strings(1)),
+        ("7 MB that expands to 2 GB, row 1002", "strings.xlsx", expanding_strings(1000)),
     ]  # fmt: skip
     return made
 
