@@ -15,7 +15,9 @@ asyncio, database-pooled process that asks.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import fcntl
 import multiprocessing
 import os
 import pickle
@@ -23,11 +25,12 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+F_SETPIPE_SZ = 1031  # Linux fcntl
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 MEMORY_EXIT = 86  # the child's exit code when even reporting its MemoryError failed
 _PRELOAD = ["pyarrow", "pyarrow.csv", "pyarrow.compute", "pyarrow.ipc", "pandas"]
@@ -101,9 +104,9 @@ def run(function: Callable[..., Any], *args: Any, limits: SandboxLimits | None =
     """`function(*args)` in a limited child; its result (pickled) or its exception."""
     child = _Child(function, args, None, limits or SandboxLimits.from_env())
     try:
-        tag, payload = child.receive()
+        tag, parts = child.receive()
         if tag == _RESULT:
-            return pickle.loads(payload)
+            return pickle.loads(parts[0])
         raise AssertionError(f"unexpected message {tag!r}")  # pragma: no cover
     finally:
         child.stop()
@@ -112,21 +115,21 @@ def run(function: Callable[..., Any], *args: Any, limits: SandboxLimits | None =
 def stream(
     function: Callable[..., Iterator[Any]],
     *args: Any,
-    encode: Callable[[Any], Any],
-    decode: Callable[[bytes], Any],
+    encode: Callable[[Any], Sequence[Any]],
+    decode: Callable[[list[bytes]], Any],
     limits: SandboxLimits | None = None,
 ) -> Iterator[Any]:
-    """The items the generator `function(*args)` yields in a limited child, in order;
-    `encode` (in the child) turns each into bytes-like, `decode` (here) back. The child
-    runs at most one item ahead (the pipe is its buffer). Closing this generator early
-    kills the child."""
+    """The items the generator `function(*args)` yields in a limited child, in order.
+    The child runs at most one item ahead (the pipe is its buffer). `encode` (in the child) turns
+    an item into parts (bytes-like: an Arrow buffer is sent without a copy), `decode`
+    (here) the parts back into an item. Closing this generator early kills the child."""
     child = _Child(function, args, encode, limits or SandboxLimits.from_env())
     try:
         while True:
-            tag, payload = child.receive()
+            tag, parts = child.receive()
             if tag == _RESULT:
                 return
-            yield decode(payload)
+            yield decode(parts)
     finally:
         child.stop()
 
@@ -136,7 +139,7 @@ class _Child:
         self,
         function: Callable[..., Any],
         args: tuple[Any, ...],
-        encode: Callable[[Any], Any] | None,
+        encode: Callable[[Any], Sequence[Any]] | None,
         limits: SandboxLimits,
     ) -> None:
         self.limits = limits
@@ -144,6 +147,8 @@ class _Child:
         self.stopped = False
         context = _forkserver()
         self.reader, writer = context.Pipe(duplex=False)
+        with contextlib.suppress(OSError):  # fewer switches per chunk of megabytes
+            fcntl.fcntl(self.reader.fileno(), F_SETPIPE_SZ, 1 << 20)
         self.process = context.Process(
             target=_main,
             args=(writer, limits.memory_mb, limits.cpu_seconds, function, args, encode),
@@ -152,15 +157,16 @@ class _Child:
         self.process.start()
         writer.close()  # the child holds the only writer: its death is our EOF
 
-    def receive(self) -> tuple[bytes, bytes]:
-        """The next (tag, payload); an error the function raised is raised here."""
-        tag = self._next()
-        payload = self._next()
+    def receive(self) -> tuple[bytes, list[bytes]]:
+        """The next (tag, parts); an error the function raised is raised here."""
+        header = self._next()
+        tag, count = header[:1], int.from_bytes(header[1:], "little")
+        parts = [self._next() for _ in range(count)]
         if tag == _ERROR:
-            raise _rebuilt(payload)
+            raise _rebuilt(parts[0])
         if tag == _MEMORY:
             raise self._memory()
-        return tag, payload
+        return tag, parts
 
     def _next(self) -> bytes:
         while True:
@@ -219,32 +225,32 @@ def _main(
     cpu_seconds: int,
     function: Callable[..., Any],
     args: tuple[Any, ...],
-    encode: Callable[[Any], Any] | None,
+    encode: Callable[[Any], Sequence[Any]] | None,
 ) -> None:
     """The child: limits first, then the function; every outcome is one message."""
     try:
         _limit(memory_mb, cpu_seconds)
         if encode is None:
             result = pickle.dumps(function(*args), protocol=pickle.HIGHEST_PROTOCOL)
-            _send(conn, _RESULT, result)
+            _send(conn, _RESULT, [result])
         else:
             for item in function(*args):
                 _send(conn, _ITEM, encode(item))
-            _send(conn, _RESULT, b"")
+            _send(conn, _RESULT, [])
     except MemoryError:
         try:
-            _send(conn, _MEMORY, b"")
+            _send(conn, _MEMORY, [])
         except BaseException:
             os._exit(MEMORY_EXIT)
     except RuntimeError as exc:
         if "can't start new thread" not in str(exc):  # a thread's stack is address space
-            _send(conn, _ERROR, _portable(exc))
+            _send(conn, _ERROR, [_portable(exc)])
         else:
-            _send(conn, _MEMORY, b"")
+            _send(conn, _MEMORY, [])
     except BrokenPipeError:
         pass  # the parent stopped reading: nobody to tell
     except BaseException as exc:
-        _send(conn, _ERROR, _portable(exc))
+        _send(conn, _ERROR, [_portable(exc)])
     finally:
         conn.close()
 
@@ -267,9 +273,12 @@ def _limit(memory_mb: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU, then SIGKILL
 
 
-def _send(conn: Connection, tag: bytes, payload: Any) -> None:
-    conn.send_bytes(tag)
-    conn.send_bytes(payload)
+def _send(conn: Connection, tag: bytes, parts: Sequence[Any]) -> None:
+    """One message: its tag and number of parts, then each part as it is (a buffer is
+    written to the pipe without a copy)."""
+    conn.send_bytes(tag + len(parts).to_bytes(4, "little"))
+    for part in parts:
+        conn.send_bytes(part)
 
 
 def _portable(exc: BaseException) -> bytes:

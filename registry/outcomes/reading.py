@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import pickle
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,20 +104,17 @@ def read_chunks(
     )
 
 
-def _encode_chunk(chunk: Chunk) -> bytes:
-    problems = pickle.dumps(chunk.shape_problems, protocol=pickle.HIGHEST_PROTOCOL)
+def _encode_chunk(chunk: Chunk) -> tuple[bytes, pa.Buffer]:
     table = pa.Table.from_pandas(chunk.frame, preserve_index=False)
     sink = pa.BufferOutputStream()
     with paipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
-    return struct.pack("<Q", len(problems)) + problems + sink.getvalue().to_pybytes()
+    return pickle.dumps(chunk.shape_problems, protocol=pickle.HIGHEST_PROTOCOL), sink.getvalue()
 
 
-def _decode_chunk(data: bytes) -> Chunk:
-    (size,) = struct.unpack_from("<Q", data)
-    problems = pickle.loads(memoryview(data)[8 : 8 + size])
-    table = paipc.open_stream(pa.py_buffer(data)[8 + size :]).read_all()
-    return Chunk(table.to_pandas(), problems)
+def _decode_chunk(parts: list[bytes]) -> Chunk:
+    problems, frame = parts
+    return Chunk(paipc.open_stream(frame).read_all().to_pandas(), pickle.loads(problems))
 
 
 def _read_here(
