@@ -36,6 +36,14 @@ def numbers(n: int) -> Iterator[int]:
     yield from range(n)
 
 
+def pickled(item: object) -> list[bytes]:
+    return [pickle.dumps(item)]
+
+
+def unpickled(parts: list[bytes]) -> object:
+    return pickle.loads(parts[0])
+
+
 def refuse(kind: str) -> None:
     if kind == "too large":
         raise TooLarge("the file is too large 文件过大", field="file")
@@ -57,7 +65,7 @@ def test_a_parse_past_its_cpu_time_is_stopped_and_named():
 
 
 def test_a_child_killed_from_outside_is_reported_not_waited_for():
-    items = sandbox.stream(pid_then_sleep, encode=pickle.dumps, decode=pickle.loads, limits=SMALL)
+    items = sandbox.stream(pid_then_sleep, encode=pickled, decode=unpickled, limits=SMALL)
     pid = next(items)
     started = time.monotonic()
     os.kill(pid, signal.SIGKILL)
@@ -68,7 +76,7 @@ def test_a_child_killed_from_outside_is_reported_not_waited_for():
 
 def test_the_parent_stops_a_child_that_outlives_its_deadline(monkeypatch):
     monkeypatch.setattr(sandbox.SandboxLimits, "deadline_seconds", property(lambda self: 1.0))
-    items = sandbox.stream(pid_then_sleep, encode=pickle.dumps, decode=pickle.loads, limits=SMALL)
+    items = sandbox.stream(pid_then_sleep, encode=pickled, decode=unpickled, limits=SMALL)
     pid = next(items)
     with pytest.raises(sandbox.UnreadableFile, match="it took more than 1 s to read"):
         next(items)
@@ -77,14 +85,14 @@ def test_the_parent_stops_a_child_that_outlives_its_deadline(monkeypatch):
 
 
 def test_a_stream_yields_every_item_and_early_close_kills_the_child():
-    assert list(sandbox.stream(numbers, 5, encode=pickle.dumps, decode=pickle.loads)) == [
+    assert list(sandbox.stream(numbers, 5, encode=pickled, decode=unpickled)) == [
         0,
         1,
         2,
         3,
         4,
     ]
-    items = sandbox.stream(pid_then_sleep, encode=pickle.dumps, decode=pickle.loads, limits=SMALL)
+    items = sandbox.stream(pid_then_sleep, encode=pickled, decode=unpickled, limits=SMALL)
     pid = next(items)
     items.close()
     with pytest.raises(ProcessLookupError):
