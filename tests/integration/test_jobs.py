@@ -11,6 +11,7 @@ from audit.tables import AuditEntry
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from tests.conftest import bearer, org_key, staff_token, unique
+from tests.support import waiting
 from tests.support.slow_jobs import FAILING, SLOW_EFFECT
 from workers import outbox, runner, sweeper
 from workers.status import JobStatus
@@ -162,11 +163,7 @@ async def test_the_embedded_worker_runs_jobs_started_through_the_api(client):
     r = await client.post("/api/v1/audit/verifications", headers=bearer(auditor))
     assert r.status_code == 202
     job_url = r.json()["job_url"]
-    for _ in range(100):
-        job = (await client.get(job_url, headers=bearer(auditor))).json()
-        if job["status"] == "done":
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.api_job_finished(client, job_url, bearer(auditor))
     assert job["status"] == "done" and job["result"]["ok"] is True and job["progress"] == 100
 
 

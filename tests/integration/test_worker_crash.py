@@ -12,28 +12,19 @@ import pytest
 
 from audit.tables import AuditEntry
 from kernel.db import unit_of_work
-from tests.support import processes
+from tests.support import processes, waiting
 from tests.support.services import RABBIT_URL, REDIS_URL, forget_queue, require
 from tests.support.slow_jobs import SLOW_EFFECT
+from tests.support.waiting import job_row
 from workers import outbox
 from workers.status import JobStatus
-from workers.tables import Job
 
 pytestmark = pytest.mark.slow
 
 
-async def wait_until(predicate, seconds: float, what: str):
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        value = await predicate()
-        if value:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {seconds}s waiting for {what}")
-
-
-async def job_row(job_id: int) -> dict:
-    return await Job.select().where(Job.id == job_id).first().run()
+async def wait_until(predicate, what: str):
+    """Until `predicate()` returns a row: fails only when no job moves for a while."""
+    return await waiting.until(predicate, bool, what, poll_seconds=0.2)
 
 
 @pytest.fixture
@@ -79,7 +70,7 @@ async def test_a_killed_worker_delays_a_job_but_never_loses_or_doubles_it(
     first = processes.start_worker(tmp_path / "worker1.log", **queue_env)
     try:
         running = await wait_until(
-            lambda: _running_with_progress(job_id), 60, "the first worker to start the job"
+            lambda: _running_with_progress(job_id), "the first worker to start the job"
         )
         assert running["attempts"] == 1
     finally:
@@ -88,7 +79,7 @@ async def test_a_killed_worker_delays_a_job_but_never_loses_or_doubles_it(
 
     second = processes.start_worker(tmp_path / "worker2.log", **queue_env)
     try:
-        done = await wait_until(lambda: _done(job_id), 90, "the second worker to finish the job")
+        done = await wait_until(lambda: _done(job_id), "the second worker to finish the job")
     finally:
         processes.kill_group(second)
     assert done["attempts"] == 2
@@ -131,7 +122,7 @@ async def test_a_worker_signalled_twice_exits_instead_of_hanging(
         JOB_QUEUE=job_queue,
     )
     try:
-        await wait_until(lambda: _running_with_progress(job_id), 60, "the worker to start the job")
+        await wait_until(lambda: _running_with_progress(job_id), "the worker to start the job")
         os.killpg(worker.pid, signal.SIGTERM)  # the whole group, as systemd does
         exited = await asyncio.to_thread(_exits, worker, 30)
         assert exited, (tmp_path / "worker.log").read_text()[-3000:]
