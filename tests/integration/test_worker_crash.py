@@ -91,9 +91,11 @@ async def test_a_killed_worker_delays_a_job_but_never_loses_or_doubles_it(
     assert effects == 1
 
 
-async def _running_with_progress(job_id: int) -> dict | None:
+async def _running_with_progress(job_id: int, attempt: int = 1) -> dict | None:
+    """The job's row once `attempt` runs and has reported progress."""
     row = await job_row(job_id)
-    return row if row["status"] == JobStatus.RUNNING and row["progress"] > 0 else None
+    running = row["status"] == JobStatus.RUNNING and row["attempts"] == attempt
+    return row if running and row["progress"] > 0 else None
 
 
 async def _done(job_id: int) -> dict | None:
@@ -136,3 +138,52 @@ def _exits(proc, seconds: float) -> bool:
     except subprocess.TimeoutExpired:
         return False
     return True
+
+
+async def test_a_job_that_kills_its_worker_twice_is_quarantined_not_run_again(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    """A job whose process dies under it (SIGKILL, as the out-of-memory killer does) is
+    tried once more; when that process dies too, the next worker marks it failed and
+    quarantined instead of running it a third time."""
+    async with unit_of_work():
+        job_id = await outbox.enqueue(
+            SLOW_EFFECT, {"marker": "poison", "steps": 400, "step_seconds": 0.1}, created_by="t"
+        )
+    env = {
+        "DATABASE_URL": db,
+        "BROKER_URL": broker_url,
+        "JOB_HANDLER_MODULES": "tests.support.slow_jobs",
+        "JOB_LEASE_SECONDS": "2",
+        "JOB_RESEND_SECONDS": "1",
+        "SWEEP_INTERVAL_SECONDS": "0.5",
+        "JOB_QUEUE": job_queue,
+    }
+    for attempt in (1, 2):
+        worker = processes.start_worker(tmp_path / f"worker{attempt}.log", **env)
+        try:
+            running = await wait_until(
+                lambda n=attempt: _running_with_progress(job_id, n), f"attempt {attempt} to run"
+            )
+            assert running["deaths"] == attempt - 1
+        finally:
+            processes.kill_group(worker)  # SIGKILL, mid-job
+
+    third = processes.start_worker(tmp_path / "worker3.log", **env)
+    try:
+        failed = await wait_until(lambda: _failed(job_id), "the third worker to quarantine it")
+    finally:
+        processes.kill_group(third)
+    assert failed["deaths"] == 2 and failed["attempts"] == 3 and failed["progress"] < 100
+    assert failed["quarantined_at"] is not None and "died twice" in failed["error"]
+    effects = (
+        await AuditEntry.count()
+        .where((AuditEntry.action == "test.effect") & (AuditEntry.object_id == "poison"))
+        .run()
+    )
+    assert effects == 0
+
+
+async def _failed(job_id: int) -> dict | None:
+    row = await job_row(job_id)
+    return row if row["status"] == JobStatus.FAILED else None
