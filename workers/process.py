@@ -1,5 +1,6 @@
 """What a standalone worker process needs besides its consumers: a bound database
-(with a pool on the actors' event loop) and a sweeper thread."""
+(with a pool on the actors' event loop), a sweeper thread, and the removal of temporary
+files a crash left."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from app.logs import configure as configure_logging
 from app.settings import Settings
 from audit.sealer import seal_pending
 from kernel.db import bind_engine, make_engine, start_pool
+from kernel.spool import start_removing_stale
 from workers.daily import run_due
 from workers.sweeper import sweep_once
 
@@ -30,6 +32,7 @@ class WorkerProcessMiddleware(Middleware):
     def before_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
         configure_logging(self.settings.log_level)
         bind_engine(make_engine(self.settings.database_url))
+        start_removing_stale(self.settings.data_dir)
 
     def after_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
         loop_thread = get_event_loop_thread()
