@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from audit.tables import AuditEntry
 from kernel.db import unit_of_work
 from tests.support import processes, waiting
 from tests.support.services import RABBIT_URL, REDIS_URL, forget_queue, require
-from tests.support.slow_jobs import SLOW_EFFECT
+from tests.support.slow_jobs import BLOCKS_LOOP, SLOW_EFFECT
 from tests.support.waiting import job_row
 from workers import outbox
 from workers.status import JobStatus
@@ -187,3 +188,85 @@ async def test_a_job_that_kills_its_worker_twice_is_quarantined_not_run_again(
 async def _failed(job_id: int) -> dict | None:
     row = await job_row(job_id)
     return row if row["status"] == JobStatus.FAILED else None
+
+
+def beating_pid(beats: Path) -> int | None:
+    """The worker process id in the slot's heartbeat file, once it beats."""
+    try:
+        text = (beats / "worker-0.beat").read_text()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.strip().isdigit() else None
+
+
+async def test_the_supervisor_replaces_a_worker_process_killed_with_sigkill(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    beats = tmp_path / "beats"
+    supervisor = processes.start_supervisor(
+        tmp_path / "supervisor.log",
+        beats,
+        DATABASE_URL=db,
+        BROKER_URL=broker_url,
+        JOB_HANDLER_MODULES="tests.support.slow_jobs",
+        JOB_RESEND_SECONDS="1",
+        SWEEP_INTERVAL_SECONDS="0.5",
+        JOB_QUEUE=job_queue,
+    )
+    try:
+        first = await waiting.until(
+            lambda: beating_pid(beats), bool, "the first worker to beat", poll_seconds=0.2
+        )
+        os.kill(first, signal.SIGKILL)
+        second = await waiting.until(
+            lambda: beating_pid(beats),
+            lambda pid: pid not in (None, first),
+            "a new worker to beat",
+            poll_seconds=0.2,
+        )
+        assert processes.alive(second) and not processes.alive(first)
+        assert supervisor.poll() is None  # the supervisor stays up
+        async with unit_of_work():
+            job_id = await outbox.enqueue(
+                SLOW_EFFECT, {"marker": "after-kill", "steps": 2}, created_by="t"
+            )
+        done = await wait_until(lambda: _done(job_id), "the new worker to run a job")
+        assert done["attempts"] == 1
+    finally:
+        processes.kill_tree(supervisor)
+    assert "ended (code" in (tmp_path / "supervisor.log").read_text()
+
+
+async def test_a_job_that_hangs_its_worker_gets_the_worker_replaced_then_is_quarantined(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    """A handler blocks its worker's event loop: the heartbeat stops, the supervisor
+    kills the worker after a lease and starts another, which takes the job over (one
+    death) and hangs too; the third worker quarantines it and runs the next job."""
+    async with unit_of_work():
+        stuck = await outbox.enqueue(BLOCKS_LOOP, {}, created_by="t")
+    beats = tmp_path / "beats"
+    supervisor = processes.start_supervisor(
+        tmp_path / "supervisor.log",
+        beats,
+        DATABASE_URL=db,
+        BROKER_URL=broker_url,
+        JOB_HANDLER_MODULES="tests.support.slow_jobs",
+        JOB_LEASE_SECONDS="4",
+        JOB_RESEND_SECONDS="1",
+        SWEEP_INTERVAL_SECONDS="0.5",
+        JOB_QUEUE=job_queue,
+    )
+    try:
+        failed = await wait_until(lambda: _failed(stuck), "the hanging job to be quarantined")
+        assert failed["deaths"] == 2 and failed["quarantined_at"] is not None
+        async with unit_of_work():
+            later = await outbox.enqueue(
+                SLOW_EFFECT, {"marker": "after-hang", "steps": 2}, created_by="t"
+            )
+        await wait_until(lambda: _done(later), "the replaced worker to run the next job")
+        assert supervisor.poll() is None
+    finally:
+        processes.kill_tree(supervisor)
+    log = (tmp_path / "supervisor.log").read_text()
+    assert log.count("has not beaten for") == 2, log[-3000:]
