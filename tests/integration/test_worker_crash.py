@@ -270,3 +270,32 @@ async def test_a_job_that_hangs_its_worker_gets_the_worker_replaced_then_is_quar
         processes.kill_tree(supervisor)
     log = (tmp_path / "supervisor.log").read_text()
     assert log.count("has not beaten for") == 2, log[-3000:]
+
+
+async def test_sigterm_to_the_supervisor_lets_the_running_job_finish_then_exits(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    async with unit_of_work():
+        job_id = await outbox.enqueue(
+            SLOW_EFFECT, {"marker": "graceful", "steps": 30, "step_seconds": 0.1}, created_by="t"
+        )
+    supervisor = processes.start_supervisor(
+        tmp_path / "supervisor.log",
+        tmp_path / "beats",
+        DATABASE_URL=db,
+        BROKER_URL=broker_url,
+        JOB_HANDLER_MODULES="tests.support.slow_jobs",
+        JOB_RESEND_SECONDS="1",
+        SWEEP_INTERVAL_SECONDS="0.5",
+        JOB_QUEUE=job_queue,
+    )
+    try:
+        await wait_until(lambda: _running_with_progress(job_id), "the worker to start the job")
+        supervisor.send_signal(signal.SIGTERM)
+        # The job has 2-3 s left; a stop that takes minutes is a hang.
+        exited = await asyncio.to_thread(_exits, supervisor, 120)
+    finally:
+        processes.kill_tree(supervisor)
+    assert exited and supervisor.returncode == 0, (tmp_path / "supervisor.log").read_text()[-3000:]
+    done = await job_row(job_id)
+    assert done["status"] == JobStatus.DONE and done["attempts"] == 1 and done["deaths"] == 0
