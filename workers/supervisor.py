@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -39,6 +40,7 @@ log = logging.getLogger("workers.supervisor")
 BOOT_GRACE_SECONDS = 300.0  # imports, broker and database connections, before a beat
 POLL_SECONDS = 0.5
 RET_IMPORT = 2  # dramatiq.cli: a module import or an argument failed
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_PAUSE_SECONDS = 30.0
 YOUNG_SECONDS = 30.0  # a slot that dies younger than this waits longer each time
 
@@ -84,7 +86,9 @@ class Supervisor:
         args = [sys.executable, "-m", "dramatiq", "workers.actors"]
         args += ["--processes", "1", "--threads", str(self.threads)]
         env = {**os.environ, "WORKER_HEARTBEAT_FILE": str(slot.beat)}
-        slot.proc = subprocess.Popen(args, env=env, start_new_session=True)
+        slot.proc = subprocess.Popen(
+            args, env=env, start_new_session=True, preexec_fn=_stop_with_parent
+        )
         slot.started = time.monotonic()
         log.info("worker slot %d started (pid %d)", slot.number, slot.proc.pid)
 
@@ -147,6 +151,16 @@ class Supervisor:
         for proc in running:
             proc.wait()
             _kill_group(proc)
+
+
+def _stop_with_parent() -> None:
+    """In a slot's main process before it runs: SIGTERM when the supervisor dies (even
+    by SIGKILL), so no slot outlives it unsupervised. Linux only; elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -299,3 +299,27 @@ async def test_sigterm_to_the_supervisor_lets_the_running_job_finish_then_exits(
     assert exited and supervisor.returncode == 0, (tmp_path / "supervisor.log").read_text()[-3000:]
     done = await job_row(job_id)
     assert done["status"] == JobStatus.DONE and done["attempts"] == 1 and done["deaths"] == 0
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    beats = tmp_path / "beats"
+    supervisor = processes.start_supervisor(
+        tmp_path / "supervisor.log",
+        beats,
+        DATABASE_URL=db,
+        BROKER_URL=broker_url,
+        JOB_HANDLER_MODULES="tests.support.slow_jobs",
+        JOB_QUEUE=job_queue,
+    )
+    try:
+        worker = await waiting.until(
+            lambda: beating_pid(beats), bool, "the worker to beat", poll_seconds=0.2
+        )
+        os.kill(supervisor.pid, signal.SIGKILL)  # the supervisor alone
+        await waiting.until(
+            lambda: processes.alive(worker), lambda up: not up, "the worker to stop", progress=None
+        )
+    finally:
+        processes.kill_tree(supervisor)
