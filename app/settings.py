@@ -145,6 +145,7 @@ ENVIRONMENT: dict[str, str] = {
     "prefix) that documents' QR codes and verify links point at; empty (default): "
     "http://HOST:PORT, right only on one machine",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
-    "WORKER_HEARTBEAT_FILE": "set by python -m workers.supervisor for each worker process: "
+    "WORKER_HEARTBEAT_FILE": "set by python -m app worker (the supervisor) for each worker "
+    "process: "
     "the file its event loop touches every second (not set by hand)",
 }

@@ -1,4 +1,4 @@
-"""Keeps N Dramatiq worker processes running: `python -m workers.supervisor`.
+"""Keeps N Dramatiq worker processes running: `python -m app worker`.
 
 dramatiq's own main process stops every worker and exits when one of them dies, and
 does nothing about one that hangs. Here each slot is a `dramatiq workers.actors
@@ -18,7 +18,6 @@ the supervisor: starting it again cannot help.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import logging
@@ -31,9 +30,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from app.logs import configure as configure_logging
-from app.settings import Settings
 
 log = logging.getLogger("workers.supervisor")
 
@@ -168,34 +164,18 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def hang_seconds(settings: Settings) -> float:
-    """A loop silent for a job lease is hung (at least 3 s: beats come every second)."""
-    return max(3.0, float(settings.job_lease_seconds))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m workers.supervisor")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument(
-        "--heartbeat-dir", type=Path, help="where workers beat (default: a new temporary folder)"
-    )
-    args = parser.parse_args(argv)
-    settings = Settings.from_env()
-    configure_logging(settings.log_level)
-    beats = args.heartbeat_dir or Path(tempfile.mkdtemp(prefix="worker-beats-"))
+def supervise(processes: int, threads: int, heartbeat_dir: Path | None, lease_seconds: int) -> int:
+    """Runs until SIGTERM or SIGINT; returns the exit code. A loop silent for a job
+    lease is hung (at least 3 s: beats come every second)."""
+    beats = heartbeat_dir or Path(tempfile.mkdtemp(prefix="worker-beats-"))
     beats.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(max(1, args.processes), args.threads, beats, hang_seconds(settings))
+    supervisor = Supervisor(max(1, processes), threads, beats, max(3.0, float(lease_seconds)))
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())
     log.info(
         "supervising %d worker process(es), %d thread(s) each; heartbeats in %s",
         len(supervisor.slots),
-        args.threads,
+        threads,
         beats,
     )
     return supervisor.run()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

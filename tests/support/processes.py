@@ -42,9 +42,9 @@ def start_worker(log: Path, **env: str) -> subprocess.Popen[bytes]:
 
 
 def start_supervisor(log: Path, heartbeat_dir: Path, **env: str) -> subprocess.Popen[bytes]:
-    """workers.supervisor with one worker slot of two threads, beating into
-    `heartbeat_dir` (worker-0.beat holds the worker process's id)."""
-    args = [str(VENV_BIN / "python"), "-m", "workers.supervisor", "--processes", "1"]
+    """`python -m app worker` (workers.supervisor) with one worker slot of two threads,
+    beating into `heartbeat_dir` (worker-0.beat holds the worker process's id)."""
+    args = [str(VENV_BIN / "python"), "-m", "app", "worker", "--processes", "1"]
     args += ["--threads", "2", "--heartbeat-dir", str(heartbeat_dir)]
     return start(args, log, **env)
 
