@@ -187,4 +187,7 @@ ENVIRONMENT: dict[str, str] = {
     "TRUSTED_PROXIES": "comma-separated IPs or CIDR ranges of reverse proxies whose "
     "X-Forwarded-For gives the client address; empty (default): the header is ignored",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
+    "WORKER_HEARTBEAT_FILE": "set by python -m app worker (the supervisor) for each worker "
+    "process: "
+    "the file its event loop touches every second (not set by hand)",
 }
