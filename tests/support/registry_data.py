@@ -23,10 +23,12 @@ def _serial() -> int:
 
 
 def resident_id() -> str:
-    """A well-formed, session-unique resident ID (Dongguan region code)."""
+    """A well-formed, session-unique resident ID (Dongguan region code). Its sequence
+    numbers (901-999) are kept apart from those of tests.support.outcome_files
+    (1-900), whose people are born in the same years."""
     n = _serial()
     birth = date(1970, 1, 1) + timedelta(days=n % 12_000)
-    return compose("441900", birth, (n // 12_000) % 1000)
+    return compose("441900", birth, 901 + (n // 12_000) % 99)
 
 
 async def organisation(town: str = "长安", org_type: str = "enterprise") -> dict[str, Any]:
