@@ -85,7 +85,7 @@ class LockoutController(Controller):
 
     @get("/")
     async def list_lockouts(self) -> list[dict[str, Any]]:
-        """Lists the account names and client addresses refused by login throttling at this moment
+        """Lists the logins refused at this moment by throttling: account names and client addresses
         (admins)."""
         return await throttle.blocked_now()
 

@@ -107,8 +107,8 @@ class VerifyController(Controller):
     async def verify(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> VerificationOut | Response[str]:
-        """Tells anyone whether a verification code belongs to a document the bureau issued, and
-        what the document says (masked), as JSON or as a page."""
+        """Checks a verification code (anyone, no login): whether it is on a document the bureau
+        issued and what that document says (masked), as JSON or a page."""
         found = await service.verify(code)
         if wants_html(request):
             return html(verify_page.page(code, found))
@@ -123,8 +123,8 @@ class VerifyController(Controller):
     async def verify_file(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> FileCheckOut | Response[str]:
-        """Tells anyone whether an uploaded PDF is exactly the document a verification code names,
-        byte for byte, as JSON or as a page."""
+        """Checks an uploaded PDF against a verification code (anyone, no login): genuine only if it
+        is byte for byte the document the code names."""
         content = await _uploaded(request)
         result = await service.verify_file(code, content)
         if wants_html(request):
@@ -169,8 +169,8 @@ class DocumentController(Controller):
     async def download(
         self, document_id: RecordId, request: Request[Principal, Any, Any]
     ) -> Response[bytes]:
-        """Downloads a rendered PDF document, refused with 409 if the stored file no longer matches
-        its recorded digest (audited)."""
+        """Downloads a rendered PDF document (audited); 409 if the stored file no longer matches the
+        digest recorded when it was written."""
         settings = request.app.state["settings"]
         content, name = await service.for_download(request.user, document_id, settings.data_dir)
         return bytes_download(content, name, "application/pdf")

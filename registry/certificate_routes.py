@@ -105,8 +105,8 @@ class CertificateController(Controller):
     async def revoke(
         self, certificate_id: RecordId, data: JSONBody[RevocationIn], request: AnyRequest
     ) -> RevokedOut:
-        """Revokes a valid certificate and starts the job that updates everything computed from it
-        (officers, admins)."""
+        """Revokes a valid certificate (officers, admins) and starts the job that updates everything
+        computed from it."""
         cert, job_id = await certificates.revoke(
             request.user, certificate_id, data.reason, data.revoked_on
         )

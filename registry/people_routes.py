@@ -162,8 +162,8 @@ class PersonController(Controller):
         status_code=HTTP_200_OK,
     )
     async def confirm_region(self, person_id: RecordId, request: AnyRequest) -> PersonOut:
-        """Confirms an ID number's region code that the national table does not know, clearing the
-        person's region warning (officers)."""
+        """Confirms a person's ID region code that the national table does not know (officers),
+        clearing the region warning."""
         return person_out(request.user, await people.confirm_region(request.user, person_id))
 
     @get("/{person_id:int}/certificates", guards=[anyone_signed_in])
@@ -188,8 +188,8 @@ class PersonController(Controller):
         request: AnyRequest,
         on: QueryText = None,
     ) -> EligibilityOut:
-        """Assesses a person against the 2012 high-skill talent household registration scheme's
-        clauses on a date (`?on=`, default today)."""
+        """Assesses a person's eligibility for household registration (the 2012 high-skill talent
+        scheme) on a date, `?on=` or today."""
         when = parse_on(on, local_today())
         assessment = await certificates.registration_eligibility(request.user, person_id, when)
         return msgspec.convert(

@@ -410,8 +410,8 @@ class StatisticsController(Controller):
         ] = "json",
     ) -> Response[SkillsStatistics]:
         # format=xlsx answers a Stream instead; the annotation documents the JSON.
-        """Counts certificates and their holders by town, level and year of issue, as JSON or an
-        XLSX workbook (staff)."""
+        """Counts certificates and their holders by town, level and year of issue (staff), as JSON
+        or an XLSX workbook."""
         errors = [
             FieldError(name, "unknown parameter; parameters are year_from, year_to, format")
             for name in sorted(set(request.query_params) - {"year_from", "year_to", "format"})

@@ -212,7 +212,7 @@ class ReviewController(Controller):
     async def recuse(
         self, case_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> RecusalOut:
-        """Steps the calling reviewer out of a case before scoring, declaring a conflict of interest
+        """Steps the calling reviewer out of a case before scoring: a declared conflict of interest
         (reviewers)."""
         return msgspec.convert(await cases.recuse(request.user, case_id, data.reason), RecusalOut)
 
@@ -238,8 +238,8 @@ class AffiliationController(Controller):
     async def record(
         self, user_id: RecordId, data: JSONBody[AffiliationIn], request: AnyRequest
     ) -> AffiliationOut:
-        """Records an organisation a staff member works for or is linked to, so they are never
-        assigned its cases (admins, officers)."""
+        """Records an organisation a staff member works for or is linked to (admins, officers): they
+        are never assigned its review cases."""
         new = affiliations.NewAffiliation(**msgspec.structs.asdict(data))
         row = await affiliations.record_affiliation(request.user, user_id, new)
         return msgspec.convert(row, AffiliationOut)

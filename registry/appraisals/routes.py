@@ -356,14 +356,14 @@ class AppraisalController(Controller):
 
     @get("/rounds", guards=[READERS])
     async def list_rounds(self, year: QueryYear = None) -> list[RoundOut]:
-        """Lists appraisal rounds, optionally of one year, with their quota and what is left (staff,
-        applicant organisations)."""
+        """Lists appraisal rounds with their quota and what is left (staff, applicant
+        organisations); `?year=` picks one year."""
         return [_round(r) for r in await rounds.list_rounds(year)]
 
     @get("/rounds/{round_id:int}", guards=[READERS])
     async def get_round(self, round_id: RecordId) -> RoundOut:
-        """Returns one appraisal round with its quota and its pool's, and what is left of each
-        (staff, applicant organisations)."""
+        """Returns one appraisal round with what is left of its quota and its pool's (staff,
+        applicant organisations)."""
         return _round(await rounds.round_view(round_id))
 
     @get("/rounds/{round_id:int}/ranking", guards=[OVERSEERS])
@@ -376,8 +376,8 @@ class AppraisalController(Controller):
     async def shortlist(
         self, round_id: RecordId, data: JSONBody[ShortlistIn], request: AnyRequest
     ) -> ShortlistOut:
-        """Shortlists a round's best candidates for the given number of places, within what is left
-        of the quota (officers)."""
+        """Shortlists a round's best candidates for a number of places (officers), within what is
+        left of the quota."""
         result = await applications.shortlist(request.user, round_id, data.places)
         return msgspec.convert(result, ShortlistOut, strict=False)
 
@@ -385,8 +385,8 @@ class AppraisalController(Controller):
     async def publish(
         self, round_id: RecordId, data: JSONBody[NoticeIn], request: AnyRequest
     ) -> NoticeOut:
-        """Puts a round's shortlisted applications on public notice from a start date for the
-        policy's number of working days (officers)."""
+        """Puts a round's shortlisted applications on public notice (officers) from a start date,
+        for the policy's number of working days."""
         notice = await notices.publish(request.user, round_id, data.starts_on)
         return msgspec.convert(notice, NoticeOut, strict=False)
 
@@ -445,8 +445,8 @@ class AppraisalController(Controller):
     async def get_application(
         self, application_id: RecordId, request: AnyRequest
     ) -> ApplicationOut:
-        """Returns one appraisal application: any for staff, its own for an applicant organisation.
-        """
+        """Returns one appraisal application: any for staff, its own for an applicant
+        organisation."""
         return _app(await applications.get(request.user, application_id))
 
     @post("/applications/{application_id:int}/review", guards=[OFFICERS], status_code=HTTP_200_OK)
@@ -488,8 +488,8 @@ class AppraisalController(Controller):
         status_code=HTTP_200_OK,
     )
     async def approve(self, application_id: RecordId, request: AnyRequest) -> ApplicationOut:
-        """Approves an application whose notice ended without open objections, making the award and
-        its subsidy claims (officers)."""
+        """Approves an application after its notice, making the award and its claims (officers); the
+        notice must have ended with no objection open."""
         return _app(await awards.approve(request.user, application_id))
 
     # -- objections (officers' side) --
@@ -587,8 +587,8 @@ class NoticeController(Controller):
         middleware=[OBJECTION_RATE_LIMIT.middleware],
     )
     async def lodge(self, data: JSONBody[ObjectionIn]) -> ObjectionReceiptOut:
-        """Lodges an objection to an application on public notice, pausing it until an officer
-        decides (anyone, no login; rate limited)."""
+        """Lodges an objection to an application on public notice (anyone, no login; rate limited),
+        pausing it until an officer decides."""
         receipt = await notices.lodge(
             data.application_id, data.contact_name, data.contact, data.reason
         )

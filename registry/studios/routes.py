@@ -125,8 +125,8 @@ class StudioController(Controller):
 
     @post("/", guards=[HOSTS_AND_OFFICERS], status_code=HTTP_201_CREATED)
     async def apply(self, data: JSONBody[StudioIn], request: AnyRequest) -> StudioOut:
-        """Applies to set up a skills master studio with its master, occupation, members and plan (a
-        host organisation, or an officer on its behalf)."""
+        """Applies to set up a skills master studio (a host organisation, or an officer on its
+        behalf) with its master, occupation, members and plan."""
         new = rules.NewStudio(
             master_person_id=data.master_person_id,
             occupation_code=data.occupation_code,
@@ -187,8 +187,8 @@ class StudioController(Controller):
     async def establish(
         self, studio_id: RecordId, data: JSONBody[EstablishIn], request: AnyRequest
     ) -> StudioOut:
-        """Establishes a studio at city, province or national level after a complete review, by an
-        officer who was not its reviewer (officers)."""
+        """Establishes a studio at city, province or national level (officers): after a complete
+        review, never by one of its reviewers."""
         return _out(
             await service.establish(request.user, studio_id, data.level, data.established_on)
         )

@@ -225,37 +225,37 @@ class ClaimController(Controller):
     async def confirm_account(
         self, claim_id: RecordId, data: JSONBody[AccountIn], request: AnyRequest
     ) -> ClaimOut:
-        """Confirms the bank account of a claim the automatic scan proposed, submitting it for
-        calculation (the beneficiary organisation, or an officer)."""
+        """Confirms the bank account of a claim the automatic scan proposed (its beneficiary
+        organisation, or an officer), submitting it for calculation."""
         account = service.AccountDetails(data.bank_name, data.bank_account, data.bank_account_name)
         return _out(await service.confirm_account(request.user, claim_id, account))
 
     @post("/{claim_id:int}/approve", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def approve(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
-        """Approves a calculated claim, taking its amount from its cap and the year's budget
-        (officers other than its submitter or anyone affiliated with claimant or payee)."""
+        """Approves a calculated claim, taking its amount from its cap and budget (officers; never
+        its submitter or one affiliated with claimant or payee)."""
         return _out(await service.approve(request.user, claim_id))
 
     @post("/{claim_id:int}/reject", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def reject(
         self, claim_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> ClaimOut:
-        """Rejects a calculated or held claim with a reason (officers other than its submitter or
-        anyone affiliated with claimant or payee). A held claim approved before its hold gives back
-        its share of its cap and budget; one still in a disbursement batch answers 409 naming the
+        """Rejects a calculated or held claim with a reason (officers; never its submitter or one
+        affiliated with claimant or payee). A held claim approved before its hold gives back its
+        share of its cap and budget; one still in a disbursement batch answers 409 naming the
         batch."""
         return _out(await service.reject(request.user, claim_id, data.reason))
 
     @post("/approvals", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def approve_many(self, data: JSONBody[ApprovalsIn], request: AnyRequest) -> BulkOut:
-        """Approves many claims, each on its own, reporting per claim whether it was approved or
-        refused and why (officers)."""
+        """Approves many claims, each on its own (officers): the answer says per claim whether it
+        was approved or refused and why."""
         return _bulk(await service.approve_many(request.user, data.claim_ids))
 
     @post("/rejections", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def reject_many(self, data: JSONBody[RejectionsIn], request: AnyRequest) -> BulkOut:
-        """Rejects many claims with one reason, each on its own, reporting per claim whether it was
-        rejected or refused and why (officers)."""
+        """Rejects many claims with one reason, each on its own (officers): the answer says per
+        claim whether it was rejected or refused and why."""
         return _bulk(await service.reject_many(request.user, data.claim_ids, data.reason))
 
 
@@ -265,8 +265,8 @@ class BudgetController(Controller):
 
     @get("/", guards=[STAFF])
     async def list_budgets(self, scheme: QueryText = None, year: QueryYear = None) -> BudgetList:
-        """Lists yearly subsidy budgets by scheme or year, with what is committed and left (staff).
-        """
+        """Lists yearly subsidy budgets by scheme or year, with what is committed and left
+        (staff)."""
         rows = await budgets.list_budgets(scheme, year)
         return BudgetList(items=[msgspec.convert(r, BudgetOut) for r in rows])
 

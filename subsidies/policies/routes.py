@@ -193,8 +193,8 @@ class PolicyController(Controller):
         data: JSONBody[dict[str, Any]],
         request: AnyRequest,
     ) -> VersionOut:
-        """Replaces a policy version's document, refused with 409 once a calculation has used it
-        (officers, admins)."""
+        """Replaces a policy version's document (officers, admins); 409 once a calculation has used
+        it."""
         stored = await catalogue.replace_version(
             request.user.actor, _known(scheme), version, _document(data)
         )
@@ -208,10 +208,10 @@ class PolicyController(Controller):
         request: AnyRequest,
         year: QueryYear = None,
     ) -> SimulationOut:
-        """Prices a draft policy version against the scheme's existing claims and reports the
-        changes and budget impact, writing nothing (officers, admins, finance). The draft is the
-        body and is never stored; the claims are those that have an amount and whose basis date it
-        covers (`?year=` one budget year)."""
+        """Prices a draft policy version against existing claims, writing nothing (officers, admins,
+        finance): it reports the changes and the budget impact. The draft is the body and is never
+        stored; the claims are the scheme's that have an amount and whose basis date it covers
+        (`?year=` one budget year)."""
         if year is not None and not 2000 <= year <= 2100:
             raise InvalidInput.single("year", "must be a year between 2000 and 2100")
         report = await simulation.simulate(

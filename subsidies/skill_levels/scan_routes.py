@@ -34,7 +34,7 @@ class ScanController(Controller):
     async def start(
         self, request: AnyRequest, data: JSONBody[ScanIn | None] = None
     ) -> ScanStartedOut:
-        """Starts the job that finds people entitled to a subsidy and proposes their claims, for
-        skill levels, studio grants or both (officers, admins)."""
+        """Starts the scan that proposes subsidy claims for people entitled to them (officers,
+        admins), for skill levels, studio grants or both."""
         job_id = await scan.request_scan(request.user, data.schemes if data else None)
         return ScanStartedOut(job_id=job_id, job_url=f"/api/v1/jobs/{job_id}")

@@ -106,8 +106,8 @@ class VoucherController(Controller):
 
     @post("/issuance", guards=[OFFICERS], status_code=HTTP_202_ACCEPTED)
     async def issue_to_everyone(self, request: AnyRequest) -> IssuanceOut:
-        """Starts a job issuing a training voucher to every eligible person without one this year
-        (officers, admins)."""
+        """Starts a job issuing a voucher to every eligible person without one this year (officers,
+        admins)."""
         return msgspec.convert(await issuing.start_bulk(request.user), IssuanceOut)
 
     @get("/{number:str}", guards=[READERS])
@@ -150,8 +150,8 @@ class VoucherController(Controller):
     async def claim(
         self, number: VoucherNumber, data: JSONBody[ClaimIn], request: AnyRequest
     ) -> ClaimOut:
-        """Claims the course fee reimbursement of a redeemed voucher once a passed outcome for the
-        holder and course is reported (the redeeming institution)."""
+        """Claims a redeemed voucher's course fee reimbursement (the redeeming institution), once a
+        passed outcome for the holder and course is reported."""
         return msgspec.convert(
             await reimbursement.claim(request.user, number, data.outcome_id), ClaimOut
         )
