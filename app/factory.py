@@ -42,6 +42,7 @@ from workers.routes import JobController
 
 @get("/api/v1/health", opt={PUBLIC_OPT: True}, tags=["health"])
 async def health() -> dict[str, Any]:
+    """Tells anyone that the service is up (no login), with the database and broker it uses."""
     from workers.broker import settings as broker_settings
 
     return {

@@ -32,5 +32,7 @@ class JobController(Controller):
 
     @get("/{job_id:int}")
     async def get_job(self, job_id: RecordId, request: Request[Principal, Any, Any]) -> JobOut:
+        """Returns a background job's status, progress, result or error: an organisation's jobs to
+        it, staff the jobs they started, admins every job."""
         job = await get_visible(request.user, job_id)
         return msgspec.convert(job, JobOut, strict=False)
