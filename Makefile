@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 worker: setup
-	$(BIN)/dramatiq workers.actors --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
+	$(BIN)/python -m app worker --processes $(WORKER_PROCESSES) --threads $(WORKER_THREADS)
 
 migrate: setup
 	$(BIN)/python -m app migrate

@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -122,6 +123,26 @@ def scan() -> None:
     settings = Settings.from_env()
     _bind(settings)
     click.echo(_run(run_now(f"cli:{os.getenv('USER', 'root')}")))
+
+
+@cli.command()
+@click.option("--processes", default=os.cpu_count() or 1, show_default=True, type=int)
+@click.option("--threads", default=4, show_default=True, type=int)
+@click.option(
+    "--heartbeat-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the workers beat (default: a new temporary folder).",
+)
+def worker(processes: int, threads: int, heartbeat_dir: Path | None) -> None:
+    """Dramatiq worker processes against BROKER_URL, supervised: one that dies or hangs
+    is replaced (workers.supervisor)."""
+    from app.logs import configure
+    from workers.supervisor import supervise
+
+    settings = Settings.from_env()
+    configure(settings.log_level)
+    sys.exit(supervise(processes, threads, heartbeat_dir, settings.job_lease_seconds))
 
 
 @cli.command()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Litestar, get
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 
 from accounts.routes import ApiKeyController, AuthController, LockoutController, StaffController
 from app.api_docs import docs_assets, document_operations, openapi_config
 from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
+from app.health import health, live, ready
 from app.http_errors import EXCEPTION_HANDLERS, audit_denials
 from app.lifecycle import lifespan
 from app.request_context import RequestContextMiddleware
@@ -18,7 +17,6 @@ from app.security import secured
 from app.settings import Settings
 from audit.routes import AuditController
 from certificates.routes import DocumentController, VerifyController
-from kernel.db import engine
 from registry.appraisals.routes import AppraisalController, NoticeController, NoticePageController
 from registry.certificate_routes import CertificateController
 from registry.outcomes.routes import OutcomeReportController
@@ -40,20 +38,6 @@ from workers.kinds import load_handlers
 from workers.routes import JobController
 
 
-@get("/api/v1/health", opt={PUBLIC_OPT: True}, tags=["health"])
-async def health() -> dict[str, Any]:
-    """Tells anyone that the service is up (no login), with the database and broker it uses."""
-    from workers.broker import settings as broker_settings
-
-    return {
-        "status": "ok",
-        "database": engine().engine_type,
-        "broker": "embedded"
-        if broker_settings.embedded_broker
-        else broker_settings.broker_url.split(":", 1)[0],
-    }
-
-
 def create_app(
     settings: Settings | None = None, *, engine_bound: bool = False, run_jobs: bool = True
 ) -> Litestar:
@@ -69,6 +53,8 @@ def create_app(
     app = Litestar(
         route_handlers=[
             health,
+            live,
+            ready,
             AuthController,
             LockoutController,
             StaffController,

@@ -1,5 +1,6 @@
-"""What the API process starts and stops: database binding and pool, the embedded
-worker (when there is no broker), and the sweeper."""
+"""What the API process starts and stops: database binding and pool, the removal of
+temporary files a crash left, the embedded worker (when there is no broker), and the
+sweeper."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar import Litestar
 from app.settings import Settings
 from audit.sealer import seal_pending
 from kernel.db import bind_engine, close_pool, make_engine, start_pool
+from kernel.spool import start_removing_stale
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     if not app.state.get("engine_bound"):
         bind_engine(make_engine(settings.database_url))
     await start_pool(settings.pg_pool_size)
+    start_removing_stale(settings.data_dir)
     worker = None
     stop_sweeping = asyncio.Event()
     sweeper = None

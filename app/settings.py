@@ -152,6 +152,22 @@ ENVIRONMENT: dict[str, str] = {
     "OUTCOME_IMPORT_PARTS": "PostgreSQL: transactions that store a large outcome report "
     "side by side, each on a connection of its own (default 2, about one per database "
     "core; 1 = one transaction). SQLite always uses one",
+    "UPLOAD_MAX_COLUMNS": "most columns an uploaded CSV or XLSX file may have or declare; "
+    "more gets 400 on file (default 200)",
+    "UPLOAD_MAX_ROWS": "most rows an uploaded XLSX sheet may have or declare (default 1048576)",
+    "UPLOAD_MAX_FIELD_BYTES": "longest field of an uploaded CSV file; longer gets 413 "
+    "(default 65536)",
+    "UPLOAD_MAX_LINE_BYTES": "longest line of an uploaded CSV file; longer gets 413 "
+    "(default 1048576)",
+    "UPLOAD_MAX_XLSX_UNPACKED_BYTES": "most bytes an uploaded XLSX may unpack to, all its "
+    "parts together; more gets 413 (default 1 GiB)",
+    "UPLOAD_MAX_COMPRESSION_RATIO": "most times a part of an uploaded XLSX may unpack its "
+    "packed size (parts over 1 MiB); more gets 413 (default 100)",
+    "UPLOAD_PARSE_MEMORY_MB": "memory (MB of address space) the child process that parses "
+    "an uploaded file may add to its own; more gets 400 on file or fails the file's job: "
+    "the file could not be read (default 1024)",
+    "UPLOAD_PARSE_CPU_SECONDS": "CPU seconds the child process that parses an uploaded file "
+    "may use; more likewise (default 300)",
     "REVIEW_MIN_REVIEWERS": "fewest reviewers who must score an expert review case "
     "(default 3); a case may ask for more",
     "DAILY_SCAN_HOUR": "Beijing hour (0-23) from which the sweepers queue each day's "
@@ -171,4 +187,7 @@ ENVIRONMENT: dict[str, str] = {
     "TRUSTED_PROXIES": "comma-separated IPs or CIDR ranges of reverse proxies whose "
     "X-Forwarded-For gives the client address; empty (default): the header is ignored",
     "JOB_HANDLER_MODULES": "extra modules registering job kinds, comma-separated (tests)",
+    "WORKER_HEARTBEAT_FILE": "set by python -m app worker (the supervisor) for each worker "
+    "process: "
+    "the file its event loop touches every second (not set by hand)",
 }

@@ -28,6 +28,8 @@ async def get_visible(actor: Principal, job_id: int) -> dict[str, Any]:
             Job.created_at,
             Job.updated_at,
             Job.finished_at,
+            Job.deaths,
+            Job.quarantined_at,
         )
         .where(Job.id == job_id)
         .first()

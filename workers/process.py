@@ -1,11 +1,14 @@
 """What a standalone worker process needs besides its consumers: a bound database
-(with a pool on the actors' event loop) and a sweeper thread."""
+(with a pool on the actors' event loop), a sweeper thread, and the removal of temporary
+files a crash left."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from dramatiq.asyncio import get_event_loop_thread
@@ -15,10 +18,13 @@ from app.logs import configure as configure_logging
 from app.settings import Settings
 from audit.sealer import seal_pending
 from kernel.db import bind_engine, make_engine, start_pool
+from kernel.spool import start_removing_stale
 from workers.daily import run_due
 from workers.sweeper import sweep_once
 
 log = logging.getLogger(__name__)
+
+BEAT_SECONDS = 1.0
 
 
 class WorkerProcessMiddleware(Middleware):
@@ -30,11 +36,15 @@ class WorkerProcessMiddleware(Middleware):
     def before_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
         configure_logging(self.settings.log_level)
         bind_engine(make_engine(self.settings.database_url))
+        start_removing_stale(self.settings.data_dir)
 
     def after_worker_boot(self, broker, worker):  # type: ignore[no-untyped-def]
         loop_thread = get_event_loop_thread()
         if loop_thread is not None:
             loop_thread.run_coroutine(start_pool(max_size=pool_size(self.settings, worker)))
+            beat_file = os.environ.get("WORKER_HEARTBEAT_FILE")
+            if beat_file:
+                asyncio.run_coroutine_threadsafe(beat(Path(beat_file)), loop_thread.loop)
         self._thread = threading.Thread(target=self._sweep_forever, name="sweeper", daemon=True)
         self._thread.start()
 
@@ -43,6 +53,22 @@ class WorkerProcessMiddleware(Middleware):
 
     def _sweep_forever(self) -> None:
         asyncio.run(sweep_loop(self.settings, self._stop))
+
+
+async def beat(path: Path) -> None:
+    """Touches `path` every BEAT_SECONDS from the jobs' event loop, for as long as the
+    process lives: workers.supervisor replaces a worker whose loop stops beating (a
+    job blocking it). The file holds this process's id."""
+    while True:
+        _touch(path)  # on the loop itself, on purpose: a tiny write
+        await asyncio.sleep(BEAT_SECONDS)
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        path.write_text(str(os.getpid()))
 
 
 def pool_size(settings: Settings, worker: Any) -> int:

@@ -4,6 +4,12 @@ A claim is one conditional UPDATE, so two deliveries of the same message (a rese
 the sweeper, a broker redelivery) cannot both run it. Every later write is guarded by
 the attempt number: a worker whose lease was taken over can no longer write, and its
 final transaction, which carries the job's effect, rolls back.
+
+A job whose lease expired while it was running was being run by a process that died
+(killed, out of memory) or hung: taking it over counts a death. A file that passes the
+door checks but kills its worker would otherwise kill a worker at every start until
+its attempts ran out; at MAX_DEATHS the job is failed and quarantined instead of run.
+Exceptions a handler raises keep the retry policy of RETRY_BACKOFF_SECONDS.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from kernel.clock import utcnow
@@ -29,6 +35,12 @@ log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
 RETRY_BACKOFF_SECONDS = (5, 30, 120, 600)
+MAX_DEATHS = 2  # one death may be bad luck (a host restart); a second is the job
+QUARANTINE_REASON = (
+    "quarantined: the worker process died twice while running this job (killed by a "
+    "signal, out of memory, or hung); it is not run again 已隔离：工作进程两次在运行此任务时"
+    "终止（被信号终止、内存不足或卡死），不再运行"
+)
 
 
 class PermanentFailure(DomainError):
@@ -125,35 +137,49 @@ class JobContext:
 
 
 async def claim(job_id: int, lease_seconds: int = LEASE_SECONDS) -> JobContext | None:
-    """Takes a pending job, or a running one whose lease has expired (its worker died)."""
+    """Takes a pending job, or a running one whose lease has expired (its worker died:
+    one more death; at MAX_DEATHS the job is quarantined, not run)."""
     now = utcnow()
-    claimable = (Job.id == job_id) & (
-        ((Job.status == JobStatus.PENDING) & (Job.not_before.is_null() | (Job.not_before <= now)))
-        | ((Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < now))
+    pending = (Job.status == JobStatus.PENDING) & (
+        Job.not_before.is_null() | (Job.not_before <= now)
     )
+    abandoned = (Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < now)
+    row = await _take(job_id, pending, {}, now, lease_seconds)
+    if row is None:
+        row = await _take(job_id, abandoned, {Job.deaths: Job.deaths + 1}, now, lease_seconds)
+    if row is None:
+        return None
+    ctx = JobContext(
+        job_id, row["kind"], json.loads(row["payload"]), row["attempts"], lease_seconds
+    )
+    if row["deaths"] >= MAX_DEATHS:
+        log.error("job %s (%s): %s", job_id, ctx.kind, QUARANTINE_REASON)
+        await _give_up(ctx, QUARANTINE_REASON, quarantine=True)
+        return None
+    if row["attempts"] > row["max_attempts"]:
+        await _give_up(ctx, f"gave up after {row['max_attempts']} attempts")
+        return None
+    return ctx
+
+
+async def _take(
+    job_id: int, state: Any, changes: dict[Any, Any], now: datetime, lease_seconds: int
+) -> dict[str, Any] | None:
     rows = (
         await Job.update(
             {
+                **changes,
                 Job.status: JobStatus.RUNNING,
                 Job.attempts: Job.attempts + 1,
                 Job.lease_expires_at: now + timedelta(seconds=lease_seconds),
                 Job.updated_at: now,
             }
         )
-        .where(claimable)
-        .returning(Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .where((Job.id == job_id) & state)
+        .returning(Job.kind, Job.payload, Job.attempts, Job.max_attempts, Job.deaths)
         .run()
     )
-    if not rows:
-        return None
-    row = rows[0]
-    ctx = JobContext(
-        job_id, row["kind"], json.loads(row["payload"]), row["attempts"], lease_seconds
-    )
-    if row["attempts"] > row["max_attempts"]:
-        await _give_up(ctx, f"gave up after {row['max_attempts']} attempts")
-        return None
-    return ctx
+    return rows[0] if rows else None
 
 
 async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
@@ -228,23 +254,23 @@ async def _after_failure(ctx: JobContext, error: str) -> None:
     )
 
 
-async def _give_up(ctx: JobContext, error: str) -> None:
-    """Marks the job failed and, in the same transaction, runs its kind's give-up hook
-    (an outcome report marked failed). A failing hook is logged and the job is marked
-    failed without it."""
+async def _give_up(ctx: JobContext, error: str, *, quarantine: bool = False) -> None:
+    """Marks the job failed (and quarantined) and, in the same transaction, runs its
+    kind's give-up hook (an outcome report marked failed). A failing hook is logged
+    and the job is marked failed without it."""
     hook = kinds.give_up_hook(ctx.kind)
     if hook is not None:
         try:
             async with unit_of_work():
-                if await _mark_failed(ctx, error):
+                if await _mark_failed(ctx, error, quarantine):
                     await hook(ctx.payload, error)
             return
         except Exception:
             log.exception("job %s (%s): its give-up hook failed", ctx.job_id, ctx.kind)
-    await _mark_failed(ctx, error)
+    await _mark_failed(ctx, error, quarantine)
 
 
-async def _mark_failed(ctx: JobContext, error: str) -> bool:
+async def _mark_failed(ctx: JobContext, error: str, quarantine: bool = False) -> bool:
     now = utcnow()
     failed = await (
         Job.update(
@@ -254,6 +280,7 @@ async def _mark_failed(ctx: JobContext, error: str) -> bool:
                 Job.finished_at: now,
                 Job.updated_at: now,
                 Job.lease_expires_at: None,
+                Job.quarantined_at: now if quarantine else None,
             }
         )
         .where(ctx._mine())

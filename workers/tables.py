@@ -27,6 +27,10 @@ class Job(Table, tablename="job"):
     not_before = Timestamptz(null=True, default=None)
     lease_expires_at = Timestamptz(null=True, default=None)
     finished_at = Timestamptz(null=True, default=None)
+    # Times a worker process died (its lease expired) while running this job; at
+    # workers.runner.MAX_DEATHS the job is failed and quarantined: never run again.
+    deaths = Integer(default=0)
+    quarantined_at = Timestamptz(null=True, default=None)
 
 
 class DailyRun(Table, tablename="daily_run"):

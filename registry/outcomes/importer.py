@@ -127,7 +127,11 @@ async def _check_file(ctx: JobContext, report: dict[str, Any]) -> _Checked:
     issuers: dict[str, int] = {}
     today = local_today()
     path = Path(report["stored_path"])
-    for number, chunk in enumerate(read_chunks(path, report["file_format"], report["encoding"])):
+    chunks = read_chunks(path, report["file_format"], report["encoding"])
+    number = -1
+    # The next chunk is awaited off the loop: the lease's heartbeat goes on meanwhile.
+    while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+        number += 1
         await _learn_issuers(chunk.frame, issuers, checked.routes)
         rows = check_rows(chunk.frame, today=today, issuers=issuers, own_id=institution)
         checked.valid.append(rows.valid)
@@ -137,8 +141,8 @@ async def _check_file(ctx: JobContext, report: dict[str, Any]) -> _Checked:
                 pd.DataFrame(
                     {
                         "row": [p.row for p in chunk.shape_problems],
-                        "column": "*",
-                        "code": "COLUMN_COUNT",
+                        "column": [p.column for p in chunk.shape_problems],
+                        "code": [p.code for p in chunk.shape_problems],
                     }
                 )
             )

@@ -2,35 +2,52 @@
 
 Every cell is read as text (a spreadsheet row number is kept beside it) and checked
 later by `rows`: nothing is dropped or coerced on the way in. CSV goes through
-pyarrow's streaming reader (a million rows in well under a second); XLSX through
-calamine, row by row, so a large workbook never sits in memory as cell objects.
+pyarrow's streaming reader (a million rows in well under a second); XLSX through a
+streaming XML read of its first sheet (kernel.xlsx_rows), row by row within the upload
+limits, so a workbook never becomes a grid in memory whatever cells it declares.
+Both run in a child process limited in memory and CPU time (kernel.sandbox); each
+chunk comes back as an Arrow IPC stream with its shape problems.
 """
 
 from __future__ import annotations
 
 import csv
+import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import python_calamine
+import pyarrow.ipc as paipc
 
+from kernel import sandbox
+from kernel import xlsx_rows as sheet_rows
+from kernel.file_limits import FileLimits
 from registry.outcomes.columns import COLUMNS, KEYS, Column, map_headers
 
 CHUNK_ROWS = 100_000
 FIRST_DATA_ROW = 2  # row numbers as a spreadsheet shows them: the header is row 1
+# C0 controls (NUL, tab and line breaks included: every column is a one-line value),
+# DEL and C1 controls, once a cell's surrounding whitespace is stripped. SQLite would
+# store a NUL and PostgreSQL refuse it: the row is refused on both, before either sees it.
+CONTROL_CHARACTERS = r"[\x{00}-\x{1f}\x{7f}-\x{9f}]"
+sandbox.preload(__name__)
 
 
 @dataclass
 class ShapeProblem:
-    """A CSV line whose number of fields does not match the header."""
+    """A row rejected as it is read: a CSV line whose number of fields does not match
+    the header (COLUMN_COUNT), or a cell holding a control character (CONTROL_CHARACTER;
+    `column` names it). Such a row is not in the chunk's frame."""
 
     row: int
     detail: str
+    column: str = "*"
+    code: str = "COLUMN_COUNT"
 
 
 @dataclass
@@ -39,27 +56,80 @@ class Chunk:
     shape_problems: list[ShapeProblem]
 
 
-def read_header(path: Path, file_format: str, encoding: str | None) -> list[str]:
+def xlsx_rows(path: Path, limits: FileLimits | None = None) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows with a value: (row number, cells as text); a cell past the
+    column limit, a row past the row limit or XML past the unpacked limit is a
+    ValueError (kernel.xlsx_rows.SheetError) naming the limit."""
+    limits = limits or FileLimits.from_env()
+    return sheet_rows.rows(
+        str(path),
+        max_columns=limits.max_columns,
+        max_rows=limits.max_rows,
+        max_xml_bytes=limits.max_xlsx_unpacked_bytes,
+    )
+
+
+def read_header(
+    path: Path, file_format: str, encoding: str | None, limits: FileLimits | None = None
+) -> list[str]:
     if file_format == "csv":
         with open(path, encoding=_python_encoding(encoding), newline="") as handle:
-            first = next(csv.reader(handle), [])
-        return first
-    sheet = _first_sheet(path)
-    for values in sheet.iter_rows():
-        return [_cell_text(v) for v in values]
+            try:
+                return next(csv.reader(handle), [])
+            except csv.Error as exc:  # a field past the csv module's limit
+                raise ValueError(f"the header is not a readable CSV line: {exc}") from None
+    for _, values in xlsx_rows(path, limits):
+        return values
     return []
 
 
 def read_chunks(
-    path: Path, file_format: str, encoding: str | None, columns: tuple[Column, ...] = COLUMNS
+    path: Path,
+    file_format: str,
+    encoding: str | None,
+    columns: tuple[Column, ...] = COLUMNS,
+    limits: FileLimits | None = None,
 ) -> Iterator[Chunk]:
-    """`columns`: the file's columns (default: an outcome report's)."""
-    positions = map_headers(read_header(path, file_format, encoding), columns)
+    """`columns`: the file's columns (default: an outcome report's). Read in a limited
+    child process: one that dies is a ValueError (kernel.sandbox.UnreadableFile)."""
+    return sandbox.stream(
+        _read_here,
+        path,
+        file_format,
+        encoding,
+        columns,
+        limits or FileLimits.from_env(),  # the child's environment is the forkserver's
+        encode=_encode_chunk,
+        decode=_decode_chunk,
+    )
+
+
+def _encode_chunk(chunk: Chunk) -> tuple[bytes, pa.Buffer]:
+    table = pa.Table.from_pandas(chunk.frame, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with paipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return pickle.dumps(chunk.shape_problems, protocol=pickle.HIGHEST_PROTOCOL), sink.getvalue()
+
+
+def _decode_chunk(parts: list[bytes]) -> Chunk:
+    problems, frame = parts
+    return Chunk(paipc.open_stream(frame).read_all().to_pandas(), pickle.loads(problems))
+
+
+def _read_here(
+    path: Path,
+    file_format: str,
+    encoding: str | None,
+    columns: tuple[Column, ...],
+    limits: FileLimits,
+) -> Iterator[Chunk]:
+    positions = map_headers(read_header(path, file_format, encoding, limits), columns)
     keys = KEYS if columns is COLUMNS else tuple(c.key for c in columns)
     if file_format == "csv":
         yield from _csv_chunks(path, encoding, positions, keys)
     else:
-        yield from _xlsx_chunks(path, positions, keys)
+        yield from _xlsx_chunks(path, positions, keys, limits)
 
 
 def _python_encoding(encoding: str | None) -> str:
@@ -108,6 +178,7 @@ def _csv_chunks(
             batch.num_rows,
             next_row,
             keys,
+            problems,
         )
         next_row += batch.num_rows
         pending.append(frame)
@@ -122,15 +193,39 @@ def _csv_chunks(
 
 
 def _frame_from_columns(
-    columns: dict[str, object], n: int, first_row: int, keys: tuple[str, ...] = KEYS
+    columns: dict[str, pa.Array],
+    n: int,
+    first_row: int,
+    keys: tuple[str, ...],
+    problems: list[ShapeProblem],
 ) -> pd.DataFrame:
     data: dict[str, object] = {"row": pd.RangeIndex(first_row, first_row + n).to_numpy()}
     for key in keys:
         if key in columns:
-            data[key] = pd.Series(columns[key].to_pandas(), dtype="str").str.strip()  # type: ignore[attr-defined]
+            data[key] = pd.Series(columns[key].to_pandas(), dtype="str").str.strip()
         else:
             data[key] = pd.Series([""] * n, dtype="str")
-    return pd.DataFrame(data)
+    return _without_control_rows(pd.DataFrame(data), columns, problems)
+
+
+def _without_control_rows(
+    frame: pd.DataFrame, columns: dict[str, pa.Array], problems: list[ShapeProblem]
+) -> pd.DataFrame:
+    """The frame without rows holding a control character; each such cell is a problem."""
+    rejected = np.zeros(len(frame), dtype=bool)
+    for key, values in columns.items():
+        found = pc.match_substring_regex(pc.utf8_trim_whitespace(values), CONTROL_CHARACTERS)
+        if not pc.any(found).as_py():
+            continue
+        mask = found.to_numpy(zero_copy_only=False).astype(bool)
+        problems.extend(
+            ShapeProblem(int(row), "a control character", key, "CONTROL_CHARACTER")
+            for row in frame["row"].to_numpy()[mask]
+        )
+        rejected |= mask
+    if not rejected.any():
+        return frame
+    return frame[~rejected].reset_index(drop=True)
 
 
 def _empty_frame(keys: tuple[str, ...] = KEYS) -> pd.DataFrame:
@@ -139,56 +234,43 @@ def _empty_frame(keys: tuple[str, ...] = KEYS) -> pd.DataFrame:
     )
 
 
-def _first_sheet(path: Path) -> python_calamine.CalamineSheet:
-    workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-    return workbook.get_sheet_by_index(0)
-
-
 def _xlsx_chunks(
-    path: Path, positions: dict[int, str], keys: tuple[str, ...] = KEYS
+    path: Path,
+    positions: dict[int, str],
+    keys: tuple[str, ...] = KEYS,
+    limits: FileLimits | None = None,
 ) -> Iterator[Chunk]:
-    rows = _first_sheet(path).iter_rows()
+    rows = xlsx_rows(path, limits)
     next(rows, None)  # the header
     wanted = sorted(positions.items())
     buffer: dict[str, list[str]] = {key: [] for _, key in wanted}
     numbers: list[int] = []
-    row_number = FIRST_DATA_ROW - 1
-    for values in rows:
-        row_number += 1
-        if not any(v not in ("", None) for v in values):
+    for row_number, values in rows:
+        if not any(values):
             continue  # blank rows in a workbook are layout, not data
         for position, key in wanted:
-            buffer[key].append(_cell_text(values[position]) if position < len(values) else "")
+            buffer[key].append(values[position] if position < len(values) else "")
         numbers.append(row_number)
         if len(numbers) >= CHUNK_ROWS:
-            yield Chunk(_xlsx_frame(buffer, numbers, keys), [])
+            problems: list[ShapeProblem] = []
+            yield Chunk(_xlsx_frame(buffer, numbers, keys, problems), problems)
             buffer = {key: [] for _, key in wanted}
             numbers = []
     if numbers:
-        yield Chunk(_xlsx_frame(buffer, numbers, keys), [])
+        problems = []
+        yield Chunk(_xlsx_frame(buffer, numbers, keys, problems), problems)
 
 
 def _xlsx_frame(
-    buffer: dict[str, list[str]], numbers: list[int], keys: tuple[str, ...] = KEYS
+    buffer: dict[str, list[str]],
+    numbers: list[int],
+    keys: tuple[str, ...],
+    problems: list[ShapeProblem],
 ) -> pd.DataFrame:
     n = len(numbers)
     data: dict[str, object] = {"row": pd.array(numbers, dtype="int64")}
     for key in keys:
         values = buffer.get(key)
         data[key] = pd.Series(values if values is not None else [""] * n, dtype="str").str.strip()
-    return pd.DataFrame(data)
-
-
-def _cell_text(value: object) -> str:
-    """A cell as the text a person typed: whole numbers without ".0", dates as ISO."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
+    columns = {key: pa.array(values, type=pa.string()) for key, values in buffer.items()}
+    return _without_control_rows(pd.DataFrame(data), columns, problems)

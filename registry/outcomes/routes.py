@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from accounts.guards import anyone_signed_in
 from accounts.principal import Principal
 from app.settings import Settings
+from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from kernel.uploads import uploaded_file_chunks
@@ -58,6 +59,7 @@ def _out(report: dict[str, Any]) -> OutcomeReportOut:
     return msgspec.convert(
         {
             **{k: v for k, v in report.items() if k != "error_csv_path"},
+            "filename": shown(report["filename"]),
             "error_file_csv": f"{base}.csv" if has_errors else None,
             "error_file_xlsx": f"{base}.xlsx" if has_errors else None,
         },

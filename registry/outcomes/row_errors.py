@@ -57,6 +57,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该行的列数与表头不一致",
         "this line has a different number of fields than the header",
     ),
+    "CONTROL_CHARACTER": (
+        "含有控制字符(如 NUL、换行), 请删除后重新上传",
+        "holds a control character (NUL, a line break, ...): remove it and upload again",
+    ),
     "DUPLICATE_ROW": (
         "与文件中前面一行为同一培训记录但内容不同",
         "same person, course and dates as an earlier row, with other details",

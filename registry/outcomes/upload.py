@@ -1,12 +1,12 @@
 """Receiving a report file: streamed to disk with its hash, then checked as a whole
-file (format, size, encoding, header, at least one row) before any job exists. Every
-problem here is one clear error; nothing is stored for a refused file."""
+file (format, size, encoding, header, at least one row) before any job exists, the
+whole-file reads in a child process limited in memory and CPU time (kernel.sandbox).
+Every problem here is one clear error; nothing is stored for a refused file."""
 
 from __future__ import annotations
 
 import asyncio
 import codecs
-import csv
 import hashlib
 import os
 import uuid
@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import python_calamine
-
+from kernel import sandbox
 from kernel.errors import InvalidInput, TooLarge, UnsupportedFormat
+from kernel.file_limits import FileLimits, LineScanner, check_xlsx, csv_records
 from registry.outcomes.columns import COLUMNS, Column, map_headers
-from registry.outcomes.reading import read_header
+from registry.outcomes.reading import read_header, xlsx_rows
 
 XLSX_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls and other old Office files
@@ -44,44 +44,73 @@ async def receive(
     *,
     folder_name: str = "outcomes",
     columns: tuple[Column, ...] = COLUMNS,
+    limits: FileLimits | None = None,
 ) -> ReceivedFile:
     """`folder_name` (under DATA_DIR/uploads) and `columns` (the header it must have):
-    an outcome report's by default; other bulk files (internship months) pass theirs."""
+    an outcome report's by default; other bulk files (internship months) pass theirs.
+    `limits`: what a file may declare and cost (default: from the environment)."""
+    limits = limits or FileLimits.from_env()
     folder = data_dir / "uploads" / folder_name
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f".incoming-{uuid.uuid4().hex}"
     try:
-        size, digest, utf8_ok, head = await _spool(chunks, partial, max_bytes)
+        size, digest, utf8_ok, head = await _spool(chunks, partial, max_bytes, limits)
         if size == 0:
             raise InvalidInput.single("file", "the file is empty 文件为空")
         file_format = _format_of(head, filename)
-        # Whole-file reads (decoding, the header, the first row) off the event loop.
-        encoding = await asyncio.to_thread(_check_file, partial, file_format, utf8_ok, columns)
+        # Whole-file reads (decoding, the header, the rows) off the event loop, in a
+        # child process limited in memory and CPU time.
+        encoding = await asyncio.to_thread(
+            sandbox.run, _check_file, partial, file_format, utf8_ok, columns, limits
+        )
         final = folder / f"{digest}.{file_format}"
         os.replace(partial, final)  # content-addressed: the same file is stored once
         return ReceivedFile(final, filename, file_format, encoding, size, digest)
+    except sandbox.UnreadableFile as exc:
+        raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     finally:
         partial.unlink(missing_ok=True)
 
 
 def _check_file(
-    path: Path, file_format: str, utf8_ok: bool, columns: tuple[Column, ...] = COLUMNS
+    path: Path,
+    file_format: str,
+    utf8_ok: bool,
+    columns: tuple[Column, ...] = COLUMNS,
+    limits: FileLimits | None = None,
 ) -> str | None:
+    """What the file declares and costs first (limits), then its content."""
+    limits = limits or FileLimits()
     encoding = None
     if file_format == "csv":
         encoding = "utf-8" if utf8_ok else _gbk_or_fail(path)
-    _check_content(path, file_format, encoding, columns)
+        _check_csv_records(path, encoding, limits)
+    else:
+        check_xlsx(path, limits)
+    _check_content(path, file_format, encoding, columns, limits)
     return encoding
 
 
+def _check_csv_records(path: Path, encoding: str | None, limits: FileLimits) -> None:
+    with open(path, encoding=_text_encoding(encoding), newline="") as handle:
+        for _ in csv_records(handle, limits):
+            pass
+
+
+def _text_encoding(encoding: str | None) -> str:
+    return "utf-8-sig" if encoding in (None, "utf-8") else encoding
+
+
 async def _spool(
-    chunks: AsyncIterator[bytes], path: Path, max_bytes: int
+    chunks: AsyncIterator[bytes], path: Path, max_bytes: int, limits: FileLimits
 ) -> tuple[int, str, bool, bytes]:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8_ok = True
     size = 0
     head = b""
+    lines = LineScanner(limits.max_line_bytes)
+    text: bool | None = None  # known from the first bytes: a ZIP's bytes have no lines
     # Blocking writes of one network chunk each: shorter than a thread hop.
     with open(path, "wb") as out:  # noqa: ASYNC230
         async for chunk in chunks:
@@ -90,6 +119,12 @@ async def _spool(
                 raise TooLarge(f"the file is larger than {max_bytes} bytes 文件过大", field="file")
             if len(head) < 8192:
                 head += chunk[: 8192 - len(head)]
+            if text is None and len(head) >= len(XLSX_MAGIC):
+                text = not head.startswith(XLSX_MAGIC)
+                if text:
+                    lines.feed(head[: size - len(chunk)])  # earlier chunks, all in `head`
+            if text:
+                lines.feed(chunk)
             digest.update(chunk)
             if utf8_ok:
                 try:
@@ -141,28 +176,32 @@ def _gbk_or_fail(path: Path) -> str:
 
 
 def _check_content(
-    path: Path, file_format: str, encoding: str | None, columns: tuple[Column, ...] = COLUMNS
+    path: Path,
+    file_format: str,
+    encoding: str | None,
+    columns: tuple[Column, ...],
+    limits: FileLimits,
 ) -> None:
     try:
-        headers = read_header(path, file_format, encoding)
-    except (python_calamine.CalamineError, ValueError, OSError) as exc:
+        headers = read_header(path, file_format, encoding, limits)
+        if not any(str(h).strip() for h in headers):
+            raise InvalidInput.single("file", "the first row must be the header 第一行须为表头")
+        map_headers(headers, columns)
+        has_row = _has_data_row(path, file_format, encoding, limits)
+    except (ValueError, OSError) as exc:
         raise InvalidInput.single(
             "file", f"the {file_format.upper()} file cannot be read: {exc}"
         ) from None
-    if not any(str(h).strip() for h in headers):
-        raise InvalidInput.single("file", "the first row must be the header 第一行须为表头")
-    map_headers(headers, columns)
-    if not _has_data_row(path, file_format, encoding):
+    if not has_row:
         raise InvalidInput.single("file", "the file has a header but no rows 文件没有数据行")
 
 
-def _has_data_row(path: Path, file_format: str, encoding: str | None) -> bool:
+def _has_data_row(path: Path, file_format: str, encoding: str | None, limits: FileLimits) -> bool:
     if file_format == "csv":
-        with open(path, encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="") as f:
-            reader = csv.reader(f)
-            next(reader, None)
-            return any(any(cell.strip() for cell in row) for row in reader)
-    sheet = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
-    rows = sheet.iter_rows()
+        with open(path, encoding=_text_encoding(encoding), newline="") as handle:
+            records = csv_records(handle, limits)
+            next(records, None)
+            return any(any(cell.strip() for cell in row) for row in records)
+    rows = xlsx_rows(path, limits)
     next(rows, None)
-    return any(any(v not in ("", None) for v in row) for row in rows)
+    return any(any(values) for _, values in rows)

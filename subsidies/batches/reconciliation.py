@@ -8,6 +8,7 @@ The batch closes when no line is pending.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,12 +16,14 @@ from typing import Any
 
 from accounts.principal import Principal
 from audit.log import record
+from kernel import sandbox
 from kernel.clock import utcnow
 from kernel.errors import Conflict, InvalidInput
+from kernel.file_limits import FileLimits
 from subsidies.batches import rules
 from subsidies.batches.payment_file import folder
 from subsidies.batches.reconciliation_plan import plan
-from subsidies.batches.return_file import decode, parse
+from subsidies.batches.return_file import read
 from subsidies.batches.tables import BatchLine, DisbursementBatch
 from subsidies.batches.totals import checked_lines, guarded, load_batch
 from subsidies.claims import statuses
@@ -46,10 +49,9 @@ class Report:
 
 async def import_return(actor: Principal, batch_id: int, data: bytes, data_dir: Path) -> Report:
     try:
-        text = decode(data)
-    except UnicodeDecodeError:
-        raise InvalidInput.single("file", "the file is neither UTF-8 nor GB18030 text") from None
-    rows, errors = parse(text)
+        rows, errors = await asyncio.to_thread(sandbox.run, read, data, FileLimits.from_env())
+    except sandbox.UnreadableFile as exc:
+        raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     if errors:
         raise InvalidInput(errors)
     async with guarded(batch_id):

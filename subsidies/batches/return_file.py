@@ -2,7 +2,9 @@
 reference, amount, result and reason (Chinese names accepted too), one row per payment.
 Row numbers are the file's own line numbers as a spreadsheet shows them (the header is
 row 1), so a clerk can find each problem. Any malformed row rejects the whole file:
-nothing from it is applied."""
+nothing from it is applied. The file is held to the upload limits (kernel.file_limits:
+its longest line, fields per line, longest field; 413 or 400 on `file`) and read in a
+child process limited in memory and CPU time (`read`, run by kernel.sandbox)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kernel.errors import FieldError
+from kernel.errors import FieldError, InvalidInput
+from kernel.file_limits import FileLimits, LineScanner, csv_records
 from subsidies.batches import rules
 
 MAX_ERRORS = 200
@@ -59,17 +62,30 @@ def parse_amount(text: str) -> int | None:
     return int(value * 100) if value > 0 else None
 
 
-def parse(text: str) -> tuple[list[ReturnRow], list[FieldError]]:
+def read(data: bytes, limits: FileLimits) -> tuple[list[ReturnRow], list[FieldError]]:
+    """The file as uploaded: its longest line, then its text, then its rows. A line,
+    a field or a record past the limits raises (TooLarge, InvalidInput on `file`)."""
+    LineScanner(limits.max_line_bytes).feed(data)
+    try:
+        text = decode(data)
+    except UnicodeDecodeError:
+        raise InvalidInput.single("file", "the file is neither UTF-8 nor GB18030 text") from None
+    return parse(text, limits)
+
+
+def parse(text: str, limits: FileLimits | None = None) -> tuple[list[ReturnRow], list[FieldError]]:
     if "\x00" in text:  # no database stores it, and no bank writes it
         return [], [FieldError("file", "the file contains NUL characters: not a CSV text file")]
     try:
-        return _parse(text)
-    except csv.Error as exc:  # a NUL byte, an unterminated quote at the end, ...
+        return _parse(text, limits or FileLimits())
+    except csv.Error as exc:
         return [], [FieldError("file", f"not a readable CSV file: {exc}")]
+    except InvalidInput as exc:  # an unterminated quote, too many fields, ...
+        return [], list(exc.errors)
 
 
-def _parse(text: str) -> tuple[list[ReturnRow], list[FieldError]]:
-    reader = csv.reader(io.StringIO(text), strict=True)
+def _parse(text: str, limits: FileLimits) -> tuple[list[ReturnRow], list[FieldError]]:
+    reader = csv_records(io.StringIO(text, newline=""), limits, strict=True)
     header = next(reader, None)
     if header is None or not any(cell.strip() for cell in header):
         return [], [FieldError("file", "the first row must be the header: " + _wanted())]

@@ -29,14 +29,14 @@ from audit.log import record
 from kernel.clock import local_today, utcnow
 from kernel.errors import Conflict, DomainError, InvalidInput, NotFound
 from registry.outcomes import error_files
-from registry.outcomes.reading import read_chunks
+from registry.outcomes.reading import ShapeProblem, read_chunks
 from registry.tables import Person
 from subsidies.claim_files import rows
 from subsidies.claim_files.tables import ClaimFile
 from subsidies.claims import claim_kinds, statuses
 from subsidies.claims.service import create_claims
 from subsidies.claims.submission import NewClaim, existing
-from workers.kinds import job_handler
+from workers.kinds import job_handler, on_give_up
 from workers.runner import JobContext, PermanentFailure
 
 PROCESS_CLAIM_FILE = "subsidies.claim_file"
@@ -79,13 +79,15 @@ def _principal(data: dict[str, Any]) -> Principal:
     )
 
 
-def _read(file: dict[str, Any], columns: tuple[Any, ...]) -> tuple[pd.DataFrame, list[int]]:
+def _read(
+    file: dict[str, Any], columns: tuple[Any, ...]
+) -> tuple[pd.DataFrame, list[ShapeProblem]]:
     frames, shape = [], []
     for chunk in read_chunks(
         Path(file["stored_path"]), file["file_format"], file["encoding"], columns
     ):
         frames.append(chunk.frame)
-        shape.extend(p.row for p in chunk.shape_problems)
+        shape.extend(chunk.shape_problems)
     keys = ["row", *(c.key for c in columns)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=keys)
     return frame, shape
@@ -140,8 +142,8 @@ async def _judge(
     columns = rows.columns_for(kind)
     frame, shape = await asyncio.to_thread(_read, file, columns)
     judged = _Judged()
-    for row in shape:
-        judged.problem(row, "*", "COLUMN_COUNT")
+    for problem in shape:
+        judged.problem(problem.row, problem.column, problem.code)
     today = local_today()
     checked = []
     for record_ in frame.to_dict("records"):
@@ -206,7 +208,7 @@ async def _judge(
         )
         if position % 200 == 199:
             await ctx.progress(5 + int(80 * position / len(checked)))
-    total = len(set(frame["row"].astype(int).tolist()) | set(shape))
+    total = len(set(frame["row"].astype(int).tolist()) | {p.row for p in shape})
     return judged, total
 
 
@@ -280,14 +282,8 @@ async def process_claim_file(ctx: JobContext) -> dict[str, Any]:
     try:
         judged, total = await _judge(ctx, file, kind, actor)
     except (OSError, ValueError) as exc:
-        message = f"the file could not be read: {exc}"
-        async with ctx.finishing({"file_id": file["id"], "error": message}):
-            await (
-                ClaimFile.update({ClaimFile.status: "failed", ClaimFile.failure: message[:2000]})
-                .where(ClaimFile.id == file["id"])
-                .run()
-            )
-        return {"file_id": file["id"], "error": message}
+        # Another attempt reads the same file: the job fails now (see _mark_failed).
+        raise PermanentFailure(f"the file could not be read: {exc}") from exc
     await ctx.progress(90)
     result: dict[str, Any] = {"file_id": file["id"]}
     async with ctx.finishing(result):
@@ -326,3 +322,20 @@ async def process_claim_file(ctx: JobContext) -> dict[str, Any]:
             after={**counts, "scheme": file["scheme"], "claims": len(ids), "job": ctx.job_id},
         )
     return result
+
+
+@on_give_up(PROCESS_CLAIM_FILE)
+async def _mark_failed(payload: dict[str, Any], message: str) -> None:
+    """The file of a job that failed for good: failed with the job's error, not left
+    pending."""
+    await (
+        ClaimFile.update(
+            {
+                ClaimFile.status: "failed",
+                ClaimFile.failure: message[:2000],
+                ClaimFile.finished_at: utcnow(),
+            }
+        )
+        .where(ClaimFile.id == payload["file_id"])
+        .run()
+    )

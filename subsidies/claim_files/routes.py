@@ -16,6 +16,7 @@ from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
 from app.settings import Settings
+from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from kernel.uploads import uploaded_file_chunks
@@ -64,6 +65,7 @@ def _out(row: dict[str, Any]) -> ClaimFileOut:
     return msgspec.convert(
         {
             **{k: v for k, v in row.items() if k not in hidden},
+            "filename": shown(row["filename"]),
             "result_file_csv": f"{base}/result.csv" if row["result_csv_path"] else None,
             "error_file_csv": f"{base}/errors.csv" if row["error_csv_path"] else None,
             "error_file_xlsx": f"{base}/errors.xlsx" if row["error_csv_path"] else None,

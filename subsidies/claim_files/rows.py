@@ -50,6 +50,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
             "TOO_LONG",
             "DATE_FORMAT",
             "COLUMN_COUNT",
+            "CONTROL_CHARACTER",
         )
     },
     "NOT_AN_ID": ("须为正整数编号", "must be a whole number above 0 (a record's id)"),

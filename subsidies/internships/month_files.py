@@ -21,7 +21,7 @@ from accounts.principal import Principal
 from audit.log import record
 from kernel.clock import local_today
 from kernel.db import unit_of_work
-from kernel.errors import NotFound, NotVisible
+from kernel.errors import InvalidInput, NotFound, NotVisible
 from registry.outcomes import error_files
 from registry.outcomes.reading import read_chunks
 from registry.outcomes.upload import ReceivedFile
@@ -62,17 +62,24 @@ FILE_COLUMNS = (
 
 
 def _read(received: ReceivedFile) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows as text, and the lines whose field count does not match the header."""
+    """The rows as text, and the rows refused as they were read (field count, control
+    characters)."""
     frames, shape = [], []
     for chunk in read_chunks(received.path, received.file_format, received.encoding, COLUMNS):
         frames.append(chunk.frame)
-        shape.extend(p.row for p in chunk.shape_problems)
+        shape.extend(chunk.shape_problems)
     frame = pd.concat(frames, ignore_index=True) if frames else None
     if frame is None:
         frame = pd.DataFrame(
             {"row": pd.Series([], dtype="int64"), **{k: [] for k in month_rows.KEYS}}
         )
-    problems = pd.DataFrame({"row": shape, "column": "*", "code": "COLUMN_COUNT"})
+    problems = pd.DataFrame(
+        {
+            "row": [p.row for p in shape],
+            "column": [p.column for p in shape],
+            "code": [p.code for p in shape],
+        }
+    )
     return frame, problems
 
 
@@ -138,7 +145,10 @@ async def _held(keys: list[str]) -> pd.DataFrame:
 
 
 async def submit(actor: Principal, host_id: int, received: ReceivedFile) -> dict[str, Any]:
-    frame, shape_errors = await asyncio.to_thread(_read, received)
+    try:
+        frame, shape_errors = await asyncio.to_thread(_read, received)
+    except (OSError, ValueError) as exc:  # e.g. a cell past the column limit, after row 2
+        raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     today = local_today()
     numbers = sorted(set(frame["id_number"].str.upper()) - {""})
     people = await _people(numbers)

@@ -62,6 +62,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
             "TOO_LONG",
             "NAME_MISMATCH",
             "COLUMN_COUNT",
+            "CONTROL_CHARACTER",
         )
     },
     "MONTH_FORMAT": ("月份格式不正确, 请用 YYYY-MM, 例如 2026-03", "not a month; use YYYY-MM"),

@@ -17,6 +17,7 @@ from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from app.settings import Settings
+from kernel.filenames import shown
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
 from kernel.uploads import uploaded_file_chunks
@@ -134,6 +135,7 @@ def _file_out(row: dict[str, Any]) -> MonthFileOut:
     return msgspec.convert(
         {
             **{k: v for k, v in row.items() if k != "error_csv_path"},
+            "filename": shown(row["filename"]),
             "error_file_csv": f"{base}.csv" if has_errors else None,
             "error_file_xlsx": f"{base}.xlsx" if has_errors else None,
         },

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.support import processes
+from tests.support import processes, waiting
 from tests.support.server import start_server
 
 pytestmark = pytest.mark.slow
@@ -48,13 +48,17 @@ def effects(db_path, marker: str) -> int:
         ).fetchone()[0]
 
 
-async def wait_for_status(db_path, job_id: int, status: str, seconds: float) -> None:
-    for _ in range(int(seconds * 10)):
-        if job_status(db_path, job_id)[0] == status:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(
-        f"job {job_id} not {status} after {seconds}s: {job_status(db_path, job_id)}"
+async def wait_for_status(db_path, job_id: int, status: str) -> None:
+    def jobs_moved() -> tuple:
+        with sqlite3.connect(db_path) as conn:
+            return conn.execute("SELECT max(updated_at), max(id) FROM job").fetchone()
+
+    await waiting.until(
+        lambda: job_status(db_path, job_id),
+        lambda row: row[0] == status,
+        f"job {job_id} {status}",
+        progress=jobs_moved,
+        poll_seconds=0.1,
     )
 
 
@@ -76,7 +80,7 @@ async def test_serve_seeds_once_serves_and_stops_cleanly_without_losing_jobs(tmp
             assert me.json()["org_type"] == "enterprise"
         # A job in flight when Ctrl-C comes finishes before the process exits.
         in_flight = insert_job(db_path, "in-flight", steps=8)
-        await wait_for_status(db_path, in_flight, "running", 15)
+        await wait_for_status(db_path, in_flight, "running")
         # A job not yet due stays pending through the restart.
         later = insert_job(
             db_path, "later", steps=0, not_before=datetime.now(UTC) + timedelta(seconds=4)
@@ -91,7 +95,7 @@ async def test_serve_seeds_once_serves_and_stops_cleanly_without_losing_jobs(tmp
 
     again = start_server(data, **SLOW_JOBS)
     try:
-        await wait_for_status(db_path, later, "done", 30)
+        await wait_for_status(db_path, later, "done")
         with sqlite3.connect(db_path) as conn:
             staff = conn.execute("SELECT count(*) FROM staff_user").fetchone()[0]
             orgs = conn.execute("SELECT count(*) FROM organisation").fetchone()[0]

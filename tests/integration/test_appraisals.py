@@ -25,6 +25,7 @@ from registry.tables import Certificate, Employment, Person
 from subsidies.claims.tables import Claim
 from tests.conftest import bearer, org_key, staff_token, unique
 from tests.integration.test_studios import certify, make_person
+from tests.support import waiting
 from tests.support.claim_rows import claim_rows
 
 OCCUPATION = {"occupation_code": "6-18-01-01", "occupation_name": "车工"}
@@ -139,13 +140,12 @@ async def claims_of(award_id: int) -> list[dict[str, Any]]:
 
 
 async def calculated(award_id: int, count: int) -> list[dict[str, Any]]:
-    """Waits (bounded) for the award's calculation run, done by the embedded worker."""
-    for _ in range(600):
-        rows = await claims_of(award_id)
-        if len(rows) == count and all(r["status"] == "calculated" for r in rows):
-            return rows
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"claims not calculated: {[r['status'] for r in rows]}")
+    """Waits for the award's calculation run, done by the embedded worker."""
+    return await waiting.until(
+        lambda: claims_of(award_id),
+        lambda rows: len(rows) == count and all(r["status"] == "calculated" for r in rows),
+        f"award {award_id}'s claims calculated",
+    )
 
 
 def reasons(r: httpx.Response) -> list[str]:
@@ -273,11 +273,11 @@ async def test_recognition_route_from_application_to_award_entitlements_and_revo
     facts = await awards.certificate_facts(award["id"])
     assert facts["certificate_number"] == award["number"] and "*" in facts["person_id_masked"]
     assert facts["route"] == "recognition" and facts["decision_reference"] == "东人社发〔2022〕20号"
-    for _ in range(1200):
-        r = await client.get(f"/api/v1/appraisals/awards/{award['id']}", headers=eh)
-        if r.json()["status"] != "awaiting_certificate":
-            break
-        await asyncio.sleep(0.05)
+    r = await waiting.until(
+        lambda: client.get(f"/api/v1/appraisals/awards/{award['id']}", headers=eh),
+        lambda r: r.json()["status"] != "awaiting_certificate",
+        f"award {award['id']}'s certificate",
+    )
     assert r.status_code == 200 and r.json()["status"] == "certificate_issued", r.json()
     stored = await Document.select().where(Document.subject == f"talent_award:{award['id']}").run()
     assert len(stored) == 1 and stored[0]["kind"] == "award_certificate"

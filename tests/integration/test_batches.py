@@ -25,6 +25,7 @@ from subsidies.claims.tables import Claim
 from tests.conftest import bearer, make_org, staff_token
 from tests.integration.test_claims import fresh_scheme, make_claim
 from tests.integration.test_studios import make_person
+from tests.support import waiting
 from tests.support.claim_rows import claims_by_id
 from workers import outbox
 from workers.tables import Job
@@ -97,14 +98,16 @@ async def lines_of(batch_id: int) -> list[dict[str, Any]]:
 async def wait_for_jobs(client: httpx.AsyncClient, batch_id: int, h: dict[str, str]) -> dict:
     """Until the approval's jobs (payment file, documents) have finished: a test that
     then tampers with a line must not race a rendering job's totals check."""
-    for _ in range(1200):
-        batch = (await client.get(f"{BASE}/{batch_id}", headers=h)).json()
+
+    async def fetch() -> dict:
+        return (await client.get(f"{BASE}/{batch_id}", headers=h)).json()
+
+    def finished(batch: dict) -> bool:
         kinds = {j["kind"] for j in batch["jobs"]}
-        finished = all(j["status"] in ("done", "failed") for j in batch["jobs"])
-        if "batches.payment_file" in kinds and finished:
-            return batch
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the batch's jobs did not finish: {batch}")
+        done = all(j["status"] in ("done", "failed") for j in batch["jobs"])
+        return "batches.payment_file" in kinds and done
+
+    return await waiting.until(fetch, finished, f"batch {batch_id}'s jobs")
 
 
 async def build(client, h, scheme: str, **filters: Any) -> httpx.Response:
@@ -288,11 +291,7 @@ async def test_an_altered_payment_file_is_never_served(client):
     assert r.status_code == 403
     r = await client.post(f"{BASE}/{batch['id']}/payment-file", headers=f2)
     assert r.status_code == 202 and r.json()["kind"] == "batches.payment_file", r.text
-    for _ in range(600):
-        job = await Job.select(Job.status).where(Job.id == r.json()["id"]).first().run()
-        if job["status"] in ("done", "failed"):
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.job_finished(r.json()["id"])
     assert job["status"] == "done"
     r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f1)
     assert r.status_code == 200 and f"{org['id']:010d}" in r.text
@@ -598,11 +597,7 @@ async def test_the_payment_file_job_refuses_a_tampered_batch(client):
         job_id = await outbox.enqueue(
             approval.PAYMENT_FILE, {"batch_id": batch["id"]}, created_by="test"
         )
-    for _ in range(600):
-        job = await Job.select(Job.status, Job.error).where(Job.id == job_id).first().run()
-        if job["status"] in ("done", "failed"):
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.job_finished(job_id)
     assert job["status"] == "failed", job
     assert "0 lines where 1 were declared" in job["error"]
     row = await DisbursementBatch.select().where(DisbursementBatch.id == batch["id"]).first().run()

@@ -25,7 +25,7 @@ from subsidies.policies import catalogue
 from subsidies.policies.tables import PolicyVersion
 from subsidies.policies.vocabulary import Condition
 from tests.conftest import bearer, staff_token, unique
-from tests.support import registry_data
+from tests.support import registry_data, waiting
 from tests.support.claim_rows import claims_by_id, stored_trace
 from workers import runner
 from workers.outbox import enqueue
@@ -123,11 +123,7 @@ async def run(client, h: dict[str, str], claim_ids: list[int] | None) -> dict[st
     assert r.status_code == 202, r.text
     url = r.json()["job_url"]
     assert url == f"/api/v1/jobs/{r.json()['job_id']}"
-    for _ in range(400):
-        job = (await client.get(url, headers=h)).json()
-        if job["status"] in (JobStatus.DONE, JobStatus.FAILED):
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.api_job_finished(client, url, h)
     assert job["status"] == JobStatus.DONE, job
     return job
 

@@ -25,6 +25,7 @@ from tests.integration.test_people import (
     make_person,
     staff_headers,
 )
+from tests.support import waiting
 from workers import runner
 from workers.status import JobStatus
 from workers.tables import Job
@@ -48,12 +49,7 @@ def cert_body(person_id: int, **extra: Any) -> dict[str, Any]:
 
 
 async def wait_for_job(client, url: str, headers: dict[str, str]) -> dict[str, Any]:
-    for _ in range(200):
-        job = (await client.get(url, headers=headers)).json()
-        if job["status"] in (JobStatus.DONE, JobStatus.FAILED):
-            return job
-        await asyncio.sleep(0.05)
-    return job
+    return await waiting.api_job_finished(client, url, headers)
 
 
 # -- issuing -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from app.settings import Settings
 from kernel.clock import CHINA, local_today
 from subsidies.skill_levels import scan
+from tests.support import waiting
 from workers import daily, runner
 from workers.process import sweep_loop
 from workers.tables import DailyRun, Job
@@ -74,10 +75,7 @@ async def test_the_sweep_loop_of_a_process_queues_the_days_scan_once(db, setting
     stop = asyncio.Event()
     sweeping = asyncio.create_task(sweep_loop(every_moment, stop))
     try:
-        for _ in range(100):
-            if await scan_jobs(today):
-                break
-            await asyncio.sleep(0.1)
+        await waiting.until(lambda: scan_jobs(today), bool, "the sweep loop to queue the scan")
         await asyncio.sleep(0.6)  # more rounds of the same day
         another_process()  # and a round as if of another process
         await asyncio.sleep(0.6)

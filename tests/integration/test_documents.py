@@ -5,7 +5,6 @@ follow who may see what; rendering again stores nothing twice."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from typing import Any
@@ -23,6 +22,7 @@ from tests.conftest import ADMIN, bearer
 from tests.integration.test_batches import BASE, approved_claim, build, headers, paying_org
 from tests.integration.test_claims import fresh_scheme
 from tests.integration.test_studios import make_person
+from tests.support import waiting
 from tests.support.claim_rows import stored_trace
 from workers import outbox
 from workers.tables import Job
@@ -39,12 +39,7 @@ async def render_jobs(batch_id: int) -> list[dict[str, Any]]:
 
 
 async def wait_done(job_id: int) -> dict[str, Any]:
-    for _ in range(1200):
-        job = await Job.select().where(Job.id == job_id).first().run()
-        if job["status"] in ("done", "failed"):
-            return job
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
+    return await waiting.job_finished(job_id)
 
 
 def pdf_text(content: bytes) -> str:

@@ -11,6 +11,7 @@ from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from tests.conftest import unique
 from tests.integration.test_jobs import effects
+from tests.support import waiting
 from tests.support.slow_jobs import FAILING, FAN_OUT, SLOW_EFFECT
 from workers import fan_out, kinds, outbox, runner
 from workers.status import JobStatus
@@ -59,10 +60,9 @@ async def test_a_child_another_worker_takes_runs_there_once(db, sent, monkeypatc
     elsewhere: list[int] = []
 
     async def other_worker() -> None:
-        for _ in range(500):  # until the parent has sent its children
-            if len(sent) == 3:
-                break
-            await asyncio.sleep(0.01)
+        await waiting.until(  # until the parent has sent its children
+            lambda: len(sent), lambda n: n == 3, "the children's messages"
+        )
         await asyncio.sleep(0.3)  # busy with something else first
         ctx = await runner.claim(sent[2])
         assert ctx is not None, "the parent took the child its message went to a worker for"

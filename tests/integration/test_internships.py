@@ -18,7 +18,7 @@ from subsidies.claims.tables import Claim
 from subsidies.internships.month_rows import COLUMNS
 from subsidies.policies import catalogue
 from tests.conftest import bearer, org_key, staff_token, unique
-from tests.support import registry_data
+from tests.support import registry_data, waiting
 from tests.support.claim_rows import claim_rows
 
 PROGRAMME = "百校千人-2025"
@@ -90,14 +90,14 @@ async def months_reported(
     return h, placement, ids
 
 
-async def calculated(claim_ids: list[int], seconds: float = 30) -> dict[int, dict[str, Any]]:
+async def calculated(claim_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Waits for the calculation runs the reports queued."""
-    for _ in range(int(seconds / 0.05)):
-        rows = await claim_rows(Claim.id.is_in(claim_ids))
-        if len(rows) == len(claim_ids) and all(r["status"] == "calculated" for r in rows):
-            return {r["id"]: r for r in rows}
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"claims {claim_ids} were not calculated: {rows}")
+    rows = await waiting.until(
+        lambda: claim_rows(Claim.id.is_in(claim_ids)),
+        lambda rows: len(rows) == len(claim_ids) and all(r["status"] == "calculated" for r in rows),
+        f"claims {claim_ids} calculated",
+    )
+    return {r["id"]: r for r in rows}
 
 
 def trace_text(claim: dict[str, Any], language: str = "en") -> str:

@@ -11,6 +11,7 @@ from audit.tables import AuditEntry
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from tests.conftest import bearer, org_key, staff_token, unique
+from tests.support import waiting
 from tests.support.slow_jobs import FAILING, SLOW_EFFECT
 from workers import outbox, runner, sweeper
 from workers.status import JobStatus
@@ -162,11 +163,7 @@ async def test_the_embedded_worker_runs_jobs_started_through_the_api(client):
     r = await client.post("/api/v1/audit/verifications", headers=bearer(auditor))
     assert r.status_code == 202
     job_url = r.json()["job_url"]
-    for _ in range(100):
-        job = (await client.get(job_url, headers=bearer(auditor))).json()
-        if job["status"] == "done":
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.api_job_finished(client, job_url, bearer(auditor))
     assert job["status"] == "done" and job["result"]["ok"] is True and job["progress"] == 100
 
 
@@ -193,3 +190,58 @@ async def test_a_job_is_visible_only_to_whoever_started_it(client):
     assert (await client.get(f"/api/v1/jobs/{org_job}", headers=bearer(key_a))).status_code == 200
     assert (await client.get(f"/api/v1/jobs/{org_job}", headers=bearer(key_b))).status_code == 404
     assert (await client.get("/api/v1/jobs/999999", headers=bearer(key_a))).status_code == 404
+
+
+async def expire_lease(job_id: int) -> None:
+    """As when the worker running the job dies: its lease runs out."""
+    past = utcnow() - timedelta(seconds=1)
+    await Job.update({Job.lease_expires_at: past}).where(Job.id == job_id).run()
+
+
+async def test_a_job_whose_worker_died_twice_is_quarantined_and_never_run_again(client, sent):
+    job_id, marker = await new_job()
+    assert await runner.claim(job_id, lease_seconds=60) is not None
+    await expire_lease(job_id)
+    again = await runner.claim(job_id, lease_seconds=60)  # one death: tried once more
+    assert again is not None and again.attempt == 2
+    row = await waiting.job_row(job_id)
+    assert row["deaths"] == 1 and row["quarantined_at"] is None
+    await expire_lease(job_id)
+    assert await runner.claim(job_id, lease_seconds=60) is None  # the second death
+    row = await waiting.job_row(job_id)
+    assert row["status"] == JobStatus.FAILED and row["deaths"] == 2
+    assert row["quarantined_at"] is not None and "died twice" in row["error"]
+    # Neither a sweep, a start (which re-sends everything due) nor a delivery runs it.
+    assert job_id not in await sweeper.sweep_once(resend_after_seconds=0)
+    await runner.execute(job_id)
+    assert (await waiting.job_row(job_id))["status"] == JobStatus.FAILED
+    assert await effects(marker) == 0
+
+    # The job shows why; only an admin may send it back to the queue.
+    _, admin_token = await staff_token(StaffRole.ADMIN)
+    shown = (await client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin_token))).json()
+    assert shown["status"] == "failed" and shown["deaths"] == 2, shown
+    assert shown["quarantined_at"] and "died twice" in shown["error"]
+    _, officer = await staff_token(StaffRole.OFFICER)
+    r = await client.post(f"/api/v1/jobs/{job_id}/requeue", headers=bearer(officer))
+    assert r.status_code == 403
+    r = await client.post(f"/api/v1/jobs/{job_id}/requeue", headers=bearer(admin_token))
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "pending" and r.json()["deaths"] == 0
+    assert r.json()["quarantined_at"] is None
+    assert sent[-1] == job_id  # sent after the commit
+    await runner.execute(job_id)
+    assert (await waiting.job_row(job_id))["status"] == JobStatus.DONE
+    assert await effects(marker) == 1
+    audit = await AuditEntry.select().where(AuditEntry.action == "job.requeued").run()
+    assert [e["object_id"] for e in audit][-1] == str(job_id)
+    r = await client.post(f"/api/v1/jobs/{job_id}/requeue", headers=bearer(admin_token))
+    assert r.status_code == 409, r.text  # done, not quarantined
+
+
+async def test_a_handler_that_raises_keeps_the_retry_policy_and_counts_no_death(db, sent):
+    job_id, _ = await new_job(FAILING)
+    await runner.execute(job_id)
+    row = await waiting.job_row(job_id)
+    assert row["status"] == JobStatus.PENDING and row["deaths"] == 0
+    assert row["quarantined_at"] is None

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import dataclasses
 import io
 import json
+import threading
 from datetime import date, timedelta
 
 import pandas as pd
@@ -21,6 +21,7 @@ from registry.outcomes.reading import read_chunks
 from registry.resident_ids import compose
 from registry.tables import Certificate, OutcomeReport, Person, TrainingOutcome
 from tests.conftest import bearer, make_org, org_key, staff_token
+from tests.support import waiting
 from tests.support.asgi import serve
 from tests.support.outcome_files import EN_HEADERS, csv_bytes, person_id, row, xlsx_bytes
 from workers import runner
@@ -42,11 +43,7 @@ async def upload(client, key, body: bytes, filename: str = "report.csv", **param
 async def finished(client, key, response) -> dict:
     assert response.status_code == 202, response.text
     report = response.json()
-    for _ in range(400):
-        job = (await client.get(f"/api/v1/jobs/{report['job_id']}", headers=bearer(key))).json()
-        if job["status"] in ("done", "failed"):
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.api_job_finished(client, f"/api/v1/jobs/{report['job_id']}", bearer(key))
     assert job["status"] == "done", job
     return (await client.get(f"{URL}/{report['id']}", headers=bearer(key))).json()
 
@@ -509,11 +506,11 @@ async def _first_attempt_fails(client, key, body: bytes) -> tuple[dict, int]:
     response = await upload(client, key, body)
     assert response.status_code == 202
     job_id = response.json()["job_id"]
-    for _ in range(400):
-        job = await Job.select().where(Job.id == job_id).first().run()
-        if job["attempts"] == 1 and job["status"] == "pending":
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.until(
+        lambda: waiting.job_row(job_id),
+        lambda job: job["attempts"] == 1 and job["status"] == "pending",
+        f"job {job_id}'s first attempt to fail",
+    )
     assert job["status"] == "pending" and "Error" in job["error"], job
     return response, job_id
 
@@ -627,11 +624,7 @@ async def test_a_job_that_fails_for_good_marks_its_report_failed(client, in_part
     response = await upload(client, key, csv_bytes([row(3_300_001)]))
     assert response.status_code == 202
     report_id, job_id = response.json()["id"], response.json()["job_id"]
-    for _ in range(400):
-        job = await Job.select().where(Job.id == job_id).first().run()
-        if job["status"] == "failed":
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.job_finished(job_id)
     assert job["status"] == "failed" and "the sheet vanished" in job["error"]
     monkeypatch.setattr(importer, "read_chunks", read_chunks)
 
@@ -672,8 +665,8 @@ async def test_a_job_taken_over_before_its_parts_commit_leaves_nothing(
     institution, key = await org_key("training_institution")
     base = 3_400_000 + institution["id"] * 100
     _, rows = _mixed_rows(base)
-    real_hold = runner.JobContext.hold
-    refused = asyncio.Event()
+    real_hold, real_execute = runner.JobContext.hold, runner.execute
+    refused, unwound = threading.Event(), threading.Event()
 
     async def taken_over(self):
         self.attempt += 1  # as if another worker had claimed the job meanwhile
@@ -682,12 +675,19 @@ async def test_a_job_taken_over_before_its_parts_commit_leaves_nothing(
         finally:
             refused.set()
 
+    async def execute(job_id, *args, **kwargs):
+        try:
+            await real_execute(job_id, *args, **kwargs)
+        finally:
+            unwound.set()  # the attempt is over: its parts have rolled back
+
     monkeypatch.setattr(runner.JobContext, "hold", taken_over)
+    monkeypatch.setattr(runner, "execute", execute)
     response = await upload(client, key, csv_bytes(rows))
     assert response.status_code == 202
     job_id, report_id = response.json()["job_id"], response.json()["id"]
-    await asyncio.wait_for(refused.wait(), 20)
-    await asyncio.sleep(0.5)  # the attempt unwinds: its parts roll back
+    await waiting.until(lambda: unwound.is_set(), bool, "the taken-over attempt to end")
+    assert refused.is_set()
     assert in_parts[-1] == (1 if is_sqlite(engine()) else 3)
     report = await OutcomeReport.select().where(OutcomeReport.id == report_id).first().run()
     assert report["status"] == "queued"

@@ -21,6 +21,7 @@ from subsidies.skill_levels import scan
 from tests.conftest import bearer, org_key
 from tests.integration.test_people import staff_headers
 from tests.support import registry_data as data
+from tests.support import waiting
 from tests.support.claim_rows import claim_rows, stored_trace
 from tests.support.registry_data import ELECTRICIAN, WELDER
 from workers import runner
@@ -57,12 +58,7 @@ async def employ(
 
 
 async def wait_for_job(client, job_url: str, headers: dict[str, str]) -> dict[str, Any]:
-    for _ in range(600):
-        job = (await client.get(job_url, headers=headers)).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job did not finish: {job}")
+    return await waiting.api_job_finished(client, job_url, headers)
 
 
 async def claims_of(*people: dict[str, Any]) -> list[dict[str, Any]]:
@@ -377,11 +373,11 @@ async def test_proposed_claims_are_confirmed_and_calculated_by_the_difference(cl
         )
         assert r.status_code == 200, r.text
         account = {}  # the person's account is on record now
-    for _ in range(400):
-        done = await claims_of(person)
-        if all(c["status"] == statuses.CALCULATED for c in done):
-            break
-        await asyncio.sleep(0.05)
+    done = await waiting.until(
+        lambda: claims_of(person),
+        lambda claims: all(c["status"] == statuses.CALCULATED for c in claims),
+        "both claims calculated",
+    )
     assert [c["amount_fen"] for c in done] == [300_000, 500_000], done
     # Whichever run went first: the senior-worker claim paid (or pending) counts.
     step = json.loads(done[1]["trace"])[1]

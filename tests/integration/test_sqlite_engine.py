@@ -15,7 +15,7 @@ from kernel.db import (
     raw_connection,
     unit_of_work,
 )
-from tests.support import databases
+from tests.support import databases, waiting
 
 
 @pytest.fixture
@@ -61,10 +61,12 @@ async def test_a_bulk_commit_is_checkpointed_in_the_background(sqlite_db):
             [(n, "x" * 200) for n in range(sqlite_engine.BULK_ROWS)],
         )
     assert db._checkpointer is not None
-    for _ in range(200):  # the rows reach the database file itself
-        if file_size(db.path) >= before + 200 * sqlite_engine.BULK_ROWS:
-            break
-        await asyncio.sleep(0.05)
+    await waiting.until(  # the rows reach the database file itself
+        lambda: file_size(db.path),
+        lambda size: size >= before + 200 * sqlite_engine.BULK_ROWS,
+        "the background checkpoint",
+        progress=None,
+    )
     assert file_size(db.path) >= before + 200 * sqlite_engine.BULK_ROWS
     async with unit_of_work():
         pages = raw_connection().execute("PRAGMA wal_autocheckpoint").fetchone()

@@ -4,7 +4,6 @@ it, and the same studio and level is never claimed twice."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from datetime import date
@@ -15,6 +14,7 @@ from registry.studios.tables import Studio
 from tests.conftest import bearer, org_key, staff_token
 from tests.integration.test_skill_levels import wait_for_job
 from tests.support import registry_data as data
+from tests.support import waiting
 
 YUAN = 100
 
@@ -48,12 +48,13 @@ def body(studio_id: int) -> dict[str, Any]:
 
 
 async def calculated(client, key: str, claim_id: int) -> dict[str, Any]:
-    for _ in range(600):
-        claim = (await client.get(f"/api/v1/claims/{claim_id}", headers=bearer(key))).json()
-        if claim["status"] != "submitted":
-            return claim
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"claim {claim_id} was not calculated")
+
+    async def fetch() -> dict[str, Any]:
+        return (await client.get(f"/api/v1/claims/{claim_id}", headers=bearer(key))).json()
+
+    return await waiting.until(
+        fetch, lambda claim: claim["status"] != "submitted", f"claim {claim_id} calculated"
+    )
 
 
 async def test_the_host_of_an_established_studio_is_granted_its_level_once(client):

@@ -24,8 +24,7 @@ from subsidies.policies import catalogue
 from subsidies.vouchers import numbers, rules
 from subsidies.vouchers.tables import Voucher
 from tests.conftest import bearer, org_key, staff_token
-from tests.support import registry_data
-from workers.tables import Job
+from tests.support import registry_data, waiting
 
 URL = "/api/v1/vouchers"
 WELDER = registry_data.WELDER
@@ -91,13 +90,7 @@ async def redeem(client, h, number: str, person: dict[str, Any], **changes) -> h
 
 
 async def job_done(job_id: int) -> dict[str, Any]:
-    for _ in range(600):
-        job = await Job.select().where(Job.id == job_id).first().run()
-        if job["status"] in ("done", "failed"):
-            break
-        await asyncio.sleep(0.05)
-    assert job["status"] == "done", job
-    return json.loads(job["result"])
+    return await waiting.job_result(job_id)
 
 
 async def vouchers_of(person_id: int) -> list[dict[str, Any]]:
@@ -351,12 +344,11 @@ async def reported(
 
 
 async def claim_status(claim_id: int) -> dict[str, Any]:
-    for _ in range(600):
-        claim = await calculations.claim_row(claim_id)
-        if claim["status"] != "submitted":
-            return claim
-        await asyncio.sleep(0.05)
-    return claim
+    return await waiting.until(
+        lambda: calculations.claim_row(claim_id),
+        lambda claim: claim["status"] != "submitted",
+        f"claim {claim_id} calculated",
+    )
 
 
 async def test_reimbursement_waits_for_a_passed_outcome_and_is_calculated(client):
@@ -438,11 +430,7 @@ async def test_an_officer_prints_a_voucher_rendered_once_and_verifiable(client):
     r = await client.post(url, headers=oh)
     assert r.status_code == 202 and r.json()["document_id"] is None, r.text
     job_id = r.json()["job_id"]
-    for _ in range(1200):
-        job = (await client.get(f"/api/v1/jobs/{job_id}", headers=oh)).json()
-        if job["status"] in ("done", "failed"):
-            break
-        await asyncio.sleep(0.05)
+    job = await waiting.api_job_finished(client, f"/api/v1/jobs/{job_id}", oh)
     assert job["status"] == "done", job
     again = (await client.post(url, headers=oh)).json()
     assert again["job_id"] is None and again["document_id"] > 0
@@ -487,11 +475,11 @@ async def test_revoking_the_certificate_a_course_led_to_holds_its_reimbursement(
         f"/api/v1/certificates/{cert['id']}/revoke", headers=oh, json={"reason": "考核记录伪造"}
     )
     assert r.status_code == 200, r.text
-    for _ in range(600):
-        held = await calculations.claim_row(claim_id)
-        if held["status"] != "calculated":
-            break
-        await asyncio.sleep(0.05)
+    held = await waiting.until(
+        lambda: calculations.claim_row(claim_id),
+        lambda claim: claim["status"] != "calculated",
+        f"claim {claim_id} held",
+    )
     assert held["status"] == "on_hold", held
     assert "考核记录伪造" in held["hold_reason"]
     assert held["amount_fen"] == min(voucher["face_value_fen"], 80_000)  # kept, not paid

@@ -41,6 +41,52 @@ def start_worker(log: Path, **env: str) -> subprocess.Popen[bytes]:
     )
 
 
+def start_supervisor(log: Path, heartbeat_dir: Path, **env: str) -> subprocess.Popen[bytes]:
+    """`python -m app worker` (workers.supervisor) with one worker slot of two threads,
+    beating into `heartbeat_dir` (worker-0.beat holds the worker process's id)."""
+    args = [str(VENV_BIN / "python"), "-m", "app", "worker", "--processes", "1"]
+    args += ["--threads", "2", "--heartbeat-dir", str(heartbeat_dir)]
+    return start(args, log, **env)
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (Linux /proc), children first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to `proc`'s group and to the groups of every process below it (a
+    supervisor starts each worker in a session of its own)."""
+    for pid in descendants(proc.pid):
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+    kill_group(proc)
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def kill_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
     try:
         os.killpg(proc.pid, sig)

@@ -2,6 +2,7 @@
 finishing transaction, so a test can count how often the effect was applied."""
 
 import asyncio
+import time
 from typing import Any
 
 from audit.log import record
@@ -31,6 +32,16 @@ async def failing(ctx: JobContext) -> None:
     if ctx.attempt == 1:
         raise ValueError("driver detail that must stay in the log")
     raise DomainError(f"boom on attempt {ctx.attempt}")
+
+
+BLOCKS_LOOP = "test.blocks_loop"
+
+
+@job_handler(BLOCKS_LOOP)
+async def blocks_loop(ctx: JobContext) -> None:
+    """Hangs its worker: blocks the event loop its jobs and heartbeats run on."""
+    await ctx.progress(10)
+    time.sleep(3600)  # noqa: ASYNC251  (the point: the loop stops)
 
 
 FAN_OUT = "test.fan_out"

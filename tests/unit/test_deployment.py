@@ -72,6 +72,7 @@ def test_compose_commands_name_real_entry_points():
     assert SERVICES["api"]["command"][:3] == ["python", "-m", "app"]
     assert SERVICES["api"]["command"][3] in cli.commands
     assert SERVICES["migrate"]["command"][3] in cli.commands
-    assert SERVICES["worker"]["command"][:2] == ["dramatiq", "workers.actors"]
+    assert SERVICES["worker"]["command"][:3] == ["python", "-m", "app"]
+    assert SERVICES["worker"]["command"][3] in cli.commands
     assert (ROOT / "workers" / "actors.py").exists()
     assert SERVICES["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"

@@ -1,0 +1,117 @@
+"""kernel.sandbox with real child processes: a parse past its memory or CPU time, or a
+child killed from outside, is an error naming why, never a dead or hung parent; what
+the parse raises comes back as itself."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from kernel import sandbox
+from kernel.errors import InvalidInput, TooLarge
+
+SMALL = sandbox.SandboxLimits(memory_mb=64, cpu_seconds=2)
+
+
+def allocate(mb: int) -> int:
+    return len(bytearray(mb << 20))
+
+
+def spin() -> None:
+    while True:
+        pass
+
+
+def pid_then_sleep() -> Iterator[int]:
+    yield os.getpid()
+    time.sleep(600)
+
+
+def numbers(n: int) -> Iterator[int]:
+    yield from range(n)
+
+
+def pickled(item: object) -> list[bytes]:
+    return [pickle.dumps(item)]
+
+
+def unpickled(parts: list[bytes]) -> object:
+    return pickle.loads(parts[0])
+
+
+def refuse(kind: str) -> None:
+    if kind == "too large":
+        raise TooLarge("the file is too large 文件过大", field="file")
+    raise InvalidInput.single("file", "the first row must be the header")
+
+
+def test_a_parse_past_the_memory_limit_fails_with_the_limit_named():
+    assert sandbox.run(allocate, 16, limits=SMALL) == 16 << 20
+    with pytest.raises(sandbox.UnreadableFile, match="it needs more than 64 MB of memory"):
+        sandbox.run(allocate, 200, limits=SMALL)
+    assert sandbox.run(allocate, 16, limits=SMALL) == 16 << 20  # the next parse is fine
+
+
+def test_a_parse_past_its_cpu_time_is_stopped_and_named():
+    started = time.monotonic()
+    with pytest.raises(sandbox.UnreadableFile, match="more than 2 s of CPU time"):
+        sandbox.run(spin, limits=SMALL)
+    assert time.monotonic() - started < SMALL.deadline_seconds
+
+
+def test_a_child_killed_from_outside_is_reported_not_waited_for():
+    items = sandbox.stream(pid_then_sleep, encode=pickled, decode=unpickled, limits=SMALL)
+    pid = next(items)
+    started = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(sandbox.UnreadableFile, match="stopped by SIGKILL"):
+        next(items)
+    assert time.monotonic() - started < 5
+
+
+def test_the_parent_stops_a_child_that_outlives_its_deadline(monkeypatch):
+    monkeypatch.setattr(sandbox.SandboxLimits, "deadline_seconds", property(lambda self: 1.0))
+    items = sandbox.stream(pid_then_sleep, encode=pickled, decode=unpickled, limits=SMALL)
+    pid = next(items)
+    with pytest.raises(sandbox.UnreadableFile, match="it took more than 1 s to read"):
+        next(items)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_stream_yields_every_item_and_early_close_kills_the_child():
+    assert list(sandbox.stream(numbers, 5, encode=pickled, decode=unpickled)) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
+    items = sandbox.stream(pid_then_sleep, encode=pickled, decode=unpickled, limits=SMALL)
+    pid = next(items)
+    items.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_a_domain_error_comes_back_with_its_field():
+    with pytest.raises(TooLarge) as large:
+        sandbox.run(refuse, "too large")
+    assert large.value.details == {"field": "file"} and "文件过大" in large.value.message
+    with pytest.raises(InvalidInput) as invalid:
+        sandbox.run(refuse, "header")
+    assert invalid.value.errors[0].field == "file"
+
+
+def test_the_limits_come_from_the_environment():
+    limits = sandbox.SandboxLimits.from_env(
+        {"UPLOAD_PARSE_MEMORY_MB": "300", "UPLOAD_PARSE_CPU_SECONDS": "7"}
+    )
+    assert (limits.memory_mb, limits.cpu_seconds) == (300, 7)
+    with pytest.raises(ValueError, match="UPLOAD_PARSE_MEMORY_MB must be 1 or more"):
+        sandbox.SandboxLimits.from_env({"UPLOAD_PARSE_MEMORY_MB": "0"})
