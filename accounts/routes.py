@@ -37,8 +37,9 @@ class AuthController(Controller):
 
     @post("/login", opt={PUBLIC_OPT: True}, status_code=HTTP_200_OK)
     async def login(self, data: JSONBody[LoginIn], request: AnyRequest) -> LoginOut:
-        """Wrong passwords are throttled per account name and per client address: past
-        the limits the answer is 429 with Retry-After, whether the account exists or not."""
+        """Signs a staff member in and returns a bearer login token (st_…). Wrong passwords are
+        throttled per account name and per client address: past the limits the answer is 429 with
+        Retry-After, whether the account exists or not."""
         settings = request.app.state.settings
         token, expires_at = await staff.login(
             data.username,
@@ -56,11 +57,14 @@ class AuthController(Controller):
 
     @post("/logout", guards=[allow(*StaffRole)], status_code=HTTP_200_OK)
     async def logout(self, request: AnyRequest) -> dict[str, str]:
+        """Revokes the staff login token the request was sent with."""
         await staff.logout(request.user)
         return {"status": "logged out"}
 
     @get("/me", guards=[anyone_signed_in])
     async def me(self, request: AnyRequest) -> MeOut:
+        """Tells the signed-in caller who they are: staff member or organisation, id, name and
+        roles."""
         p = request.user
         return MeOut(
             kind=p.kind,
@@ -81,14 +85,15 @@ class LockoutController(Controller):
 
     @get("/")
     async def list_lockouts(self) -> list[dict[str, Any]]:
-        """Account names and client addresses refused at this moment."""
+        """Lists the logins refused at this moment by throttling: account names and client addresses
+        (admins)."""
         return await throttle.blocked_now()
 
     @post("/addresses/unlock", status_code=HTTP_200_OK)
     async def unlock_address(
         self, data: JSONBody[AddressIn], request: AnyRequest
     ) -> dict[str, Any]:
-        """Lifts the lockout of a client address (audited)."""
+        """Lifts the login lockout of a client address (admins; audited)."""
         try:
             address = str(ip_address(data.address.strip()))
         except ValueError:
@@ -104,6 +109,7 @@ class StaffController(Controller):
 
     @post("/", status_code=HTTP_201_CREATED)
     async def create(self, data: JSONBody[StaffIn], request: AnyRequest) -> StaffOut:
+        """Creates a staff account with its roles and initial password (admins)."""
         user = await staff.create_staff(
             request.user.actor, data.username, data.display_name, data.roles, data.password
         )
@@ -111,6 +117,7 @@ class StaffController(Controller):
 
     @get("/")
     async def list_staff(self, cursor: Cursor = None, limit: Limit = 50) -> StaffPage:
+        """Lists staff accounts, a page at a time (admins)."""
         rows = await staff.list_staff(decode_cursor(cursor), check_limit(limit))
         return StaffPage(
             items=[msgspec.convert(r, StaffOut) for r in rows],
@@ -119,12 +126,13 @@ class StaffController(Controller):
 
     @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
     async def deactivate(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
+        """Deactivates a staff account and revokes its login tokens (admins)."""
         await staff.set_active(request.user, user_id, False)
         return {"id": user_id, "active": False}
 
     @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
     async def unlock(self, user_id: RecordId, request: AnyRequest) -> dict[str, Any]:
-        """Lifts the account's login delay or lockout after failed logins (audited)."""
+        """Lifts a staff account's login delay or lockout after failed logins (admins; audited)."""
         return await staff.unlock(request.user, user_id)
 
 
@@ -139,16 +147,21 @@ class ApiKeyController(Controller):
     async def issue(
         self, org_id: RecordId, data: JSONBody[ApiKeyIn], request: AnyRequest
     ) -> IssuedApiKeyOut:
+        """Issues a new API key for an organisation; the secret is in this answer only (admins, or
+        the organisation itself)."""
         return msgspec.convert(
             await api_keys.issue(request.user, org_id, data.label), IssuedApiKeyOut
         )
 
     @get("/")
     async def list_keys(self, org_id: RecordId, request: AnyRequest) -> list[ApiKeyOut]:
+        """Lists an organisation's API keys without their secrets (admins, or the organisation
+        itself)."""
         return [
             msgspec.convert(k, ApiKeyOut) for k in await api_keys.list_for(request.user, org_id)
         ]
 
     @delete("/{key_id:int}", status_code=HTTP_200_OK)
     async def revoke(self, org_id: RecordId, key_id: RecordId, request: AnyRequest) -> ApiKeyOut:
+        """Revokes one of an organisation's API keys (admins, or the organisation itself)."""
         return msgspec.convert(await api_keys.revoke(request.user, org_id, key_id), ApiKeyOut)

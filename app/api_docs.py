@@ -1,10 +1,13 @@
 """The OpenAPI document and its docs page: security schemes, the error answers each
 operation can give (added by rule from what each route handler declares, so a new route
-is documented without hand edits), and Swagger UI served from the service itself, so the
-page works on a network without the internet."""
+is documented without hand edits), each operation's summary taken from its handler's
+docstring, and Swagger UI served from the service itself, so the page works on a network
+without the internet."""
 
 from __future__ import annotations
 
+import re
+from inspect import cleandoc
 from pathlib import Path
 
 import swagger_ui
@@ -73,6 +76,39 @@ _REASONS = {
 }
 
 
+SUMMARY_MAX = 80
+# A sentence ends at a full stop, then a space, then a capital or a backtick: "e.g. a" or
+# "report.csv" inside a sentence does not end it.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+
+
+def summary_of(text: str) -> str:
+    """A short phrase for the docs page's operation list: the text's first sentence
+    without its full stop. One longer than SUMMARY_MAX keeps its longest leading clause
+    that fits (cut before a bracket, "; " or ": " outside brackets), else is cut between
+    words."""
+    flat = " ".join(text.split())
+    first = _SENTENCE_END.split(flat, maxsplit=1)[0].rstrip(".")
+    if len(first) <= SUMMARY_MAX:
+        return first
+    heads = [first[:i].rstrip() for i in _clause_starts(first)]
+    fitting = [head for head in heads if 0 < len(head) <= SUMMARY_MAX]
+    if fitting:
+        return max(fitting, key=len)
+    return first[: SUMMARY_MAX - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _clause_starts(sentence: str) -> list[int]:
+    starts, depth = [], 0
+    for i, char in enumerate(sentence):
+        if char == "(" and depth == 0:
+            starts.append(i)
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and char in ";:" and sentence[i + 1 : i + 2] == " ":
+            starts.append(i)
+    return starts
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Dongguan skills-talent registry and subsidies",
@@ -115,6 +151,7 @@ def document_operations(app: Litestar) -> None:
 
 
 def _document(handler: HTTPRouteHandler, path: str) -> None:
+    _summarise(handler)
     public = any((layer.opt or {}).get(PUBLIC_OPT) for layer in handler.ownership_layers)
     methods = set(handler.http_methods)
     statuses: set[int] = set()
@@ -147,3 +184,13 @@ def _document(handler: HTTPRouteHandler, path: str) -> None:
             ),
         )
     handler.responses = declared
+
+
+def _summarise(handler: HTTPRouteHandler) -> None:
+    """Without this the summary is the handler's name run together ("ListKeys"); the
+    description stays the whole docstring (use_handler_docstrings)."""
+    if handler.summary:
+        return
+    text = handler.description or cleandoc(handler.fn.__doc__ or "")
+    if text:
+        handler.summary = summary_of(text)

@@ -15,6 +15,7 @@ from kernel.db import engine
 
 @get("/api/v1/health", opt={PUBLIC_OPT: True}, tags=["health"])
 async def health() -> dict[str, Any]:
+    """Tells anyone that the service is up (no login), with the database and broker it uses."""
     from workers.broker import settings as broker_settings
 
     return {
@@ -28,15 +29,18 @@ async def health() -> dict[str, Any]:
 
 @get("/api/v1/health/live", opt={PUBLIC_OPT: True}, tags=["health"])
 async def live() -> dict[str, str]:
-    """The process answers; it reaches nothing else (a database outage must not get
-    every API process restarted)."""
+    """Tells a supervisor that the process answers, reaching nothing else (liveness).
+
+    A database outage must not get every API process restarted."""
     return {"status": "ok"}
 
 
 @get("/api/v1/health/ready", opt={PUBLIC_OPT: True}, tags=["health"])
 async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    """200 when the database answers SELECT 1 and the broker accepts a connection;
-    503 naming what is down (take the process out of the load balancer)."""
+    """Checks that the database and the broker answer (readiness), or 503 naming what is down.
+
+    200 when the database answers SELECT 1 and the broker accepts a connection; on 503
+    take the process out of the load balancer."""
     settings: Settings = request.app.state.settings
     report = await readiness.run_checks(
         {"database": readiness.database, "broker": readiness.broker_check(settings.broker_url)}

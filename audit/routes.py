@@ -56,6 +56,8 @@ class AuditController(Controller):
         limit: Limit = 100,
         action: QueryText = None,
     ) -> AuditPage:
+        """Lists audit log entries, a page at a time, optionally of one action (auditors,
+        admins)."""
         if action is not None and (len(action) > 80 or "\x00" in action):
             raise InvalidInput.single("action", "at most 80 characters, no NUL")
         rows = await list_entries(decode_cursor(cursor), check_limit(limit), action)
@@ -66,10 +68,14 @@ class AuditController(Controller):
 
     @get("/verify")
     async def verify(self) -> ChainCheckOut:
+        """Seals pending audit entries into the hash chain and checks the whole chain (auditors,
+        admins)."""
         verification = await verify_all()
         return ChainCheckOut(**verification.check.__dict__, unsealed=verification.unsealed)
 
     @post("/verifications", status_code=HTTP_202_ACCEPTED)
     async def start_verification(self, request: Request[Principal, Any, Any]) -> dict[str, Any]:
+        """Starts a job that seals and checks the audit hash chain (auditors, admins), for logs too
+        long to check in one request."""
         job_id = await request_verification(request.user)
         return {"job_id": job_id, "job_url": f"/api/v1/jobs/{job_id}"}

@@ -89,7 +89,7 @@ class VerifyController(Controller):
     async def entry(
         self, code: Annotated[str | None, Parameter(max_length=64)] = None
     ) -> Response[str] | Redirect:
-        """The page to type a code on (no QR scanner at hand); `?code=` goes on to the
+        """Shows the public page to type a verification code on; with `?code=` it redirects to that
         code's page. The redirect is relative, so it holds behind a path prefix."""
         if code is None or not code.strip():
             return html(verify_page.entry())
@@ -107,6 +107,8 @@ class VerifyController(Controller):
     async def verify(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> VerificationOut | Response[str]:
+        """Checks a verification code (anyone, no login): whether it is on a document the bureau
+        issued and what that document says (masked), as JSON or a page."""
         found = await service.verify(code)
         if wants_html(request):
             return html(verify_page.page(code, found))
@@ -121,6 +123,8 @@ class VerifyController(Controller):
     async def verify_file(
         self, code: Code, request: Request[Any, Any, Any]
     ) -> FileCheckOut | Response[str]:
+        """Checks an uploaded PDF against a verification code (anyone, no login): genuine only if it
+        is byte for byte the document the code names."""
         content = await _uploaded(request)
         result = await service.verify_file(code, content)
         if wants_html(request):
@@ -156,8 +160,8 @@ class DocumentController(Controller):
         request: Request[Principal, Any, Any],
         batch_id: int = Parameter(gt=0, le=2**31 - 1),
     ) -> list[DocumentOut]:
-        """A batch's documents: all for finance, auditors and admins; its own notices
-        for a payee organisation."""
+        """Lists a disbursement batch's rendered documents: all for finance, auditors and admins,
+        its own notices for a payee organisation."""
         rows = await service.list_for_batch(request.user, batch_id)
         return [DocumentOut(**r) for r in rows]
 
@@ -165,6 +169,8 @@ class DocumentController(Controller):
     async def download(
         self, document_id: RecordId, request: Request[Principal, Any, Any]
     ) -> Response[bytes]:
+        """Downloads a rendered PDF document (audited); 409 if the stored file no longer matches the
+        digest recorded when it was written."""
         settings = request.app.state["settings"]
         content, name = await service.for_download(request.user, document_id, settings.data_dir)
         return bytes_download(content, name, "application/pdf")

@@ -86,11 +86,14 @@ class CertificateController(Controller):
 
     @post("/", guards=[ISSUERS], status_code=HTTP_201_CREATED)
     async def issue(self, data: JSONBody[CertificateIn], request: AnyRequest) -> CertificateOut:
+        """Records a skill certificate (officers and admins naming the issuer; an issuing
+        organisation for itself)."""
         new = certificates.NewCertificate(**msgspec.structs.asdict(data))
         return certificate_out(request.user, await certificates.issue(request.user, new))
 
     @get("/{certificate_id:int}", guards=[anyone_signed_in])
     async def get_one(self, certificate_id: RecordId, request: AnyRequest) -> CertificateOut:
+        """Returns one certificate: any for staff, only its own for the issuer."""
         cert = await certificates.get_visible(request.user, certificate_id)
         return certificate_out(request.user, cert)
 
@@ -102,6 +105,8 @@ class CertificateController(Controller):
     async def revoke(
         self, certificate_id: RecordId, data: JSONBody[RevocationIn], request: AnyRequest
     ) -> RevokedOut:
+        """Revokes a valid certificate (officers, admins) and starts the job that updates everything
+        computed from it."""
         cert, job_id = await certificates.revoke(
             request.user, certificate_id, data.reason, data.revoked_on
         )

@@ -138,17 +138,21 @@ class PersonController(Controller):
 
     @post("/", guards=[WRITERS], status_code=HTTP_201_CREATED)
     async def create(self, data: JSONBody[PersonIn], request: AnyRequest) -> PersonOut:
+        """Registers a person by resident ID number; a second registration of the same ID answers
+        409 (officers, admins)."""
         new = people.NewPerson(**msgspec.structs.asdict(data))
         return person_out(request.user, await people.create(request.user, new))
 
     @get("/{person_id:int}", guards=[anyone_signed_in])
     async def get_one(self, person_id: RecordId, request: AnyRequest) -> PersonOut:
+        """Returns one person: any for staff, for an organisation only people it is linked to."""
         return person_out(request.user, await people.get_visible(request.user, person_id))
 
     @patch("/{person_id:int}", guards=[WRITERS])
     async def update(
         self, person_id: RecordId, data: JSONBody[PersonPatch], request: AnyRequest
     ) -> PersonOut:
+        """Changes some of a person's details (officers, admins)."""
         changes = {f: v for f, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         return person_out(request.user, await people.update(request.user, person_id, changes))
 
@@ -158,17 +162,22 @@ class PersonController(Controller):
         status_code=HTTP_200_OK,
     )
     async def confirm_region(self, person_id: RecordId, request: AnyRequest) -> PersonOut:
+        """Confirms a person's ID region code that the national table does not know (officers),
+        clearing the region warning."""
         return person_out(request.user, await people.confirm_region(request.user, person_id))
 
     @get("/{person_id:int}/certificates", guards=[anyone_signed_in])
     async def certificate_history(
         self, person_id: RecordId, request: AnyRequest
     ) -> list[CertificateOut]:
+        """Lists a person's certificates, newest first and revoked ones included (staff see all; an
+        organisation only those it issued)."""
         rows = await certificates.history(request.user, person_id)
         return [certificate_out(request.user, r) for r in rows]
 
     @get("/{person_id:int}/levels", guards=[anyone_signed_in])
     async def levels(self, person_id: RecordId, request: AnyRequest) -> list[LevelOut]:
+        """Lists a person's highest level held on a valid certificate in each occupation."""
         rows = await certificates.levels(request.user, person_id)
         return [msgspec.convert(r, LevelOut, strict=False) for r in rows]
 
@@ -179,6 +188,8 @@ class PersonController(Controller):
         request: AnyRequest,
         on: QueryText = None,
     ) -> EligibilityOut:
+        """Assesses a person's eligibility for household registration (the 2012 high-skill talent
+        scheme) on a date, `?on=` or today."""
         when = parse_on(on, local_today())
         assessment = await certificates.registration_eligibility(request.user, person_id, when)
         return msgspec.convert(

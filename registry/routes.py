@@ -60,6 +60,7 @@ class OrganisationController(Controller):
     async def create(
         self, data: JSONBody[OrganisationIn], request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
+        """Registers an organisation (officers, admins)."""
         new = organisations.NewOrganisation(**msgspec.structs.asdict(data))
         return _out(request.user, await organisations.create(request.user, new))
 
@@ -70,6 +71,7 @@ class OrganisationController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> OrganisationPage:
+        """Lists organisations, a page at a time: all for staff, only itself for an organisation."""
         rows = await organisations.list_visible(
             request.user, decode_cursor(cursor), check_limit(limit)
         )
@@ -82,12 +84,14 @@ class OrganisationController(Controller):
     async def get_one(
         self, org_id: RecordId, request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
+        """Returns one organisation: any for staff, only itself for an organisation."""
         return _out(request.user, await organisations.get_visible(request.user, org_id))
 
     @put("/{org_id:int}/bank-account", guards=[allow(StaffRole.ADMIN, StaffRole.OFFICER)])
     async def set_bank_account(
         self, org_id: RecordId, data: JSONBody[BankAccountIn], request: Request[Principal, Any, Any]
     ) -> OrganisationOut:
+        """Records the bank account an organisation's payments go to (officers, admins)."""
         account = organisations.BankAccount(**msgspec.structs.asdict(data))
         return _out(
             request.user, await organisations.set_bank_account(request.user, org_id, account)

@@ -175,6 +175,8 @@ async def list_certificates(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> CertificatePage:
+    """Searches certificates: staff see all, an organisation those it issued. Filters: level,
+    occupation, town, issuer, issue dates, status, holder."""
     rows = await search.page(
         search.CERTIFICATES, request.user, filters, decode_cursor(cursor), check_limit(limit)
     )
@@ -196,6 +198,8 @@ async def list_people(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> PersonPage:
+    """Searches people: staff see all, an organisation the people linked to it. Filters: town,
+    hukou, level, occupation, linked organisation, registration dates."""
     rows = await search.page(
         search.PEOPLE, request.user, filters, decode_cursor(cursor), check_limit(limit)
     )
@@ -217,6 +221,8 @@ async def list_outcomes(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> OutcomePage:
+    """Searches training outcomes: staff see all, an institution those it reported. Filters:
+    institution, occupation, town, passed, late, course end dates, person."""
     rows = await search.page(
         search.OUTCOMES, request.user, filters, decode_cursor(cursor), check_limit(limit)
     )
@@ -269,6 +275,7 @@ async def _export(request: Who, kind: search.Kind, filters: Any, fmt: str) -> St
 async def export_certificates(
     request: Who, filters: NamedDependency[CertificateFilters], fmt: Format = "csv"
 ) -> Stream:
+    """Exports the certificates a search finds as a CSV or XLSX file."""
     return await _export(request, search.CERTIFICATES, filters, fmt)
 
 
@@ -281,6 +288,7 @@ async def export_certificates(
 async def export_people(
     request: Who, filters: NamedDependency[PersonFilters], fmt: Format = "csv"
 ) -> Stream:
+    """Exports the people a search finds as a CSV or XLSX file."""
     return await _export(request, search.PEOPLE, filters, fmt)
 
 
@@ -293,6 +301,7 @@ async def export_people(
 async def export_outcomes(
     request: Who, filters: NamedDependency[OutcomeFilters], fmt: Format = "csv"
 ) -> Stream:
+    """Exports the training outcomes a search finds as a CSV or XLSX file."""
     return await _export(request, search.OUTCOMES, filters, fmt)
 
 
@@ -401,6 +410,8 @@ class StatisticsController(Controller):
         ] = "json",
     ) -> Response[SkillsStatistics]:
         # format=xlsx answers a Stream instead; the annotation documents the JSON.
+        """Counts certificates and their holders by town, level and year of issue (staff), as JSON
+        or an XLSX workbook."""
         errors = [
             FieldError(name, "unknown parameter; parameters are year_from, year_to, format")
             for name in sorted(set(request.query_params) - {"year_from", "year_to", "format"})

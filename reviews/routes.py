@@ -141,6 +141,8 @@ class ReviewController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> CasePage:
+        """Lists expert review cases by subject or status: all for officers, admins and auditors, a
+        reviewer's own assignments for a reviewer."""
         if subject_id is not None and not 0 < subject_id <= MAX_ID:
             raise InvalidInput.single("subject_id", "not a record id")
         rows = await cases.list_cases(
@@ -158,6 +160,8 @@ class ReviewController(Controller):
 
     @get("/cases/{case_id:int}", guards=[allow(*READERS)])
     async def get_case(self, case_id: RecordId, request: AnyRequest) -> CaseOut:
+        """Returns one expert review case with its assignments; individual scores stay hidden until
+        all are in."""
         return msgspec.convert(await cases.get_case(request.user, case_id), CaseOut)
 
     @post(
@@ -168,6 +172,8 @@ class ReviewController(Controller):
     async def assign(
         self, case_id: RecordId, data: JSONBody[AssignIn], request: AnyRequest
     ) -> CaseOut:
+        """Assigns a reviewer to a review case; reviewers affiliated with the applicant are refused
+        (officers)."""
         return msgspec.convert(await cases.assign(request.user, case_id, data.reviewer_id), CaseOut)
 
     @post(
@@ -182,6 +188,7 @@ class ReviewController(Controller):
         data: JSONBody[ReasonIn],
         request: AnyRequest,
     ) -> CaseOut:
+        """Takes a reviewer who has not scored off a review case, with a reason (officers)."""
         view = await cases.withdraw(request.user, case_id, assignment_id, data.reason)
         return msgspec.convert(view, CaseOut)
 
@@ -193,6 +200,7 @@ class ReviewController(Controller):
     async def submit_scores(
         self, case_id: RecordId, data: JSONBody[ScoresIn], request: AnyRequest
     ) -> CaseOut:
+        """Submits the calling reviewer's scores on a case, once and unchangeable (reviewers)."""
         view = await cases.submit_scores(request.user, case_id, msgspec.structs.asdict(data))
         return msgspec.convert(view, CaseOut)
 
@@ -204,12 +212,16 @@ class ReviewController(Controller):
     async def recuse(
         self, case_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> RecusalOut:
+        """Steps the calling reviewer out of a case before scoring: a declared conflict of interest
+        (reviewers)."""
         return msgspec.convert(await cases.recuse(request.user, case_id, data.reason), RecusalOut)
 
     @get("/ranking", guards=[allow(*cases.OVERSEERS)])
     async def ranking(
         self, subject_type: RequiredQueryText, limit: Limit = 50
     ) -> list[RankedCaseOut]:
+        """Ranks the complete review cases of one subject type, best first (officers, admins,
+        auditors)."""
         rows = await cases.ranking(subject_type, limit=check_limit(limit))
         return [msgspec.convert(r, RankedCaseOut) for r in rows]
 
@@ -226,10 +238,13 @@ class AffiliationController(Controller):
     async def record(
         self, user_id: RecordId, data: JSONBody[AffiliationIn], request: AnyRequest
     ) -> AffiliationOut:
+        """Records an organisation a staff member works for or is linked to (admins, officers): they
+        are never assigned its review cases."""
         new = affiliations.NewAffiliation(**msgspec.structs.asdict(data))
         row = await affiliations.record_affiliation(request.user, user_id, new)
         return msgspec.convert(row, AffiliationOut)
 
     @get("/")
     async def list_affiliations(self, user_id: RecordId) -> list[AffiliationOut]:
+        """Lists the organisations a staff member is affiliated with (admins, officers)."""
         return [msgspec.convert(r, AffiliationOut) for r in await affiliations.list_for(user_id)]

@@ -36,13 +36,17 @@ class JobController(Controller):
 
     @get("/{job_id:int}")
     async def get_job(self, job_id: RecordId, request: Request[Principal, Any, Any]) -> JobOut:
+        """Returns a background job's status, progress, result or error: an organisation's jobs to
+        it, staff the jobs they started, admins every job."""
         job = await get_visible(request.user, job_id)
         return msgspec.convert(job, JobOut, strict=False)
 
     @post("/{job_id:int}/requeue", guards=[allow(StaffRole.ADMIN)], status_code=200)
     async def requeue(self, job_id: RecordId, request: Request[Principal, Any, Any]) -> JobOut:
-        """A quarantined job runs again, from fresh attempts and deaths (an admin
-        decided the cause is gone: a worker with more memory, a fixed handler)."""
+        """Queues a quarantined job again, with fresh attempts and deaths (admins).
+
+        For when an admin has removed the cause: a worker with more memory, a fixed
+        handler."""
         await requeue_quarantined(request.user, job_id)
         job = await get_visible(request.user, job_id)
         return msgspec.convert(job, JobOut, strict=False)

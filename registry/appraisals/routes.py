@@ -328,6 +328,7 @@ class AppraisalController(Controller):
 
     @post("/pools", guards=[OFFICERS], status_code=HTTP_201_CREATED)
     async def create_pool(self, data: JSONBody[PoolIn], request: AnyRequest) -> PoolOut:
+        """Creates a leading-talent quota pool covering a span of years (officers)."""
         row = await rounds.create_pool(
             request.user, data.name, data.first_year, data.last_year, data.total
         )
@@ -335,10 +336,13 @@ class AppraisalController(Controller):
 
     @get("/pools", guards=[READERS])
     async def list_pools(self) -> list[PoolOut]:
+        """Lists the leading-talent quota pools with what is left of each (staff, applicant
+        organisations)."""
         return [msgspec.convert(r, PoolOut) for r in await rounds.list_pools()]
 
     @post("/rounds", guards=[OFFICERS], status_code=HTTP_201_CREATED)
     async def create_round(self, data: JSONBody[RoundIn], request: AnyRequest) -> RoundOut:
+        """Opens a leading-talent appraisal round drawing on a quota pool (officers)."""
         row = await rounds.create_round(
             request.user,
             year=data.year,
@@ -352,20 +356,28 @@ class AppraisalController(Controller):
 
     @get("/rounds", guards=[READERS])
     async def list_rounds(self, year: QueryYear = None) -> list[RoundOut]:
+        """Lists appraisal rounds with their quota and what is left (staff, applicant
+        organisations); `?year=` picks one year."""
         return [_round(r) for r in await rounds.list_rounds(year)]
 
     @get("/rounds/{round_id:int}", guards=[READERS])
     async def get_round(self, round_id: RecordId) -> RoundOut:
+        """Returns one appraisal round with what is left of its quota and its pool's (staff,
+        applicant organisations)."""
         return _round(await rounds.round_view(round_id))
 
     @get("/rounds/{round_id:int}/ranking", guards=[OVERSEERS])
     async def ranking(self, round_id: RecordId) -> list[StandingOut]:
+        """Ranks a round's candidates in shortlist order: medallists, then reviewed candidates at or
+        above the pass mark by final score (officers, admins, auditors)."""
         return [msgspec.convert(r, StandingOut) for r in await applications.ranking(round_id)]
 
     @post("/rounds/{round_id:int}/shortlist", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def shortlist(
         self, round_id: RecordId, data: JSONBody[ShortlistIn], request: AnyRequest
     ) -> ShortlistOut:
+        """Shortlists a round's best candidates for a number of places (officers), within what is
+        left of the quota."""
         result = await applications.shortlist(request.user, round_id, data.places)
         return msgspec.convert(result, ShortlistOut, strict=False)
 
@@ -373,6 +385,8 @@ class AppraisalController(Controller):
     async def publish(
         self, round_id: RecordId, data: JSONBody[NoticeIn], request: AnyRequest
     ) -> NoticeOut:
+        """Puts a round's shortlisted applications on public notice (officers) from a start date,
+        for the policy's number of working days."""
         notice = await notices.publish(request.user, round_id, data.starts_on)
         return msgspec.convert(notice, NoticeOut, strict=False)
 
@@ -380,6 +394,8 @@ class AppraisalController(Controller):
 
     @post("/applications", guards=[APPLICANTS], status_code=HTTP_201_CREATED)
     async def apply(self, data: JSONBody[ApplicationIn], request: AnyRequest) -> ApplicationOut:
+        """Applies for a leading-talent appraisal for a person, by recognition (a medal) or by
+        evaluation (evidence) (an enterprise for its employee, or a technical school)."""
         new = rules.NewApplication(
             round_id=data.round_id,
             person_id=data.person_id,
@@ -411,6 +427,8 @@ class AppraisalController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> ApplicationPage:
+        """Lists appraisal applications by round, status or route: all for staff, its own for an
+        applicant organisation."""
         rows = await applications.list_visible(
             request.user,
             round_id=round_id,
@@ -427,12 +445,15 @@ class AppraisalController(Controller):
     async def get_application(
         self, application_id: RecordId, request: AnyRequest
     ) -> ApplicationOut:
+        """Returns one appraisal application: any for staff, its own for an applicant
+        organisation."""
         return _app(await applications.get(request.user, application_id))
 
     @post("/applications/{application_id:int}/review", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def open_review(
         self, application_id: RecordId, data: JSONBody[ReviewIn], request: AnyRequest
     ) -> ApplicationOut:
+        """Sends an evaluation application to expert review, opening its review case (officers)."""
         row = await applications.open_review(
             request.user,
             application_id,
@@ -449,6 +470,7 @@ class AppraisalController(Controller):
     async def reject(
         self, application_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> ApplicationOut:
+        """Rejects an appraisal application before approval, with a reason (officers)."""
         return _app(await applications.reject(request.user, application_id, data.reason))
 
     @post(
@@ -457,6 +479,7 @@ class AppraisalController(Controller):
         status_code=HTTP_200_OK,
     )
     async def withdraw(self, application_id: RecordId, request: AnyRequest) -> ApplicationOut:
+        """Withdraws an appraisal application before the shortlist (the applicant organisation)."""
         return _app(await applications.withdraw(request.user, application_id))
 
     @post(
@@ -465,6 +488,8 @@ class AppraisalController(Controller):
         status_code=HTTP_200_OK,
     )
     async def approve(self, application_id: RecordId, request: AnyRequest) -> ApplicationOut:
+        """Approves an application after its notice, making the award and its claims (officers); the
+        notice must have ended with no objection open."""
         return _app(await awards.approve(request.user, application_id))
 
     # -- objections (officers' side) --
@@ -477,6 +502,8 @@ class AppraisalController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> ObjectionPage:
+        """Lists objections lodged against applications on notice, by application or status
+        (officers, admins, auditors)."""
         rows = await notices.list_objections(
             application_id, status, decode_cursor(cursor), check_limit(limit)
         )
@@ -489,6 +516,8 @@ class AppraisalController(Controller):
     async def resolve(
         self, objection_id: RecordId, data: JSONBody[ResolutionIn], request: AnyRequest
     ) -> ObjectionOut:
+        """Resolves an objection: upheld rejects the application, dismissed puts it back on notice
+        (officers)."""
         row = await notices.resolve(request.user, objection_id, data.outcome, data.reason)
         return msgspec.convert(row, ObjectionOut)
 
@@ -506,9 +535,9 @@ class AppraisalController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> AwardPage:
-        """Awards in the order they were made: all for staff, its own for an applicant
-        organisation. Filters: status (awaiting_certificate, certificate_issued,
-        revoked), round, person, award dates."""
+        """Lists leading-talent awards in the order they were made: all for staff, its own for an
+        applicant organisation. Filters: status (awaiting_certificate, certificate_issued, revoked),
+        round, person, award dates."""
         rows = await awards.list_visible(
             request.user,
             status=status,
@@ -526,12 +555,16 @@ class AppraisalController(Controller):
 
     @get("/awards/{award_id:int}", guards=[READERS])
     async def get_award(self, award_id: RecordId, request: AnyRequest) -> AwardOut:
+        """Returns one leading-talent award with the claims it created: any for staff, its own for
+        the applicant organisation."""
         return msgspec.convert(await awards.award_view(request.user, award_id), AwardOut)
 
     @post("/awards/{award_id:int}/revocation", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def revoke(
         self, award_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> AwardOut:
+        """Revokes a leading-talent award with a reason: unpaid claims go on hold, paid ones are
+        flagged for recovery (officers)."""
         row = await awards.revoke(request.user, award_id, data.reason)
         return msgspec.convert(row, AwardOut)
 
@@ -544,6 +577,7 @@ class NoticeController(Controller):
 
     @get("/current", opt={PUBLIC_OPT: True})
     async def current(self) -> CurrentNoticeOut:
+        """Shows what is on public notice today, ID numbers masked (anyone, no login)."""
         return msgspec.convert(await notices.current(), CurrentNoticeOut, strict=False)
 
     @post(
@@ -553,6 +587,8 @@ class NoticeController(Controller):
         middleware=[OBJECTION_RATE_LIMIT.middleware],
     )
     async def lodge(self, data: JSONBody[ObjectionIn]) -> ObjectionReceiptOut:
+        """Lodges an objection to an application on public notice (anyone, no login; rate limited),
+        pausing it until an officer decides."""
         receipt = await notices.lodge(
             data.application_id, data.contact_name, data.contact, data.reason
         )
@@ -560,6 +596,7 @@ class NoticeController(Controller):
 
     @get("/{notice_id:int}", guards=[READERS])
     async def get_notice(self, notice_id: RecordId) -> NoticeOut:
+        """Returns one published notice with its entries (staff, applicant organisations)."""
         return msgspec.convert(await notices.notice_view(notice_id), NoticeOut, strict=False)
 
 
@@ -573,10 +610,14 @@ class NoticePageController(Controller):
 
     @get("/", media_type=MediaType.HTML)
     async def notice_page(self) -> Response[str]:
+        """Shows the current public notice as a page with a form per entry to object (anyone, no
+        login)."""
         return html(notice_page.page(await notices.current()))
 
     @post("/objections", media_type=MediaType.HTML, middleware=[OBJECTION_RATE_LIMIT.middleware])
     async def object_by_form(self, request: Request[Any, Any, Any]) -> Response[str]:
+        """Lodges an objection sent from the public notice page's form and answers with the page
+        (anyone, no login; rate limited)."""
         form = await request.form()
         fields = {k: str(form.get(k) or "") for k in notice_page.LABELS}
         chosen = int(fields["application_id"]) if fields["application_id"].isdigit() else None

@@ -76,9 +76,10 @@ class OutcomeReportController(Controller):
         "/",
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=None,  # the upload limit is checked while streaming
-        description="Upload a CSV or XLSX outcome report as the request body "
-        "(?filename=name.csv) or as multipart field `file`. Answers 202 with the report; "
-        "its job does the import. Staff upload with ?institution_id=.",
+        description="Uploads a training institution's outcome report in CSV or XLSX (the "
+        "request body with ?filename=name.csv, or multipart field `file`); staff name the "
+        "institution with ?institution_id=. Answers 202 with the report; its job does the "
+        "import.",
     )
     async def upload(
         self, request: Request[Principal, Any, Any], institution_id: QueryId = None
@@ -99,6 +100,8 @@ class OutcomeReportController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> OutcomeReportPage:
+        """Lists outcome reports, newest first (staff all, `?institution_id=` one institution; a
+        training institution its own)."""
         rows = await reports.list_visible(
             request.user, institution_id, decode_cursor(cursor), check_limit(limit)
         )
@@ -110,10 +113,14 @@ class OutcomeReportController(Controller):
     async def get_report(
         self, report_id: RecordId, request: Request[Principal, Any, Any]
     ) -> OutcomeReportOut:
+        """Returns one outcome report with its import status, counts and error file links: any for
+        staff, its own for a training institution."""
         return _out(await reports.get_visible(request.user, report_id))
 
     @get("/{report_id:int}/errors.csv", media_type="text/csv")
     async def errors_csv(self, report_id: RecordId, request: Request[Principal, Any, Any]) -> File:
+        """Downloads an outcome report's rejected rows with their errors as CSV (staff, the
+        reporting institution)."""
         path = await reports.error_file(request.user, report_id, "csv")
         return File(
             path,
@@ -123,11 +130,15 @@ class OutcomeReportController(Controller):
 
     @get("/{report_id:int}/errors.xlsx", media_type=XLSX_TYPE)
     async def errors_xlsx(self, report_id: RecordId, request: Request[Principal, Any, Any]) -> File:
+        """Downloads an outcome report's rejected rows with their errors as XLSX (staff, the
+        reporting institution)."""
         path = await reports.error_file(request.user, report_id, "xlsx")
         return File(path, filename=f"outcome-report-{report_id}-errors.xlsx", media_type=XLSX_TYPE)
 
     @get("/template.csv", media_type="text/csv")
     async def template_csv(self) -> Response[bytes]:
+        """Downloads the outcome report template in CSV (anyone signed in), with Chinese and English
+        headers."""
         return Response(
             template.template_csv(),
             media_type="text/csv; charset=utf-8",
@@ -136,6 +147,8 @@ class OutcomeReportController(Controller):
 
     @get("/template.xlsx", media_type=XLSX_TYPE)
     async def template_xlsx(self) -> Response[bytes]:
+        """Downloads the outcome report template in XLSX (anyone signed in), with Chinese and
+        English headers."""
         return Response(
             template.template_xlsx(),
             media_type=XLSX_TYPE,

@@ -125,6 +125,8 @@ class StudioController(Controller):
 
     @post("/", guards=[HOSTS_AND_OFFICERS], status_code=HTTP_201_CREATED)
     async def apply(self, data: JSONBody[StudioIn], request: AnyRequest) -> StudioOut:
+        """Applies to set up a skills master studio (a host organisation, or an officer on its
+        behalf) with its master, occupation, members and plan."""
         new = rules.NewStudio(
             master_person_id=data.master_person_id,
             occupation_code=data.occupation_code,
@@ -145,6 +147,8 @@ class StudioController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> StudioPage:
+        """Lists master studios by status, level, town or occupation: all for staff, its own for a
+        host organisation."""
         rows = await service.list_visible(
             request.user,
             status=status,
@@ -161,12 +165,15 @@ class StudioController(Controller):
 
     @get("/{studio_id:int}", guards=[anyone_signed_in])
     async def get_one(self, studio_id: RecordId, request: AnyRequest) -> StudioOut:
+        """Returns one master studio with its members and yearly assessments: any for staff, its own
+        for a host organisation."""
         return _out(await service.get(request.user, studio_id))
 
     @post("/{studio_id:int}/review", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def open_review(
         self, studio_id: RecordId, data: JSONBody[ReviewIn], request: AnyRequest
     ) -> StudioOut:
+        """Sends a studio application to expert review, opening its review case (officers)."""
         studio = await service.open_review(
             request.user,
             studio_id,
@@ -180,6 +187,8 @@ class StudioController(Controller):
     async def establish(
         self, studio_id: RecordId, data: JSONBody[EstablishIn], request: AnyRequest
     ) -> StudioOut:
+        """Establishes a studio at city, province or national level (officers): after a complete
+        review, never by one of its reviewers."""
         return _out(
             await service.establish(request.user, studio_id, data.level, data.established_on)
         )
@@ -188,12 +197,15 @@ class StudioController(Controller):
     async def reject(
         self, studio_id: RecordId, data: JSONBody[RejectIn], request: AnyRequest
     ) -> StudioOut:
+        """Rejects a studio application with a reason (officers)."""
         return _out(await service.reject(request.user, studio_id, data.reason))
 
     @post("/{studio_id:int}/assessments", guards=[OFFICERS], status_code=HTTP_201_CREATED)
     async def assess(
         self, studio_id: RecordId, data: JSONBody[AssessmentIn], request: AnyRequest
     ) -> StudioOut:
+        """Records a studio's yearly assessment, pass or fail with notes; a fail does not revoke it
+        by itself (officers)."""
         return _out(
             await service.assess(request.user, studio_id, data.year, data.result, data.notes)
         )
@@ -202,4 +214,5 @@ class StudioController(Controller):
     async def revoke(
         self, studio_id: RecordId, data: JSONBody[RevokeIn], request: AnyRequest
     ) -> StudioOut:
+        """Revokes an established studio with a reason and date (officers)."""
         return _out(await service.revoke(request.user, studio_id, data.reason, data.revoked_on))

@@ -206,10 +206,14 @@ class BatchController(Controller):
 
     @post("/preview", guards=[FINANCE], status_code=HTTP_200_OK)
     async def preview(self, data: JSONBody[FiltersIn]) -> PreviewOut:
+        """Counts and totals what a batch would take now, writing nothing (finance); claims whose
+        payee has no complete bank account are listed as excluded."""
         return _preview_out(await building.preview(data.filters()))
 
     @post("/", guards=[FINANCE], status_code=HTTP_201_CREATED)
     async def create(self, data: JSONBody[FiltersIn], request: AnyRequest) -> CreatedOut:
+        """Builds and submits a disbursement batch (finance) from the approved, unbatched claims the
+        filters select."""
         batch_id, held = await building.build(request.user, data.filters())
         return CreatedOut(
             batch=_batch_out(await queries.get(batch_id)),
@@ -224,6 +228,7 @@ class BatchController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> BatchPage:
+        """Lists disbursement batches, optionally of one status (finance, auditors)."""
         rows = await queries.list_batches(status, decode_cursor(cursor), check_limit(limit))
         return BatchPage(
             items=[msgspec.convert(r, BatchSummaryOut) for r in rows],
@@ -232,6 +237,8 @@ class BatchController(Controller):
 
     @get("/{batch_id:int}", guards=[READERS])
     async def get_one(self, batch_id: RecordId) -> BatchOut:
+        """Returns one disbursement batch with its declared figures and status (finance,
+        auditors)."""
         return _batch_out(await queries.get(batch_id))
 
     @get("/{batch_id:int}/lines", guards=[READERS])
@@ -242,6 +249,8 @@ class BatchController(Controller):
         cursor: Cursor = None,
         limit: Limit = 100,
     ) -> LinePage:
+        """Lists a batch's payment lines in order, account numbers masked for auditors (finance,
+        auditors)."""
         rows = await queries.lines(
             request.user, batch_id, decode_cursor(cursor) or 0, check_limit(limit)
         )
@@ -252,6 +261,8 @@ class BatchController(Controller):
 
     @post("/{batch_id:int}/approve", guards=[FINANCE], status_code=HTTP_200_OK)
     async def approve(self, batch_id: RecordId, request: AnyRequest) -> BatchOut:
+        """Approves a submitted batch (finance, never its builder) and starts the jobs that write
+        its payment file and documents."""
         await approval.approve(request.user, batch_id)
         return _batch_out(await queries.get(batch_id))
 
@@ -259,7 +270,8 @@ class BatchController(Controller):
     async def cancel(
         self, batch_id: RecordId, data: JSONBody[CancellationIn], request: AnyRequest
     ) -> BatchOut:
-        """A submitted (not yet approved) batch; its claims return to the pool."""
+        """Cancels a submitted batch before approval, with a reason; its claims return to the pool
+        (finance)."""
         await cancellation.cancel(request.user, batch_id, data.reason)
         return _batch_out(await queries.get(batch_id))
 
@@ -267,24 +279,27 @@ class BatchController(Controller):
     async def release(
         self, batch_id: RecordId, data: JSONBody[CancellationIn], request: AnyRequest
     ) -> BatchOut:
-        """A failed batch whose payment file was never downloaded, by a finance user who
-        neither built nor approved it: its unpaid claims return to the pool."""
+        """Releases a failed batch whose payment file was never downloaded, with a reason (finance,
+        never its builder or approver): its unpaid claims return to the pool."""
         await cancellation.release_failed(request.user, batch_id, data.reason)
         return _batch_out(await queries.get(batch_id))
 
     @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")
     async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
+        """Downloads an approved batch's payment file as CSV (finance), with whole account numbers,
+        once its figures and digest check out."""
         return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8")
 
     @get("/{batch_id:int}/payment-file.xlsx", guards=[FINANCE], media_type=XLSX_MEDIA_TYPE)
     async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
+        """Downloads an approved batch's payment file as XLSX (finance), with whole account numbers,
+        once its figures and digest check out."""
         return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE)
 
     @post("/{batch_id:int}/payment-file", guards=[FINANCE], status_code=HTTP_202_ACCEPTED)
     async def rewrite_payment_file(self, batch_id: RecordId, request: AnyRequest) -> JobRefOut:
-        """Writes the payment files again (a job, `GET /api/v1/jobs/{id}`): after a
-        download was refused because the file on disk no longer matched the digest
-        recorded when it was written."""
+        """Starts a job writing a batch's payment files again (finance), after a download was
+        refused because the file on disk no longer matched its recorded digest."""
         job_id = await payment_file.request_rewrite(request.user, batch_id)
         return JobRefOut(id=job_id, kind=PAYMENT_FILE, status="pending", progress=0, error=None)
 
@@ -293,8 +308,9 @@ class BatchController(Controller):
         guards=[FINANCE],
         status_code=HTTP_200_OK,
         request_max_body_size=RETURN_FILE_MAX_BYTES,
-        description="The bank's return file (CSV: reference, amount, result paid/failed, "
-        "reason) as the body or as multipart field `file`.",
+        description="Reconciles a batch with the bank's return file (finance): CSV with "
+        "reference, amount, result paid/failed and reason, as the body or as multipart "
+        "field `file`.",
     )
     async def reconcile(self, batch_id: RecordId, request: AnyRequest) -> ReconciliationOut:
         settings: Settings = request.app.state.settings

@@ -83,7 +83,7 @@ class ClaimFileController(Controller):
         guards=[CLAIMANTS],
         status_code=HTTP_202_ACCEPTED,
         request_max_body_size=None,  # the upload limit is checked while streaming
-        description="Upload claims under one scheme as CSV or XLSX (?scheme=...; the body "
+        description="Uploads claims under one scheme in CSV or XLSX (?scheme=...; the body "
         "with ?filename=name.csv, or multipart field `file`). Columns: see "
         "GET /api/v1/claim-files/template.csv?scheme=... Officers name the claimant with "
         "?claimant_organisation_id=. Answers 202 with the file and its job.",
@@ -118,6 +118,8 @@ class ClaimFileController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> ClaimFilePage:
+        """Lists uploaded claim files, optionally of one scheme: all for staff, its own for a
+        claimant organisation."""
         rows = await service.list_visible(
             request.user, scheme, decode_cursor(cursor), check_limit(limit)
         )
@@ -127,10 +129,14 @@ class ClaimFileController(Controller):
 
     @get("/{file_id:int}", guards=[anyone_signed_in])
     async def get_file(self, file_id: RecordId, request: AnyRequest) -> ClaimFileOut:
+        """Returns one claim file with its job's status and counts: any for staff, its own for the
+        claimant organisation."""
         return _out(await service.get_visible(request.user, file_id))
 
     @get("/{file_id:int}/result.csv", guards=[anyone_signed_in], media_type="text/csv")
     async def result_csv(self, file_id: RecordId, request: AnyRequest) -> File:
+        """Downloads a claim file's result as CSV (staff, the claimant): each row accepted with its
+        new claim, duplicate or rejected."""
         path = await service.stored_file(request.user, file_id, "result")
         return File(
             path, filename=f"claim-file-{file_id}-result.csv", media_type="text/csv; charset=utf-8"
@@ -138,6 +144,7 @@ class ClaimFileController(Controller):
 
     @get("/{file_id:int}/errors.csv", guards=[anyone_signed_in], media_type="text/csv")
     async def errors_csv(self, file_id: RecordId, request: AnyRequest) -> File:
+        """Downloads a claim file's rejected rows with their errors as CSV (staff, the claimant)."""
         path = await service.stored_file(request.user, file_id, "errors.csv")
         return File(
             path, filename=f"claim-file-{file_id}-errors.csv", media_type="text/csv; charset=utf-8"
@@ -145,11 +152,15 @@ class ClaimFileController(Controller):
 
     @get("/{file_id:int}/errors.xlsx", guards=[anyone_signed_in], media_type=XLSX_TYPE)
     async def errors_xlsx(self, file_id: RecordId, request: AnyRequest) -> File:
+        """Downloads a claim file's rejected rows with their errors as XLSX (staff, the
+        claimant)."""
         path = await service.stored_file(request.user, file_id, "errors.xlsx")
         return File(path, filename=f"claim-file-{file_id}-errors.xlsx", media_type=XLSX_TYPE)
 
     @get("/template.csv", guards=[anyone_signed_in], media_type="text/csv")
     async def template_csv(self, scheme: SchemeQuery) -> Response[bytes]:
+        """Downloads a scheme's claim file template in CSV (anyone signed in), with Chinese and
+        English headers."""
         return Response(
             service.template_csv(scheme),
             media_type="text/csv; charset=utf-8",
@@ -158,6 +169,8 @@ class ClaimFileController(Controller):
 
     @get("/template.xlsx", guards=[anyone_signed_in], media_type=XLSX_TYPE)
     async def template_xlsx(self, scheme: SchemeQuery) -> Response[bytes]:
+        """Downloads a scheme's claim file template in XLSX (anyone signed in), with Chinese and
+        English headers."""
         return Response(
             service.template_xlsx(scheme),
             media_type=XLSX_TYPE,

@@ -39,5 +39,7 @@ class CalculationRunController(Controller):
     async def start(
         self, data: JSONBody[CalculationRunIn], request: Request[Principal, Any, Any]
     ) -> CalculationRunOut:
+        """Starts a job that calculates a scheme's submitted claims (officers, admins), all of them
+        or only the named ones."""
         job_id = await calculation.request_run(request.user, data.scheme, data.claim_ids)
         return CalculationRunOut(job_id=job_id, job_url=f"/api/v1/jobs/{job_id}")

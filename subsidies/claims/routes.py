@@ -170,6 +170,8 @@ class ClaimController(Controller):
 
     @post("/", guards=[CLAIMANTS], status_code=HTTP_201_CREATED)
     async def submit(self, data: JSONBody[ClaimIn], request: AnyRequest) -> ClaimOut:
+        """Submits a subsidy claim under a scheme, checked by the scheme's own rules (a claimant
+        organisation for itself, or an officer on its behalf)."""
         claim = await service.submit_request(
             request.user,
             data.scheme,
@@ -192,6 +194,8 @@ class ClaimController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> ClaimPage:
+        """Lists claims by scheme, status, year, claimant or person: all for staff, its own for an
+        organisation."""
         rows = await service.list_visible(
             request.user,
             service.ClaimFilters(
@@ -207,38 +211,51 @@ class ClaimController(Controller):
 
     @get("/{claim_id:int}", guards=[anyone_signed_in])
     async def get_one(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
+        """Returns one claim with its calculation and trace: any for staff, its own for an
+        organisation."""
         return _out(await service.get(request.user, claim_id))
 
     @post("/{claim_id:int}/withdraw", guards=[CLAIMANTS], status_code=HTTP_200_OK)
     async def withdraw(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
+        """Withdraws a claim before approval, so the same thing can be claimed again (the claimant,
+        or an officer on its behalf)."""
         return _out(await service.withdraw(request.user, claim_id))
 
     @post("/{claim_id:int}/confirm-account", guards=[CLAIMANTS], status_code=HTTP_200_OK)
     async def confirm_account(
         self, claim_id: RecordId, data: JSONBody[AccountIn], request: AnyRequest
     ) -> ClaimOut:
+        """Confirms the bank account of a claim the automatic scan proposed (its beneficiary
+        organisation, or an officer), submitting it for calculation."""
         account = service.AccountDetails(data.bank_name, data.bank_account, data.bank_account_name)
         return _out(await service.confirm_account(request.user, claim_id, account))
 
     @post("/{claim_id:int}/approve", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def approve(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:
+        """Approves a calculated claim, taking its amount from its cap and budget (officers; never
+        its submitter or one affiliated with claimant or payee)."""
         return _out(await service.approve(request.user, claim_id))
 
     @post("/{claim_id:int}/reject", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def reject(
         self, claim_id: RecordId, data: JSONBody[ReasonIn], request: AnyRequest
     ) -> ClaimOut:
-        """A calculated claim, or one on hold (its certificate or award was revoked), with
-        a reason. A held claim approved before its hold gives back its share of its cap
-        and budget; one still in a disbursement batch answers 409 naming the batch."""
+        """Rejects a calculated or held claim with a reason (officers; never its submitter or one
+        affiliated with claimant or payee). A held claim approved before its hold gives back its
+        share of its cap and budget; one still in a disbursement batch answers 409 naming the
+        batch."""
         return _out(await service.reject(request.user, claim_id, data.reason))
 
     @post("/approvals", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def approve_many(self, data: JSONBody[ApprovalsIn], request: AnyRequest) -> BulkOut:
+        """Approves many claims, each on its own (officers): the answer says per claim whether it
+        was approved or refused and why."""
         return _bulk(await service.approve_many(request.user, data.claim_ids))
 
     @post("/rejections", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def reject_many(self, data: JSONBody[RejectionsIn], request: AnyRequest) -> BulkOut:
+        """Rejects many claims with one reason, each on its own (officers): the answer says per
+        claim whether it was rejected or refused and why."""
         return _bulk(await service.reject_many(request.user, data.claim_ids, data.reason))
 
 
@@ -248,16 +265,21 @@ class BudgetController(Controller):
 
     @get("/", guards=[STAFF])
     async def list_budgets(self, scheme: QueryText = None, year: QueryYear = None) -> BudgetList:
+        """Lists yearly subsidy budgets by scheme or year, with what is committed and left
+        (staff)."""
         rows = await budgets.list_budgets(scheme, year)
         return BudgetList(items=[msgspec.convert(r, BudgetOut) for r in rows])
 
     @get("/{scheme:str}/{year:int}", guards=[STAFF])
     async def get_budget(self, scheme: SchemeName, year: Year) -> BudgetOut:
+        """Returns one scheme's budget for a year, with what is committed and left (staff)."""
         return msgspec.convert(await budgets.get_budget(scheme, year), BudgetOut)
 
     @put("/{scheme:str}/{year:int}", guards=[FINANCE], status_code=HTTP_200_OK)
     async def set_budget(
         self, scheme: SchemeName, year: Year, data: JSONBody[BudgetIn], request: AnyRequest
     ) -> BudgetOut:
+        """Creates or changes a scheme's budget for a year; below what approvals have committed
+        answers 409 (finance, admins)."""
         row = await budgets.set_budget(request.user, scheme, year, data.amount_fen)
         return msgspec.convert(row, BudgetOut)

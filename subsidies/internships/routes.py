@@ -149,6 +149,8 @@ class InternshipController(Controller):
 
     @post("/", guards=[HOSTS_AND_OFFICERS], status_code=HTTP_201_CREATED)
     async def register(self, data: JSONBody[PlacementIn], request: AnyRequest) -> PlacementOut:
+        """Registers an intern's placement at a host enterprise (the host enterprise; officers,
+        admins) with its programme, dates and insurance."""
         new = rules.NewPlacement(
             person_id=data.person_id,
             school=data.school,
@@ -172,6 +174,8 @@ class InternshipController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> PlacementPage:
+        """Lists internship placements by host, person or programme: all for staff, its own for a
+        host enterprise."""
         rows = await service.list_visible(
             request.user,
             host_organisation_id=host_organisation_id,
@@ -187,12 +191,16 @@ class InternshipController(Controller):
 
     @get("/{placement_id:int}", guards=[anyone_signed_in])
     async def get_one(self, placement_id: RecordId, request: AnyRequest) -> PlacementOut:
+        """Returns one internship placement with its reported months: any for staff, its own for the
+        host enterprise."""
         return msgspec.convert(await service.get(request.user, placement_id), PlacementOut)
 
     @put("/{placement_id:int}/insurance", guards=[HOSTS_AND_OFFICERS], status_code=HTTP_200_OK)
     async def update_insurance(
         self, placement_id: RecordId, data: JSONBody[InsuranceIn], request: AnyRequest
     ) -> PlacementOut:
+        """Records a placement's renewed or corrected insurance (the host enterprise; officers,
+        admins); calculated months keep their amounts until recalculated."""
         placement = await service.update_insurance(
             request.user,
             placement_id,
@@ -206,6 +214,8 @@ class InternshipController(Controller):
     async def report_month(
         self, placement_id: RecordId, data: JSONBody[MonthIn], request: AnyRequest
     ) -> MonthReportedOut:
+        """Reports an intern's days attended in one month (the host enterprise; officers, admins),
+        creating that month's subsidy claim."""
         reported = await service.report_month(
             request.user, placement_id, data.month, data.days_attended
         )
@@ -216,8 +226,9 @@ class InternshipController(Controller):
         guards=[HOSTS_AND_OFFICERS],
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,  # the limit is checked while streaming
-        description="Upload monthly attendance reports as CSV (UTF-8 or GBK) or XLSX, as the "
-        "request body (?filename=months.csv) or multipart field `file`. Staff name the host "
+        description="Uploads a file of monthly attendance reports in CSV or XLSX (CSV in UTF-8 "
+        "or GBK; the request body with ?filename=months.csv, or multipart field `file`). "
+        "Staff name the host "
         "with ?host_organisation_id=. Answers with the counts and the error file links.",
     )
     async def upload_months(
@@ -238,10 +249,14 @@ class InternshipController(Controller):
 
     @get("/month-files/{file_id:int}", guards=[anyone_signed_in])
     async def get_month_file(self, file_id: RecordId, request: AnyRequest) -> MonthFileOut:
+        """Returns one uploaded attendance file with its counts and error file links: any for staff,
+        its own for the host enterprise."""
         return _file_out(await month_files.get_visible(request.user, file_id))
 
     @get("/month-files/{file_id:int}/errors.csv", guards=[anyone_signed_in], media_type="text/csv")
     async def errors_csv(self, file_id: RecordId, request: AnyRequest) -> File:
+        """Downloads an attendance file's rejected rows with their errors as CSV (staff, the host
+        enterprise)."""
         path = await month_files.error_file(request.user, file_id, "csv")
         return File(
             path,
@@ -251,11 +266,15 @@ class InternshipController(Controller):
 
     @get("/month-files/{file_id:int}/errors.xlsx", guards=[anyone_signed_in], media_type=XLSX_TYPE)
     async def errors_xlsx(self, file_id: RecordId, request: AnyRequest) -> File:
+        """Downloads an attendance file's rejected rows with their errors as XLSX (staff, the host
+        enterprise)."""
         path = await month_files.error_file(request.user, file_id, "xlsx")
         return File(path, filename=f"internship-months-{file_id}-errors.xlsx", media_type=XLSX_TYPE)
 
     @get("/month-files/template.csv", guards=[anyone_signed_in], media_type="text/csv")
     async def template_csv(self) -> Response[bytes]:
+        """Downloads the attendance file template in CSV (anyone signed in), with Chinese and
+        English headers and an example row."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow([f"{c.zh}/{c.en}" for c in COLUMNS])

@@ -155,6 +155,8 @@ class PolicyController(Controller):
 
     @get("/", guards=[anyone_signed_in])
     async def list_policies(self) -> PoliciesOut:
+        """Lists each subsidy scheme's policy versions and the one in force today (anyone signed
+        in)."""
         stored = await catalogue.versions()
         today = local_today()
         schemes = []
@@ -172,12 +174,14 @@ class PolicyController(Controller):
 
     @get("/{scheme:str}/versions/{version:int}", guards=[anyone_signed_in])
     async def get_version(self, scheme: SchemeName, version: VersionNo) -> VersionOut:
+        """Returns one version of a scheme's policy document (anyone signed in)."""
         return version_out(await catalogue.get_version(_known(scheme), version))
 
     @post("/{scheme:str}/versions", guards=[OFFICERS], status_code=HTTP_201_CREATED)
     async def add_version(
         self, scheme: SchemeName, data: JSONBody[dict[str, Any]], request: AnyRequest
     ) -> VersionOut:
+        """Adds a new version of a scheme's policy from a policy document (officers, admins)."""
         stored = await catalogue.add_version(request.user.actor, _known(scheme), _document(data))
         return version_out(stored)
 
@@ -189,6 +193,8 @@ class PolicyController(Controller):
         data: JSONBody[dict[str, Any]],
         request: AnyRequest,
     ) -> VersionOut:
+        """Replaces a policy version's document (officers, admins); 409 once a calculation has used
+        it."""
         stored = await catalogue.replace_version(
             request.user.actor, _known(scheme), version, _document(data)
         )
@@ -202,9 +208,10 @@ class PolicyController(Controller):
         request: AnyRequest,
         year: QueryYear = None,
     ) -> SimulationOut:
-        """Prices a draft version (the body; never stored) against the scheme's claims
-        that have an amount and whose basis date it covers (`?year=` one budget year),
-        and reports the changes and the budget impact. Writes nothing."""
+        """Prices a draft policy version against existing claims, writing nothing (officers, admins,
+        finance): it reports the changes and the budget impact. The draft is the body and is never
+        stored; the claims are the scheme's that have an amount and whose basis date it covers
+        (`?year=` one budget year)."""
         if year is not None and not 2000 <= year <= 2100:
             raise InvalidInput.single("year", "must be a year between 2000 and 2100")
         report = await simulation.simulate(

@@ -67,6 +67,8 @@ class EmploymentController(Controller):
 
     @post("/", guards=[REPORTERS], status_code=HTTP_201_CREATED)
     async def report(self, data: JSONBody[EmploymentIn], request: AnyRequest) -> EmploymentOut:
+        """Reports that a person started work at an enterprise, and whether insured there (an
+        enterprise for its employees; officers, admins)."""
         new = employment.NewEmployment(
             started_on=data.started_on,
             insured=data.insured,
@@ -85,6 +87,8 @@ class EmploymentController(Controller):
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> EmploymentPage:
+        """Lists employment records by person or employer: all for staff, its own employees' for an
+        enterprise."""
         rows = await employment.list_visible(
             request.user,
             person_id=person_id,
@@ -98,10 +102,12 @@ class EmploymentController(Controller):
 
     @get("/{employment_id:int}", guards=[READERS])
     async def get_one(self, employment_id: RecordId, request: AnyRequest) -> EmploymentOut:
+        """Returns one employment record: any for staff, its own for an enterprise."""
         return _out(await employment.get(request.user, employment_id))
 
     @post("/{employment_id:int}/end", guards=[REPORTERS], status_code=HTTP_200_OK)
     async def end(
         self, employment_id: RecordId, data: JSONBody[EndIn], request: AnyRequest
     ) -> EmploymentOut:
+        """Records the date an employment ended (the enterprise; officers, admins)."""
         return _out(await employment.end(request.user, employment_id, data.ended_on))

@@ -34,5 +34,7 @@ class ScanController(Controller):
     async def start(
         self, request: AnyRequest, data: JSONBody[ScanIn | None] = None
     ) -> ScanStartedOut:
+        """Starts the scan that proposes subsidy claims for people entitled to them (officers,
+        admins), for skill levels, studio grants or both."""
         job_id = await scan.request_scan(request.user, data.schemes if data else None)
         return ScanStartedOut(job_id=job_id, job_url=f"/api/v1/jobs/{job_id}")

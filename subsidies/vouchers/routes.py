@@ -100,29 +100,34 @@ class VoucherController(Controller):
 
     @post("/", guards=[OFFICERS], status_code=HTTP_201_CREATED)
     async def issue(self, data: JSONBody[IssueIn], request: AnyRequest) -> VoucherOut:
-        """Issues this year's next voucher to one person insured in Dongguan."""
+        """Issues this year's next training voucher to one person insured in Dongguan (officers,
+        admins)."""
         return _out(await issuing.issue(request.user, data.person_id))
 
     @post("/issuance", guards=[OFFICERS], status_code=HTTP_202_ACCEPTED)
     async def issue_to_everyone(self, request: AnyRequest) -> IssuanceOut:
-        """A job issuing a voucher to every eligible person without one this year."""
+        """Starts a job issuing a voucher to every eligible person without one this year (officers,
+        admins)."""
         return msgspec.convert(await issuing.start_bulk(request.user), IssuanceOut)
 
     @get("/{number:str}", guards=[READERS])
     async def get_one(self, number: VoucherNumber, request: AnyRequest) -> VoucherOut:
+        """Returns one training voucher by number; redemption details only to staff and the
+        redeeming institution."""
         return _out(await views.get(request.user, number))
 
     @post("/{number:str}/document", guards=[OFFICERS], status_code=HTTP_202_ACCEPTED)
     async def document(self, number: VoucherNumber, request: AnyRequest) -> DocumentRequestOut:
-        """The printable voucher (PDF with verification code and QR): its document id
-        once stored, else the job that renders it."""
+        """Asks for the printable voucher PDF with its verification code and QR: its document id
+        once stored, else the job that renders it (officers, admins)."""
         return DocumentRequestOut(**await documents.request_document(request.user, number))
 
     @post("/{number:str}/redemption", guards=[INSTITUTIONS], status_code=HTTP_200_OK)
     async def redeem(
         self, number: VoucherNumber, data: JSONBody[RedemptionIn], request: AnyRequest
     ) -> VoucherOut:
-        """The institution enrols the holder on a course: once, before expiry."""
+        """Redeems a voucher by enrolling its holder on a course, once and before expiry (training
+        institutions)."""
         enrolment = redemption.Enrolment(
             id_number=data.id_number,
             course=data.course,
@@ -137,13 +142,16 @@ class VoucherController(Controller):
     async def cancel(
         self, number: VoucherNumber, data: JSONBody[CancelIn], request: AnyRequest
     ) -> VoucherOut:
+        """Cancels an unused voucher with a reason; it keeps its place in the holder's year
+        (officers, admins)."""
         return _out(await redemption.cancel(request.user, number, data.reason))
 
     @post("/{number:str}/claim", guards=[INSTITUTIONS], status_code=HTTP_201_CREATED)
     async def claim(
         self, number: VoucherNumber, data: JSONBody[ClaimIn], request: AnyRequest
     ) -> ClaimOut:
-        """Reimbursement, once a passed outcome for the holder and course is reported."""
+        """Claims a redeemed voucher's course fee reimbursement (the redeeming institution), once a
+        passed outcome for the holder and course is reported."""
         return msgspec.convert(
             await reimbursement.claim(request.user, number, data.outcome_id), ClaimOut
         )

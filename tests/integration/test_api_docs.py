@@ -1,9 +1,10 @@
 """The docs page works without the internet, and the OpenAPI document says how to sign
-in and which errors each operation can answer."""
+in, what each operation does and which errors it can answer."""
 
 import re
 
 from accounts.roles import StaffRole
+from app.api_docs import SUMMARY_MAX
 from tests.conftest import bearer, staff_token
 
 
@@ -40,9 +41,34 @@ async def test_the_document_declares_how_to_sign_in_and_the_errors_of_each_opera
     assert "429" in answers("/api/v1/auth/login", "post")
     assert "security" not in paths["/api/v1/auth/login"]["post"]  # public
     assert "security" not in paths["/verify/{code}"]["get"]
-    for path, item in paths.items():
+
+
+async def test_every_operation_says_what_it_does_in_a_sentence(client):
+    """A description (the handler's docstring) and a summary phrase taken from it, not
+    the handler's name run together ("ListKeys"). The failure lists every operation
+    lacking them."""
+    doc = (await client.get("/schema/openapi.json")).json()
+    lacking = []
+    count = 0
+    for path, item in doc["paths"].items():
         for method, operation in item.items():
-            assert operation.get("summary") or operation.get("description"), (method, path)
+            count += 1
+            summary = operation.get("summary", "")
+            description = " ".join(operation.get("description", "").split())
+            readable = (
+                " " in summary
+                and len(summary) <= SUMMARY_MAX
+                and not summary.endswith(".")
+                and summary.count("(") == summary.count(")")
+                and description.startswith(summary.rstrip("…"))
+            )
+            if not description or not readable:
+                lacking.append(f"{method.upper()} {path}: {summary!r}")
+    assert count > 140
+    assert not lacking, "\n".join(lacking)
+    login = doc["paths"]["/api/v1/auth/login"]["post"]
+    assert login["summary"] == "Signs a staff member in and returns a bearer login token (st_…)"
+    assert "429 with Retry-After" in " ".join(login["description"].split())
 
 
 async def test_verify_answers_match_their_schema(client):
