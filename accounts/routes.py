@@ -1,4 +1,4 @@
-from ipaddress import ip_address
+from ipaddress import ip_network
 from typing import Any
 
 import msgspec
@@ -23,6 +23,7 @@ from accounts.schemas import (
     StaffPage,
 )
 from accounts.throttle import LoginLimits
+from accounts.throttle_rules import address_block
 from app.auth import PUBLIC_OPT
 from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
@@ -93,13 +94,27 @@ class LockoutController(Controller):
     async def unlock_address(
         self, data: JSONBody[AddressIn], request: AnyRequest
     ) -> dict[str, Any]:
-        """Lifts the login lockout of a client address (admins; audited)."""
-        try:
-            address = str(ip_address(data.address.strip()))
-        except ValueError:
-            raise InvalidInput.single("address", "not an IP address 不是 IP 地址") from None
+        """Lifts the login lockout of a client address (admins; audited).
+
+        An IPv6 address lifts its /64, which is what is counted."""
+        address = _address_or_block(data.address)
         lifted = await throttle.clear(request.user.actor, throttle.address_key(address))
-        return {"address": address, "was_throttled": lifted is not None}
+        return {"address": address_block(address), "was_throttled": lifted is not None}
+
+
+def _address_or_block(text: str) -> str:
+    """An IP address, or an IPv6 /64 as the lockouts list shows it."""
+    try:
+        network = ip_network(text.strip(), strict=False)
+    except ValueError:
+        network = None
+    if network is None or not (
+        network.num_addresses == 1 or (network.version == 6 and network.prefixlen == 64)
+    ):
+        raise InvalidInput.single(
+            "address", "not an IP address or IPv6 /64 不是 IP 地址或 IPv6 /64 网段"
+        )
+    return str(network.network_address)
 
 
 class StaffController(Controller):

@@ -115,7 +115,7 @@ async def login(
     """`address`: the client's, for throttling (kernel.client_address). Unknown names go
     through the same steps as known ones (a counter, a dummy hash), so neither the
     answer nor its timing tells whether an account exists."""
-    counted = await throttle.begin_attempt(username, address, limits)
+    attempt = await throttle.begin_attempt(username, address, limits)
     user = (
         await StaffUser.select(StaffUser.id, StaffUser.password_hash, StaffUser.active)
         .where(StaffUser.username == username)
@@ -126,12 +126,12 @@ async def login(
         passwords.verify_password, user["password_hash"] if user else passwords.DUMMY_HASH, password
     )
     if not (user and ok and user["active"]):
-        await throttle.failed(username, address, counted, limits)
+        await throttle.failed(username, address, attempt)
         raise Unauthenticated("wrong username or password")
     token = credentials.new_staff_token()
     expires_at = utcnow() + timedelta(minutes=ttl_minutes)
     async with unit_of_work():
-        await throttle.succeeded(username)
+        await throttle.succeeded(username, address, attempt, limits)
         rows = (
             await StaffSession.insert(
                 StaffSession(

@@ -54,7 +54,8 @@ class StaffAffiliation(Table, tablename="staff_affiliation"):
 class LoginThrottle(Table, tablename="login_throttle"):
     """Failed logins of one key within a window (accounts.throttle_rules): an account
     name, whether or not it exists (`account:<name>`), or a client address
-    (`address:<ip>`). In the database, so every API process sees the same counts."""
+    (`address:<ip>`, an IPv6 client's `address:<prefix>::/64`). In the database, so
+    every API process sees the same counts."""
 
     key = Varchar(length=80, unique=True)
     failures = Integer(default=0)

@@ -1,15 +1,20 @@
 """Login throttling, kept in the database so every API process counts the same
 failures (rules in accounts.throttle_rules).
 
-An attempt is counted as the account's failure before its password is checked, in a
-transaction that holds the counter's row: attempts sent in parallel therefore pass
-one by one, and those past the limit are refused without running argon2. A correct
-password then deletes the account's counter. The client address counts only real
-failures, so many people behind one address can still sign in.
+An attempt is counted as a failure of its account name and of its client address
+before the password is checked, in one transaction that holds both counters' rows:
+attempts sent in parallel therefore pass one by one, and those past either limit are
+refused without running argon2. A correct password then deletes the account's counter
+and takes its attempt back from the address's; it does not reset the address, else
+one valid account would let an address try names without end.
 
-The audit log gets one entry when an account's window starts and one when a key is
-locked, with the count so far; the failures in between live in the counter only, so
-a flood cannot grow the hash chain row by row.
+Rows are always taken in key order (every `account:` key before any `address:` key),
+so two attempts cannot wait on each other.
+
+The audit log gets, per client address and window, at most: an entry for each of the
+first `NAMES_AUDITED_PER_ADDRESS` account names whose window starts, one per account
+name locked, and one when the address is locked, each with its count; the failures in
+between live in the counters only, so a flood cannot grow the hash chain row by row.
 """
 
 from __future__ import annotations
@@ -19,7 +24,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from accounts.tables import LoginThrottle
-from accounts.throttle_rules import LOCKED, WINDOW_STARTED, Counted, Counter, Limits, wait_seconds
+from accounts.throttle_rules import (
+    LOCKED,
+    Counted,
+    Counter,
+    Limits,
+    address_block,
+    audits_window_start,
+    refund,
+    wait_seconds,
+)
 from accounts.throttle_rules import count_failure as count
 from audit.log import record
 from kernel.clock import utcnow
@@ -53,7 +67,15 @@ def account_key(username: str) -> str:
 
 
 def address_key(address: str) -> str:
-    return f"address:{address}"[:80]
+    return f"address:{address_block(address)}"[:80]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What `begin_attempt` counted, for `failed` or `succeeded` to finish."""
+
+    account: Counted
+    address: Counted
 
 
 def _refuse(wait: int) -> TooManyRequests:
@@ -77,9 +99,14 @@ async def _counters(*keys: str, lock: bool = False) -> dict[str, Counter | None]
         LoginThrottle.blocked_until,
     ).where(LoginThrottle.key.is_in(list(keys)))
     if lock and not is_sqlite(engine()):  # SQLite's IMMEDIATE transaction already holds it
-        query = query.lock_rows()
+        query = query.order_by(LoginThrottle.key).lock_rows()  # key order: no deadlock
     found = {row["key"]: row for row in await query.run()}
     return {key: _counter(found.get(key)) for key in keys}
+
+
+def _live(counter: Counter | None) -> Counter | None:
+    """An empty row (made to be locked) counts as none."""
+    return counter if counter and counter.failures else None
 
 
 def _longest_wait(counters: dict[str, Counter | None], now: datetime) -> int:
@@ -110,9 +137,9 @@ async def _ensure_row(key: str, now: datetime) -> None:
     )
 
 
-async def begin_attempt(username: str, address: str, limits: LoginLimits) -> Counted:
+async def begin_attempt(username: str, address: str, limits: LoginLimits) -> Attempt:
     """Refuses a blocked account name or address (TooManyRequests), else counts this
-    attempt as a failure of the account name; `failed` or `succeeded` follows."""
+    attempt as a failure of both; `failed` or `succeeded` follows."""
     keys = (account_key(username), address_key(address))
     # A flood of refused attempts costs one read each, no write lock.
     wait = _longest_wait(await _counters(*keys), utcnow())
@@ -120,37 +147,42 @@ async def begin_attempt(username: str, address: str, limits: LoginLimits) -> Cou
         raise _refuse(wait)
     async with unit_of_work():
         now = utcnow()
-        await _ensure_row(keys[0], now)
-        # Only the account's row is held: attempts from one busy address do not queue.
-        counters = {**await _counters(keys[1]), **await _counters(keys[0], lock=True)}
+        for key in keys:
+            await _ensure_row(key, now)
+        counters = await _counters(*keys, lock=True)
         wait = _longest_wait(counters, now)
         if wait:
             raise _refuse(wait)
-        account = counters[keys[0]]
-        counted = count(account if account and account.failures else None, now, limits.account)
-        await _store(keys[0], counted, limits.account)
-    return counted
+        attempt = Attempt(
+            account=count(_live(counters[keys[0]]), now, limits.account),
+            address=count(_live(counters[keys[1]]), now, limits.address),
+        )
+        await _store(keys[0], attempt.account, limits.account)
+        await _store(keys[1], attempt.address, limits.address)
+    return attempt
 
 
-async def failed(username: str, address: str, counted: Counted, limits: LoginLimits) -> None:
-    """The password was wrong (or the account unknown or inactive): counts the failure
-    for the address and audits what started (a window, a lockout)."""
-    key = address_key(address)
+async def failed(username: str, address: str, attempt: Attempt) -> None:
+    """The password was wrong (or the account unknown or inactive): the attempt stays
+    counted; audits what started (a window, a lockout)."""
     async with unit_of_work():
-        now = utcnow()
-        await _ensure_row(key, now)
-        by_address = (await _counters(key, lock=True))[key]
-        seen = by_address if by_address and by_address.failures else None
-        address_counted = count(seen, now, limits.address)
-        await _store(key, address_counted, limits.address)
-        await _audit(username, address, counted, address_counted)
-        await LoginThrottle.delete().where(LoginThrottle.expires_at < now).run()
+        await _audit(username, address, attempt)
+    await _delete_expired(utcnow())
 
 
-async def _audit(username: str, address: str, account: Counted, by_address: Counted) -> None:
+async def _delete_expired(now: datetime) -> None:
+    stale = LoginThrottle.select(LoginThrottle.id).where(LoginThrottle.expires_at < now)
+    if not is_sqlite(engine()):
+        # Rows in use by an attempt are skipped, so this never waits on one.
+        stale = stale.lock_rows(skip_locked=True)
+    async with unit_of_work():
+        await LoginThrottle.delete().where(LoginThrottle.id.is_in(stale)).run()
+
+
+async def _audit(username: str, address: str, attempt: Attempt) -> None:
     actor = f"anonymous:{username[:40]}"
-    counter = account.counter
-    if account.event == WINDOW_STARTED:
+    counter = attempt.account.counter
+    if audits_window_start(attempt.account, attempt.address):
         await record(
             actor,
             "staff.login_failed",
@@ -158,7 +190,7 @@ async def _audit(username: str, address: str, account: Counted, by_address: Coun
             username[:64],
             after={"failures": counter.failures, "address": address},
         )
-    elif account.event == LOCKED:
+    elif attempt.account.event == LOCKED:
         await record(
             actor,
             "staff.login_locked",
@@ -170,22 +202,34 @@ async def _audit(username: str, address: str, account: Counted, by_address: Coun
                 "address": address,
             },
         )
-    if by_address.event == LOCKED:
-        await record(
-            f"anonymous:{address}"[:120],
-            "login.address_locked",
-            "client_address",
-            address,
-            after={
-                "failures": by_address.counter.failures,
-                "locked_until": by_address.counter.blocked_until,
-            },
-        )
+    if attempt.address.event == LOCKED:
+        await _audit_address_lock(address_key(address))
 
 
-async def succeeded(username: str) -> None:
-    """Inside the unit of work that opens the session: the account starts afresh."""
+async def _audit_address_lock(key: str) -> None:
+    # A success since the count may have taken the lockout back (`refund`).
+    by_address = (await _counters(key))[key]
+    if by_address is None or by_address.blocked_until is None:
+        return
+    block = key.partition(":")[2]
+    await record(
+        f"anonymous:{block}"[:120],
+        "login.address_locked",
+        "client_address",
+        block,
+        after={"failures": by_address.failures, "locked_until": by_address.blocked_until},
+    )
+
+
+async def succeeded(username: str, address: str, attempt: Attempt, limits: LoginLimits) -> None:
+    """Inside the unit of work that opens the session: the account starts afresh, and
+    the address's count loses this attempt (but keeps the failures)."""
     await LoginThrottle.delete().where(LoginThrottle.key == account_key(username)).run()
+    key = address_key(address)
+    charged = attempt.address.counter
+    taken_back = refund((await _counters(key, lock=True))[key], charged, limits.address)
+    if taken_back is not None:
+        await _store(key, Counted(taken_back, None), limits.address)
 
 
 async def clear(actor: str, key: str) -> dict[str, Any] | None:

@@ -6,16 +6,25 @@ that starts at the first one. Past `delay_after` failures each further one block
 key for a delay that doubles (1, 2, 4 … seconds, capped); at `lock_after` the key is
 locked for `lock`. An attempt while the key is blocked is refused before any password
 is checked.
+
+An attempt is counted before its password is checked, so that parallel attempts cannot
+all pass; one that then succeeds is taken back (`refund`). An IPv6 client is counted by
+its /64, which one subscriber usually holds whole (`address_block`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 WINDOW_STARTED = "window_started"
 LOCKED = "locked"
+
+# Account names whose window start is audited per address and window: past these, a
+# spray of names from one address is audited only by its lockout, with the count.
+NAMES_AUDITED_PER_ADDRESS = 3
 
 
 @dataclass(frozen=True)
@@ -65,3 +74,41 @@ def count_failure(counter: Counter | None, now: datetime, limits: Limits) -> Cou
         delay = timedelta(seconds=2 ** min(failures - limits.delay_after, 30))
         blocked_until = now + min(delay, limits.max_delay)
     return Counted(Counter(failures, window_start, blocked_until), event)
+
+
+def refund(counter: Counter | None, charged: Counter, limits: Limits) -> Counter | None:
+    """Takes back one attempt, counted as `charged`, that did not fail; a block it no
+    longer justifies is lifted. None: nothing to take back (the counter is gone or has
+    started a new window since)."""
+    if counter is None or counter.failures < 1 or counter.window_start != charged.window_start:
+        return None
+    failures = counter.failures - 1
+    blocked_until = counter.blocked_until
+    below_delay = limits.delay_after is None or failures < limits.delay_after
+    if failures < limits.lock_after and below_delay:
+        blocked_until = None
+    return Counter(failures, counter.window_start, blocked_until)
+
+
+def audits_window_start(account: Counted, by_address: Counted) -> bool:
+    """Whether a failure that starts an account name's window gets its own audit entry:
+    only among the first few failures of its address's window, so a spray of names
+    writes a bounded number of entries per address (existing names or not alike)."""
+    return account.event == WINDOW_STARTED and (
+        by_address.counter.failures <= NAMES_AUDITED_PER_ADDRESS
+    )
+
+
+def address_block(address: str) -> str:
+    """The client address as counted: IPv4 as it is, IPv6 as its /64 (an IPv4-mapped
+    one as IPv4); text that is no address stays as it is."""
+    try:
+        parsed = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped:
+            return str(parsed.ipv4_mapped)
+        bare = ipaddress.IPv6Address(int(parsed))  # without a %zone
+        return str(ipaddress.IPv6Network((bare, 64), strict=False))
+    return str(parsed)

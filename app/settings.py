@@ -180,8 +180,8 @@ ENVIRONMENT: dict[str, str] = {
     "after which each further attempt must wait 1, 2, 4 … seconds (default 5)",
     "LOGIN_LOCK_AFTER": "failed logins of one account name within LOGIN_LOCK_MINUTES that "
     "lock it for LOGIN_LOCK_MINUTES; an admin can unlock it (default 10)",
-    "LOGIN_ADDRESS_LOCK_AFTER": "failed logins from one client address within "
-    "LOGIN_LOCK_MINUTES that lock logins from that address (default 50)",
+    "LOGIN_ADDRESS_LOCK_AFTER": "failed logins from one client address (an IPv6 client: "
+    "its /64) within LOGIN_LOCK_MINUTES that lock logins from that address (default 50)",
     "LOGIN_LOCK_MINUTES": "window in which failed logins count, and length of a lockout "
     "(default 15)",
     "TRUSTED_PROXIES": "comma-separated IPs or CIDR ranges of reverse proxies whose "

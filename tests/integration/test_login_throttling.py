@@ -6,12 +6,12 @@ import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 import pytest
 
-from accounts import passwords, throttle
+from accounts import passwords, throttle, throttle_rules
 from accounts.roles import StaffRole
 from app.factory import create_app
 from app.in_process import lifespan
@@ -30,17 +30,36 @@ def new_address() -> str:
     return f"198.18.{n // 250 % 250}.{n % 250 + 1}"
 
 
+def new_ipv6_network() -> str:
+    """A /64 of its own per test, as its first four groups."""
+    return f"2001:db8:{int.from_bytes(os.urandom(2), 'big') | 1:x}:{next(_hosts):x}"
+
+
+@asynccontextmanager
+async def app_clients(
+    database_url: str, peers: list[str], **env: str
+) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One app; a client per peer address."""
+    settings = Settings.from_env({**os.environ, "DATABASE_URL": database_url, **env})
+    app = create_app(settings, engine_bound=True)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(lifespan(app))
+        yield [
+            await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app, client=(peer, 50000)),
+                    base_url="http://testserver",
+                )
+            )
+            for peer in peers
+        ]
+
+
 @asynccontextmanager
 async def app_client(
     database_url: str, peer: str | None = None, **env: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings.from_env({**os.environ, "DATABASE_URL": database_url, **env})
-    app = create_app(settings, engine_bound=True)
-    transport = httpx.ASGITransport(app=app, client=(peer or new_address(), 50000))
-    async with (
-        lifespan(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
+    async with app_clients(database_url, [peer or new_address()], **env) as (http,):
         yield http
 
 
@@ -254,3 +273,73 @@ async def test_an_admin_sees_lockouts_and_unlocks_an_address(db):
         (AuditEntry.action == "login.address_unlocked") & (AuditEntry.object_id == address)
     )
     assert unlocked == 1
+
+
+async def address_audit_rows(address: str) -> list[str]:
+    """Actions of the entries that name `address`: failures tried from it, its lockout."""
+    rows = await (
+        AuditEntry.select(AuditEntry.action)
+        .where(
+            ((AuditEntry.action == "login.address_locked") & (AuditEntry.object_id == address))
+            | AuditEntry.after.like(f'%"address":"{address}"%')
+        )
+        .order_by(AuditEntry.id)
+        .run()
+    )
+    return [row["action"] for row in rows]
+
+
+async def test_a_parallel_spray_of_names_from_one_address_stops_at_the_address_limit(db, checked):
+    address = new_address()
+    async with app_client(db, peer=address, LOGIN_ADDRESS_LOCK_AFTER="4") as http:
+        answers = await asyncio.gather(
+            *(login(http, unique("spray"), "wrong password") for _ in range(30))
+        )
+    assert sorted(r.status_code for r in answers) == [401] * 4 + [429] * 26
+    assert len(checked) == 4
+    # The first three names each, then the lockout with its count: not a row per name.
+    assert (
+        sorted(await address_audit_rows(address))
+        == ["login.address_locked"]
+        + ["staff.login_failed"] * throttle_rules.NAMES_AUDITED_PER_ADDRESS
+    )
+
+
+async def test_an_ipv6_client_is_counted_by_its_64(db):
+    network = new_ipv6_network()
+    peers = [f"{network}::1", f"{network}::2", f"{network}:ffff:ffff:ffff:ffff"]
+    elsewhere = f"{new_ipv6_network()}::1"
+    _, admin = await staff_token(StaffRole.ADMIN)
+    async with app_clients(db, [*peers, elsewhere], LOGIN_ADDRESS_LOCK_AFTER="2") as clients:
+        first, second, third, other = clients
+        assert (await login(first, unique("spray"), "wrong password")).status_code == 401
+        assert (await login(second, unique("spray"), "wrong password")).status_code == 401
+        assert (await login(third, unique("spray"), "wrong password")).status_code == 429
+        assert (await login(other, unique("spray"), "wrong password")).status_code == 401
+
+        listed = (await first.get("/api/v1/auth/lockouts", headers=bearer(admin))).json()
+        assert {"kind": "address", "name": f"{network}::/64", "failures": 2} in [
+            {k: v for k, v in row.items() if k != "blocked_until"} for row in listed
+        ]
+        path = "/api/v1/auth/lockouts/addresses/unlock"
+        r = await first.post(path, json={"address": f"{network}::/64"}, headers=bearer(admin))
+        assert r.json() == {"address": f"{network}::/64", "was_throttled": True}
+        assert (await login(third, unique("spray"), "wrong password")).status_code == 401
+        wide = await first.post(path, json={"address": "2001:db8::/48"}, headers=bearer(admin))
+        assert wide.status_code == 400 and wide.json()["errors"][0]["field"] == "address"
+
+
+async def test_a_success_takes_back_its_attempt_but_does_not_reset_the_address(db):
+    address = new_address()
+    user = await make_staff(StaffRole.OFFICER)
+    async with app_client(db, peer=address, LOGIN_ADDRESS_LOCK_AFTER="5") as http:
+        for _ in range(4):
+            assert (await login(http, unique("typo"), "wrong password")).status_code == 401
+        # Counted as the fifth attempt, then taken back: neither locks the address.
+        for _ in range(3):
+            assert (await login(http, user["username"], user["password"])).status_code == 200
+        assert (await login(http, unique("typo"), "wrong password")).status_code == 401
+        assert (await login(http, user["username"], user["password"])).status_code == 429
+    assert await address_audit_rows(address) == ["staff.login_failed"] * 3 + [
+        "login.address_locked"
+    ]
