@@ -25,6 +25,8 @@ from kernel.errors import (
     Unauthenticated,
     UnsupportedFormat,
 )
+from kernel.schemas import CONTROL_REASON
+from kernel.web_params import PRINTABLE
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 _AT_PATH = re.compile(r" - at `\$\.?(.*)`$")
 # msgspec names a missing field in its message, not in its path (the object's).
 _MISSING = re.compile(r"^Object missing required field `([^`]+)`")
+# A body's own check (kernel.schemas.Input) leads its message with the field it names.
+_NAMED = re.compile(r"^`([^`]+)` ")
 _MISSING_PARAMETER = re.compile(r"^Missing required \w+ parameter '([^']+)'")
 
 
@@ -84,15 +88,19 @@ def validation_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     for item in exc.extra if isinstance(exc.extra, list) else []:
         message = str(item.get("message", "invalid"))
         match = _AT_PATH.search(message)
-        missing = _MISSING.search(message)
+        missing = _MISSING.search(message) or _NAMED.search(message)
+        reason = _AT_PATH.sub("", message)
         if missing:
             within = match.group(1) if match else ""
             field = f"{within}.{missing.group(1)}" if within else missing.group(1)
+            reason = _NAMED.sub("", reason)
         else:
             field = (
                 item.get("key") or (match.group(1) if match else "") or item.get("source", "body")
             )
-        errors.append({"field": str(field), "reason": _AT_PATH.sub("", message)})
+        if repr(PRINTABLE) in reason:  # msgspec's "Expected `str` matching regex '…'"
+            reason = CONTROL_REASON
+        errors.append({"field": str(field), "reason": reason})
     if not errors:
         missing = _MISSING_PARAMETER.search(str(exc.detail))
         reason = str(exc.detail).split(" for path ")[0]

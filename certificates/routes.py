@@ -20,10 +20,10 @@ from app.public_pages import html, wants_html
 from certificates import codes, service, verify_page
 from kernel.errors import InvalidInput
 from kernel.schemas import Output
-from kernel.web_params import RecordId
+from kernel.web_params import PRINTABLE, RecordId
 from registry.exports import bytes_download
 
-Code = Annotated[str, PathParameter(max_length=64)]
+Code = Annotated[str, PathParameter(max_length=64, pattern=PRINTABLE)]
 
 # Per client address, per process: enough for a person checking documents by hand,
 # far too few to search an 80-bit code space.
@@ -87,7 +87,7 @@ class VerifyController(Controller):
 
     @get("/", media_type=MediaType.HTML)
     async def entry(
-        self, code: Annotated[str | None, Parameter(max_length=64)] = None
+        self, code: Annotated[str | None, Parameter(max_length=64, pattern=PRINTABLE)] = None
     ) -> Response[str] | Redirect:
         """Shows the public page to type a verification code on; with `?code=` it redirects to that
         code's page. The redirect is relative, so it holds behind a path prefix."""

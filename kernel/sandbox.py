@@ -11,13 +11,22 @@ runs out of memory or CPU time, is killed, or outlives the parent's deadline is 
 Children come from a forkserver that has the parsing modules loaded: starting one is a
 fork of a small single-threaded process (milliseconds), never a fork of the threaded,
 asyncio, database-pooled process that asks.
+
+A process runs at most UPLOAD_PARSE_CONCURRENCY parses at once (kernel.parse_slots).
+From the event loop, `await run_async(...)` (or `call_async` for code that reads a
+`stream` and collects it) waits for a slot at most UPLOAD_PARSE_QUEUE_SECONDS, then is
+refused with 429 and Retry-After; the parse runs in a thread of its own pool, never the
+loop's default one (logins, readiness checks). `run` and `stream` called from other
+threads (jobs) wait for a slot as long as it takes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import fcntl
+import math
 import multiprocessing
 import os
 import pickle
@@ -30,6 +39,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from kernel.errors import TooManyRequests
+from kernel.parse_slots import ParseSlots
+
 F_SETPIPE_SZ = 1031  # Linux fcntl
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 MEMORY_EXIT = 86  # the child's exit code when even reporting its MemoryError failed
@@ -37,6 +49,9 @@ _PRELOAD = ["pyarrow", "pyarrow.csv", "pyarrow.compute", "pyarrow.ipc", "pandas"
 _PRELOAD += ["kernel.xlsx_rows", "kernel.file_limits"]
 _context: Any = None
 _context_lock = threading.Lock()
+_slots: dict[tuple[int, int], ParseSlots] = {}  # by process and limit
+_slots_lock = threading.Lock()
+_here = threading.local()  # `holding`: this thread runs for a caller holding a slot
 
 # Message tags, child to parent.
 _ITEM, _RESULT, _ERROR, _MEMORY = b"I", b"R", b"E", b"M"
@@ -100,8 +115,88 @@ def _forkserver() -> Any:
         return _context
 
 
+def slots() -> ParseSlots:
+    """This process's parse slots, UPLOAD_PARSE_CONCURRENCY of them."""
+    limit = _positive("UPLOAD_PARSE_CONCURRENCY", os.environ.get("UPLOAD_PARSE_CONCURRENCY", "2"))
+    key = (os.getpid(), limit)
+    with _slots_lock:
+        if key not in _slots:
+            _slots[key] = ParseSlots(limit)
+        return _slots[key]
+
+
+def queue_seconds() -> float:
+    """How long an event-loop caller waits for a slot before it is refused."""
+    text = os.environ.get("UPLOAD_PARSE_QUEUE_SECONDS", "10")
+    seconds = float(text)
+    if not 0 <= seconds <= 3600:
+        raise ValueError(f"UPLOAD_PARSE_QUEUE_SECONDS must be 0 to 3600, not {text!r}")
+    return seconds
+
+
+async def run_async(
+    function: Callable[..., Any], *args: Any, limits: SandboxLimits | None = None
+) -> Any:
+    """`run` for the event loop: a slot within UPLOAD_PARSE_QUEUE_SECONDS or
+    TooManyRequests (field `file`), then the parse in the slots' own threads."""
+    return await call_async(_run, function, args, limits)
+
+
+async def call_async(function: Callable[..., Any], *args: Any) -> Any:
+    """`function(*args)` in a parse thread, holding a slot (waited for as in
+    `run_async`): for code that reads a `stream` and collects it."""
+    held = slots()
+    wait = queue_seconds()
+    if not await held.acquire_async(wait):
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRequests(
+            f"too many files are being checked; try again in {seconds} s "
+            f"正在检查的文件过多，请 {seconds} 秒后重试",
+            retry_after=seconds,
+            field="file",
+        )
+    try:
+        future = asyncio.get_running_loop().run_in_executor(
+            held.executor, _holding, held, function, args
+        )
+    except BaseException:
+        held.release()
+        raise
+    # A caller that goes away does not stop the parse: its thread gives the slot back.
+    return await future
+
+
+def _holding(held: ParseSlots, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    _here.holding = True
+    try:
+        return function(*args)
+    finally:
+        _here.holding = False
+        held.release()
+
+
+@contextlib.contextmanager
+def _slot() -> Iterator[None]:
+    """A slot for a parse started outside `call_async` (a job's thread): waited for."""
+    if getattr(_here, "holding", False):
+        yield
+        return
+    held = slots()
+    held.acquire()
+    try:
+        yield
+    finally:
+        held.release()
+
+
 def run(function: Callable[..., Any], *args: Any, limits: SandboxLimits | None = None) -> Any:
-    """`function(*args)` in a limited child; its result (pickled) or its exception."""
+    """`function(*args)` in a limited child; its result (pickled) or its exception.
+    Blocks: from the event loop, use `run_async`."""
+    with _slot():
+        return _run(function, args, limits)
+
+
+def _run(function: Callable[..., Any], args: tuple[Any, ...], limits: SandboxLimits | None) -> Any:
     child = _Child(function, args, None, limits or SandboxLimits.from_env())
     try:
         tag, parts = child.receive()
@@ -122,16 +217,18 @@ def stream(
     """The items the generator `function(*args)` yields in a limited child, in order.
     The child runs at most one item ahead (the pipe is its buffer). `encode` (in the child) turns
     an item into parts (bytes-like: an Arrow buffer is sent without a copy), `decode`
-    (here) the parts back into an item. Closing this generator early kills the child."""
-    child = _Child(function, args, encode, limits or SandboxLimits.from_env())
-    try:
-        while True:
-            tag, parts = child.receive()
-            if tag == _RESULT:
-                return
-            yield decode(parts)
-    finally:
-        child.stop()
+    (here) the parts back into an item. Closing this generator early kills the child.
+    Its first item waits for a slot, held until the generator ends."""
+    with _slot():
+        child = _Child(function, args, encode, limits or SandboxLimits.from_env())
+        try:
+            while True:
+                tag, parts = child.receive()
+                if tag == _RESULT:
+                    return
+                yield decode(parts)
+        finally:
+            child.stop()
 
 
 class _Child:

@@ -12,6 +12,7 @@ from litestar import Request
 from multipart import MultipartError, MultipartSegment, PushMultipartParser
 
 from kernel.errors import InvalidInput, TooLarge
+from kernel.filenames import stored
 
 # Other parts of a multipart body are skipped unread; their headers are held to this.
 MAX_PART_HEADER_BYTES = 4096
@@ -21,10 +22,12 @@ Event = MultipartSegment | bytes | bytearray | None  # a part's headers, data, o
 
 
 async def uploaded_file_chunks(
-    request: Request[Any, Any, Any], limit: int
+    request: Request[Any, Any, Any], limit: int, filename: str | None = None
 ) -> tuple[AsyncIterator[bytes], str]:
-    """The file's bytes as chunks, and its name. A declared length over `limit` is 413
-    at once; otherwise the body is counted as it arrives (it may not declare a length)."""
+    """The file's bytes as chunks, and its name as stored (kernel.filenames): `filename`
+    (the route's bounded query parameter) for a raw body, the part's for multipart. A
+    declared length over `limit` is 413 at once; otherwise the body is counted as it
+    arrives (it may not declare a length)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -34,8 +37,9 @@ async def uploaded_file_chunks(
         boundary = options.get("boundary")
         if not boundary:
             raise InvalidInput.single("file", "multipart body without a boundary 缺少分隔符")
-        return await multipart_file(body, boundary.encode("latin-1", "replace"))
-    return body, request.query_params.get("filename", "")
+        chunks, name = await multipart_file(body, boundary.encode("latin-1", "replace"))
+        return chunks, stored(name)
+    return body, stored(filename)
 
 
 async def multipart_file(

@@ -24,14 +24,17 @@ from kernel.clock import CHINA, utcnow
 from kernel.errors import FieldError, InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
-from kernel.web_params import Cursor, Limit, QueryText
+from kernel.web_params import PRINTABLE, Cursor, Limit, QueryText
 from registry import exports, search, statistics
 from registry.exports import Column, Sheet
 from registry.levels import Level
 from registry.search import CertificateFilters, OutcomeFilters, PersonFilters
 
 Who = Request[Principal, Any, Any]
-Format = Annotated[str, QueryParameter(name="format", max_length=8, description="csv or xlsx")]
+Format = Annotated[
+    str,
+    QueryParameter(name="format", max_length=8, pattern=PRINTABLE, description="csv or xlsx"),
+]
 FORMATS = ("csv", "xlsx")
 Q = QueryText
 
@@ -406,7 +409,10 @@ class StatisticsController(Controller):
         year_from: QueryText = None,
         year_to: QueryText = None,
         fmt: Annotated[
-            str, QueryParameter(name="format", max_length=8, description="json or xlsx")
+            str,
+            QueryParameter(
+                name="format", max_length=8, pattern=PRINTABLE, description="json or xlsx"
+            ),
         ] = "json",
     ) -> Response[SkillsStatistics]:
         # format=xlsx answers a Stream instead; the annotation documents the JSON.

@@ -18,7 +18,7 @@ from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from kernel.uploads import uploaded_file_chunks
-from kernel.web_params import Cursor, Limit, QueryId, RecordId
+from kernel.web_params import Cursor, Limit, QueryId, RecordId, UploadName
 from registry.outcomes import reports, template
 from registry.outcomes.upload import XLSX_TYPE, receive
 
@@ -82,14 +82,17 @@ class OutcomeReportController(Controller):
         "import.",
     )
     async def upload(
-        self, request: Request[Principal, Any, Any], institution_id: QueryId = None
+        self,
+        request: Request[Principal, Any, Any],
+        institution_id: QueryId = None,
+        filename: UploadName = None,
     ) -> OutcomeReportOut:
         settings: Settings = request.app.state.settings
         institution = await reports.institution_for(request.user, institution_id)
-        chunks, filename = await uploaded_file_chunks(request, settings.outcome_upload_max_bytes)
-        received = await receive(
-            chunks, filename, settings.data_dir, settings.outcome_upload_max_bytes
+        chunks, name = await uploaded_file_chunks(
+            request, settings.outcome_upload_max_bytes, filename
         )
+        received = await receive(chunks, name, settings.data_dir, settings.outcome_upload_max_bytes)
         return _out(await reports.submit(request.user, institution, received))
 
     @get("/")

@@ -5,7 +5,6 @@ Every problem here is one clear error; nothing is stored for a refused file."""
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import hashlib
 import os
@@ -59,9 +58,9 @@ async def receive(
             raise InvalidInput.single("file", "the file is empty 文件为空")
         file_format = _format_of(head, filename)
         # Whole-file reads (decoding, the header, the rows) off the event loop, in a
-        # child process limited in memory and CPU time.
-        encoding = await asyncio.to_thread(
-            sandbox.run, _check_file, partial, file_format, utf8_ok, columns, limits
+        # child process limited in memory and CPU time, as one of a bounded few.
+        encoding = await sandbox.run_async(
+            _check_file, partial, file_format, utf8_ok, columns, limits
         )
         final = folder / f"{digest}.{file_format}"
         os.replace(partial, final)  # content-addressed: the same file is stored once

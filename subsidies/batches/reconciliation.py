@@ -8,7 +8,6 @@ The batch closes when no line is pending.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,7 +48,7 @@ class Report:
 
 async def import_return(actor: Principal, batch_id: int, data: bytes, data_dir: Path) -> Report:
     try:
-        rows, errors = await asyncio.to_thread(sandbox.run, read, data, FileLimits.from_env())
+        rows, errors = await sandbox.run_async(read, data, FileLimits.from_env())
     except sandbox.UnreadableFile as exc:
         raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     if errors:

@@ -20,7 +20,15 @@ from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
 from kernel.uploads import uploaded_file_chunks
-from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId, SchemeQuery
+from kernel.web_params import (
+    Cursor,
+    Limit,
+    QueryId,
+    QueryText,
+    RecordId,
+    SchemeQuery,
+    UploadName,
+)
 from registry.outcomes.upload import XLSX_TYPE, receive
 from subsidies.claim_files import service
 
@@ -93,15 +101,16 @@ class ClaimFileController(Controller):
         request: AnyRequest,
         scheme: SchemeQuery,
         claimant_organisation_id: QueryId = None,
+        filename: UploadName = None,
     ) -> ClaimFileOut:
         settings: Settings = request.app.state.settings
         kind, claimant_id, claimant_type = await service.claimant(
             request.user, scheme, claimant_organisation_id
         )
-        chunks, filename = await uploaded_file_chunks(request, service.MAX_BYTES)
+        chunks, name = await uploaded_file_chunks(request, service.MAX_BYTES, filename)
         received = await receive(
             chunks,
-            filename,
+            name,
             settings.data_dir,
             service.MAX_BYTES,
             folder_name=service.FOLDER,

@@ -15,14 +15,14 @@ from accounts.principal import Principal
 from accounts.roles import StaffRole
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
-from kernel.web_params import Cursor, Limit, QueryId, QueryText, QueryYear, RecordId
+from kernel.web_params import PRINTABLE, Cursor, Limit, QueryId, QueryText, QueryYear, RecordId
 from subsidies.claims import budgets, rules, service
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
 Reason = Annotated[str, msgspec.Meta(max_length=rules.REASON_MAX + 200)]
 Short = Annotated[str, msgspec.Meta(max_length=300)]
-SchemeName = Annotated[str, PathParameter(min_length=1, max_length=40)]
+SchemeName = Annotated[str, PathParameter(min_length=1, max_length=40, pattern=PRINTABLE)]
 Year = Annotated[int, PathParameter(ge=1, le=9999)]
 
 

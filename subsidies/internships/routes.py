@@ -21,7 +21,7 @@ from kernel.filenames import shown
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
 from kernel.uploads import uploaded_file_chunks
-from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId
+from kernel.web_params import Cursor, Limit, QueryId, QueryText, RecordId, UploadName
 from registry.outcomes.upload import XLSX_TYPE, receive
 from subsidies.internships import month_files, rules, service
 from subsidies.internships.month_rows import COLUMNS
@@ -232,14 +232,17 @@ class InternshipController(Controller):
         "with ?host_organisation_id=. Answers with the counts and the error file links.",
     )
     async def upload_months(
-        self, request: AnyRequest, host_organisation_id: QueryId = None
+        self,
+        request: AnyRequest,
+        host_organisation_id: QueryId = None,
+        filename: UploadName = None,
     ) -> MonthFileOut:
         settings: Settings = request.app.state.settings
         host_id = await service.host_for(request.user, host_organisation_id)
-        chunks, filename = await uploaded_file_chunks(request, month_files.MAX_BYTES)
+        chunks, name = await uploaded_file_chunks(request, month_files.MAX_BYTES, filename)
         received = await receive(
             chunks,
-            filename,
+            name,
             settings.data_dir,
             month_files.MAX_BYTES,
             folder_name=month_files.FOLDER,

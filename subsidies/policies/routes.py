@@ -14,7 +14,7 @@ from accounts.principal import Principal
 from accounts.roles import StaffRole
 from kernel.clock import local_today
 from kernel.errors import InvalidInput, NotFound
-from kernel.schemas import Output
+from kernel.schemas import CONTROL_REASON, Output, control_character_at
 from kernel.web_params import QueryYear
 from subsidies.policies import catalogue, simulation
 from subsidies.policies.catalogue import StoredPolicy
@@ -146,6 +146,8 @@ def _known(scheme: str) -> str:
 def _document(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput.single("document", "must be a JSON object (the policy document)")
+    if (where := control_character_at(data, "document")) is not None:
+        raise InvalidInput.single(where, CONTROL_REASON)
     return data
 
 

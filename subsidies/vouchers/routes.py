@@ -10,12 +10,12 @@ from accounts.guards import allow
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from kernel.schemas import Input, Output
-from kernel.web_params import MAX_ID
+from kernel.web_params import MAX_ID, PRINTABLE
 from subsidies.vouchers import documents, issuing, redemption, reimbursement, views
 
 AnyRequest = Request[Principal, Any, Any]
 Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
-VoucherNumber = Annotated[str, PathParameter(min_length=1, max_length=40)]
+VoucherNumber = Annotated[str, PathParameter(min_length=1, max_length=40, pattern=PRINTABLE)]
 Number = Annotated[str, msgspec.Meta(max_length=40)]
 
 

@@ -4,6 +4,7 @@ the parse raises comes back as itself."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pickle
 import signal
@@ -13,7 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 from kernel import sandbox
-from kernel.errors import InvalidInput, TooLarge
+from kernel.errors import InvalidInput, TooLarge, TooManyRequests
+from tests.support import held_parse
 
 SMALL = sandbox.SandboxLimits(memory_mb=64, cpu_seconds=2)
 
@@ -115,3 +117,32 @@ def test_the_limits_come_from_the_environment():
     assert (limits.memory_mb, limits.cpu_seconds) == (300, 7)
     with pytest.raises(ValueError, match="UPLOAD_PARSE_MEMORY_MB must be 1 or more"):
         sandbox.SandboxLimits.from_env({"UPLOAD_PARSE_MEMORY_MB": "0"})
+
+
+async def test_parses_take_slots_past_which_a_request_is_refused_and_a_job_waits(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setenv("UPLOAD_PARSE_CONCURRENCY", "1")
+    monkeypatch.setenv("UPLOAD_PARSE_QUEUE_SECONDS", "0.2")
+    started, release = tmp_path / "started", tmp_path / "release"
+    holding = asyncio.create_task(sandbox.run_async(held_parse.hold, started, release))
+    await held_parse.until_started(started, holding)
+    assert sandbox.slots().busy == 1
+    with pytest.raises(TooManyRequests) as refused:
+        await sandbox.run_async(allocate, 1, limits=SMALL)
+    assert refused.value.retry_after == 1 and refused.value.details["field"] == "file"
+    assert "too many files are being checked; try again in 1 s" in refused.value.message
+    # A job's thread waits for the slot instead.
+    items = sandbox.stream(numbers, 3, encode=pickled, decode=unpickled, limits=SMALL)
+    job = asyncio.create_task(asyncio.to_thread(list, items))
+    while sandbox.slots().waiting == 0:
+        assert not job.done()
+        await asyncio.sleep(0.01)
+    release.touch()
+    assert await holding == "released"
+    assert await job == [0, 1, 2]
+    assert sandbox.slots().busy == 0
+    # Collected from a stream inside call_async: one slot, not two.
+    assert await sandbox.call_async(
+        list, sandbox.stream(numbers, 2, encode=pickled, decode=unpickled)
+    ) == [0, 1]
