@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKER_PROCESSES ?= 2
 WORKER_THREADS ?= 4
 
-.PHONY: setup system serve demo test lint worker migrate sweep bench bench-import bench-calculate bench-scan bench-render bench-render-batch create-admin clean
+.PHONY: setup system serve demo test lint worker migrate sweep bench bench-import bench-calculate bench-scan bench-render bench-render-batch bench-hostile create-admin clean
 
 setup: system $(STAMP)
 
@@ -59,6 +59,10 @@ bench-render: setup
 # A batch's notices through PostgreSQL, Redis and 1 then 2 Dramatiq worker processes.
 bench-render-batch: setup
 	$(BIN)/python bench/render_batch.py
+
+# Hostile files through every upload route of a real server (answer, seconds, RSS growth).
+bench-hostile: setup
+	$(BIN)/python bench/hostile_files.py
 
 create-admin: setup
 	$(BIN)/python -m app create-admin --username $(USERNAME)
