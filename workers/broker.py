@@ -78,18 +78,29 @@ class FinishBeforeLoopStops(Middleware):
 class HandBackOnStop(Middleware):
     """A graceful stop of the worker (SIGTERM, the API process stopping its embedded
     worker) gives running jobs JOB_STOP_GRACE_SECONDS, then hands back those still
-    running (workers.stopping) while the worker waits for its threads: the loop they
-    run on stops only after that."""
+    running (workers.stopping) while the worker waits for its threads; the loop they
+    run on stops only after that (this middleware's "after" hook runs before AsyncIO's)."""
 
     def __init__(self, grace_seconds: float) -> None:
         self.grace_seconds = grace_seconds
+        self._stopping: threading.Thread | None = None
 
     def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        from workers.gate import GATE
         from workers.stopping import stop_jobs
 
-        threading.Thread(
+        GATE.close()  # at once: no job waiting its turn starts from here on
+        self._stopping = threading.Thread(
             target=stop_jobs, args=(self.grace_seconds,), name="stopping-jobs", daemon=True
-        ).start()
+        )
+        self._stopping.start()
+
+    def after_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        from workers.stopping import HAND_BACK_SECONDS
+
+        if self._stopping is not None:
+            self._stopping.join(timeout=self.grace_seconds + HAND_BACK_SECONDS)
+            self._stopping = None
 
 
 settings = Settings.from_env()

@@ -304,7 +304,10 @@ async def _hand_back(ctx: JobContext) -> None:
 async def _keep_lease(ctx: JobContext) -> None:
     """Renews the lease while the handler runs, so a long step without progress
     reports is not mistaken for a dead worker. It dies with its process, and then the
-    lease expires as it should."""
+    lease expires as it should. A database outage longer than the lease lets another
+    worker take the job over as abandoned, though this process lives: one death, which
+    costs a healthy job one run alone (workers.gate), accepted over tracking which
+    processes live."""
     while not ctx.finished:
         await asyncio.sleep(ctx.lease_seconds / 3)
         try:
