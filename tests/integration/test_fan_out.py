@@ -134,12 +134,15 @@ async def test_a_child_that_died_once_runs_alone_while_its_parent_waits_without_
     await Job.update({Job.deaths: 1}).where(Job.id == children[0]).run()
 
     parent_run = asyncio.create_task(runner.execute(parent))
-    await waiting.until(
-        lambda: job(children[1]), lambda row: row["status"] == JobStatus.DONE, "child 2"
-    )
-    assert (await job(children[0]))["status"] == JobStatus.PENDING  # left to a worker
-    await asyncio.wait_for(runner.execute(children[0]), 120)  # its delivery, in this process
-    await asyncio.wait_for(parent_run, 120)
+    try:
+        await waiting.until(
+            lambda: job(children[1]), lambda row: row["status"] == JobStatus.DONE, "child 2"
+        )
+        assert (await job(children[0]))["status"] == JobStatus.PENDING  # left to a worker
+        await asyncio.wait_for(runner.execute(children[0]), 120)  # its delivery, here
+        await asyncio.wait_for(parent_run, 120)
+    finally:
+        parent_run.cancel()
     done = await job(parent)
     assert done["status"] == JobStatus.DONE, done["error"]
     first = await job(children[0])
