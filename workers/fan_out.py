@@ -65,7 +65,8 @@ async def children(ctx: JobContext, kind: str, payloads: list[dict[str, Any]]) -
 async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]:
     """Each child's result, in order, once all are done. Runs here, side by side on
     this process's loop, the children there are to take (not taken yet, due for a
-    retry, or their worker's lease expired): the first at once, others beside it only
+    retry, or their worker's lease expired; of those that must run alone, none while
+    the parent is a job of this process): the first at once, others beside it only
     once the children have had TAKE_OVER_SECONDS to reach workers of their own (a
     child that becomes takeable later, by a retry or an expired lease, is no longer
     new to the workers: it is taken at once). Waits for the children other
