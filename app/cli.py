@@ -142,7 +142,15 @@ def worker(processes: int, threads: int, heartbeat_dir: Path | None) -> None:
 
     settings = Settings.from_env()
     configure(settings.log_level)
-    sys.exit(supervise(processes, threads, heartbeat_dir, settings.job_lease_seconds))
+    sys.exit(
+        supervise(
+            processes,
+            threads,
+            heartbeat_dir,
+            settings.job_lease_seconds,
+            settings.job_stop_grace_seconds,
+        )
+    )
 
 
 @cli.command()

@@ -42,6 +42,7 @@ class Settings:
     login_address_lock_after: int = 50
     login_lock_minutes: int = 15
     trusted_proxies: tuple[Network, ...] = ()
+    job_stop_grace_seconds: float = 30.0
 
     @property
     def embedded_broker(self) -> bool:
@@ -85,6 +86,9 @@ class Settings:
                 "LOGIN_LOCK_MINUTES", env.get("LOGIN_LOCK_MINUTES", "15")
             ),
             trusted_proxies=parse_networks(env.get("TRUSTED_PROXIES", "")),
+            job_stop_grace_seconds=_not_negative(
+                "JOB_STOP_GRACE_SECONDS", env.get("JOB_STOP_GRACE_SECONDS", "30")
+            ),
         )
 
 
@@ -92,6 +96,13 @@ def _at_least_one(name: str, text: str) -> int:
     number = int(text)
     if number < 1:
         raise ValueError(f"{name} must be 1 or more, not {text!r}")
+    return number
+
+
+def _not_negative(name: str, text: str) -> float:
+    number = float(text)
+    if not number >= 0:
+        raise ValueError(f"{name} must be 0 or more, not {text!r}")
     return number
 
 
@@ -138,6 +149,9 @@ ENVIRONMENT: dict[str, str] = {
     "worker may take it over (default 120)",
     "JOB_RESEND_SECONDS": "how long a sent job may stay pending before the sweeper re-sends "
     "it (default 60)",
+    "JOB_STOP_GRACE_SECONDS": "on a graceful stop of a worker, how long running jobs may "
+    "go on to finish; one still running then is handed back to run again later, not "
+    "counted as a death (default 30)",
     "SWEEP_INTERVAL_SECONDS": "how often each process sweeps (default 15)",
     "EMBEDDED_WORKER_THREADS": "job threads of the in-process worker (default 2)",
     "LOG_LEVEL": "logging level (default INFO)",

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
@@ -39,6 +40,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
     broker.add_middleware(DaemonLoopAsyncIO())
     # After AsyncIO in the list: "after" hooks run in reverse order, so this one first.
     broker.add_middleware(FinishBeforeLoopStops(), after=DaemonLoopAsyncIO)
+    broker.add_middleware(HandBackOnStop(settings.job_stop_grace_seconds))
     return broker
 
 
@@ -71,6 +73,34 @@ class FinishBeforeLoopStops(Middleware):
         loop_thread = get_event_loop_thread()
         if loop_thread is not None and loop_thread.loop.is_running():
             loop_thread.run_coroutine(before_close())
+
+
+class HandBackOnStop(Middleware):
+    """A graceful stop of the worker (SIGTERM, the API process stopping its embedded
+    worker) gives running jobs JOB_STOP_GRACE_SECONDS, then hands back those still
+    running (workers.stopping) while the worker waits for its threads; the loop they
+    run on stops only after that (this middleware's "after" hook runs before AsyncIO's)."""
+
+    def __init__(self, grace_seconds: float) -> None:
+        self.grace_seconds = grace_seconds
+        self._stopping: threading.Thread | None = None
+
+    def before_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        from workers.gate import GATE
+        from workers.stopping import stop_jobs
+
+        GATE.close()  # at once: no job waiting its turn starts from here on
+        self._stopping = threading.Thread(
+            target=stop_jobs, args=(self.grace_seconds,), name="stopping-jobs", daemon=True
+        )
+        self._stopping.start()
+
+    def after_worker_shutdown(self, broker, worker):  # type: ignore[no-untyped-def]
+        from workers.stopping import HAND_BACK_SECONDS
+
+        if self._stopping is not None:
+            self._stopping.join(timeout=self.grace_seconds + HAND_BACK_SECONDS)
+            self._stopping = None
 
 
 settings = Settings.from_env()

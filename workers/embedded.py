@@ -7,6 +7,8 @@ import logging
 import dramatiq
 
 from workers.broker import broker, settings
+from workers.gate import GATE
+from workers.stopping import HAND_BACK_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +24,14 @@ class EmbeddedWorker:
         self._worker = dramatiq.Worker(broker, worker_threads=self._threads, worker_timeout=200)
         self._worker.start()
 
-    def stop(self, grace_seconds: float = 10) -> None:
-        """Lets running jobs finish within the grace period. A job still running after
-        it keeps its row in `running`; the sweeper picks it up once its lease expires,
-        and queued messages are re-sent from their pending rows."""
+    def stop(self) -> None:
+        """Lets running jobs finish within JOB_STOP_GRACE_SECONDS; one still running
+        then is handed back (workers.broker.HandBackOnStop), and queued messages are
+        re-sent from their pending rows at the next start."""
         if self._worker is not None:
-            self._worker.stop(timeout=int(grace_seconds * 1000))
+            seconds = settings.job_stop_grace_seconds + HAND_BACK_SECONDS + 5
+            self._worker.stop(timeout=int(seconds * 1000))
+            GATE.reopen()  # this process may start a worker, or run jobs, again
             # Worker.start() registers a middleware on the broker that stop() leaves
             # behind; a process that starts the worker again (tests) would pile them up.
             broker.middleware[:] = [

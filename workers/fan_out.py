@@ -5,8 +5,9 @@ The parent never waits on a child that no worker has taken: it runs such a child
 itself (runner.execute, the same claim under a lease as any worker), and waits only on
 children another worker is running. So a fan-out cannot deadlock when every worker
 thread holds a parent, and on one worker it still finishes, one child after another.
-A child whose worker died is taken over once its lease expires, by the parent or by
-any worker its message reaches again.
+A child whose worker died has to run alone in its process (workers.gate), so a parent
+running inside a worker leaves it to the worker the sweeper's re-send reaches, and
+lets go of its process's gate while it only waits, so that worker may be this one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from kernel.side_by_side import start_detached
 from workers import runner
+from workers.gate import GATE, holding
 from workers.outbox import enqueue
 from workers.runner import JobContext, PermanentFailure
 from workers.status import JobStatus
@@ -63,7 +65,8 @@ async def children(ctx: JobContext, kind: str, payloads: list[dict[str, Any]]) -
 async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]:
     """Each child's result, in order, once all are done. Runs here, side by side on
     this process's loop, the children there are to take (not taken yet, due for a
-    retry, or their worker's lease expired): the first at once, others beside it only
+    retry, or their worker's lease expired; of those that must run alone, none while
+    the parent is a job of this process): the first at once, others beside it only
     once the children have had TAKE_OVER_SECONDS to reach workers of their own (a
     child that becomes takeable later, by a retry or an expired lease, is no longer
     new to the workers: it is taken at once). Waits for the children other
@@ -85,17 +88,22 @@ async def results(ctx: JobContext, child_ids: list[int]) -> list[dict[str, Any]]
             if all(rows[c]["status"] == JobStatus.DONE for c in child_ids):
                 return [json.loads(rows[c]["result"] or "{}") for c in child_ids]
             now = utcnow()
+            alone_possible = not holding()
             for child in child_ids:
                 running = [c for c, task in here.items() if not task.done()]
                 waited = time.monotonic() - since >= TAKE_OVER_SECONDS
-                takeable = child not in running and _takeable(rows[child], now)
+                takeable = child not in running and _takeable(rows[child], now, alone_possible)
                 if takeable and (not running or waited):
                     here[child] = start_detached(runner.execute(child, ctx.lease_seconds))
             progress = sum(rows[c]["progress"] for c in child_ids) // len(child_ids)
             if progress != shown:
                 await ctx.progress(progress)
                 shown = progress
-            await asyncio.sleep(POLL_SECONDS)
+            if any(not task.done() for task in here.values()):
+                await asyncio.sleep(POLL_SECONDS)
+            else:
+                async with GATE.parked():
+                    await asyncio.sleep(POLL_SECONDS)
     finally:
         outcomes = await asyncio.gather(*here.values(), return_exceptions=True)
         for child, outcome in zip(here, outcomes, strict=True):
@@ -117,6 +125,7 @@ async def _children(child_ids: list[int]) -> dict[int, dict[str, Any]]:
             Job.progress,
             Job.not_before,
             Job.lease_expires_at,
+            Job.deaths,
         )
         .where(Job.id.is_in(child_ids))
         .run()
@@ -124,8 +133,12 @@ async def _children(child_ids: list[int]) -> dict[int, dict[str, Any]]:
     return {r["id"]: r for r in rows}
 
 
-def _takeable(row: dict[str, Any], now: datetime) -> bool:
+def _takeable(row: dict[str, Any], now: datetime, alone_possible: bool) -> bool:
+    """Whether the parent may run the child now; one that must run alone (it died
+    once, or its worker just died) only when the parent runs in no job of its own."""
     if row["status"] == JobStatus.PENDING:
-        return row["not_before"] is None or row["not_before"] <= now
+        due = row["not_before"] is None or row["not_before"] <= now
+        return due and (row["deaths"] == 0 or alone_possible)
     expires = row["lease_expires_at"]
-    return row["status"] == JobStatus.RUNNING and expires is not None and expires < now
+    abandoned = row["status"] == JobStatus.RUNNING and expires is not None and expires < now
+    return abandoned and alone_possible

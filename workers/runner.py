@@ -6,10 +6,13 @@ the attempt number: a worker whose lease was taken over can no longer write, and
 final transaction, which carries the job's effect, rolls back.
 
 A job whose lease expired while it was running was being run by a process that died
-(killed, out of memory) or hung: taking it over counts a death. A file that passes the
-door checks but kills its worker would otherwise kill a worker at every start until
-its attempts ran out; at MAX_DEATHS the job is failed and quarantined instead of run.
-Exceptions a handler raises keep the retry policy of RETRY_BACKOFF_SECONDS.
+(killed, out of memory) or hung: taking it over counts a death. Such a job runs alone
+in its process (workers.gate), so its next death is its own and not a neighbour's: at
+MAX_DEATHS it is failed and quarantined instead of run. A file that passes the door
+checks but kills its worker would otherwise kill a worker at every start until its
+attempts ran out. A job cut off by a graceful stop is handed back, not charged
+(workers.stopping). Exceptions a handler raises keep the retry policy of
+RETRY_BACKOFF_SECONDS.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from kernel.clock import utcnow
 from kernel.context import request_id_var
 from kernel.db import unit_of_work
 from kernel.errors import DomainError
-from workers import kinds
+from workers import kinds, stopping
+from workers.gate import GATE
 from workers.status import JobStatus
 from workers.tables import Job
 
@@ -37,9 +41,10 @@ LEASE_SECONDS = 120
 RETRY_BACKOFF_SECONDS = (5, 30, 120, 600)
 MAX_DEATHS = 2  # one death may be bad luck (a host restart); a second is the job
 QUARANTINE_REASON = (
-    "quarantined: the worker process died twice while running this job (killed by a "
-    "signal, out of memory, or hung); it is not run again 已隔离：工作进程两次在运行此任务时"
-    "终止（被信号终止、内存不足或卡死），不再运行"
+    "quarantined: the worker process died twice while running this job, the second time "
+    "while running it alone (killed by a signal, out of memory, or hung); it is not run "
+    "again 已隔离：工作进程两次在运行此任务时终止，第二次时只运行此任务（被信号终止、内存不足"
+    "或卡死），不再运行"
 )
 
 
@@ -136,14 +141,20 @@ class JobContext:
             raise LeaseLost(self.job_id)
 
 
-async def claim(job_id: int, lease_seconds: int = LEASE_SECONDS) -> JobContext | None:
+async def claim(
+    job_id: int, lease_seconds: int = LEASE_SECONDS, deaths: int | None = None
+) -> JobContext | None:
     """Takes a pending job, or a running one whose lease has expired (its worker died:
-    one more death; at MAX_DEATHS the job is quarantined, not run)."""
+    one more death; at MAX_DEATHS the job is quarantined, not run). With `deaths`, only
+    while the job's deaths are still that many (what the gate was entered for)."""
     now = utcnow()
     pending = (Job.status == JobStatus.PENDING) & (
         Job.not_before.is_null() | (Job.not_before <= now)
     )
     abandoned = (Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < now)
+    if deaths is not None:
+        pending &= Job.deaths == deaths
+        abandoned &= Job.deaths == deaths
     row = await _take(job_id, pending, {}, now, lease_seconds)
     if row is None:
         row = await _take(job_id, abandoned, {Job.deaths: Job.deaths + 1}, now, lease_seconds)
@@ -183,10 +194,55 @@ async def _take(
 
 
 async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
-    ctx = await claim(job_id, lease_seconds)
-    if ctx is None:
+    seen = await _deaths_if_taken(job_id)
+    if seen is None:
         return
-    token = request_id_var.set(f"job-{job_id}-{ctx.attempt}")
+    deaths, after = seen
+    async with GATE.entered(alone=1 <= after < MAX_DEATHS) as let_in:
+        if not let_in:
+            await _not_run_here(job_id)
+            return
+        ctx = await claim(job_id, lease_seconds, deaths)
+        if ctx is None:
+            return
+        with stopping.tracked():
+            await _run(ctx)
+
+
+async def _deaths_if_taken(job_id: int) -> tuple[int, int] | None:
+    """The job's deaths now and once taken (a takeover counts one), or None when it
+    cannot be taken now."""
+    row = await (
+        Job.select(Job.status, Job.deaths, Job.not_before, Job.lease_expires_at)
+        .where(Job.id == job_id)
+        .first()
+        .run()
+    )
+    if row is None:
+        return None
+    now = utcnow()
+    if row["status"] == JobStatus.PENDING and (
+        row["not_before"] is None or row["not_before"] <= now
+    ):
+        return row["deaths"], row["deaths"]
+    expires = row["lease_expires_at"]
+    if row["status"] == JobStatus.RUNNING and expires is not None and expires < now:
+        return row["deaths"], row["deaths"] + 1
+    return None
+
+
+async def _not_run_here(job_id: int) -> None:
+    """A stop began while the job waited its turn, or it is a suspect met inside a job
+    of this process: another worker takes it, sent by the next sweep."""
+    await (
+        Job.update({Job.sent_at: None})
+        .where((Job.id == job_id) & (Job.status == JobStatus.PENDING))
+        .run()
+    )
+
+
+async def _run(ctx: JobContext) -> None:
+    token = request_id_var.set(f"job-{ctx.job_id}-{ctx.attempt}")
     heartbeat = asyncio.create_task(_keep_lease(ctx))
     try:
         result = await kinds.handler_for(ctx.kind)(ctx)
@@ -194,23 +250,64 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
             await ctx.finish(result)
     except LeaseLost:
         log.warning(
-            "job %s: lease taken over by another worker; dropped attempt %s", job_id, ctx.attempt
+            "job %s: lease taken over by another worker; dropped attempt %s",
+            ctx.job_id,
+            ctx.attempt,
         )
     except PermanentFailure as exc:
-        log.warning("job %s (%s) failed for good: %s", job_id, ctx.kind, exc.message)
+        log.warning("job %s (%s) failed for good: %s", ctx.job_id, ctx.kind, exc.message)
         await _give_up(ctx, exc.message)
     except Exception as exc:
-        log.exception("job %s (%s) attempt %s failed", job_id, ctx.kind, ctx.attempt)
+        log.exception("job %s (%s) attempt %s failed", ctx.job_id, ctx.kind, ctx.attempt)
         await _after_failure(ctx, _public_error(exc, ctx))
+    except asyncio.CancelledError:
+        # The handler's transactions rolled back as the cancellation passed through.
+        heartbeat.cancel()
+        await _hand_back(ctx)
+        if not stopping.was_cut_off():
+            raise
+        asyncio.current_task().uncancel()  # type: ignore[union-attr]
     finally:
         heartbeat.cancel()
         request_id_var.reset(token)
 
 
+async def _hand_back(ctx: JobContext) -> None:
+    """Pending again, for any worker, as if this attempt had not been made: no death,
+    and one more attempt allowed in place of this one (the attempt number itself only
+    grows: it guards every write of an attempt)."""
+    now = utcnow()
+    try:
+        rows = await asyncio.wait_for(
+            Job.update(
+                {
+                    Job.status: JobStatus.PENDING,
+                    Job.max_attempts: Job.max_attempts + 1,
+                    Job.lease_expires_at: None,
+                    Job.not_before: None,
+                    Job.sent_at: None,  # the next sweep sends it again
+                    Job.updated_at: now,
+                }
+            )
+            .where(ctx._mine())
+            .returning(Job.id)
+            .run(),
+            stopping.HAND_BACK_SECONDS,
+        )
+    except Exception:
+        log.exception("job %s: handing it back failed; its lease will lapse", ctx.job_id)
+        return
+    if rows:
+        log.warning("job %s (%s): cut off; handed back for another run", ctx.job_id, ctx.kind)
+
+
 async def _keep_lease(ctx: JobContext) -> None:
     """Renews the lease while the handler runs, so a long step without progress
     reports is not mistaken for a dead worker. It dies with its process, and then the
-    lease expires as it should."""
+    lease expires as it should. A database outage longer than the lease lets another
+    worker take the job over as abandoned, though this process lives: one death, which
+    costs a healthy job one run alone (workers.gate), accepted over tracking which
+    processes live."""
     while not ctx.finished:
         await asyncio.sleep(ctx.lease_seconds / 3)
         try:

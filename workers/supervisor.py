@@ -11,7 +11,9 @@ does nothing about one that hangs. Here each slot is a `dramatiq workers.actors
   job, and past the lease another worker may take that job over anyway (counting its
   worker's death, workers.runner.MAX_DEATHS);
 - on SIGTERM or SIGINT passes SIGTERM to each slot's main process (once: a worker
-  signalled twice stops mid-job) and waits for them to finish their jobs.
+  signalled twice stops mid-job) and waits for them to stop: each gives its running
+  jobs JOB_STOP_GRACE_SECONDS and hands back those still running
+  (workers.stopping), and dramatiq is told to wait that long for its threads.
 A slot's main process exiting with dramatiq's "bad import or arguments" code stops
 the supervisor: starting it again cannot help.
 """
@@ -31,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from workers.stopping import HAND_BACK_SECONDS
+
 log = logging.getLogger("workers.supervisor")
 
 BOOT_GRACE_SECONDS = 300.0  # imports, broker and database connections, before a beat
@@ -39,6 +43,7 @@ RET_IMPORT = 2  # dramatiq.cli: a module import or an argument failed
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_PAUSE_SECONDS = 30.0
 YOUNG_SECONDS = 30.0  # a slot that dies younger than this waits longer each time
+SHUTDOWN_MARGIN_SECONDS = 10.0  # a worker's own stopping beside its jobs' grace
 
 
 @dataclass
@@ -54,10 +59,16 @@ class Slot:
 
 class Supervisor:
     def __init__(
-        self, processes: int, threads: int, heartbeat_dir: Path, hang_seconds: float
+        self,
+        processes: int,
+        threads: int,
+        heartbeat_dir: Path,
+        hang_seconds: float,
+        stop_grace_seconds: float = 30.0,
     ) -> None:
         self.threads = threads
         self.hang_seconds = hang_seconds
+        self.stop_grace_seconds = stop_grace_seconds
         self.slots = [Slot(n, heartbeat_dir / f"worker-{n}.beat") for n in range(processes)]
         self.stopping = threading.Event()
 
@@ -81,6 +92,10 @@ class Supervisor:
         slot.beat.unlink(missing_ok=True)
         args = [sys.executable, "-m", "dramatiq", "workers.actors"]
         args += ["--processes", "1", "--threads", str(self.threads)]
+        args += [
+            "--worker-shutdown-timeout",
+            str(int(shutdown_seconds(self.stop_grace_seconds) * 1000)),
+        ]
         env = {**os.environ, "WORKER_HEARTBEAT_FILE": str(slot.beat)}
         slot.proc = subprocess.Popen(
             args, env=env, start_new_session=True, preexec_fn=_stop_with_parent
@@ -149,6 +164,12 @@ class Supervisor:
             _kill_group(proc)
 
 
+def shutdown_seconds(stop_grace_seconds: float) -> float:
+    """How long a worker may take to stop: its jobs' grace, their handbacks, and its
+    own stopping. A process manager must wait at least this long before SIGKILL."""
+    return stop_grace_seconds + HAND_BACK_SECONDS + SHUTDOWN_MARGIN_SECONDS
+
+
 def _stop_with_parent() -> None:
     """In a slot's main process before it runs: SIGTERM when the supervisor dies (even
     by SIGKILL), so no slot outlives it unsupervised. Linux only; elsewhere a no-op."""
@@ -164,12 +185,19 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def supervise(processes: int, threads: int, heartbeat_dir: Path | None, lease_seconds: int) -> int:
+def supervise(
+    processes: int,
+    threads: int,
+    heartbeat_dir: Path | None,
+    lease_seconds: int,
+    stop_grace_seconds: float = 30.0,
+) -> int:
     """Runs until SIGTERM or SIGINT; returns the exit code. A loop silent for a job
     lease is hung (at least 3 s: beats come every second)."""
     beats = heartbeat_dir or Path(tempfile.mkdtemp(prefix="worker-beats-"))
     beats.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(max(1, processes), threads, beats, max(3.0, float(lease_seconds)))
+    hang = max(3.0, float(lease_seconds))
+    supervisor = Supervisor(max(1, processes), threads, beats, hang, stop_grace_seconds)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: supervisor.stop())
     log.info(

@@ -113,3 +113,38 @@ async def test_a_child_that_fails_for_good_fails_the_parent_for_good(db, sent, m
     child = sent[1]
     assert failed["error"] == f"part 1 of 1 (job {child}) failed: boom on attempt 5"
     assert (await job(child))["status"] == JobStatus.FAILED
+
+
+async def test_a_child_that_died_once_runs_alone_while_its_parent_waits_without_its_process(
+    db, sent
+):
+    """The parent runs as a job of this process: it does not run a child that must run
+    alone, and lets go of the process while it waits, so the child's own delivery,
+    here too, runs it (a single worker would otherwise wait on itself for ever)."""
+    markers = [unique("m"), unique("m")]
+    parent = await new_parent(markers, step_seconds=0.3)
+    earlier = await runner.claim(parent)  # an earlier attempt, handed back
+    payloads = [{"marker": m, "steps": 1, "step_seconds": 0.3} for m in markers]
+    children = await fan_out.children(earlier, SLOW_EFFECT, payloads)
+    await (
+        Job.update({Job.status: JobStatus.PENDING, Job.lease_expires_at: None})
+        .where(Job.id == parent)
+        .run()
+    )
+    await Job.update({Job.deaths: 1}).where(Job.id == children[0]).run()
+
+    parent_run = asyncio.create_task(runner.execute(parent))
+    try:
+        await waiting.until(
+            lambda: job(children[1]), lambda row: row["status"] == JobStatus.DONE, "child 2"
+        )
+        assert (await job(children[0]))["status"] == JobStatus.PENDING  # left to a worker
+        await asyncio.wait_for(runner.execute(children[0]), 120)  # its delivery, here
+        await asyncio.wait_for(parent_run, 120)
+    finally:
+        parent_run.cancel()
+    done = await job(parent)
+    assert done["status"] == JobStatus.DONE, done["error"]
+    first = await job(children[0])
+    assert first["attempts"] == 1 and first["deaths"] == 1
+    assert [await effects(m) for m in markers] == [1, 1]

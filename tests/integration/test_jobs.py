@@ -13,7 +13,8 @@ from kernel.db import unit_of_work
 from tests.conftest import bearer, org_key, staff_token, unique
 from tests.support import waiting
 from tests.support.slow_jobs import FAILING, SLOW_EFFECT
-from workers import outbox, runner, sweeper
+from workers import outbox, runner, stopping, sweeper
+from workers.gate import GATE
 from workers.status import JobStatus
 from workers.tables import Job
 
@@ -245,3 +246,76 @@ async def test_a_handler_that_raises_keeps_the_retry_policy_and_counts_no_death(
     row = await waiting.job_row(job_id)
     assert row["status"] == JobStatus.PENDING and row["deaths"] == 0
     assert row["quarantined_at"] is None
+
+
+async def running(job_id: int) -> bool:
+    row = await waiting.job_row(job_id)
+    return row["status"] == JobStatus.RUNNING and row["progress"] > 0
+
+
+async def effect_order(markers: list[str]) -> list[str]:
+    rows = await (
+        AuditEntry.select(AuditEntry.object_id)
+        .where((AuditEntry.action == "test.effect") & AuditEntry.object_id.is_in(markers))
+        .order_by(AuditEntry.id)
+        .run()
+    )
+    return [r["object_id"] for r in rows]
+
+
+async def test_a_job_that_died_once_runs_alone_in_its_process(db, sent):
+    """It waits, unclaimed, for the job running beside it to finish, and a job arriving
+    meanwhile waits for it: a second death would be its own."""
+    first, first_marker = await new_job(steps=8, step_seconds=0.1)
+    suspect, suspect_marker = await new_job()
+    await Job.update({Job.deaths: 1}).where(Job.id == suspect).run()
+    later, later_marker = await new_job()
+
+    tasks = [asyncio.create_task(runner.execute(first))]
+    await waiting.until(lambda: running(first), bool, "the first job to run")
+    tasks.append(asyncio.create_task(runner.execute(suspect)))
+    await waiting.until(lambda: GATE.waiting_alone, lambda n: n == 1, "the suspect to wait")
+    assert (await waiting.job_row(suspect))["status"] == JobStatus.PENDING  # not claimed
+    tasks.append(asyncio.create_task(runner.execute(later)))
+    await asyncio.gather(*tasks)
+
+    assert await effect_order([first_marker, suspect_marker, later_marker]) == [
+        first_marker,
+        suspect_marker,
+        later_marker,
+    ]
+    row = await waiting.job_row(suspect)
+    assert row["status"] == JobStatus.DONE and row["deaths"] == 1 and row["attempts"] == 1
+
+
+@pytest.fixture
+def gate_reopened():
+    yield
+    GATE.reopen()  # stop_jobs closes this process's gate, as a stopping worker's
+
+
+async def test_a_job_cut_off_by_a_stop_is_handed_back_not_charged(db, sent, gate_reopened):
+    job_id, marker = await new_job(steps=400, step_seconds=0.1)
+    task = asyncio.create_task(runner.execute(job_id))
+    await waiting.until(lambda: running(job_id), bool, "the job to run")
+    assert await asyncio.to_thread(stopping.stop_jobs, 0.2) == 1
+    assert await task is None  # it ended quietly: its message is acknowledged
+    row = await waiting.job_row(job_id)
+    assert row["status"] == JobStatus.PENDING and row["lease_expires_at"] is None
+    assert row["deaths"] == 0 and row["attempts"] == 1 and row["max_attempts"] == 6
+    assert row["sent_at"] is None  # the next sweep sends it again
+    assert await effects(marker) == 0  # its transaction rolled back
+    # While stopping, a delivery takes nothing.
+    await runner.execute(job_id)
+    assert (await waiting.job_row(job_id))["status"] == JobStatus.PENDING
+
+    GATE.reopen()  # another worker
+    await (
+        Job.update({Job.payload: json.dumps({"marker": marker, "steps": 0})})
+        .where(Job.id == job_id)
+        .run()
+    )
+    await runner.execute(job_id)
+    row = await waiting.job_row(job_id)
+    assert row["status"] == JobStatus.DONE and row["deaths"] == 0 and row["attempts"] == 2
+    assert await effects(marker) == 1

@@ -15,7 +15,7 @@ from audit.tables import AuditEntry
 from kernel.db import unit_of_work
 from tests.support import processes, waiting
 from tests.support.services import RABBIT_URL, REDIS_URL, forget_queue, require
-from tests.support.slow_jobs import BLOCKS_LOOP, SLOW_EFFECT
+from tests.support.slow_jobs import BLOCKS_LOOP, KILLS_WORKER, SLOW_EFFECT
 from tests.support.waiting import job_row
 from workers import outbox
 from workers.status import JobStatus
@@ -323,3 +323,90 @@ async def test_workers_stop_when_their_supervisor_is_killed(
         )
     finally:
         processes.kill_tree(supervisor)
+
+
+async def test_a_healthy_job_beside_a_poison_one_runs_alone_once_and_is_not_quarantined(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    """A job kills its worker process while another runs beside it: both count a death.
+    Each then runs alone, so the poison job's second death is its own: it is
+    quarantined, and the healthy one finishes."""
+    async with unit_of_work():
+        healthy = await outbox.enqueue(
+            SLOW_EFFECT, {"marker": "beside", "steps": 80, "step_seconds": 0.1}, created_by="t"
+        )
+    supervisor = processes.start_supervisor(
+        tmp_path / "supervisor.log",
+        tmp_path / "beats",
+        DATABASE_URL=db,
+        BROKER_URL=broker_url,
+        JOB_HANDLER_MODULES="tests.support.slow_jobs",
+        JOB_LEASE_SECONDS="2",
+        JOB_RESEND_SECONDS="1",
+        SWEEP_INTERVAL_SECONDS="0.5",
+        JOB_QUEUE=job_queue,
+    )
+    try:
+        await wait_until(lambda: _running_with_progress(healthy), "the healthy job to run")
+        async with unit_of_work():
+            poison = await outbox.enqueue(KILLS_WORKER, {}, created_by="t")
+        quarantined = await wait_until(lambda: _failed(poison), "the poison job's quarantine")
+        done = await wait_until(lambda: _done(healthy), "the healthy job to finish")
+    finally:
+        processes.kill_tree(supervisor)
+    assert quarantined["deaths"] == 2 and quarantined["quarantined_at"] is not None
+    assert "alone" in quarantined["error"]
+    assert done["deaths"] == 1 and done["attempts"] == 2 and done["quarantined_at"] is None
+    effects = (
+        await AuditEntry.count()
+        .where((AuditEntry.action == "test.effect") & (AuditEntry.object_id == "beside"))
+        .run()
+    )
+    assert effects == 1
+
+
+async def test_sigterm_hands_a_long_job_back_and_the_next_worker_runs_it_without_a_death(
+    db, broker_url, job_queue, tmp_path, sent
+):
+    """A deploy stops a worker in the middle of a job longer than its stop grace: the job
+    is handed back, not charged, and the next worker finishes it."""
+    async with unit_of_work():
+        job_id = await outbox.enqueue(
+            SLOW_EFFECT, {"marker": "deploy", "steps": 100, "step_seconds": 0.1}, created_by="t"
+        )
+    env = {
+        "DATABASE_URL": db,
+        "BROKER_URL": broker_url,
+        "JOB_HANDLER_MODULES": "tests.support.slow_jobs",
+        "JOB_LEASE_SECONDS": "2",
+        "JOB_RESEND_SECONDS": "1",
+        "SWEEP_INTERVAL_SECONDS": "0.5",
+        "JOB_STOP_GRACE_SECONDS": "1",
+        "JOB_QUEUE": job_queue,
+    }
+    first = processes.start_worker(tmp_path / "worker1.log", **env)
+    try:
+        await wait_until(lambda: _running_with_progress(job_id), "the worker to start the job")
+        first.send_signal(signal.SIGTERM)  # dramatiq's main process passes it on, once
+        exited = await asyncio.to_thread(_exits, first, 120)
+    finally:
+        processes.kill_group(first)
+    log = (tmp_path / "worker1.log").read_text()
+    assert exited, log[-3000:]
+    handed_back = await job_row(job_id)
+    assert handed_back["status"] == JobStatus.PENDING, log[-3000:]
+    assert handed_back["deaths"] == 0 and handed_back["lease_expires_at"] is None
+    assert "handed back" in log
+
+    second = processes.start_worker(tmp_path / "worker2.log", **env)
+    try:
+        done = await wait_until(lambda: _done(job_id), "the next worker to finish the job")
+    finally:
+        processes.kill_group(second)
+    assert done["deaths"] == 0 and done["attempts"] == 2
+    effects = (
+        await AuditEntry.count()
+        .where((AuditEntry.action == "test.effect") & (AuditEntry.object_id == "deploy"))
+        .run()
+    )
+    assert effects == 1

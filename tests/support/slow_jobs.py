@@ -2,6 +2,8 @@
 finishing transaction, so a test can count how often the effect was applied."""
 
 import asyncio
+import os
+import signal
 import time
 from typing import Any
 
@@ -60,3 +62,15 @@ async def fan_out_parent(ctx: JobContext) -> dict[str, Any]:
     kind = ctx.payload.get("child_kind", SLOW_EFFECT)
     children = await fan_out.children(ctx, kind, payloads)
     return {"children": children, "results": await fan_out.results(ctx, children)}
+
+
+KILLS_WORKER = "test.kills_worker"
+
+
+@job_handler(KILLS_WORKER)
+async def kills_worker(ctx: JobContext) -> None:
+    """Kills its worker process, as the out-of-memory killer would, a moment after it
+    starts (while the jobs beside it run)."""
+    await ctx.progress(10)
+    await asyncio.sleep(float(ctx.payload.get("after_seconds", 0.5)))
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -76,3 +76,23 @@ def test_compose_commands_name_real_entry_points():
     assert SERVICES["worker"]["command"][3] in cli.commands
     assert (ROOT / "workers" / "actors.py").exists()
     assert SERVICES["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def _duration_seconds(text: str) -> float:
+    """A Compose duration such as 90s or 1m30s."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", str(text))
+    assert parts and any(parts.groups()), text
+    minutes, seconds = (int(g or 0) for g in parts.groups())
+    return minutes * 60 + seconds
+
+
+def test_docker_waits_for_a_stopping_worker_to_hand_its_jobs_back():
+    """Docker SIGKILLs a container stop_grace_period after SIGTERM (10 s by default): a
+    job killed so counts a death. The worker must have stopped by then."""
+    from workers.supervisor import shutdown_seconds
+
+    worker = SERVICES["worker"]
+    settings = Settings.from_env({k: str(v) for k, v in worker["environment"].items()})
+    assert "stop_grace_period" in worker
+    needed = shutdown_seconds(settings.job_stop_grace_seconds)
+    assert _duration_seconds(worker["stop_grace_period"]) > needed
