@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kernel.errors import InvalidInput, TooLarge
-from kernel.xlsx_rows import Budget, SheetError, column_index, first_sheet_name
+from kernel.xlsx_rows import DAMAGED, Budget, SheetError, column_index, damaged, first_sheet_name
 
 MAX_MEMBERS = 10_000
 _DIMENSION = re.compile(
@@ -72,25 +72,29 @@ def refuse(reason: str) -> InvalidInput:
 
 
 class LineScanner:
-    """The longest line of a byte stream, fed chunk by chunk (C-speed searches only)."""
+    """The longest line of a byte stream, fed chunk by chunk, in time linear in its
+    bytes: from the start of a line, the last newline within the limit starts the next
+    window (no newline there: a line too long). `rfind` searches a window from its end
+    and stops at that newline; past it to the window's end there is no newline, so the
+    next window's search stops before reaching it: each byte is searched about once."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.current = 0  # bytes of the line not yet ended
-        self._long = re.compile(rb"[^\n]{%d}" % (limit + 1))
 
     def feed(self, chunk: bytes) -> None:
-        first = chunk.find(b"\n")
-        if first < 0:
-            self.current += len(chunk)
-            self._check(self.current)
-            return
-        self._check(self.current + first)
-        last = chunk.rfind(b"\n")
-        if self._long.search(chunk, first + 1, last):
-            self._check(self.limit + 1)
-        self.current = len(chunk) - last - 1
-        self._check(self.current)
+        position, current, size = 0, self.current, len(chunk)
+        while True:
+            # The current line must end at or before index `position + limit - current`.
+            end = position + self.limit - current + 1
+            if end > size:
+                newline = chunk.rfind(b"\n", position)
+                self.current = current + size - position if newline < 0 else size - newline - 1
+                return
+            newline = chunk.rfind(b"\n", position, end)
+            if newline < 0:
+                self._check(self.limit + 1)
+            position, current = newline + 1, 0
 
     def _check(self, length: int) -> None:
         if length > self.limit:
@@ -105,8 +109,8 @@ def check_xlsx(path: Path, limits: FileLimits) -> None:
     """The ZIP's declared sizes and ratio, and the first sheet's declared dimension."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise refuse(f"the XLSX file cannot be read: not a ZIP file ({exc})") from None
+    except DAMAGED as exc:
+        raise refuse(damaged(exc)) from None
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
@@ -133,8 +137,8 @@ def check_xlsx(path: Path, limits: FileLimits) -> None:
             _check_dimension(archive, sheet, limits)
         except SheetError as exc:
             raise refuse(str(exc)) from None
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise refuse(f"the XLSX file cannot be read: the ZIP is damaged ({exc})") from None
+        except DAMAGED as exc:
+            raise refuse(damaged(exc)) from None
 
 
 def _check_dimension(archive: zipfile.ZipFile, sheet: str, limits: FileLimits) -> None:

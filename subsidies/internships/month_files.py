@@ -21,7 +21,8 @@ from accounts.principal import Principal
 from audit.log import record
 from kernel.clock import local_today
 from kernel.db import unit_of_work
-from kernel.errors import InvalidInput, NotFound, NotVisible
+from kernel.errors import InvalidInput, NotFound, NotVisible, TooLarge
+from kernel.xlsx_rows import FieldTooLarge
 from registry.outcomes import error_files
 from registry.outcomes.reading import read_chunks
 from registry.outcomes.upload import ReceivedFile
@@ -147,6 +148,8 @@ async def _held(keys: list[str]) -> pd.DataFrame:
 async def submit(actor: Principal, host_id: int, received: ReceivedFile) -> dict[str, Any]:
     try:
         frame, shape_errors = await asyncio.to_thread(_read, received)
+    except FieldTooLarge as exc:  # a cell past the field limit, after row 2
+        raise TooLarge(str(exc), field="file") from None
     except (OSError, ValueError) as exc:  # e.g. a cell past the column limit, after row 2
         raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     today = local_today()
