@@ -6,7 +6,8 @@ XLSX: the ZIP's declared sizes (each member and the total, and the compression r
 each member; zipfile never inflates a member past its declared size, so the central
 directory cannot lie its way past these) and the first sheet's `<dimension>`. CSV: the
 longest line (scanned while the upload is spooled), then the header's columns, each
-record's fields and field length (`check_csv`).
+record's fields and field length, and for a claim file or month file the number of
+records (`csv_records`; a sheet's rows are counted as it is read).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import os
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kernel.errors import InvalidInput, TooLarge
@@ -37,6 +38,14 @@ class FileLimits:
     max_line_bytes: int = 1 << 20
     max_xlsx_unpacked_bytes: int = 1 << 30
     max_compression_ratio: int = 100
+    # Rows after the header, for files whose every row becomes a claim and is held in
+    # a worker's memory as a whole (claim files, internship month files); None: none.
+    max_data_rows: int | None = None
+
+    def holding_rows(self, count: int) -> FileLimits:
+        """These limits for a file of at most `count` rows after its header (a sheet's
+        row numbers then end at `count` + 1)."""
+        return replace(self, max_data_rows=count, max_rows=min(self.max_rows, count + 1))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> FileLimits:
@@ -58,6 +67,14 @@ class FileLimits:
                 "UPLOAD_MAX_COMPRESSION_RATIO", env.get("UPLOAD_MAX_COMPRESSION_RATIO", "100")
             ),
         )
+
+
+def claim_file_limits(env: dict[str, str] | None = None) -> FileLimits:
+    """The upload limits for a claim file or an internship month file: at most
+    CLAIM_FILE_MAX_ROWS rows after the header (about 1 KB of a worker's memory each)."""
+    env = dict(os.environ if env is None else env)
+    rows = _positive("CLAIM_FILE_MAX_ROWS", env.get("CLAIM_FILE_MAX_ROWS", "100000"))
+    return FileLimits.from_env(env).holding_rows(rows)
 
 
 def _positive(name: str, text: str) -> int:
@@ -173,6 +190,8 @@ def csv_records(
     longer than the csv module's own limit is the same clear refusal, never csv.Error.
     `strict`: a malformed quote is a refusal too (the csv module's strict mode)."""
     reader = csv.reader(handle, strict=strict)
+    most = None if limits.max_data_rows is None else limits.max_data_rows + 1
+    count = 0
     while True:
         try:
             record = next(reader)
@@ -187,6 +206,12 @@ def csv_records(
                     field="file",
                 ) from None
             raise refuse(f"line {reader.line_num}: not a readable CSV record ({exc})") from None
+        count += 1
+        if most is not None and count > most:
+            raise refuse(
+                f"the file has more than {most - 1} rows after its header; at most "
+                f"{most - 1} rows are read 文件最多读取 {most - 1} 行"
+            )
         if len(record) > limits.max_columns:
             raise refuse(
                 f"line {reader.line_num} has {len(record)} fields; at most "

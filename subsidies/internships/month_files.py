@@ -22,6 +22,7 @@ from audit.log import record
 from kernel.clock import local_today
 from kernel.db import unit_of_work
 from kernel.errors import InvalidInput, NotFound, NotVisible, TooLarge
+from kernel.file_limits import claim_file_limits
 from kernel.xlsx_rows import FieldTooLarge
 from registry.outcomes import error_files
 from registry.outcomes.reading import read_chunks
@@ -66,7 +67,10 @@ def _read(received: ReceivedFile) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows as text, and the rows refused as they were read (field count, control
     characters)."""
     frames, shape = [], []
-    for chunk in read_chunks(received.path, received.file_format, received.encoding, COLUMNS):
+    limits = claim_file_limits()  # rows held below as a whole: at most so many
+    for chunk in read_chunks(
+        received.path, received.file_format, received.encoding, COLUMNS, limits
+    ):
         frames.append(chunk.frame)
         shape.extend(chunk.shape_problems)
     frame = pd.concat(frames, ignore_index=True) if frames else None

@@ -228,6 +228,36 @@ async def test_xlsx_text_past_the_field_limit_after_the_first_rows_fails_the_rea
     assert "is longer than 65536 bytes; at most 65536 bytes a field" in error, error
 
 
+@pytest.mark.parametrize("route", ["claims", "months"])
+async def test_claim_and_month_files_hold_at_most_their_row_limit(client, monkeypatch, route):
+    """Their rows are held in a worker's memory as a whole: a CSV past the limit is
+    refused at the door (which reads every record), a sheet declaring more rows too; a
+    sheet that holds more without declaring them fails its read."""
+    monkeypatch.setenv("CLAIM_FILE_MAX_ROWS", "50")
+    _, _, headers, data = ROUTES[route]
+    org, _, response = await send(client, route, csv_bytes([data] * 51, headers=headers), "a.csv")
+    refused(response, 400, "the file has more than 50 rows after its header; at most 50 rows")
+    assert await stored_files(org["id"]) == 0
+    _, _, response = await send(client, route, csv_bytes([data] * 50, headers=headers), "b.csv")
+    assert response.status_code in (201, 202), response.text
+    declared = hostile.workbook(hostile.sheet_xml(hostile.table(headers, [data]), "A1:D52"))
+    _, _, response = await send(client, route, declared, "c.xlsx")
+    refused(response, 400, "the sheet declares rows up to 52; at most 51 rows")
+    many = hostile.workbook(hostile.sheet_xml(hostile.table(headers, [data] * 51)))
+    error = await _failed_read(client, route, many, 400)
+    assert "the sheet has a row 52; at most 51 rows are read" in error, error
+
+
+async def test_outcome_reports_are_not_held_to_the_claim_file_row_limit(client, monkeypatch):
+    monkeypatch.setenv("CLAIM_FILE_MAX_ROWS", "5")
+    institution, key = await org_key("training_institution")
+    base = 4_700_000 + institution["id"] * 100
+    report = await finished(
+        client, key, await _upload(client, key, csv_bytes([row(base + i) for i in range(8)]))
+    )
+    assert report["accepted"] == 8, report
+
+
 def _nul_csv(headers: list[str], good: list[str], bad: list[str]) -> tuple[bytes, int]:
     """The file and the bad row's number: the NUL comes after the first 8 KiB, past the
     door's sniffing of binary files."""
