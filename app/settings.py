@@ -169,8 +169,11 @@ ENVIRONMENT: dict[str, str] = {
     "UPLOAD_MAX_COLUMNS": "most columns an uploaded CSV or XLSX file may have or declare; "
     "more gets 400 on file (default 200)",
     "UPLOAD_MAX_ROWS": "most rows an uploaded XLSX sheet may have or declare (default 1048576)",
-    "UPLOAD_MAX_FIELD_BYTES": "longest field of an uploaded CSV file; longer gets 413 "
-    "(default 65536)",
+    "CLAIM_FILE_MAX_ROWS": "most rows after the header of a claim file or internship month "
+    "file (held whole in memory, about 1 KB a row); more gets 400 on file or fails the "
+    "file's job (default 100000)",
+    "UPLOAD_MAX_FIELD_BYTES": "longest field of an uploaded CSV file, or text of an XLSX "
+    "cell or shared string; longer gets 413 (default 65536)",
     "UPLOAD_MAX_LINE_BYTES": "longest line of an uploaded CSV file; longer gets 413 "
     "(default 1048576)",
     "UPLOAD_MAX_XLSX_UNPACKED_BYTES": "most bytes an uploaded XLSX may unpack to, all its "

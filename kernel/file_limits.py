@@ -6,7 +6,8 @@ XLSX: the ZIP's declared sizes (each member and the total, and the compression r
 each member; zipfile never inflates a member past its declared size, so the central
 directory cannot lie its way past these) and the first sheet's `<dimension>`. CSV: the
 longest line (scanned while the upload is spooled), then the header's columns, each
-record's fields and field length (`check_csv`).
+record's fields and field length, and for a claim file or month file the number of
+records (`csv_records`; a sheet's rows are counted as it is read).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import os
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kernel.errors import InvalidInput, TooLarge
-from kernel.xlsx_rows import Budget, SheetError, column_index, first_sheet_name
+from kernel.xlsx_rows import DAMAGED, Budget, SheetError, column_index, damaged, first_sheet_name
 
 MAX_MEMBERS = 10_000
 _DIMENSION = re.compile(
@@ -37,6 +38,14 @@ class FileLimits:
     max_line_bytes: int = 1 << 20
     max_xlsx_unpacked_bytes: int = 1 << 30
     max_compression_ratio: int = 100
+    # Rows after the header, for files whose every row becomes a claim and is held in
+    # a worker's memory as a whole (claim files, internship month files); None: none.
+    max_data_rows: int | None = None
+
+    def holding_rows(self, count: int) -> FileLimits:
+        """These limits for a file of at most `count` rows after its header (a sheet's
+        row numbers then end at `count` + 1)."""
+        return replace(self, max_data_rows=count, max_rows=min(self.max_rows, count + 1))
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> FileLimits:
@@ -60,6 +69,14 @@ class FileLimits:
         )
 
 
+def claim_file_limits(env: dict[str, str] | None = None) -> FileLimits:
+    """The upload limits for a claim file or an internship month file: at most
+    CLAIM_FILE_MAX_ROWS rows after the header (about 1 KB of a worker's memory each)."""
+    env = dict(os.environ if env is None else env)
+    rows = _positive("CLAIM_FILE_MAX_ROWS", env.get("CLAIM_FILE_MAX_ROWS", "100000"))
+    return FileLimits.from_env(env).holding_rows(rows)
+
+
 def _positive(name: str, text: str) -> int:
     number = int(text)
     if number < 1:
@@ -72,25 +89,29 @@ def refuse(reason: str) -> InvalidInput:
 
 
 class LineScanner:
-    """The longest line of a byte stream, fed chunk by chunk (C-speed searches only)."""
+    """The longest line of a byte stream, fed chunk by chunk, in time linear in its
+    bytes: from the start of a line, the last newline within the limit starts the next
+    window (no newline there: a line too long). `rfind` searches a window from its end
+    and stops at that newline; past it to the window's end there is no newline, so the
+    next window's search stops before reaching it: each byte is searched about once."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.current = 0  # bytes of the line not yet ended
-        self._long = re.compile(rb"[^\n]{%d}" % (limit + 1))
 
     def feed(self, chunk: bytes) -> None:
-        first = chunk.find(b"\n")
-        if first < 0:
-            self.current += len(chunk)
-            self._check(self.current)
-            return
-        self._check(self.current + first)
-        last = chunk.rfind(b"\n")
-        if self._long.search(chunk, first + 1, last):
-            self._check(self.limit + 1)
-        self.current = len(chunk) - last - 1
-        self._check(self.current)
+        position, current, size = 0, self.current, len(chunk)
+        while True:
+            # The current line must end at or before index `position + limit - current`.
+            end = position + self.limit - current + 1
+            if end > size:
+                newline = chunk.rfind(b"\n", position)
+                self.current = current + size - position if newline < 0 else size - newline - 1
+                return
+            newline = chunk.rfind(b"\n", position, end)
+            if newline < 0:
+                self._check(self.limit + 1)
+            position, current = newline + 1, 0
 
     def _check(self, length: int) -> None:
         if length > self.limit:
@@ -105,8 +126,8 @@ def check_xlsx(path: Path, limits: FileLimits) -> None:
     """The ZIP's declared sizes and ratio, and the first sheet's declared dimension."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise refuse(f"the XLSX file cannot be read: not a ZIP file ({exc})") from None
+    except DAMAGED as exc:
+        raise refuse(damaged(exc)) from None
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
@@ -133,8 +154,8 @@ def check_xlsx(path: Path, limits: FileLimits) -> None:
             _check_dimension(archive, sheet, limits)
         except SheetError as exc:
             raise refuse(str(exc)) from None
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
-            raise refuse(f"the XLSX file cannot be read: the ZIP is damaged ({exc})") from None
+        except DAMAGED as exc:
+            raise refuse(damaged(exc)) from None
 
 
 def _check_dimension(archive: zipfile.ZipFile, sheet: str, limits: FileLimits) -> None:
@@ -169,6 +190,8 @@ def csv_records(
     longer than the csv module's own limit is the same clear refusal, never csv.Error.
     `strict`: a malformed quote is a refusal too (the csv module's strict mode)."""
     reader = csv.reader(handle, strict=strict)
+    most = None if limits.max_data_rows is None else limits.max_data_rows + 1
+    count = 0
     while True:
         try:
             record = next(reader)
@@ -183,6 +206,12 @@ def csv_records(
                     field="file",
                 ) from None
             raise refuse(f"line {reader.line_num}: not a readable CSV record ({exc})") from None
+        count += 1
+        if most is not None and count > most:
+            raise refuse(
+                f"the file has more than {most - 1} rows after its header; at most "
+                f"{most - 1} rows are read 文件最多读取 {most - 1} 行"
+            )
         if len(record) > limits.max_columns:
             raise refuse(
                 f"line {reader.line_num} has {len(record)} fields; at most "

@@ -5,7 +5,10 @@ row's cells as text the moment the row ends. Nothing is sized from what the file
 declares (a sheet may declare A1:XFD1048576 or place one cell there), so no grid is ever
 allocated: a cell past `max_columns` or a row past `max_rows` stops the read with an
 error naming the limit, and so does XML past `max_xml_bytes` (counted as it is
-inflated). Shared strings are parsed only as far as the cells read so far need.
+inflated) and a cell's or shared string's text past `max_field_bytes` (counted as its
+characters arrive, so it is refused before it is built). Shared strings are parsed
+only as far as the cells read so far need. A damaged file (its ZIP, its compressed
+data or its XML) is a SheetError saying so, whatever layer finds the damage.
 
 Cells read as a person typed them: whole numbers without ".0", dates (numbers in a date
 format) as ISO dates, booleans as true/false, formulas as their cached value.
@@ -13,8 +16,11 @@ format) as ISO dates, booleans as true/false, formulas as their cached value.
 
 from __future__ import annotations
 
+import lzma
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
@@ -31,8 +37,76 @@ _EPOCH_1900 = datetime(1899, 12, 30)
 _EPOCH_1904 = datetime(1904, 1, 1)
 
 
+# What reading a damaged XLSX raises below this module: zipfile's own errors, a short
+# file (EOFError), a bad CRC or header (BadZipFile), a compressed stream that does not
+# inflate (zlib.error, lzma.LZMAError; bz2 raises OSError), an encrypted part or an
+# unknown method (RuntimeError, NotImplementedError), a name, number or offset spelled
+# wrong (ValueError, UnicodeDecodeError, OverflowError, struct.error), malformed XML.
+DAMAGED: tuple[type[Exception], ...] = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    expat.ExpatError,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+    OverflowError,
+    struct.error,
+)
+
+
 class SheetError(ValueError):
     """The workbook cannot be read within the limits (the message says why)."""
+
+
+class FieldTooLarge(SheetError):
+    """A cell's or a shared string's text is past the field limit (a size: 413)."""
+
+
+def damaged(exc: BaseException) -> str:
+    """What a DAMAGED error says, as a reason."""
+    what = str(exc) or type(exc).__name__
+    return f"the XLSX file is damaged: {what[:200]} 表格文件已损坏"
+
+
+class _Text:
+    """Character data of one value, held to `limit` UTF-8 bytes as it arrives."""
+
+    __slots__ = ("chars", "limit", "parts", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.chars = 0
+        self.size = -1  # exact bytes, counted once the characters could exceed the limit
+
+    def add(self, text: str) -> bool:
+        """False once the text is longer than the limit."""
+        self.parts.append(text)
+        self.chars += len(text)
+        if self.chars * 4 <= self.limit:  # a character is at most 4 bytes
+            return True
+        if self.size < 0:
+            self.size = sum(_utf8_size(part) for part in self.parts)
+        else:
+            self.size += _utf8_size(text)
+        return self.size <= self.limit
+
+    def value(self) -> str:
+        return "".join(self.parts)
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _field_too_large(what: str, limit: int) -> FieldTooLarge:
+    return FieldTooLarge(
+        f"{what} is longer than {limit} bytes; at most {limit} bytes a field are read 字段过长"
+    )
 
 
 def column_index(letters: str) -> int:
@@ -158,7 +232,7 @@ def _uses_1904(archive: zipfile.ZipFile, budget: Budget) -> bool:
 class _SharedStrings:
     """The workbook's shared strings, parsed lazily up to the highest index asked for."""
 
-    def __init__(self, archive: zipfile.ZipFile, budget: Budget) -> None:
+    def __init__(self, archive: zipfile.ZipFile, budget: Budget, max_field_bytes: int) -> None:
         self.items: list[str] = []
         self._budget = budget
         self._member: IO[bytes] | None = None
@@ -169,14 +243,15 @@ class _SharedStrings:
         self._parser.StartElementHandler = self._start
         self._parser.EndElementHandler = self._end
         self._parser.CharacterDataHandler = self._text
-        self._parts: list[str] = []
+        self._max_field_bytes = max_field_bytes
+        self._parts = _Text(max_field_bytes)
         self._in_t = False
         self._phonetic = 0
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         local = _local(name)
         if local == "si":
-            self._parts = []
+            self._parts = _Text(self._max_field_bytes)
         elif local == "t":
             self._in_t = True
         elif local == "rPh":
@@ -185,15 +260,15 @@ class _SharedStrings:
     def _end(self, name: str) -> None:
         local = _local(name)
         if local == "si":
-            self.items.append(_unescape("".join(self._parts)))
+            self.items.append(_unescape(self._parts.value()))
         elif local == "t":
             self._in_t = False
         elif local == "rPh":
             self._phonetic -= 1
 
     def _text(self, data: str) -> None:
-        if self._in_t and not self._phonetic:
-            self._parts.append(data)
+        if self._in_t and not self._phonetic and not self._parts.add(data):
+            raise _field_too_large(f"shared string {len(self.items)}", self._max_field_bytes)
 
     def get(self, index: int) -> str:
         while index >= len(self.items) and self._member is not None:
@@ -244,19 +319,21 @@ class _SheetReader:
         epoch: datetime,
         max_columns: int,
         max_rows: int,
+        max_field_bytes: int,
     ) -> None:
         self.strings = strings
         self.date_styles = date_styles
         self.epoch = epoch
         self.max_columns = max_columns
         self.max_rows = max_rows
+        self.max_field_bytes = max_field_bytes
         self.ready: list[tuple[int, list[str]]] = []
         self.row_number = 0
         self.cells: dict[int, str] = {}
         self.column = -1
         self.kind = ""
         self.style = 0
-        self.text: list[str] = []
+        self.text = _Text(max_field_bytes)
         self.collecting = False
         self.in_cell = False
 
@@ -280,7 +357,7 @@ class _SheetReader:
             self.kind = attrs.get("t", "n")
             style = attrs.get("s")
             self.style = int(style) if style and style.isdigit() else 0
-            self.text = []
+            self.text = _Text(self.max_field_bytes)
             self.in_cell = True
         elif local == "row":
             number = attrs.get("r")
@@ -301,7 +378,7 @@ class _SheetReader:
             self.collecting = False
         elif local == "c":
             self.in_cell = False
-            raw = "".join(self.text)
+            raw = self.text.value()
             if raw:
                 self.cells[self.column] = self._value(raw)
         elif local == "row" and self.cells:
@@ -309,8 +386,9 @@ class _SheetReader:
             self.ready.append((self.row_number, [self.cells.get(i, "") for i in range(width)]))
 
     def data(self, text: str) -> None:
-        if self.collecting:
-            self.text.append(text)
+        if self.collecting and not self.text.add(text):
+            cell = f"{column_letters(self.column)}{self.row_number}"
+            raise _field_too_large(f"cell {cell}", self.max_field_bytes)
 
     def _value(self, raw: str) -> str:
         kind = self.kind
@@ -328,23 +406,28 @@ class _SheetReader:
 
 
 def rows(
-    path: str, *, max_columns: int, max_rows: int, max_xml_bytes: int
+    path: str, *, max_columns: int, max_rows: int, max_xml_bytes: int, max_field_bytes: int
 ) -> Iterator[tuple[int, list[str]]]:
     """(row number as the sheet numbers it, the row's cells as text) for every row with
     a value; cells are listed from column A to the row's last value."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SheetError(f"not a readable XLSX (ZIP) file: {exc}") from None
+    except DAMAGED as exc:
+        raise SheetError(damaged(exc)) from None
     with archive:
         budget = Budget(max_xml_bytes)
         try:
             name = first_sheet_name(archive, budget)
             epoch = _EPOCH_1904 if _uses_1904(archive, budget) else _EPOCH_1900
-            strings = _SharedStrings(archive, budget)
+            strings = _SharedStrings(archive, budget, max_field_bytes)
             try:
                 reader = _SheetReader(
-                    strings, _date_styles(archive, budget), epoch, max_columns, max_rows
+                    strings,
+                    _date_styles(archive, budget),
+                    epoch,
+                    max_columns,
+                    max_rows,
+                    max_field_bytes,
                 )
                 parser = expat.ParserCreate()
                 parser.buffer_text = True
@@ -366,8 +449,7 @@ def rows(
                 yield from reader.ready
             finally:
                 strings.close()
-        except expat.ExpatError as exc:
-            raise SheetError(f"the workbook's XML is malformed: {exc}") from None
-        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
-            # A member that fails its CRC or its declared size, or is encrypted.
-            raise SheetError(f"the XLSX (ZIP) file is damaged: {exc}") from None
+        except SheetError:
+            raise
+        except DAMAGED as exc:
+            raise SheetError(damaged(exc)) from None

@@ -58,14 +58,15 @@ class Chunk:
 
 def xlsx_rows(path: Path, limits: FileLimits | None = None) -> Iterator[tuple[int, list[str]]]:
     """The first sheet's rows with a value: (row number, cells as text); a cell past the
-    column limit, a row past the row limit or XML past the unpacked limit is a
-    ValueError (kernel.xlsx_rows.SheetError) naming the limit."""
+    column limit, a row past the row limit, XML past the unpacked limit or text past
+    the field limit is a ValueError (kernel.xlsx_rows.SheetError) naming the limit."""
     limits = limits or FileLimits.from_env()
     return sheet_rows.rows(
         str(path),
         max_columns=limits.max_columns,
         max_rows=limits.max_rows,
         max_xml_bytes=limits.max_xlsx_unpacked_bytes,
+        max_field_bytes=limits.max_field_bytes,
     )
 
 

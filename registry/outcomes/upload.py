@@ -16,6 +16,7 @@ from pathlib import Path
 from kernel import sandbox
 from kernel.errors import InvalidInput, TooLarge, UnsupportedFormat
 from kernel.file_limits import FileLimits, LineScanner, check_xlsx, csv_records
+from kernel.xlsx_rows import FieldTooLarge
 from registry.outcomes.columns import COLUMNS, Column, map_headers
 from registry.outcomes.reading import read_header, xlsx_rows
 
@@ -187,6 +188,8 @@ def _check_content(
             raise InvalidInput.single("file", "the first row must be the header 第一行须为表头")
         map_headers(headers, columns)
         has_row = _has_data_row(path, file_format, encoding, limits)
+    except FieldTooLarge as exc:
+        raise TooLarge(str(exc), field="file") from None
     except (ValueError, OSError) as exc:
         raise InvalidInput.single(
             "file", f"the {file_format.upper()} file cannot be read: {exc}"

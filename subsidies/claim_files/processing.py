@@ -28,6 +28,7 @@ from accounts.roles import OrgType, StaffRole
 from audit.log import record
 from kernel.clock import local_today, utcnow
 from kernel.errors import Conflict, DomainError, InvalidInput, NotFound
+from kernel.file_limits import claim_file_limits
 from registry.outcomes import error_files
 from registry.outcomes.reading import ShapeProblem, read_chunks
 from registry.tables import Person
@@ -83,9 +84,9 @@ def _read(
     file: dict[str, Any], columns: tuple[Any, ...]
 ) -> tuple[pd.DataFrame, list[ShapeProblem]]:
     frames, shape = [], []
-    for chunk in read_chunks(
-        Path(file["stored_path"]), file["file_format"], file["encoding"], columns
-    ):
+    limits = claim_file_limits()  # rows held below as a whole: at most so many
+    path = Path(file["stored_path"])
+    for chunk in read_chunks(path, file["file_format"], file["encoding"], columns, limits):
         frames.append(chunk.frame)
         shape.extend(chunk.shape_problems)
     keys = ["row", *(c.key for c in columns)]

@@ -16,6 +16,7 @@ from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
 from app.settings import Settings
+from kernel.file_limits import claim_file_limits
 from kernel.filenames import shown
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Output
@@ -115,6 +116,7 @@ class ClaimFileController(Controller):
             service.MAX_BYTES,
             folder_name=service.FOLDER,
             columns=service.file_columns(scheme),
+            limits=claim_file_limits(),
         )
         row = await service.submit(request.user, kind, claimant_id, claimant_type, received)
         return _out(row)

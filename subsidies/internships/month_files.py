@@ -22,7 +22,9 @@ from audit.log import record
 from kernel import sandbox
 from kernel.clock import local_today
 from kernel.db import unit_of_work
-from kernel.errors import InvalidInput, NotFound, NotVisible
+from kernel.errors import InvalidInput, NotFound, NotVisible, TooLarge
+from kernel.file_limits import claim_file_limits
+from kernel.xlsx_rows import FieldTooLarge
 from registry.outcomes import error_files
 from registry.outcomes.reading import read_chunks
 from registry.outcomes.upload import ReceivedFile
@@ -66,7 +68,10 @@ def _read(received: ReceivedFile) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The rows as text, and the rows refused as they were read (field count, control
     characters)."""
     frames, shape = [], []
-    for chunk in read_chunks(received.path, received.file_format, received.encoding, COLUMNS):
+    limits = claim_file_limits()  # rows held below as a whole: at most so many
+    for chunk in read_chunks(
+        received.path, received.file_format, received.encoding, COLUMNS, limits
+    ):
         frames.append(chunk.frame)
         shape.extend(chunk.shape_problems)
     frame = pd.concat(frames, ignore_index=True) if frames else None
@@ -149,6 +154,8 @@ async def submit(actor: Principal, host_id: int, received: ReceivedFile) -> dict
     try:
         # It reads from a parsing child (kernel.sandbox.stream): one of a bounded few.
         frame, shape_errors = await sandbox.call_async(_read, received)
+    except FieldTooLarge as exc:  # a cell past the field limit, after row 2
+        raise TooLarge(str(exc), field="file") from None
     except (OSError, ValueError) as exc:  # e.g. a cell past the column limit, after row 2
         raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
     today = local_today()

@@ -17,6 +17,7 @@ from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import OrgType, StaffRole
 from app.settings import Settings
+from kernel.file_limits import claim_file_limits
 from kernel.filenames import shown
 from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
@@ -247,6 +248,7 @@ class InternshipController(Controller):
             month_files.MAX_BYTES,
             folder_name=month_files.FOLDER,
             columns=COLUMNS,
+            limits=claim_file_limits(),
         )
         return _file_out(await month_files.submit(request.user, host_id, received))
 

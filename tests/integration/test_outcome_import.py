@@ -271,7 +271,7 @@ async def test_the_template_round_trips(client):
             400,
             "no rows",
         ),
-        (b"PK\x03\x04broken zip", "a.xlsx", 400, "cannot be read"),
+        (b"PK\x03\x04broken zip", "a.xlsx", 400, "the XLSX file is damaged: File is not a zip"),
     ],
 )
 async def test_bad_files_get_one_clear_error_and_store_nothing(

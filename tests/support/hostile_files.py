@@ -5,7 +5,9 @@ anywhere, or expand enormously."""
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 
 CONTENT_TYPES = (
@@ -71,14 +73,19 @@ def sheet_xml(
     yield b"</sheetData></worksheet>"
 
 
-def workbook(sheet: Iterable[bytes], level: int = 6, shared_strings: Iterable[bytes] = ()) -> bytes:
+def workbook(
+    sheet: Iterable[bytes],
+    level: int = 6,
+    shared_strings: Iterable[bytes] = (),
+    workbook_xml: str = WORKBOOK,
+) -> bytes:
     """An XLSX holding `sheet` (pieces of its XML, streamed into the ZIP) and, when given,
     xl/sharedStrings.xml (pieces of it)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", ROOT_RELS)
-        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/workbook.xml", workbook_xml)
         archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
         with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as out:
             for piece in sheet:
@@ -165,3 +172,41 @@ def expanding_sheet(headers: list[str], row: list[str], uncompressed_bytes: int)
         yield b"</sheetData></worksheet>"
 
     return workbook(pieces(), level=9)
+
+
+def broken_workbook_xml(headers: list[str], rows: list[list[str]]) -> bytes:
+    """A workbook whose xl/workbook.xml ends inside a tag (expat: unclosed token)."""
+    return workbook(sheet_xml(table(headers, rows)), workbook_xml="<workbook><sheets><sheet")
+
+
+def member_data(body: bytes, name: str) -> tuple[int, int]:
+    """Where the compressed bytes of the ZIP member `name` are: (offset, length)."""
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        info = archive.getinfo(name)
+    name_length, extra_length = struct.unpack(
+        "<HH", body[info.header_offset + 26 : info.header_offset + 30]
+    )
+    return info.header_offset + 30 + name_length + extra_length, info.compress_size
+
+
+def corrupt_deflate(body: bytes, at: float, name: str = "xl/worksheets/sheet1.xml") -> bytes:
+    """`body` with 40 bytes of the member's deflated data XORed, from `at` (a fraction of
+    its compressed length) or the first place after it where the stream then fails to
+    inflate (zlib.error: the damage is found as it is read, not at the CRC check)."""
+    start, length = member_data(body, name)
+    for offset in range(start + int(length * at), start + length - 40):
+        damaged = bytearray(body)
+        for i in range(offset, offset + 40):
+            damaged[i] ^= 0x5A
+        try:
+            zlib.decompressobj(-15).decompress(bytes(damaged[start : start + length]))
+        except zlib.error:
+            return bytes(damaged)
+    raise AssertionError("no 40 bytes of the member fail to inflate")
+
+
+def sheet_damaged_after(headers: list[str], rows: list[list[str]]) -> bytes:
+    """A workbook of `rows` (enough for some 1 MB of XML) whose sheet's deflate stream is
+    damaged four-fifths of the way in: the first rows read, the rest do not."""
+    body = workbook(sheet_xml(table(headers, rows)))
+    return corrupt_deflate(body, 0.8)
