@@ -157,21 +157,14 @@ async def call_async(function: Callable[..., Any], *args: Any) -> Any:
             field="file",
         )
     try:
-        future = asyncio.get_running_loop().run_in_executor(
-            held.executor, _holding, held, function, args
-        )
+        work = held.executor.submit(function, *args)
     except BaseException:
         held.release()
         raise
-    # A caller that goes away does not stop the parse: its thread gives the slot back.
-    return await future
-
-
-def _holding(held: ParseSlots, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    try:
-        return function(*args)
-    finally:
-        held.release()
+    # The slot goes back once the work is done or, cancelled with its caller while still
+    # queued, never runs; a caller that goes away does not stop a running parse.
+    work.add_done_callback(lambda _: held.release())
+    return await asyncio.wrap_future(work)
 
 
 def run(function: Callable[..., Any], *args: Any, limits: SandboxLimits | None = None) -> Any:

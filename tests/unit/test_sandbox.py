@@ -8,6 +8,7 @@ import asyncio
 import os
 import pickle
 import signal
+import threading
 import time
 from collections.abc import Iterator
 
@@ -148,3 +149,23 @@ async def test_uploads_take_slots_past_which_a_request_is_refused_but_a_job_read
     assert await sandbox.call_async(
         list, sandbox.stream(numbers, 2, encode=pickled, decode=unpickled)
     ) == [0, 1]
+
+
+async def test_a_call_cancelled_while_queued_for_a_parse_thread_gives_its_slot_back(
+    monkeypatch,
+):
+    monkeypatch.setenv("UPLOAD_PARSE_CONCURRENCY", "1")
+    held = sandbox.slots()
+    busy_thread, ran = threading.Event(), []
+    held.executor.submit(busy_thread.wait)  # the one parse thread, busy without a slot
+    call = asyncio.create_task(sandbox.call_async(ran.append, "ran"))
+    while held.busy == 0:  # until it holds the slot and waits for the thread
+        assert not call.done()
+        await asyncio.sleep(0.01)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    busy_thread.set()
+    await asyncio.wrap_future(held.executor.submit(lambda: None))  # the queue drained
+    assert held.busy == 0 and held.waiting == 0 and ran == []
+    assert await sandbox.call_async(ran.append, "ran") is None and ran == ["ran"]
