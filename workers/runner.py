@@ -261,11 +261,13 @@ async def _run(ctx: JobContext) -> None:
         log.exception("job %s (%s) attempt %s failed", ctx.job_id, ctx.kind, ctx.attempt)
         await _after_failure(ctx, _public_error(exc, ctx))
     except asyncio.CancelledError:
+        if not stopping.was_cut_off():
+            # Cancelled otherwise (a time limit): the attempt counts; the job keeps its
+            # lease and is taken over once that lapses.
+            raise
         # The handler's transactions rolled back as the cancellation passed through.
         heartbeat.cancel()
         await _hand_back(ctx)
-        if not stopping.was_cut_off():
-            raise
         asyncio.current_task().uncancel()  # type: ignore[union-attr]
     finally:
         heartbeat.cancel()
