@@ -185,10 +185,10 @@ ENVIRONMENT: dict[str, str] = {
     "the file could not be read (default 1024)",
     "UPLOAD_PARSE_CPU_SECONDS": "CPU seconds the child process that parses an uploaded file "
     "may use; more likewise (default 300)",
-    "UPLOAD_PARSE_CONCURRENCY": "most such child processes one process runs at once, "
-    "uploads' checks and jobs' reads together (default 2)",
+    "UPLOAD_PARSE_CONCURRENCY": "most such child processes one process runs at once for "
+    "uploads' checks only (a worker runs at most one per job thread) (default 2)",
     "UPLOAD_PARSE_QUEUE_SECONDS": "how long an upload waits for one when all are busy; "
-    "then 429 with Retry-After; a job waits as long as it takes (default 10)",
+    "then 429 with Retry-After (default 10)",
     "REVIEW_MIN_REVIEWERS": "fewest reviewers who must score an expert review case "
     "(default 3); a case may ask for more",
     "DAILY_SCAN_HOUR": "Beijing hour (0-23) from which the sweepers queue each day's "

@@ -3,9 +3,9 @@ slot for as long as its child runs (up to minutes) and the child may take a GiB 
 address space, so without a bound a burst of uploads would take every thread of the
 default pool (logins, readiness checks) and the machine's memory.
 
-Event-loop callers wait for a slot at most a given time and then give up (the request
-is told to come back); threads (jobs) wait as long as it takes. Both wait in one queue,
-served in arrival order; a freed slot passes straight to the next waiter."""
+Callers wait for a slot at most a given time and then give up (the request is told to
+come back). They wait in one queue, served in arrival order; a freed slot passes
+straight to the next waiter. Jobs' reads take no slot (kernel.sandbox)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,6 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-
-class _ThreadWaiter:
-    def __init__(self) -> None:
-        self.event = threading.Event()
-
-    def wake(self) -> bool:
-        self.event.set()
-        return True
 
 
 class _TaskWaiter:
@@ -84,12 +75,6 @@ class ParseSlots:
             except ValueError:
                 return False
             return True
-
-    def acquire(self) -> None:
-        """Blocks this thread until it holds a slot."""
-        waiter = _ThreadWaiter()
-        if not self._take_or_queue(waiter):
-            waiter.event.wait()
 
     async def acquire_async(self, within: float) -> bool:
         """True once this task holds a slot; False if none came within `within` s."""

@@ -12,12 +12,14 @@ Children come from a forkserver that has the parsing modules loaded: starting on
 fork of a small single-threaded process (milliseconds), never a fork of the threaded,
 asyncio, database-pooled process that asks.
 
-A process runs at most UPLOAD_PARSE_CONCURRENCY parses at once (kernel.parse_slots).
-From the event loop, `await run_async(...)` (or `call_async` for code that reads a
-`stream` and collects it) waits for a slot at most UPLOAD_PARSE_QUEUE_SECONDS, then is
-refused with 429 and Retry-After; the parse runs in a thread of its own pool, never the
-loop's default one (logins, readiness checks). `run` and `stream` called from other
-threads (jobs) wait for a slot as long as it takes.
+A process runs at most UPLOAD_PARSE_CONCURRENCY uploads' parses at once
+(kernel.parse_slots). From the event loop, `await run_async(...)` (or `call_async` for
+code that reads a `stream` and collects it) waits for a slot at most
+UPLOAD_PARSE_QUEUE_SECONDS, then is refused with 429 and Retry-After; the parse runs in
+a thread of its own pool, never the loop's default one (logins, readiness checks).
+`run` and `stream` called from other threads (jobs) take no slot: a worker runs at
+most one child per job thread already, and a job waiting for a slot would block a
+thread of the pool its own waiting runs in.
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ _context: Any = None
 _context_lock = threading.Lock()
 _slots: dict[tuple[int, int], ParseSlots] = {}  # by process and limit
 _slots_lock = threading.Lock()
-_here = threading.local()  # `holding`: this thread runs for a caller holding a slot
 
 # Message tags, child to parent.
 _ITEM, _RESULT, _ERROR, _MEMORY = b"I", b"R", b"E", b"M"
@@ -156,44 +157,20 @@ async def call_async(function: Callable[..., Any], *args: Any) -> Any:
             field="file",
         )
     try:
-        future = asyncio.get_running_loop().run_in_executor(
-            held.executor, _holding, held, function, args
-        )
+        work = held.executor.submit(function, *args)
     except BaseException:
         held.release()
         raise
-    # A caller that goes away does not stop the parse: its thread gives the slot back.
-    return await future
-
-
-def _holding(held: ParseSlots, function: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    _here.holding = True
-    try:
-        return function(*args)
-    finally:
-        _here.holding = False
-        held.release()
-
-
-@contextlib.contextmanager
-def _slot() -> Iterator[None]:
-    """A slot for a parse started outside `call_async` (a job's thread): waited for."""
-    if getattr(_here, "holding", False):
-        yield
-        return
-    held = slots()
-    held.acquire()
-    try:
-        yield
-    finally:
-        held.release()
+    # The slot goes back once the work is done or, cancelled with its caller while still
+    # queued, never runs; a caller that goes away does not stop a running parse.
+    work.add_done_callback(lambda _: held.release())
+    return await asyncio.wrap_future(work)
 
 
 def run(function: Callable[..., Any], *args: Any, limits: SandboxLimits | None = None) -> Any:
     """`function(*args)` in a limited child; its result (pickled) or its exception.
     Blocks: from the event loop, use `run_async`."""
-    with _slot():
-        return _run(function, args, limits)
+    return _run(function, args, limits)
 
 
 def _run(function: Callable[..., Any], args: tuple[Any, ...], limits: SandboxLimits | None) -> Any:
@@ -218,17 +195,16 @@ def stream(
     The child runs at most one item ahead (the pipe is its buffer). `encode` (in the child) turns
     an item into parts (bytes-like: an Arrow buffer is sent without a copy), `decode`
     (here) the parts back into an item. Closing this generator early kills the child.
-    Its first item waits for a slot, held until the generator ends."""
-    with _slot():
-        child = _Child(function, args, encode, limits or SandboxLimits.from_env())
-        try:
-            while True:
-                tag, parts = child.receive()
-                if tag == _RESULT:
-                    return
-                yield decode(parts)
-        finally:
-            child.stop()
+    It takes no slot: inside `call_async` that caller's slot covers it."""
+    child = _Child(function, args, encode, limits or SandboxLimits.from_env())
+    try:
+        while True:
+            tag, parts = child.receive()
+            if tag == _RESULT:
+                return
+            yield decode(parts)
+    finally:
+        child.stop()
 
 
 class _Child:

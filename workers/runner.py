@@ -146,7 +146,8 @@ async def claim(
 ) -> JobContext | None:
     """Takes a pending job, or a running one whose lease has expired (its worker died:
     one more death; at MAX_DEATHS the job is quarantined, not run). With `deaths`, only
-    while the job's deaths are still that many (what the gate was entered for)."""
+    if the job has that many once taken (what the gate was entered for); otherwise None,
+    and the job's message is sent again."""
     now = utcnow()
     pending = (Job.status == JobStatus.PENDING) & (
         Job.not_before.is_null() | (Job.not_before <= now)
@@ -154,7 +155,7 @@ async def claim(
     abandoned = (Job.status == JobStatus.RUNNING) & (Job.lease_expires_at < now)
     if deaths is not None:
         pending &= Job.deaths == deaths
-        abandoned &= Job.deaths == deaths
+        abandoned &= Job.deaths == deaths - 1
     row = await _take(job_id, pending, {}, now, lease_seconds)
     if row is None:
         row = await _take(job_id, abandoned, {Job.deaths: Job.deaths + 1}, now, lease_seconds)
@@ -194,11 +195,10 @@ async def _take(
 
 
 async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
-    seen = await _deaths_if_taken(job_id)
-    if seen is None:
+    deaths = await _deaths_if_taken(job_id)
+    if deaths is None:
         return
-    deaths, after = seen
-    async with GATE.entered(alone=1 <= after < MAX_DEATHS) as let_in:
+    async with GATE.entered(alone=1 <= deaths < MAX_DEATHS) as let_in:
         if not let_in:
             await _not_run_here(job_id)
             return
@@ -209,9 +209,9 @@ async def execute(job_id: int, lease_seconds: int = LEASE_SECONDS) -> None:
             await _run(ctx)
 
 
-async def _deaths_if_taken(job_id: int) -> tuple[int, int] | None:
-    """The job's deaths now and once taken (a takeover counts one), or None when it
-    cannot be taken now."""
+async def _deaths_if_taken(job_id: int) -> int | None:
+    """The job's deaths once taken (a takeover counts one), or None when it cannot be
+    taken now."""
     row = await (
         Job.select(Job.status, Job.deaths, Job.not_before, Job.lease_expires_at)
         .where(Job.id == job_id)
@@ -224,10 +224,10 @@ async def _deaths_if_taken(job_id: int) -> tuple[int, int] | None:
     if row["status"] == JobStatus.PENDING and (
         row["not_before"] is None or row["not_before"] <= now
     ):
-        return row["deaths"], row["deaths"]
+        return row["deaths"]
     expires = row["lease_expires_at"]
     if row["status"] == JobStatus.RUNNING and expires is not None and expires < now:
-        return row["deaths"], row["deaths"] + 1
+        return row["deaths"] + 1
     return None
 
 
@@ -261,11 +261,13 @@ async def _run(ctx: JobContext) -> None:
         log.exception("job %s (%s) attempt %s failed", ctx.job_id, ctx.kind, ctx.attempt)
         await _after_failure(ctx, _public_error(exc, ctx))
     except asyncio.CancelledError:
+        if not stopping.was_cut_off():
+            # Cancelled otherwise (a time limit): the attempt counts; the job keeps its
+            # lease and is taken over once that lapses.
+            raise
         # The handler's transactions rolled back as the cancellation passed through.
         heartbeat.cancel()
         await _hand_back(ctx)
-        if not stopping.was_cut_off():
-            raise
         asyncio.current_task().uncancel()  # type: ignore[union-attr]
     finally:
         heartbeat.cancel()

@@ -319,3 +319,50 @@ async def test_a_job_cut_off_by_a_stop_is_handed_back_not_charged(db, sent, gate
     row = await waiting.job_row(job_id)
     assert row["status"] == JobStatus.DONE and row["deaths"] == 0 and row["attempts"] == 2
     assert await effects(marker) == 1
+
+
+async def test_a_job_cancelled_not_by_a_stop_is_not_handed_back(db, sent):
+    """A cancellation such as the actor's time limit: the attempt counts, the job keeps
+    its lease, and is taken over (one death) once that lapses."""
+    job_id, marker = await new_job(steps=400, step_seconds=0.1)
+    task = asyncio.create_task(runner.execute(job_id))
+    await waiting.until(lambda: running(job_id), bool, "the job to run")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = await waiting.job_row(job_id)
+    assert row["status"] == JobStatus.RUNNING and row["lease_expires_at"] is not None
+    assert row["attempts"] == 1 and row["max_attempts"] == 5 and row["deaths"] == 0
+    assert await effects(marker) == 0
+
+    await (
+        Job.update(
+            {
+                Job.payload: json.dumps({"marker": marker, "steps": 0}),
+                Job.lease_expires_at: utcnow() - timedelta(seconds=1),
+            }
+        )
+        .where(Job.id == job_id)
+        .run()
+    )
+    await runner.execute(job_id)
+    row = await waiting.job_row(job_id)
+    assert row["status"] == JobStatus.DONE and row["deaths"] == 1 and row["attempts"] == 2
+    assert row["max_attempts"] == 5 and await effects(marker) == 1
+
+
+async def test_a_claim_takes_a_job_only_with_the_deaths_its_gate_was_entered_for(db, sent):
+    """Seen pending (not run alone), then abandoned by a worker that died: that takeover
+    would be its first death and must run alone, so this claim takes nothing."""
+    job_id, _ = await new_job()
+    await (
+        Job.update(
+            {Job.status: JobStatus.RUNNING, Job.lease_expires_at: utcnow() - timedelta(seconds=1)}
+        )
+        .where(Job.id == job_id)
+        .run()
+    )
+    assert await runner.claim(job_id, deaths=0) is None
+    assert (await waiting.job_row(job_id))["deaths"] == 0
+    ctx = await runner.claim(job_id, deaths=1)  # entered to run alone
+    assert ctx is not None and (await waiting.job_row(job_id))["deaths"] == 1

@@ -60,7 +60,7 @@ async def test_a_busy_parse_slot_refuses_uploads_but_not_logins_or_readiness(
         release.touch()
         assert await holding == "released"
 
-    # The slot free again (jobs of these uploads take it too: wait for them).
+    # The slot free again: uploads pass (their jobs' reads take no slot).
     monkeypatch.setenv("UPLOAD_PARSE_QUEUE_SECONDS", "600")
     for route in ROUTES:
         org, _, r = await send(client, route, _workbook(route), "fine.xlsx")

@@ -1,10 +1,9 @@
-"""kernel.parse_slots: tasks and threads share one queue of slots, served in arrival
-order; a task gives up after its wait, a cancelled one loses no slot."""
+"""kernel.parse_slots: tasks share one queue of slots, served in arrival order; a task
+gives up after its wait, a cancelled one loses no slot."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 
 from kernel.parse_slots import ParseSlots
 
@@ -28,21 +27,19 @@ async def test_a_task_past_the_limit_gives_up_after_its_wait():
     assert await slots.acquire_async(0)
 
 
-async def test_tasks_and_threads_are_served_in_arrival_order():
+async def test_tasks_are_served_in_arrival_order():
     slots = ParseSlots(1)
     assert await slots.acquire_async(0)
     first = asyncio.create_task(slots.acquire_async(600))
     await until(lambda: slots.waiting == 1)
-    got: list[str] = []
-    thread = threading.Thread(target=lambda: (slots.acquire(), got.append("thread")))
-    thread.start()
+    second = asyncio.create_task(slots.acquire_async(600))
     await until(lambda: slots.waiting == 2)
-    slots.release()  # to the task, which came first
+    slots.release()  # to the task which came first
     assert await first
-    assert slots.busy == 1 and slots.waiting == 1 and not got
-    slots.release()  # to the thread
-    await asyncio.to_thread(thread.join)
-    assert got == ["thread"] and slots.busy == 1
+    assert slots.busy == 1 and slots.waiting == 1 and not second.done()
+    slots.release()  # to the second
+    assert await second
+    assert slots.busy == 1
     slots.release()
     assert slots.busy == 0
 

@@ -8,6 +8,7 @@ import asyncio
 import os
 import pickle
 import signal
+import threading
 import time
 from collections.abc import Iterator
 
@@ -123,7 +124,7 @@ def test_the_limits_come_from_the_environment():
         sandbox.SandboxLimits.from_env({"UPLOAD_PARSE_MEMORY_MB": "0"})
 
 
-async def test_parses_take_slots_past_which_a_request_is_refused_and_a_job_waits(
+async def test_uploads_take_slots_past_which_a_request_is_refused_but_a_job_reads(
     monkeypatch, tmp_path
 ):
     monkeypatch.setenv("UPLOAD_PARSE_CONCURRENCY", "1")
@@ -136,17 +137,35 @@ async def test_parses_take_slots_past_which_a_request_is_refused_and_a_job_waits
         await sandbox.run_async(allocate, 1, limits=SMALL)
     assert refused.value.retry_after == 1 and refused.value.details["field"] == "file"
     assert "too many files are being checked; try again in 1 s" in refused.value.message
-    # A job's thread waits for the slot instead.
+    # A job's read takes no slot: it runs while every slot is held.
     items = sandbox.stream(numbers, 3, encode=pickled, decode=unpickled, limits=SMALL)
-    job = asyncio.create_task(asyncio.to_thread(list, items))
-    while sandbox.slots().waiting == 0:
-        assert not job.done()
-        await asyncio.sleep(0.01)
+    assert await asyncio.to_thread(list, items) == [0, 1, 2]
+    assert await asyncio.to_thread(sandbox.run, allocate, 1, limits=SMALL) == 1 << 20
+    assert sandbox.slots().busy == 1 and sandbox.slots().waiting == 0
     release.touch()
     assert await holding == "released"
-    assert await job == [0, 1, 2]
     assert sandbox.slots().busy == 0
     # Collected from a stream inside call_async: one slot, not two.
     assert await sandbox.call_async(
         list, sandbox.stream(numbers, 2, encode=pickled, decode=unpickled)
     ) == [0, 1]
+
+
+async def test_a_call_cancelled_while_queued_for_a_parse_thread_gives_its_slot_back(
+    monkeypatch,
+):
+    monkeypatch.setenv("UPLOAD_PARSE_CONCURRENCY", "1")
+    held = sandbox.slots()
+    busy_thread, ran = threading.Event(), []
+    held.executor.submit(busy_thread.wait)  # the one parse thread, busy without a slot
+    call = asyncio.create_task(sandbox.call_async(ran.append, "ran"))
+    while held.busy == 0:  # until it holds the slot and waits for the thread
+        assert not call.done()
+        await asyncio.sleep(0.01)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    busy_thread.set()
+    await asyncio.wrap_future(held.executor.submit(lambda: None))  # the queue drained
+    assert held.busy == 0 and held.waiting == 0 and ran == []
+    assert await sandbox.call_async(ran.append, "ran") is None and ran == ["ran"]
