@@ -173,11 +173,8 @@ def shutdown_seconds(stop_grace_seconds: float) -> float:
 def _stop_with_parent() -> None:
     """In a slot's main process before it runs: SIGTERM when the supervisor dies (even
     by SIGKILL), so no slot outlives it unsupervised. Linux only; elsewhere a no-op."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

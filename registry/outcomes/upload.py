@@ -9,6 +9,7 @@ import codecs
 import hashlib
 import os
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +94,7 @@ def _check_file(
 
 def _check_csv_records(path: Path, encoding: str | None, limits: FileLimits) -> None:
     with open(path, encoding=_text_encoding(encoding), newline="") as handle:
-        for _ in csv_records(handle, limits):
-            pass
+        deque(csv_records(handle, limits), maxlen=0)  # reading every record checks it
 
 
 def _text_encoding(encoding: str | None) -> str:
