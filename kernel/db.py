@@ -121,8 +121,10 @@ def in_unit_of_work() -> bool:
 
 def detach_from_unit_of_work() -> None:
     """In a task started inside a unit of work (which copies its context): this task's
-    own units of work then open transactions of their own instead of joining that one."""
-    engine().current_transaction.set(None)
+    own units of work then open transactions of their own instead of joining that one.
+    With no engine bound there is no transaction to leave."""
+    if _engine is not None:
+        _engine.current_transaction.set(None)
     _after_commit.set(None)
 
 
