@@ -62,11 +62,11 @@ def check_entries(year: int, entries: Sequence[Entry], where: Where) -> list[Fie
             continue
         if day in first_seen:
             earlier = entries[first_seen[day]]
-            both = {earlier.kind, entry.kind} == {HOLIDAY, WORKING_DAY}
+            first = where(first_seen[day], "date")
             reason = (
-                f"{day} is both a holiday and an adjusted working day (see {where(first_seen[day], 'date')})"
-                if both
-                else f"{day} appears again (first at {where(first_seen[day], 'date')})"
+                f"{day} is both a holiday and an adjusted working day (see {first})"
+                if {earlier.kind, entry.kind} == {HOLIDAY, WORKING_DAY}
+                else f"{day} appears again (first at {first})"
             )
             errors.append(FieldError(where(i, "date"), reason))
             continue
@@ -75,7 +75,8 @@ def check_entries(year: int, entries: Sequence[Entry], where: Where) -> list[Fie
             errors.append(
                 FieldError(
                     where(i, "date"),
-                    f"{day} is a weekday; an adjusted working day (调休上班) is a Saturday or Sunday",
+                    f"{day} is a weekday; an adjusted working day (调休上班) is a Saturday "
+                    "or Sunday",
                 )
             )
     if not errors and not any(e.kind == HOLIDAY for e in entries):

@@ -6,7 +6,6 @@ spreadsheet shows them (the header is row 1). The file is held to the upload lim
 
 from __future__ import annotations
 
-import csv
 import io
 import os
 import re
@@ -52,7 +51,9 @@ def read(data: bytes, limits: FileLimits) -> tuple[list[tuple[int, Entry]], list
         try:
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise InvalidInput.single("file", "the file is neither UTF-8 nor GB18030 text") from None
+            raise InvalidInput.single(
+                "file", "the file is neither UTF-8 nor GB18030 text"
+            ) from None
     if "\x00" in text:
         raise InvalidInput.single("file", "the file contains NUL characters: not a CSV text file")
     records = csv_records(io.StringIO(text, newline=""), limits, strict=True)
@@ -113,7 +114,9 @@ def _from_cells(
         day = parse_date(cell("date"))
         if day is None:
             errors.append(
-                FieldError(f"row {row_no}, column date", f"{cell('date')!r} is not a date YYYY-MM-DD")
+                FieldError(
+                    f"row {row_no}, column date", f"{cell('date')!r} is not a date YYYY-MM-DD"
+                )
             )
         kind_text = cell("kind")
         kind = KIND_WORDS.get(kind_text.lower(), kind_text)
