@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody, PathParameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
 from accounts.guards import allow
@@ -149,7 +149,7 @@ class CalendarController(Controller):
         return await _year_out(await service.replace_from_file(request.user, year, source, data))
 
     @get("/working-days", guards=[STAFF])
-    async def working_days(self, start: dt.date, days: PlanDays) -> WorkingDaysOut:
+    async def working_days(self, start: FromQuery[dt.date], days: PlanDays) -> WorkingDaysOut:
         """Answers the last day of a period of `days` working days from `start` (past or future),
         with the holidays and adjusted working days it crosses, as notices count them (staff).
         A period reaching a year whose schedule is not entered answers 409 naming the year."""
