@@ -65,23 +65,28 @@ async def admin() -> dict[str, str]:
     return bearer(token)
 
 
-async def test_a_notice_into_2027_waits_for_its_schedule_then_counts_on_it(
-    client, day, without_2027
-):
+async def shortlisted_round(client, oh: dict[str, str]) -> str:
+    """A round with one shortlisted application; the URL its notice is published at."""
     enterprise, key = await org_key("enterprise")
-    _, oh = await officer()
     rnd = await pool_and_round(client, oh)
     person = await talent()
     await employ(person, enterprise["id"])
     r = await apply(client, bearer(key), rnd["id"], person)
     assert r.status_code == 201, r.text
-    day(date(2026, 12, 27))
     r = await client.post(
         f"/api/v1/appraisals/rounds/{rnd['id']}/shortlist", json={"places": 1}, headers=oh
     )
     assert r.status_code == 200, r.text
+    return f"/api/v1/appraisals/rounds/{rnd['id']}/notices"
+
+
+async def test_a_notice_into_2027_waits_for_its_schedule_then_counts_on_it(
+    client, day, without_2027
+):
+    _, oh = await officer()
+    publish = await shortlisted_round(client, oh)
+    day(date(2026, 12, 27))
     notice = {"starts_on": "2026-12-28"}
-    publish = f"/api/v1/appraisals/rounds/{rnd['id']}/notices"
 
     r = await client.post(publish, json=notice, headers=oh)
     assert r.status_code == 409, r.text
@@ -236,9 +241,10 @@ async def test_officers_plan_a_period_of_working_days(client):
 
 
 async def test_from_november_readiness_and_officers_are_warned_of_a_missing_year(
-    client, now, without_2027
+    client, day, now, without_2027
 ):
     _, oh = await officer()
+    publish = await shortlisted_round(client, oh)
     now(datetime(2026, 10, 31, 15, 59, tzinfo=UTC))  # 23:59 on 31 October in Beijing
     r = await client.get("/api/v1/health/ready")
     assert r.status_code == 200 and r.json()["warnings"] == []
@@ -255,6 +261,13 @@ async def test_from_november_readiness_and_officers_are_warned_of_a_missing_year
         "/api/v1/calendar/working-days", params={"start": "2026-11-02", "days": 5}, headers=oh
     )
     assert r.status_code == 200 and r.json()["warnings"] == [warning]
+    # A notice inside 2026 is published, and its answers tell the officer.
+    day(date(2026, 11, 27))
+    r = await client.post(publish, json={"starts_on": "2026-11-30"}, headers=oh)
+    assert r.status_code == 201 and r.json()["ends_on"] == "2026-12-11", r.text
+    assert r.json()["warnings"] == [warning]
+    r = await client.get(f"/api/v1/notices/{r.json()['id']}", headers=oh)
+    assert r.json()["warnings"] == [warning]
 
     r = await client.put(
         "/api/v1/calendar/years/2027",
