@@ -45,8 +45,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Checks that the database and the broker answer (readiness), or 503 naming what is down.
 
     200 when the database answers SELECT 1 and the broker accepts a connection; on 503
-    take the process out of the load balancer. `warnings` name what needs doing but does
-    not stop the service (from 1 November: next year's holiday schedule not entered)."""
+    take the process out of the load balancer. `warnings` name what needs doing without
+    stopping the service (from 1 November: next year's holiday schedule not entered)."""
     settings: Settings = request.app.state.settings
     report = await readiness.run_checks(
         {"database": readiness.database, "broker": readiness.broker_check(settings.broker_url)}

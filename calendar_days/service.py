@@ -91,17 +91,9 @@ async def plan(start: date, days: int) -> dict[str, Any]:
     return {"start": start, "days": days, "first_day": first, "end": end, "crossed": crossed}
 
 
-async def covered_years() -> list[int]:
-    return [r["year"] for r in await CalendarYear.select(CalendarYear.year)]
-
-
-def today() -> date:
-    return clock.local_date(clock.utcnow())
-
-
 async def current_warnings() -> list[str]:
     """Next year's schedule missing from 1 November (Beijing date)."""
-    day = today()
+    day = clock.local_date(clock.utcnow())
     if day.month < warnings.WARN_FROM_MONTH:
         return []
     covered = await CalendarYear.select(CalendarYear.year).where(CalendarYear.year == day.year + 1)
