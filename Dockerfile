@@ -14,6 +14,7 @@ COPY subsidies subsidies
 COPY certificates certificates
 COPY workers workers
 COPY reviews reviews
+COPY calendar_days calendar_days
 COPY piccolo_conf.py ./
 RUN pip install --no-cache-dir .
 ENV HOST=0.0.0.0 PORT=8000

@@ -24,5 +24,6 @@ APP_REGISTRY = AppRegistry(
         "subsidies.batches.piccolo_app",
         "certificates.piccolo_app",
         "registry.appraisals.piccolo_app",
+        "calendar_days.piccolo_app",
     ]
 )

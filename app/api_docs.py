@@ -44,6 +44,8 @@ SIGNED_IN = [{"bearer": []}, {"apiKey": []}]
 
 # Answered 429 by throttling outside Litestar's rate-limit middleware.
 THROTTLED = {("POST", "/api/v1/auth/login")}
+# Reads answered 409: a period reaching a year whose holiday schedule is not entered.
+CONFLICTING_READS = {("GET", "/api/v1/calendar/working-days")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 # Handler arguments that are not client input.
 NOT_INPUT = {"request", "state", "scope", "self"}
@@ -168,6 +170,8 @@ def _document(handler: HTTPRouteHandler, path: str) -> None:
         statuses.add(413)
         if not public:
             statuses.add(409)
+    if any((m, path) in CONFLICTING_READS for m in methods):
+        statuses.add(409)
     if handler.resolve_request_max_body_size() is None:  # file uploads
         statuses |= {413, 415}
     rate_limited = any(

@@ -16,6 +16,7 @@ from app.request_context import RequestContextMiddleware
 from app.security import secured
 from app.settings import Settings
 from audit.routes import AuditController
+from calendar_days.routes import CalendarController
 from certificates.routes import DocumentController, VerifyController
 from registry.appraisals.routes import AppraisalController, NoticeController, NoticePageController
 from registry.certificate_routes import CertificateController
@@ -71,6 +72,7 @@ def create_app(
             AppraisalController,
             NoticeController,
             NoticePageController,
+            CalendarController,
             InternshipController,
             ClaimController,
             ClaimFileController,

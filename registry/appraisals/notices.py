@@ -7,17 +7,13 @@ from typing import Any
 
 from accounts.principal import Principal
 from audit.log import record
+from calendar_days import service as calendar
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, InvalidInput, NotFound
 from kernel.masking import mask_id_number
 from registry.appraisals import applications, clock, policy, rounds, rules
 from registry.appraisals.tables import TalentApplication, TalentNotice, TalentObjection
-from registry.appraisals.working_days import (
-    CalendarNotCovered,
-    add_working_days,
-    working_days_after,
-)
 from registry.organisations import for_update
 from reviews import cases
 
@@ -25,19 +21,12 @@ PUBLIC_ACTOR = "public:objection"  # objections come from anyone, without an acc
 OUTCOMES = ("upheld", "dismissed")
 
 
-def _notice_end(starts_on: date, days: int, field: str) -> date:
-    try:
-        return add_working_days(starts_on, days)
-    except CalendarNotCovered as error:
-        raise Conflict(str(error), field=field, year=error.year) from None
-
-
 async def publish(actor: Principal, round_id: int, starts_on: date) -> dict[str, Any]:
     """Puts every shortlisted application of the round on notice from `starts_on` for
     the policy's number of working days."""
     rules.validate_notice_start(starts_on, clock.today())
     days = policy.current().notice_working_days
-    ends_on = _notice_end(starts_on, days, "starts_on")
+    ends_on = await calendar.period_end(starts_on, days, "starts_on")
     async with unit_of_work():
         await rounds.round_row(round_id)
         shortlisted = await for_update(
@@ -111,6 +100,7 @@ async def notice_view(notice_id: int) -> dict[str, Any]:
     if notice is None:
         raise NotFound("notice not found", notice_id=notice_id)
     notice["entries"] = await _entries(TalentApplication.notice == notice_id)
+    notice["warnings"] = await calendar.current_warnings()  # officers plan the next notice
     return notice
 
 
@@ -261,10 +251,7 @@ async def resolve(actor: Principal, objection_id: int, outcome: str, reason: str
             days = policy.current().extension_days()
             ends_on = app["notice_ends_on"]
             if days:
-                try:
-                    floor = working_days_after(today, days)
-                except CalendarNotCovered as error:
-                    raise Conflict(str(error), field="extension", year=error.year) from None
+                floor = await calendar.working_days_after(today, days, "extension")
                 if ends_on is None or floor > ends_on:
                     extended_to = ends_on = floor
             await _close(objection_id, "dismissed", actor, reason, extended_to)

@@ -241,6 +241,7 @@ class NoticeOut(Output):
     published_by: str
     published_at: datetime
     entries: list[NoticeEntryOut]
+    warnings: list[str]  # e.g. next year's holiday schedule is not entered yet
 
 
 class CurrentNoticeOut(Output):

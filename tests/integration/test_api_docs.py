@@ -39,6 +39,7 @@ async def test_the_document_declares_how_to_sign_in_and_the_errors_of_each_opera
     assert {"409", "413"} <= answers("/api/v1/claims/{claim_id}/approve", "post")
     assert {"413", "415"} <= answers("/api/v1/outcome-reports", "post")
     assert "429" in answers("/api/v1/auth/login", "post")
+    assert "409" in answers("/api/v1/calendar/working-days", "get")  # a year not entered
     assert "security" not in paths["/api/v1/auth/login"]["post"]  # public
     assert "security" not in paths["/verify/{code}"]["get"]
 

@@ -3,8 +3,9 @@ application to award and entitlements, every refusal with its reason, score secr
 objections, and the quota under concurrent approvals.
 
 The workflow's day is set through registry.appraisals.clock (a notice runs ten
-working days; tests do not wait for them). The days used are in 2026, a year the
-holiday library covers: Monday 2026-03-02 + 10 working days = Friday 2026-03-13."""
+working days; tests do not wait for them). The days used are in 2026, a year whose
+schedule the calendar is seeded with: Monday 2026-03-02 + 10 working days = Friday
+2026-03-13."""
 
 from __future__ import annotations
 
@@ -557,7 +558,7 @@ async def test_upheld_objection_rejects_and_the_calendar_fails_loudly(client, da
     await employ(person, enterprise["id"])
     app = (await apply(client, eh, rnd["id"], person)).json()
 
-    # A notice reaching into a year the holiday library does not cover is refused.
+    # A notice reaching into a year whose holiday schedule is not entered is refused.
     day(date(2026, 12, 20))
     r = await client.post(
         f"/api/v1/appraisals/rounds/{rnd['id']}/shortlist", json={"places": 1}, headers=oh
@@ -568,7 +569,7 @@ async def test_upheld_objection_rejects_and_the_calendar_fails_loudly(client, da
         json={"starts_on": "2026-12-21"},
         headers=oh,
     )
-    assert r.status_code == 409 and "for 2027 is not in chinesecalendar" in r.json()["detail"]
+    assert r.status_code == 409 and "for 2027 has not been entered" in r.json()["detail"]
     # Nor may a notice start in the past.
     r = await client.post(
         f"/api/v1/appraisals/rounds/{rnd['id']}/notices",

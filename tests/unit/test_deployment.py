@@ -23,6 +23,7 @@ PACKAGES = (
     "certificates",
     "workers",
     "reviews",
+    "calendar_days",
 )
 
 

@@ -1,5 +1,6 @@
-"""Working days on the official calendar (chinesecalendar), checked against the State
-Council's published schedules:
+"""Working days counted on an injected calendar. The official schedules come from the
+library the migration seeds the calendar table with, checked against the State Council's
+notices:
 
 - 2025 (国办发明电〔2024〕12号): Spring Festival 28 Jan - 4 Feb off, Sunday 26 Jan and
   Saturday 8 Feb worked; National Day with Mid-Autumn 1-8 Oct off, Sunday 28 Sep and
@@ -11,14 +12,29 @@ Council's published schedules:
 
 from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
 
-from registry.appraisals.working_days import (
+from calendar_days.working_days import (
+    HOLIDAY,
+    WORKING_DAY,
+    Calendar,
     CalendarNotCovered,
-    add_working_days,
-    count_working_days,
-    is_working_day,
-    working_days_after,
+    DayOff,
+    years_for,
+)
+
+OFFICIAL = Calendar(
+    holidays={d: n for d, n in chinese_calendar.holidays.items() if d.year in (2025, 2026)},
+    working_days={d: n for d, n in chinese_calendar.workdays.items() if d.year in (2025, 2026)},
+    years=frozenset({2025, 2026}),
+)
+# A year entered by hand (test data, not an official schedule): a Wednesday off, and the
+# Sunday before it worked.
+ENTERED = Calendar(
+    holidays={date(2030, 5, 1): "劳动节"},
+    working_days={date(2030, 4, 28): "劳动节"},
+    years=frozenset({2030}),
 )
 
 
@@ -43,7 +59,7 @@ from registry.appraisals.working_days import (
     ],
 )
 def test_the_official_calendar(day, working):
-    assert is_working_day(day) is working
+    assert OFFICIAL.is_working_day(day) is working
 
 
 @pytest.mark.parametrize(
@@ -69,27 +85,47 @@ def test_the_official_calendar(day, working):
     ],
 )
 def test_ten_working_days(start, end):
-    assert add_working_days(start, 10) == end
+    assert OFFICIAL.add_working_days(start, 10) == end
     first = start
-    while not is_working_day(first):
+    while not OFFICIAL.is_working_day(first):
         first += timedelta(days=1)
-    assert count_working_days(first, end) == 10
+    assert OFFICIAL.count_working_days(first, end) == 10
+
+
+def test_an_entered_year_counts_its_holidays_and_adjusted_days():
+    # Fri 26 Apr (1), Sun 28 (2, worked), Mon 29, Tue 30 (3, 4), Wed 1 May off, Thu 2 (5).
+    assert ENTERED.add_working_days(date(2030, 4, 26), 5) == date(2030, 5, 2)
+    assert ENTERED.named_days(date(2030, 4, 26), date(2030, 5, 2)) == [
+        DayOff(date(2030, 4, 28), WORKING_DAY, "劳动节"),
+        DayOff(date(2030, 5, 1), HOLIDAY, "劳动节"),
+    ]
+    # Weekdays alone would give Fri 3 May and skip the Sunday.
+    assert not Calendar(years=frozenset({2030})).is_working_day(date(2030, 4, 28))
 
 
 def test_an_extension_counts_from_the_day_after():
-    assert working_days_after(date(2026, 3, 16), 5) == date(2026, 3, 23)
-    assert working_days_after(date(2026, 2, 13), 1) == date(2026, 2, 14)  # adjusted Saturday
+    assert OFFICIAL.working_days_after(date(2026, 3, 16), 5) == date(2026, 3, 23)
+    assert OFFICIAL.working_days_after(date(2026, 2, 13), 1) == date(2026, 2, 14)  # adjusted
 
 
-def test_a_year_the_library_does_not_cover_fails_loudly():
+def test_a_year_without_a_schedule_fails_loudly_naming_how_to_enter_it():
     with pytest.raises(CalendarNotCovered) as caught:
-        add_working_days(date(2026, 12, 21), 10)  # runs into 2027
+        OFFICIAL.add_working_days(date(2026, 12, 21), 10)  # runs into 2027
     assert caught.value.year == 2027
-    assert "2027 is not in chinesecalendar" in str(caught.value)
+    assert "schedule for 2027 has not been entered" in str(caught.value)
+    assert "PUT /api/v1/calendar/years/2027" in str(caught.value)
     with pytest.raises(CalendarNotCovered):
-        is_working_day(date(2003, 5, 1))
+        OFFICIAL.is_working_day(date(2024, 5, 1))
+    # A period that stays inside the covered years never looks at the next one.
+    assert OFFICIAL.add_working_days(date(2026, 12, 1), 10) == date(2026, 12, 14)
+
+
+def test_the_years_a_period_may_reach():
+    assert list(years_for(date(2026, 3, 2), 10)) == [2026, 2027]
+    assert list(years_for(date(2026, 12, 28), 60)) == [2026, 2027]
+    assert list(years_for(date(2026, 1, 5), 250)) == [2026, 2027, 2028]
 
 
 def test_a_period_has_at_least_one_day():
     with pytest.raises(ValueError):
-        add_working_days(date(2026, 3, 2), 0)
+        OFFICIAL.add_working_days(date(2026, 3, 2), 0)
