@@ -29,6 +29,7 @@ from certificates.urls import verify_base_url, verify_url
 from kernel.clock import local_date, local_today, utcnow
 from kernel.db import unit_of_work
 from kernel.errors import DomainError
+from kernel.labels import SCHEME, label
 from kernel.masking import mask_account_number, mask_id_number, mask_name
 from registry.organisations import mask_account
 from subsidies.batches import rules
@@ -315,7 +316,7 @@ def notice_for(
         line_no=line["line_no"],
         reference=line["reference"],
         scheme=line["scheme"],
-        scheme_title_zh=title.get("zh") or line["scheme"],
+        scheme_title_zh=title.get("zh") or label(SCHEME, line["scheme"]),
         scheme_title_en=title.get("en") or line["scheme"],
         policy_source=title.get("source") or None,
         period_from=batch.get("period_from"),

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-
 # Printed on every document as its issuer. Settings and the policy catalogue carry no
 # issuer name: the bureau is the only one this service issues for.
 ISSUING_AUTHORITY = "东莞市人力资源和社会保障局"

@@ -126,7 +126,9 @@ def wrap(text: str, width: int) -> list[str]:
 
 
 def row_height(values: Sequence[str]) -> int:
-    return max(len(wrap(value, width)) for value, (_, width, _) in zip(values, COLUMNS, strict=True))
+    return max(
+        len(wrap(value, width)) for value, (_, width, _) in zip(values, COLUMNS, strict=True)
+    )
 
 
 def listing_row(values: Sequence[str]) -> str:

@@ -33,7 +33,7 @@ from weasyprint.text.fonts import FontConfiguration
 from certificates import fonts, models, pages
 from certificates.capitals import capital_amount, figures
 from certificates.qr import qr_png_data_uri
-from kernel.labels import LEVEL
+from kernel.labels import LEVEL, SCHEME, label
 from kernel.local_time import cn_date
 
 _font_config: FontConfiguration | None = None
@@ -74,6 +74,7 @@ _env.globals.update(
     period=period,
     month=lambda day: f"{day.year}年{day.month}月",
     level_names=LEVEL,
+    scheme_name=lambda code: label(SCHEME, code),
     authority=models.ISSUING_AUTHORITY,
 )
 

@@ -56,7 +56,12 @@ BATCH_STATUS = {
     "released": "已释放",
 }
 
-PAYMENT_STATUS = {"pending": "待支付", "paid": "已支付", "failed": "支付失败", "cancelled": "已取消"}
+PAYMENT_STATUS = {
+    "pending": "待支付",
+    "paid": "已支付",
+    "failed": "支付失败",
+    "cancelled": "已取消",
+}
 
 STAFF_ROLE = {
     "reviewer": "评审专家",

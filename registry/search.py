@@ -24,8 +24,8 @@ from piccolo.table import Table
 
 from accounts.principal import Principal
 from audit.log import record
-from kernel.clock import CHINA
 from kernel import labels
+from kernel.clock import CHINA
 from kernel.errors import FieldError, InvalidInput
 from registry import occupations
 from registry.exports import Column
