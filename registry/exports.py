@@ -150,7 +150,8 @@ class _XlsxSheet:
                 if value is None:
                     continue
                 if isinstance(value, datetime):
-                    sheet.write_datetime(r, i, beijing(value), formats["datetime"])
+                    moment = beijing(value).replace(microsecond=0)  # to the second, as CSV
+                    sheet.write_datetime(r, i, moment, formats["datetime"])
                 elif isinstance(value, date):
                     sheet.write_datetime(r, i, value, formats["date"])
                 elif isinstance(value, int | float) and column.kind in ("int", "float"):
