@@ -20,6 +20,7 @@ import json
 from datetime import date
 from typing import Any
 
+from accounts.signers import signers
 from app.settings import Settings
 from certificates import codes, kinds, rendering, service
 from certificates.models import NoticeData, SummaryData, SummaryLine, TraceStep, Verification
@@ -28,10 +29,12 @@ from certificates.urls import verify_base_url, verify_url
 from kernel.clock import local_date, local_today, utcnow
 from kernel.db import unit_of_work
 from kernel.errors import DomainError
-from kernel.masking import mask_name
+from kernel.labels import SCHEME, label
+from kernel.masking import mask_account_number, mask_id_number, mask_name
 from registry.organisations import mask_account
 from subsidies.batches import rules
 from subsidies.batches.totals import checked_lines, load_batch
+from subsidies.claims.tables import Claim
 from subsidies.policies.tables import PolicyVersion
 from workers import runner
 from workers.kinds import job_handler
@@ -153,13 +156,19 @@ async def render_notices(ctx: JobContext) -> dict[str, Any]:
     have = await service.existing_subjects(kinds.NOTICE, [line_subject(x["id"]) for x in wanted])
     todo = [x for x in wanted if line_subject(x["id"]) not in have]
     titles = await _policy_titles({x["policy_version_id"] for x in todo})
+    beneficiaries = await _beneficiaries(todo)
     base = verify_base_url(Settings.from_env())
     data_dir = Settings.from_env().data_dir
     issued_on = _issued_on(batch)
     stored = 0
     for start in range(0, len(todo), NOTICES_PER_LAYOUT):
         part = todo[start : start + NOTICES_PER_LAYOUT]
-        notices = [notice_for(x, batch, titles, _verification(base), issued_on) for x in part]
+        notices = [
+            notice_for(
+                x, batch, titles, _verification(base), issued_on, beneficiaries.get(x["claim"])
+            )
+            for x in part
+        ]
         pdfs = await asyncio.to_thread(rendering.render_notices, notices)
         # Each part commits on its own (the unique key makes a repeat harmless), so the
         # parent's progress moves while a long chunk renders.
@@ -193,7 +202,8 @@ async def render_summary(ctx: JobContext) -> dict[str, Any]:
         return {"batch_id": batch_id, "stored": 0}
     titles = await _policy_titles({x["policy_version_id"] for x in lines})
     settings = Settings.from_env()
-    data = summary_for(lines, batch, titles, _verification(verify_base_url(settings)))
+    signed = await signers([batch["built_by"], batch.get("approved_by")])
+    data = summary_for(lines, batch, titles, _verification(verify_base_url(settings)), signed)
     pdf = await asyncio.to_thread(rendering.render_summary, data)
     stored = await service.store_rendered(
         [
@@ -267,21 +277,46 @@ def _trace(text: str | None) -> tuple[TraceStep, ...]:
     return tuple(TraceStep(str(s.get("zh", "")), str(s.get("en", ""))) for s in steps)
 
 
+# Schemes whose claims pay for one person's month while the payee is an organisation.
+_MONTHLY_FOR_A_PERSON = frozenset({"internship"})
+
+
+async def _beneficiaries(lines: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """For the lines of monthly schemes paid for a person: claim id -> the person's name,
+    masked ID and the month (the claim's basis date is the month's first day)."""
+    ids = [x["claim"] for x in lines if x["scheme"] in _MONTHLY_FOR_A_PERSON and x["claim"]]
+    if not ids:
+        return {}
+    rows = (
+        await Claim.select(
+            Claim.id,
+            Claim.basis_date,
+            Claim.person.name.as_alias("person_name"),
+            Claim.person.id_number.as_alias("person_id_number"),
+        )
+        .where(Claim.id.is_in(ids))
+        .run()
+    )
+    return {r["id"]: r for r in rows}
+
+
 def notice_for(
     line: dict[str, Any],
     batch: dict[str, Any],
     titles: dict[int, dict[str, str]],
     verification: Verification,
     issued_on: date,
+    beneficiary: dict[str, Any] | None = None,
 ) -> NoticeData:
     title = titles.get(line["policy_version_id"], {})
+    person = beneficiary or {}
     return NoticeData(
         verification=verification,
         batch_number=batch["number"],
         line_no=line["line_no"],
         reference=line["reference"],
         scheme=line["scheme"],
-        scheme_title_zh=title.get("zh") or line["scheme"],
+        scheme_title_zh=title.get("zh") or label(SCHEME, line["scheme"]),
         scheme_title_en=title.get("en") or line["scheme"],
         policy_source=title.get("source") or None,
         period_from=batch.get("period_from"),
@@ -295,6 +330,11 @@ def notice_for(
         amount_fen=line["amount_fen"],
         trace=_trace(line.get("claim_trace")),
         issued_on=issued_on,
+        person_name=person.get("person_name"),
+        person_id_masked=mask_id_number(person["person_id_number"])
+        if person.get("person_id_number")
+        else None,
+        month=person.get("basis_date"),
     )
 
 
@@ -320,7 +360,11 @@ def summary_for(
     batch: dict[str, Any],
     titles: dict[int, dict[str, str]],
     verification: Verification,
+    signed: dict[str, str] | None = None,
 ) -> SummaryData:
+    """`signed`: actor label -> as printed (accounts.signers); a label not in it is
+    printed as it is."""
+    signed = signed or {}
     scheme_titles = {}
     for line in lines:
         title = titles.get(line["policy_version_id"])
@@ -332,8 +376,10 @@ def summary_for(
         scheme=batch.get("scheme"),
         period_from=batch.get("period_from"),
         period_to=batch.get("period_to"),
-        built_by=batch["built_by"],
-        approved_by=batch.get("approved_by"),
+        built_by=signed.get(batch["built_by"], batch["built_by"]),
+        approved_by=signed.get(batch["approved_by"], batch["approved_by"])
+        if batch.get("approved_by")
+        else None,
         issued_on=_issued_on(batch),
         lines=[
             SummaryLine(
@@ -343,7 +389,7 @@ def summary_for(
                 payee_name=x["payee_name"],
                 payee_id_masked=_payee_id(x),
                 payee_bank=x["payee_bank"],
-                payee_account_masked=mask_account(x["payee_account"]),
+                payee_account_masked=mask_account_number(x["payee_account"]),
                 amount_fen=x["amount_fen"],
             )
             for x in lines

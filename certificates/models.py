@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+# Printed on every document as its issuer. Settings and the policy catalogue carry no
+# issuer name: the bureau is the only one this service issues for.
+ISSUING_AUTHORITY = "东莞市人力资源和社会保障局"
+
 
 @dataclass(frozen=True)
 class TraceStep:
@@ -45,6 +49,11 @@ class NoticeData:
     amount_fen: int
     trace: Sequence[TraceStep]
     issued_on: date
+    # The person the subsidy is for when the payee is someone else (an internship pays
+    # the host enterprise for its intern), and the month it pays (monthly schemes).
+    person_name: str | None = None
+    person_id_masked: str | None = None
+    month: date | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ class SummaryData:
     scheme: str | None
     period_from: date | None
     period_to: date | None
-    built_by: str
+    built_by: str  # as signed: a staff member's name and role
     approved_by: str | None
     issued_on: date
     lines: Sequence[SummaryLine]

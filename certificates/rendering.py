@@ -33,6 +33,8 @@ from weasyprint.text.fonts import FontConfiguration
 from certificates import fonts, models, pages
 from certificates.capitals import capital_amount, figures
 from certificates.qr import qr_png_data_uri
+from kernel.labels import LEVEL, SCHEME, label
+from kernel.local_time import cn_date
 
 _font_config: FontConfiguration | None = None
 _font_lock = threading.Lock()
@@ -47,10 +49,6 @@ def font_config() -> FontConfiguration:
             if _font_config is None:
                 _font_config = FontConfiguration()
     return _font_config
-
-
-def cn_date(day: date | None) -> str:
-    return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
 def period(start: date | None, end: date | None) -> str:
@@ -69,7 +67,15 @@ _env = Environment(
     lstrip_blocks=True,
 )
 _env.globals.update(
-    capital=capital_amount, figures=figures, qr=qr_png_data_uri, cn_date=cn_date, period=period
+    capital=capital_amount,
+    figures=figures,
+    qr=qr_png_data_uri,
+    cn_date=cn_date,
+    period=period,
+    month=lambda day: f"{day.year}年{day.month}月",
+    level_names=LEVEL,
+    scheme_name=lambda code: label(SCHEME, code),
+    authority=models.ISSUING_AUTHORITY,
 )
 
 
@@ -166,18 +172,7 @@ def render_summary(data: models.SummaryData) -> bytes:
 
 
 def _summary_row(line: models.SummaryLine) -> str:
-    return pages.listing_row(
-        [
-            str(line.line_no),
-            line.reference,
-            line.scheme,
-            line.payee_name,
-            line.payee_id_masked,
-            line.payee_bank,
-            line.payee_account_masked,
-            figures(line.amount_fen),
-        ]
-    )
+    return pages.listing_row(pages.summary_cells(line))
 
 
 def _subtotal_row(label: str, fen: int) -> str:

@@ -70,7 +70,7 @@ def sample_summary(count: int) -> SummaryData:
             payee_name=sample_name(i),
             payee_id_masked="4419**********123X",
             payee_bank="中国工商银行东莞长安支行",
-            payee_account_masked="************" + f"{i % 10000:04d}",
+            payee_account_masked="6222" + "*" * 11 + f"{i % 10000:04d}",
             amount_fen=(1 + i % 3) * 300000 + (i % 7),
         )
         for i in range(count)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.public_pages import render
+from kernel.local_time import beijing_time
 
 # The masked summary's keys (certificates.batch_jobs, certificates.single_jobs), in the
 # order shown; a key not named here is shown under its own name.
@@ -50,6 +51,7 @@ def page(code: str, found: dict[str, Any] | None, checked: bool | None = None) -
         code=code,
         found=found,
         checked=checked,
+        issued=beijing_time(found["issued_at"]) if found else "",
         fields=fields(found["summary"]) if found else [],
     )
 

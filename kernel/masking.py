@@ -13,6 +13,11 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def mask_account_number(value: str) -> str:
+    """A bank account as a printed list shows it: like an ID, first and last four."""
+    return mask_id_number(value)
+
+
 def mask_ids_in_text(text: str) -> str:
     """Masks every resident-ID-shaped token inside free text (log lines)."""
     return _RESIDENT_ID.sub(lambda m: m.group(1) + "*" * 10 + m.group(2), text)

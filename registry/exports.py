@@ -25,6 +25,9 @@ from urllib.parse import quote
 import xlsxwriter
 from litestar.response import Response, Stream
 
+from kernel.labels import YES_NO, label
+from kernel.local_time import beijing, beijing_time
+
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Excel takes a UTF-8 CSV for its local code page (GBK here) unless it starts with a BOM.
@@ -46,21 +49,34 @@ class Column:
     key: str
     zh: str
     en: str
-    kind: str = "text"  # text, int, float, date, datetime (UTC), bool
+    kind: str = "text"  # text, int, float, date, datetime (shown in Beijing time), bool
     width: int | None = None  # XLSX column width in characters; None: from the header
+    # code -> Chinese (kernel.labels) for a column people read; a column of the same key
+    # without labels keeps the code for machines.
+    labels: Mapping[Any, str] | None = None
 
     @property
     def header(self) -> str:
         return f"{self.zh} / {self.en}"
 
 
+def shown(column: Column, value: Any) -> Any:
+    """The value as a reader sees it: a label for a code, 是/否 for a flag."""
+    if value is None:
+        return None
+    if column.labels is not None:
+        return label(column.labels, value)
+    if isinstance(value, bool):
+        return YES_NO[value]
+    return value
+
+
 def csv_cell(column: Column, value: Any) -> str:
+    value = shown(column, value)
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+        return beijing_time(value)
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)
@@ -130,13 +146,12 @@ class _XlsxSheet:
                 raise ValueError(f"an XLSX sheet holds at most {XLSX_MAX_ROWS} rows")
             r = self.next_row
             for i, column in enumerate(self.columns):
-                value = row.get(column.key)
+                value = shown(column, row.get(column.key))
                 if value is None:
                     continue
-                if isinstance(value, bool):
-                    sheet.write_boolean(r, i, value)
-                elif isinstance(value, datetime):
-                    sheet.write_datetime(r, i, value, formats["datetime"])
+                if isinstance(value, datetime):
+                    moment = beijing(value).replace(microsecond=0)  # to the second, as CSV
+                    sheet.write_datetime(r, i, moment, formats["datetime"])
                 elif isinstance(value, date):
                     sheet.write_datetime(r, i, value, formats["date"])
                 elif isinstance(value, int | float) and column.kind in ("int", "float"):
@@ -148,7 +163,7 @@ class _XlsxSheet:
 
 
 def _open_book(path: Path) -> tuple[xlsxwriter.Workbook, dict[str, Any]]:
-    # remove_timezone: Excel has no time zones; datetimes are written as UTC.
+    # remove_timezone: Excel has no time zones; datetimes are written on Beijing's clock.
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "remove_timezone": True})
     formats = {
         "header": book.add_format({"bold": True, "bg_color": "#DDEBF7"}),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from kernel.labels import LEVEL
+
 
 class Level(IntEnum):
     SENIOR_TECHNICIAN = 1
@@ -26,13 +28,7 @@ class Level(IntEnum):
         return self <= Level.SENIOR_WORKER
 
 
-_ZH = {
-    Level.SENIOR_TECHNICIAN: "高级技师",
-    Level.TECHNICIAN: "技师",
-    Level.SENIOR_WORKER: "高级工",
-    Level.INTERMEDIATE_WORKER: "中级工",
-    Level.JUNIOR_WORKER: "初级工",
-}
+_ZH = {Level(code): name for code, name in LEVEL.items()}
 
 # What a spreadsheet or a request may say for a level: 1-5, the Chinese or English name.
 LEVEL_ALIASES: dict[str, int] = {

@@ -24,6 +24,7 @@ from piccolo.table import Table
 
 from accounts.principal import Principal
 from audit.log import record
+from kernel import labels
 from kernel.clock import CHINA
 from kernel.errors import FieldError, InvalidInput
 from registry import occupations
@@ -492,8 +493,8 @@ class Kind:
 
 _ID = Column("id_number", "身份证号", "resident ID")
 _LEVEL = (
-    Column("level", "等级", "level", "int", 8),
-    Column("level_zh", "等级名称", "level name"),
+    Column("level_zh", "等级", "level"),
+    Column("level", "等级代码", "level code", "int", 8),
 )
 
 CERTIFICATES = Kind(
@@ -531,8 +532,10 @@ CERTIFICATES = Kind(
         Column("issuer_id", "发证机构编号", "issuer id", "int"),
         Column("issuer_name", "发证机构", "issuer", width=30),
         Column("issued_on", "发证日期", "issue date", "date"),
-        Column("route", "评价途径", "route", width=30),
-        Column("status", "状态", "status"),
+        Column("route", "评价途径", "route", width=16, labels=labels.CERTIFICATE_ROUTE),
+        Column("route", "评价途径代码", "route code", width=30),
+        Column("status", "状态", "status", labels=labels.CERTIFICATE_STATUS),
+        Column("status", "状态代码", "status code"),
         Column("revoked_on", "撤销日期", "revocation date", "date"),
         Column("town", "镇街", "town"),
     ),
@@ -558,13 +561,13 @@ PEOPLE = Kind(
         Column("id", "人员记录号", "record id", "int"),
         Column("name", "姓名", "name"),
         _ID,
-        Column("sex", "性别", "sex"),
+        Column("sex", "性别", "sex", labels=labels.SEX),
         Column("birth_date", "出生日期", "birth date", "date"),
-        Column("hukou", "户籍", "hukou"),
+        Column("hukou", "户籍", "hukou", labels=labels.HUKOU),
         Column("town", "镇街", "town"),
-        Column("highest_level", "最高等级", "highest level", "int"),
-        Column("level_zh", "最高等级名称", "highest level name"),
-        Column("created_at", "登记时间(UTC)", "registered at (UTC)", "datetime", 20),
+        Column("level_zh", "最高等级", "highest level"),
+        Column("highest_level", "最高等级代码", "highest level code", "int"),
+        Column("created_at", "登记时间(北京时间)", "registered at (Beijing time)", "datetime", 20),
     ),
 )
 
@@ -611,7 +614,7 @@ OUTCOMES = Kind(
         Column("late", "逾期报送", "reported late", "bool"),
         Column("certificate_number", "证书编号", "certificate number", width=22),
         Column("town", "镇街", "town"),
-        Column("reported_at", "报送时间(UTC)", "reported at (UTC)", "datetime", 20),
+        Column("reported_at", "报送时间(北京时间)", "reported at (Beijing time)", "datetime", 20),
     ),
 )
 

@@ -369,8 +369,8 @@ STATISTICS_SHEETS = (
         (
             _TOWN,
             _YEAR,
-            Column("level", "等级", "level", "int"),
-            Column("level_zh", "等级名称", "level name"),
+            Column("level_zh", "等级", "level"),
+            Column("level", "等级代码", "level code", "int"),
             *_COUNT_COLUMNS[:2],
         ),
     ),

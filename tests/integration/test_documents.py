@@ -13,9 +13,11 @@ from pypdf import PdfReader
 
 from accounts import api_keys
 from accounts.roles import StaffRole
+from certificates import rendering
 from certificates.capitals import capital_amount
 from certificates.tables import Document
 from kernel.db import unit_of_work
+from kernel.local_time import beijing_time
 from registry.tables import Person
 from subsidies.claims.tables import ClaimCalculation
 from tests.conftest import ADMIN, bearer
@@ -119,6 +121,11 @@ async def test_approval_renders_verifiable_documents(client):
     )
     assert batch["number"] in summary and "¥19,000.51" in summary
     assert "人民币" + capital_amount(1_900_051) in summary and "第 1 页 / 共 1 页" in summary
+    # Signed by name and role, not by actor label; accounts keep their first and last four.
+    assert summary.count("Test（财务人员）") == 2 and "staff:" not in summary
+    org_account = f"80020000{made['org']['id']:010d}"
+    assert f"8002{'*' * 10}{org_account[-4:]}" in summary
+    assert f"6216{'*' * 11}5678" in summary
 
     # Public verification: no credentials; the summary shown is masked.
     person_doc, person_pdf, _ = next(
@@ -182,6 +189,35 @@ async def test_approval_renders_verifiable_documents(client):
     )
     assert len(rows) == 4
     assert {r["code"] for r in rows} == {d["code"] for d in docs}
+
+
+async def test_an_internship_notice_names_the_intern_and_the_month(db):
+    from datetime import date
+
+    from certificates.batch_jobs import _beneficiaries, notice_for
+    from certificates.samples import sample_verification
+    from tests.integration.test_claims import make_claim
+
+    org = await paying_org()
+    person = await make_person()
+    await Person.update({Person.name: "欧阳晓燕"}).where(Person.id == person).run()
+    claim = await make_claim(
+        scheme="internship", claimant_id=org["id"], amount_fen=300_000, person_id=person
+    )
+    line = {
+        "claim": claim, "scheme": "internship", "line_no": 1, "reference": "PB1",
+        "policy_version_id": None, "payee_kind": "organisation", "payee_name": org["name"],
+        "organisation_credit_code": org["credit_code"], "payee_bank": "银行",
+        "payee_account": "80020000123456", "amount_fen": 300_000,
+    }  # fmt: skip
+    found = await _beneficiaries([line, {**line, "claim": claim + 10**6, "scheme": "other"}])
+    assert list(found) == [claim]
+    batch = {"number": "PB-1", "period_from": None, "period_to": None}
+    notice = notice_for(line, batch, {}, sample_verification(1), date(2026, 4, 2), found[claim])
+    assert notice.person_name == "欧阳晓燕" and notice.month == date(2026, 3, 1)
+    assert notice.person_id_masked is not None and notice.person_id_masked.count("*") == 10
+    text = pdf_text(rendering.render_notice(notice))
+    assert "欧阳晓燕" in text and "2026年3月" in text and "实习补贴" in text
 
 
 async def test_verify_is_rate_limited(client):
@@ -308,6 +344,8 @@ async def test_a_phone_gets_the_verify_page_and_altered_files_are_refused(client
     assert "收款人 Payee" in page and "壹分" in page and doc["sha256"] in page
     assert "欧阳晓燕" not in page and "6216610000012345678" not in page
     assert '<form method="post" enctype="multipart/form-data">' in page
+    shown_at = f"{beijing_time(doc['created_at'])}（北京时间）"
+    assert shown_at in page and "+00:00" not in page
     r = await client.get("/verify/0000-0000-0000-0000", headers=browser)
     assert "未找到该验证码" in r.text and "<form" not in r.text
     # Someone with a printed copy types the code on the entry page.

@@ -303,8 +303,13 @@ async def test_csv_export_has_a_bom_chinese_headers_and_the_filtered_rows(client
     assert "证书编号 / certificate number" in header and "镇街 / town" in header
     rows = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     assert rows["证书记录号 / record id"].astype(int).tolist() == [c["id"] for c in certs[:2]]
-    assert rows["等级 / level"].tolist() == ["1", "3"]
-    assert rows["等级名称 / level name"].tolist() == ["高级技师", "高级工"]
+    assert rows["等级 / level"].tolist() == ["高级技师", "高级工"]
+    assert rows["等级代码 / level code"].tolist() == ["1", "3"]
+    # Readers get Chinese; the codes stay in columns of their own for machines.
+    assert rows["评价途径 / route"].tolist() == ["企业自主评价"] * 2
+    assert rows["评价途径代码 / route code"].tolist() == ["enterprise_self_evaluation"] * 2
+    assert rows["状态 / status"].tolist() == ["有效"] * 2
+    assert rows["状态代码 / status code"].tolist() == ["valid"] * 2
     assert rows["发证日期 / issue date"].tolist() == [
         str(d0 + timedelta(1)),
         str(d0 + timedelta(3)),
@@ -331,7 +336,11 @@ async def test_csv_export_has_a_bom_chinese_headers_and_the_filtered_rows(client
 async def test_xlsx_exports_open_and_hold_the_rows(client, settings):
     d0 = window()
     org = await data.organisation("长安", "training_institution")
-    people = [await data.person(town="虎门"), await data.person()]
+    registered = datetime(2026, 12, 7, 19, 51, 51, 758300, tzinfo=UTC)
+    people = [
+        await data.person(town="虎门", hukou="local", created_at=registered),
+        await data.person(hukou="unknown"),
+    ]
     cert = await data.certificate(people[0], org, level=2, issued_on=d0)
     outcomes = [
         await data.outcome(people[0], org, end_date=d0, cert=cert),
@@ -348,8 +357,8 @@ async def test_xlsx_exports_open_and_hold_the_rows(client, settings):
     assert '.xlsx"' in r.headers["content-disposition"]
     sheet = pd.read_excel(io.BytesIO(r.content), engine="calamine")
     assert sheet["培训记录号 / record id"].tolist() == [o["id"] for o in outcomes]
-    assert sheet["是否合格 / passed"].tolist() == [True, False]
-    assert sheet["逾期报送 / reported late"].tolist() == [False, True]
+    assert sheet["是否合格 / passed"].tolist() == ["是", "否"]
+    assert sheet["逾期报送 / reported late"].tolist() == ["否", "是"]
     assert [d.date() for d in sheet["结束日期 / end date"]] == [d0, d0 + timedelta(2)]
     assert sheet["证书编号 / certificate number"].tolist()[0] == cert["number"]
     assert sheet["镇街 / town"].tolist() == ["虎门", "长安"]
@@ -360,11 +369,27 @@ async def test_xlsx_exports_open_and_hold_the_rows(client, settings):
         "/api/v1/people/export", params={"format": "xlsx", "organisation": org["id"]}, headers=h
     )
     sheet = pd.read_excel(
-        io.BytesIO(r.content), engine="calamine", dtype={"最高等级 / highest level": "Int64"}
+        io.BytesIO(r.content),
+        engine="calamine",
+        dtype={"最高等级代码 / highest level code": "Int64"},
     )
     assert sheet["人员记录号 / record id"].tolist() == [p["id"] for p in people]
-    assert sheet["最高等级 / highest level"].tolist()[0] == 2
-    assert pd.isna(sheet["最高等级 / highest level"].tolist()[1])
+    assert sheet["最高等级 / highest level"].tolist()[0] == "技师"
+    assert sheet["最高等级代码 / highest level code"].tolist()[0] == 2
+    assert pd.isna(sheet["最高等级代码 / highest level code"].tolist()[1])
+    assert set(sheet["性别 / sex"]) <= {"男", "女"}
+    assert sheet["户籍 / hukou"].tolist() == ["本市户籍", "未知"]
+    # Beijing time, to the second (19:51 UTC on the 7th is 03:51 on the 8th).
+    at = sheet["登记时间(北京时间) / registered at (Beijing time)"].tolist()[0]
+    assert at.to_pydatetime() == datetime(2026, 12, 8, 3, 51, 51)
+    r = await client.get(
+        "/api/v1/people/export", params={"format": "csv", "organisation": org["id"]}, headers=h
+    )
+    rows = pd.read_csv(io.StringIO(r.content.decode("utf-8-sig")), dtype=str, keep_default_na=False)
+    assert rows["登记时间(北京时间) / registered at (Beijing time)"].tolist()[0] == (
+        "2026-12-08 03:51:51"
+    )
+    assert rows["户籍 / hukou"].tolist() == ["本市户籍", "未知"]
     # The temporary file is gone once sent.
     assert not list((settings.data_dir / "tmp").glob("export-*.xlsx"))
 
@@ -532,7 +557,8 @@ async def test_skills_statistics_as_json_and_xlsx(client):
     sheets = pd.read_excel(io.BytesIO(r.content), sheet_name=None, engine="calamine")
     detail, by_town, city = sheets.values()
     assert list(sheets) == ["镇街×等级×年份 town-level-year", "镇街×年份 town-year", "全市 city"]
-    assert detail["等级 / level"].tolist() == [3, 5, 2, 4]
+    assert detail["等级 / level"].tolist() == ["高级工", "初级工", "技师", "中级工"]
+    assert detail["等级代码 / level code"].tolist() == [3, 5, 2, 4]
     assert detail["镇街 / town"].tolist() == ["虎门", "虎门", "东城", "长安"]
     assert by_town["高技能占比(%) / high-skilled share (%)"].tolist() == [50.0, 100.0, 0.0]
     assert by_town["人数 / people"].tolist() == [1, 1, 1]

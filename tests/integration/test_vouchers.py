@@ -6,17 +6,20 @@ reimbursement claims only after a passed outcome, and organisation isolation."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from kernel.clock import local_today
 from kernel.db import is_unique_violation
+from kernel.local_time import cn_date
 from registry.tables import Employment, Person, TrainingOutcome
 from subsidies.claims import calculations
 from subsidies.claims.tables import Claim
@@ -436,6 +439,10 @@ async def test_an_officer_prints_a_voucher_rendered_once_and_verifiable(client):
     assert again["job_id"] is None and again["document_id"] > 0
     pdf = await client.get(f"/api/v1/documents/{again['document_id']}/download", headers=oh)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    issued_on = date.fromisoformat(voucher["issued_on"])
+    assert "签发机关" in text and "东莞市人力资源和社会保障局" in text
+    assert f"签发日期 Issued on {cn_date(issued_on)}" in text
     check = (await client.get(f"/verify/{again['code']}")).json()
     assert check["genuine"] is True and voucher["number"] in json.dumps(check["summary"])
     assert person["id_number"] not in json.dumps(check["summary"])  # masked

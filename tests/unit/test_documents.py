@@ -84,11 +84,78 @@ def test_summary_pages_subtotals_grand_total_and_page_numbers():
 def test_paginate_subtotals_add_up_and_totals_get_room():
     data = samples.sample_summary(28 * 2)
     layout = paginate(data.lines)
-    assert [len(p.lines) for p in layout] == [28, 28, 0]  # a full last page: totals apart
+    # A full last page would leave the totals alone under an empty listing: the rows
+    # that fit beside the totals move to the last page instead.
+    assert [len(p.lines) for p in layout] == [28, 18, 10]
     assert sum(p.subtotal_fen for p in layout) == layout[-1].carried_fen
     assert layout[-1].carried_fen == sum(x.amount_fen for x in data.lines)
     assert [p.last for p in layout] == [False, False, True]
     assert [len(p.lines) for p in paginate([])] == [0]
+    # A wrapped row takes two of a page's lines.
+    long = [
+        replace(x, payee_name="东莞市" + "长安精密模具制造" * 2 + "有限公司") for x in data.lines
+    ]
+    assert [len(p.lines) for p in paginate(long)] == [14, 14, 14, 9, 5]
+
+
+def test_summary_never_ends_on_an_empty_listing():
+    for count in (28, 56, 38):
+        _, text = text_of(rendering.render_summary(samples.sample_summary(count)))
+        assert "本页小计 Page subtotal（0 笔）" not in text and "¥0.00" not in text
+        last = text[text.rindex("补贴发放批次汇总表") :]
+        assert "合计 Grand total" in last and "本页小计" in last, count
+
+
+def test_summary_shows_accounts_schemes_and_signers_as_read():
+    from certificates.batch_jobs import summary_for
+
+    line = {
+        "line_no": 1, "reference": "PB00000010000010", "scheme": "skill_level",
+        "payee_name": "东莞市长安镇精密模具制造科技有限公司", "payee_kind": "organisation",
+        "organisation_credit_code": "91441900MA5000001X", "payee_bank": "中国工商银行东莞长安支行",
+        "payee_account": "6222020110012345678", "amount_fen": 150_000, "policy_version_id": None,
+    }  # fmt: skip
+    batch = {
+        "number": "PB-2026-000001", "scheme": "skill_level", "period_from": None,
+        "period_to": None, "built_by": "staff:4:demo-finance-a", "approved_by": "staff:9:gone",
+        "approved_at": None,
+    }  # fmt: skip
+    signed = {"staff:4:demo-finance-a": "财务甲（财务人员）"}
+    data = summary_for([line], batch, {}, samples.sample_verification(1), signed)
+    assert data.lines[0].payee_account_masked == "6222***********5678"
+    assert data.built_by == "财务甲（财务人员）" and data.approved_by == "staff:9:gone"
+    _, text = text_of(rendering.render_summary(data))
+    flat = re.sub(r"\s+", "", text)
+    assert "6222***********5678" in flat  # whole, never cut to "**.."
+    assert "技能等级提升资助" in text and "skill_level" not in text
+    # Wrapped onto a second line of its row, not cut.
+    assert "东莞市长安镇精密模具制造科技有" in text and "限公司" in text and ".." not in text
+    assert "财务甲（财务人员）" in text
+
+
+def test_signers_read_staff_labels():
+    from accounts.signers import signed_as, staff_id
+
+    staff = {4: {"username": "demo-finance-a", "display_name": "财务甲", "roles": "finance,admin"}}
+    assert signed_as("staff:4:demo-finance-a", staff) == "财务甲（系统管理员、财务人员）"
+    assert signed_as("staff:4:someone-else", staff) == "staff:4:someone-else"
+    assert signed_as("system:batches", staff) == "system:batches"
+    assert staff_id("staff:12:a:b") == 12 and staff_id("org:3:key:x") is None
+
+
+def test_internship_notice_names_the_intern_and_the_month():
+    notice = replace(
+        samples.sample_notice(1),
+        person_name="欧阳晓燕",
+        person_id_masked="4419**********123X",
+        month=date(2026, 9, 1),
+        period_from=None,
+        period_to=None,
+    )
+    _, text = text_of(rendering.render_notice(notice))
+    assert "实习生 Intern" in text and "欧阳晓燕" in text
+    assert "补贴月份 Month paid" in text and "2026年9月" in text
+    assert "—" not in text
 
 
 def test_listing_columns_align_by_display_width():
@@ -120,6 +187,22 @@ def test_award_studio_and_voucher_documents():
     assert "李强数控工作室" in text and "省级" in text
     _, text = text_of(rendering.render_voucher(voucher))
     assert "张敏" in text and "人民币壹仟伍佰元整" in text and "初级工、中级工、高级工" in text
+    assert "东莞市人力资源和社会保障局" in text and "签发日期" in text and "2026年1月1日" in text
+
+
+def test_voucher_frames_one_a4_page():
+    v = samples.sample_verification(5)
+    voucher = VoucherData(
+        v, "DGV-2026-7K3Q-H9MW-XAZ", "张敏", "4419**********123X", 150_000, (5, 4, 3),
+        date(2026, 12, 8), date(2027, 12, 7),
+    )  # fmt: skip
+    reader = PdfReader(io.BytesIO(rendering.render_voucher(voucher)))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (210, 297)
+    html = rendering.html_of("voucher.html", title="", created="", d=voucher)
+    assert "height: 272mm" in html  # the frame: 297 mm less two 12 mm margins, less 1 mm
+    assert "签发日期" in html and "2026年12月8日" in html
 
 
 def test_verification_codes():
