@@ -332,5 +332,5 @@ def assess(person: PersonFacts, certificates: Iterable[CertificateFacts], on: da
         reason=reason,
         preconditions=preconditions,
         clauses=clauses,
-        missing=missing if state != NOT_ELIGIBLE else [],
+        missing=missing if state == UNDETERMINED else [],
     )
