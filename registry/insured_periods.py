@@ -241,6 +241,13 @@ async def import_file(actor: Principal, received: ReceivedFile) -> dict[str, Any
         raise InvalidInput(errors)
     async with unit_of_work():
         person_ids = sorted({registered[r.id_number] for r in rows})
+        # Locked in id order: a concurrent import or entry for the same people waits, so
+        # each derived figure counts what the other recorded.
+        for start in range(0, len(person_ids), 500):
+            chunk = person_ids[start : start + 500]
+            await for_update(
+                Person.select(Person.id).where(Person.id.is_in(chunk)).order_by(Person.id)
+            ).run()
         seen = await _imported(person_ids)
         new: list[InsuredPeriod] = []
         for r in rows:

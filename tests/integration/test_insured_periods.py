@@ -10,13 +10,14 @@ from datetime import date
 from typing import Any
 
 import pytest
+import xlsxwriter
 
 from accounts.roles import StaffRole
 from kernel.clock import local_today
 from registry.credit_codes import make_credit_code
 from registry.tables import InsuredPeriod, Person
 from tests.conftest import make_org, org_key, unique
-from tests.integration.test_people import audit_of, issue, make_person, staff_headers
+from tests.integration.test_people import audit_of, body, issue, make_person, staff_headers
 
 IMPORT = "/api/v1/people/insured-months"
 
@@ -213,6 +214,24 @@ async def test_the_monthly_file_records_every_month_as_known_today(client, staff
     assert json.loads(entry["after"])["recorded"] == 3
 
 
+async def test_the_monthly_file_as_xlsx(client, staff):
+    person = await make_person()
+    h = await staff(StaffRole.ADMIN)
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, ["ID number", "Month", "Employer credit code"])
+    sheet.write_row(1, 0, [person["id_number"], "2025-04"])
+    sheet.write_row(2, 0, [person["id_number"], "2025年5月"])
+    workbook.close()
+    r = await client.post(
+        IMPORT, params={"filename": "m.xlsx"}, content=buffer.getvalue(), headers=h
+    )
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == ["row 3, column 缴费月份 (month)"]
+    assert await InsuredPeriod.count().where(InsuredPeriod.person == person["id"]).run() == 0
+
+
 async def test_a_file_with_a_bad_row_names_row_and_column_and_records_nothing(client, staff):
     person = await make_person()
     h = await staff(StaffRole.OFFICER)
@@ -329,3 +348,9 @@ async def test_a_graduate_school_must_be_a_school_and_a_province_a_province(clie
         assert [e["field"] for e in r.json()["errors"]] == [field], r.text
     r = await client.post("/api/v1/organisations", headers=h, json={**base, "province": "44"})
     assert r.status_code == 201 and r.json()["province"] == "广东省"
+    # Registered with the school linked: its name stands for the school's text.
+    sent = body(fresh_graduate=True, graduate_school_id=r.json()["id"], graduate_year=2025)
+    created = await client.post("/api/v1/people", headers=h, json=sent)
+    assert created.status_code == 201, created.text
+    assert created.json()["graduate_school"] == base["name"]
+    assert created.json()["graduate_school_id"] == r.json()["id"]
