@@ -160,7 +160,7 @@ def _insured_fact(person: PersonFacts, on: date) -> Fact:
         if known.recorded_later
         else ""
     )
-    if not known.any_recorded:
+    if known.last_recorded is None:
         passed = None
         note = f"no insured months recorded on or before {on}{later}"
     else:

@@ -66,8 +66,7 @@ class Known:
 
     months: int  # counted on the date
     recorded_later: int  # months up to the date that were recorded after it
-    last_recorded: date | None  # the latest recording on or before the date
-    any_recorded: bool  # some period had been recorded on or before the date
+    last_recorded: date | None  # the latest recording on or before it; None: nothing by then
 
 
 def known_on(periods: Iterable[Period], on: date) -> Known:
@@ -86,7 +85,6 @@ def known_on(periods: Iterable[Period], on: date) -> Known:
         months=len(known),
         recorded_later=len(later - known),
         last_recorded=last_recorded,
-        any_recorded=last_recorded is not None,
     )
 
 

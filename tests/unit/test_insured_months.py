@@ -17,7 +17,7 @@ def test_a_month_is_known_from_the_day_it_is_recorded():
     period = Period(date(2026, 1, 1), date(2026, 3, 1), recorded_on=date(2026, 4, 10))
     assert known_on([period], date(2026, 4, 9)).months == 0
     assert known_on([period], date(2026, 4, 9)).recorded_later == 3
-    assert not known_on([period], date(2026, 4, 9)).any_recorded
+    assert known_on([period], date(2026, 4, 9)).last_recorded is None
     known = known_on([period], date(2026, 4, 10))
     assert known.months == 3 and known.last_recorded == date(2026, 4, 10)
 
