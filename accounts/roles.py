@@ -14,6 +14,7 @@ class OrgType(StrEnum):
     TRAINING_INSTITUTION = "training_institution"
     EVALUATION_ORGANISATION = "evaluation_organisation"
     TECHNICAL_SCHOOL = "technical_school"
+    VOCATIONAL_SCHOOL = "vocational_school"
 
 
 def parse_roles(text: str) -> frozenset[StaffRole]:

@@ -14,7 +14,7 @@ from audit.log import record
 from kernel.clock import local_today
 from kernel.db import conflict_on_duplicate, unit_of_work
 from kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, NotVisible
-from registry import eligibility, occupations, people
+from registry import eligibility, insured_periods, occupations, people
 from registry.certificate_events import CERTIFICATE_REVOKED
 from registry.levels import Level, Route
 from registry.organisations import for_update
@@ -302,13 +302,24 @@ async def registration_eligibility(
 ) -> eligibility.Assessment:
     """The 2012 scheme's clauses on `on`, for staff and organisations that see the person."""
     person = await people.get_visible(actor, person_id)
+    school = None
+    if person["graduate_school_id"] is not None:
+        row = (
+            await Organisation.select(
+                Organisation.name, Organisation.org_type, Organisation.province
+            )
+            .where(Organisation.id == person["graduate_school_id"])
+            .first()
+            .run()
+        )
+        school = eligibility.School(row["name"], row["org_type"], row["province"])
     facts = eligibility.PersonFacts(
         birth_date=person["birth_date"],
         hukou=person["hukou"],
-        insured_months=person["insured_months"],
-        insured_confirmed_on=person["insured_confirmed_on"],
+        insured_periods=insured_periods.periods_of(await insured_periods.list_for(person_id)),
         fresh_graduate=person["fresh_graduate"],
         graduate_school=person["graduate_school"],
+        school=school,
         graduate_year=person["graduate_year"],
     )
     held = [

@@ -16,8 +16,16 @@ Readings where the scheme gives no figure:
 - Only certificates valid now and issued on or before the date count. A revoked
   certificate never counts, even for a date before its revocation: revocation says it
   should not have been relied on.
-- The pension-insurance figure is the one last confirmed; the date it was confirmed is
-  reported beside it, because a figure confirmed after the date may include later months.
+- Pension-insurance months count only as they were known on the date: months up to
+  the date's month, of periods recorded on or before it (registry.insured_months). With
+  none recorded by then the fact is undetermined; with fewer than 24 known it fails
+  (months recorded later are reported beside it, not counted).
+- "A Guangdong school": the school is a registered technical or vocational school whose
+  province is Guangdong. A school held as free text only, or one without a province,
+  leaves the fact undetermined.
+- A fact this system cannot tell makes its clause "undetermined", never passed. Overall:
+  eligible if a clause passed; else undetermined if a clause (or the hukou) is; else not
+  eligible.
 - "No criminal record" is not held by this system (the public security bureau checks
   it); it is reported as unknown, and `eligible` means eligible on the facts held here.
 
@@ -30,7 +38,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from registry.insured_months import Period, known_on
 from registry.levels import Level
+from registry.provinces import GUANGDONG
 
 SCHEME = "《东莞市高技能人才入户城镇工作方案》(东府办〔2012〕140号)"
 INSURED_MONTHS_REQUIRED = 24
@@ -38,16 +48,29 @@ MAX_AGE = 45
 FRESH_GRADUATE_YEARS = 2  # graduated this year or in the two before it
 TECHNICIAN = int(Level.TECHNICIAN)
 SENIOR_WORKER = int(Level.SENIOR_WORKER)
+SCHOOL_TYPES = ("technical_school", "vocational_school")
+
+PASSED, FAILED, UNDETERMINED = "passed", "failed", "undetermined"
+ELIGIBLE, NOT_ELIGIBLE = "eligible", "not_eligible"
+
+
+@dataclass(frozen=True)
+class School:
+    """The registered organisation a graduate is linked to."""
+
+    name: str
+    org_type: str
+    province: str | None
 
 
 @dataclass(frozen=True)
 class PersonFacts:
     birth_date: date
     hukou: str  # local / non_local / unknown
-    insured_months: int | None = None
-    insured_confirmed_on: date | None = None
+    insured_periods: tuple[Period, ...] = ()
     fresh_graduate: bool = False
-    graduate_school: str | None = None
+    graduate_school: str | None = None  # as written
+    school: School | None = None  # the linked organisation, if any
     graduate_year: int | None = None
 
 
@@ -75,7 +98,17 @@ class Clause:
     number: int
     title: str
     passed: bool
+    state: str  # passed / failed / undetermined
     facts: list[Fact] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A fact not known for the date, and what would settle it."""
+
+    clause: int | None  # None: a precondition
+    fact: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -83,10 +116,12 @@ class Assessment:
     scheme: str
     on: date
     eligible: bool
+    state: str  # eligible / not_eligible / undetermined
     applying_clauses: list[int]
     reason: str
     preconditions: list[Fact]
     clauses: list[Clause]
+    missing: list[Missing] = field(default_factory=list)
 
 
 def age_on(birth: date, on: date) -> int:
@@ -119,21 +154,26 @@ def _level_fact(best: CertificateFacts | None, at_most: int) -> Fact:
 
 
 def _insured_fact(person: PersonFacts, on: date) -> Fact:
-    months = person.insured_months
-    confirmed = person.insured_confirmed_on
-    if months is None:
-        note = "not recorded"
-    elif confirmed is not None and confirmed > on:
-        note = f"confirmed on {confirmed}, after the date: the figure may include later months"
+    known = known_on(person.insured_periods, on)
+    later = (
+        f"; {known.recorded_later} months up to the date were recorded after it and are not counted"
+        if known.recorded_later
+        else ""
+    )
+    if known.last_recorded is None:
+        passed = None
+        note = f"no insured months recorded on or before {on}{later}"
     else:
-        note = f"confirmed on {confirmed}"
+        passed = known.months >= INSURED_MONTHS_REQUIRED
+        note = f"{known.months} months known on {on}, last recorded {known.last_recorded}{later}"
     return Fact(
         name="insured_months",
-        required=f">= {INSURED_MONTHS_REQUIRED} months of Dongguan pension insurance",
-        actual=months,
-        passed=months is not None and months >= INSURED_MONTHS_REQUIRED,
+        required=f">= {INSURED_MONTHS_REQUIRED} months of Dongguan pension insurance, "
+        "recorded by the date",
+        actual=known.months,
+        passed=passed,
         note=note,
-        as_of=confirmed,
+        as_of=known.last_recorded,
     )
 
 
@@ -148,17 +188,43 @@ def _age_fact(person: PersonFacts, on: date) -> Fact:
     )
 
 
+def _school_fact(person: PersonFacts) -> Fact:
+    required = f"a technical or vocational school in {GUANGDONG}, registered here"
+    school = person.school
+    if school is None:
+        written = person.graduate_school
+        return Fact(
+            name="graduate_school",
+            required=required,
+            actual=written,
+            passed=None,
+            note="held as text only: link the registered school to tell its province"
+            if written
+            else "not recorded",
+        )
+    if school.org_type not in SCHOOL_TYPES:
+        passed, note = False, f"{school.name} is a {school.org_type}, not a school"
+    elif school.province is None:
+        passed, note = None, f"the province of {school.name} is not recorded"
+    else:
+        passed, note = school.province == GUANGDONG, f"{school.name}, {school.province}"
+    return Fact(
+        name="graduate_school", required=required, actual=school.name, passed=passed, note=note
+    )
+
+
 def _graduate_facts(person: PersonFacts, on: date) -> list[Fact]:
     first_year = on.year - FRESH_GRADUATE_YEARS
     year = person.graduate_year
     return [
         Fact(
             name="fresh_graduate",
-            required="graduate of a Guangdong technical or vocational school",
+            required="graduate of a technical or vocational school",
             actual=person.fresh_graduate,
             passed=person.fresh_graduate,
             note=person.graduate_school,
         ),
+        _school_fact(person),
         Fact(
             name="graduate_year",
             required=f"{first_year} to {on.year} (fresh: this year or the two before)",
@@ -168,8 +234,18 @@ def _graduate_facts(person: PersonFacts, on: date) -> list[Fact]:
     ]
 
 
+def state_of(facts: list[Fact]) -> str:
+    """Failed if a fact failed; else undetermined if one cannot be told; else passed."""
+    if any(f.passed is False for f in facts):
+        return FAILED
+    if any(f.passed is None for f in facts):
+        return UNDETERMINED
+    return PASSED
+
+
 def _clause(number: int, title: str, facts: list[Fact]) -> Clause:
-    return Clause(number, title, all(f.passed for f in facts), facts)
+    state = state_of(facts)
+    return Clause(number, title, state == PASSED, state, facts)
 
 
 def _preconditions(person: PersonFacts) -> list[Fact]:
@@ -210,28 +286,51 @@ def assess(person: PersonFacts, certificates: Iterable[CertificateFacts], on: da
             [*_graduate_facts(person, on), _level_fact(best, SENIOR_WORKER)],
         ),
     ]
-    met = [c.number for c in clauses if c.passed]
+    met = [c.number for c in clauses if c.state == PASSED]
+    open_clauses = [c.number for c in clauses if c.state == UNDETERMINED]
     if person.hukou == "local":
-        eligible, reason = (
-            False,
+        state, reason = (
+            NOT_ELIGIBLE,
             "local hukou: not an applicant (the scheme is for non-local people)",
         )
     elif person.hukou != "non_local":
-        eligible, reason = False, "hukou is not recorded: it must be confirmed before deciding"
+        state = NOT_ELIGIBLE if not (met or open_clauses) else UNDETERMINED
+        reason = "hukou is not recorded: it must be confirmed before deciding"
     elif met:
-        eligible = True
+        state = ELIGIBLE
         reason = (
             f"meets clause {', '.join(map(str, met))}; the public security bureau still checks "
             "that there is no criminal record"
         )
+    elif open_clauses:
+        state = UNDETERMINED
+        reason = (
+            f"clause {', '.join(map(str, open_clauses))} cannot be decided on the facts known "
+            f"on {on}; see missing"
+        )
     else:
-        eligible, reason = False, "meets none of the three clauses"
+        state, reason = NOT_ELIGIBLE, "meets none of the three clauses"
+    preconditions = _preconditions(person)
+    missing = [
+        Missing(None, f.name, f.note or "not recorded")
+        for f in preconditions
+        if f.passed is None and f.name != "no_criminal_record"
+    ]
+    missing += [
+        Missing(c.number, f.name, f.note or "not recorded")
+        for c in clauses
+        if c.state == UNDETERMINED
+        for f in c.facts
+        if f.passed is None
+    ]
     return Assessment(
         scheme=SCHEME,
         on=on,
-        eligible=eligible,
-        applying_clauses=met if eligible else [],
+        eligible=state == ELIGIBLE,
+        state=state,
+        applying_clauses=met if state == ELIGIBLE else [],
         reason=reason,
-        preconditions=_preconditions(person),
+        preconditions=preconditions,
         clauses=clauses,
+        missing=missing if state == UNDETERMINED else [],
     )

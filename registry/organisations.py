@@ -14,6 +14,7 @@ from accounts.roles import OrgType, StaffRole
 from audit.log import record
 from kernel.db import conflict_on_duplicate, engine, is_sqlite, unit_of_work
 from kernel.errors import Conflict, FieldError, InvalidInput, NotFound, NotVisible
+from registry.provinces import GUANGDONG, province_name
 from registry.tables import Organisation
 from registry.towns import TOWNS
 
@@ -27,6 +28,7 @@ _COLUMNS = (
     Organisation.bank_name,
     Organisation.bank_account,
     Organisation.bank_account_name,
+    Organisation.province,
 )
 
 BANK_FIELDS = ("bank_name", "bank_account", "bank_account_name")
@@ -53,10 +55,11 @@ class NewOrganisation:
     name: str
     org_type: str
     credit_code: str
-    town: str
+    town: str | None  # None: not in Dongguan (a school elsewhere), province given
     bank_name: str | None = None
     bank_account: str | None = None
     bank_account_name: str | None = None
+    province: str | None = None  # a Dongguan town implies Guangdong
 
 
 def validate_bank_account(account: BankAccount) -> tuple[BankAccount, list[FieldError]]:
@@ -85,10 +88,38 @@ def sees_full_account(who: Principal, org_id: int) -> bool:
 
 
 def shown(who: Principal, org: dict[str, Any]) -> dict[str, Any]:
-    """The organisation as `who` may see it: the account number whole or masked."""
+    """The organisation as `who` may see it: the account number whole or masked. An
+    organisation outside Dongguan has no town (stored as "")."""
+    org = {**org, "town": org.get("town") or None}
     if sees_full_account(who, org["id"]):
         return org
     return {**org, "bank_account": mask_account(org.get("bank_account"))}
+
+
+def check_place(town: str | None, province: str | None) -> tuple[str, str | None, list[FieldError]]:
+    """(town, province name, problems): a Dongguan town implies Guangdong; without a town
+    the province must be given (a school elsewhere in China)."""
+    errors: list[FieldError] = []
+    name = None
+    if province is not None:
+        name = province_name(province)
+        if name is None:
+            errors.append(
+                FieldError(
+                    "province", "must be a province of China by name or code, e.g. 广东省 or 44"
+                )
+            )
+    if town is None:
+        if province is None:
+            errors.append(
+                FieldError("town", "required unless province is given (outside Dongguan)")
+            )
+        return "", name, errors
+    if town not in TOWNS:
+        errors.append(FieldError("town", "must be one of Dongguan's 33 towns, streets and parks"))
+    elif name is not None and name != GUANGDONG:
+        errors.append(FieldError("province", f"a Dongguan town lies in {GUANGDONG}"))
+    return town, name or GUANGDONG, errors
 
 
 def validate(new: NewOrganisation) -> NewOrganisation:
@@ -106,8 +137,8 @@ def validate(new: NewOrganisation) -> NewOrganisation:
         uscc.validate(code)
     except ValidationError as exc:
         errors.append(FieldError("credit_code", f"not a valid unified social credit code: {exc}"))
-    if new.town not in TOWNS:
-        errors.append(FieldError("town", "must be one of Dongguan's 33 towns, streets and parks"))
+    town, province, place_errors = check_place(new.town, new.province)
+    errors.extend(place_errors)
     bank = [getattr(new, f) for f in BANK_FIELDS]
     account = None
     if any(v is not None for v in bank):
@@ -123,7 +154,8 @@ def validate(new: NewOrganisation) -> NewOrganisation:
         name=name,
         org_type=new.org_type,
         credit_code=code,
-        town=new.town,
+        town=town,
+        province=province,
         **(account.__dict__ if account else {}),
     )
 

@@ -18,16 +18,15 @@ from kernel.db import conflict_on_duplicate, unit_of_work
 from kernel.errors import Conflict, FieldError, InvalidInput, NotFound, NotVisible
 from kernel.masking import mask_id_number
 from registry import resident_ids
+from registry.eligibility import SCHOOL_TYPES
 from registry.organisations import for_update
-from registry.tables import Certificate, Person, TrainingOutcome
+from registry.tables import Certificate, Organisation, Person, TrainingOutcome
 from registry.towns import TOWNS
 from registry.visibility import sees_full_id, shown_id
 
 HUKOU_CHOICES = ("local", "non_local")  # what input may say; "unknown" is for imports
 NAME_MAX = 50
 PHONE = re.compile(r"[0-9+\-]{5,20}")
-# 100 years of contributions: anything above is a typing error, not a record.
-INSURED_MONTHS_MAX = 1200
 EARLIEST_GRADUATE_YEAR = 1950
 SCHOOL_MAX = 100
 
@@ -44,6 +43,7 @@ COLUMNS = (
     Person.insured_confirmed_on,
     Person.fresh_graduate,
     Person.graduate_school,
+    Person.graduate_school_id,
     Person.graduate_year,
     Person.region_warning,
     Person.region_confirmed_by,
@@ -59,10 +59,9 @@ class NewPerson:
     hukou: str
     phone: str | None = None
     town: str | None = None
-    insured_months: int | None = None
-    insured_confirmed_on: date | None = None
     fresh_graduate: bool = False
     graduate_school: str | None = None
+    graduate_school_id: int | None = None
     graduate_year: int | None = None
 
 
@@ -87,15 +86,6 @@ def _phone(value: str, _: date) -> tuple[str, str | None]:
     return value, None if ok else "must be 5 to 20 characters of digits, + and -"
 
 
-def _months(value: int, _: date) -> tuple[int, str | None]:
-    ok = 0 <= value <= INSURED_MONTHS_MAX
-    return value, None if ok else f"must be between 0 and {INSURED_MONTHS_MAX}"
-
-
-def _not_future(value: date, today: date) -> tuple[date, str | None]:
-    return value, None if value <= today else "must not be in the future"
-
-
 def _graduate_year(value: int, today: date) -> tuple[int, str | None]:
     ok = EARLIEST_GRADUATE_YEAR <= value <= today.year
     return value, None if ok else f"must be a year from {EARLIEST_GRADUATE_YEAR} to {today.year}"
@@ -108,10 +98,9 @@ _CHECKS: dict[str, Any] = {
     "hukou": _one_of(HUKOU_CHOICES, "must be local or non_local"),
     "phone": _phone,
     "town": _one_of(TOWNS, "must be one of Dongguan's 33 towns, streets and parks"),
-    "insured_months": _months,
-    "insured_confirmed_on": _not_future,
     "fresh_graduate": lambda value, _: (value, None),
     "graduate_school": _text(1, SCHOOL_MAX),
+    "graduate_school_id": lambda value, _: (value, None),  # checked against the table
     "graduate_year": _graduate_year,
 }
 MUTABLE = tuple(_CHECKS)
@@ -139,12 +128,11 @@ def check_together(person: Mapping[str, Any], errors: list[FieldError]) -> None:
         if field not in already:
             errors.append(FieldError(field, reason))
 
-    if person.get("insured_months") is not None and person.get("insured_confirmed_on") is None:
-        fail("insured_confirmed_on", "required with insured_months: the date it was confirmed")
     if person.get("fresh_graduate"):
-        for field in ("graduate_school", "graduate_year"):
-            if person.get(field) is None:
-                fail(field, "required for a fresh graduate")
+        if person.get("graduate_school") is None and person.get("graduate_school_id") is None:
+            fail("graduate_school", "required for a fresh graduate (or graduate_school_id)")
+        if person.get("graduate_year") is None:
+            fail("graduate_year", "required for a fresh graduate")
 
 
 def validate_new(new: NewPerson, today: date) -> tuple[resident_ids.ResidentId, dict[str, Any]]:
@@ -214,10 +202,32 @@ async def _id_of(id_number: str) -> int | None:
     return row["id"] if row else None
 
 
+async def _with_school(person: Mapping[str, Any], clean: dict[str, Any]) -> dict[str, Any]:
+    """A linked school must be a registered technical or vocational school; its name
+    stands for the school's text when none is written."""
+    school_id = clean.get("graduate_school_id")
+    if school_id is None:
+        return clean
+    school = (
+        await Organisation.select(Organisation.name, Organisation.org_type)
+        .where(Organisation.id == school_id)
+        .first()
+        .run()
+    )
+    if school is None or school["org_type"] not in SCHOOL_TYPES:
+        raise InvalidInput.single(
+            "graduate_school_id", "must be a registered technical or vocational school"
+        )
+    if {**person, **clean}.get("graduate_school") is None:
+        return {**clean, "graduate_school": school["name"][:SCHOOL_MAX]}
+    return clean
+
+
 async def create(actor: Principal, new: NewPerson) -> dict[str, Any]:
     parsed, clean = validate_new(new, local_today())
     try:
         async with unit_of_work():
+            clean = await _with_school({}, clean)
             existing = await _id_of(parsed.number)
             if existing is not None:
                 raise _duplicate(existing)
@@ -283,7 +293,7 @@ async def update(actor: Principal, person_id: int, changes: Mapping[str, Any]) -
     today = local_today()
     async with unit_of_work():
         current = await _locked(person_id)
-        clean = validate_changes(current, changes, today)
+        clean = await _with_school(current, validate_changes(current, changes, today))
         changed = {f: v for f, v in clean.items() if current[f] != v}
         if not changed:
             return current

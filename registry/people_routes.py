@@ -14,10 +14,14 @@ from accounts.principal import Principal
 from accounts.roles import StaffRole
 from kernel.clock import local_today
 from kernel.errors import InvalidInput
+from kernel.file_limits import claim_file_limits
+from kernel.pagination import MAX_ID
 from kernel.schemas import Input, Output
-from kernel.web_params import QueryText, RecordId
-from registry import certificates, people
+from kernel.uploads import uploaded_file_chunks
+from kernel.web_params import QueryText, RecordId, UploadName
+from registry import certificates, insured_periods, insured_rows, people
 from registry.certificate_routes import CertificateOut, certificate_out
+from registry.outcomes.upload import receive
 
 AnyRequest = Request[Principal, Any, Any]
 WRITERS = allow(StaffRole.OFFICER, StaffRole.ADMIN)
@@ -25,6 +29,7 @@ WRITERS = allow(StaffRole.OFFICER, StaffRole.ADMIN)
 # Generous caps against oversized input; the domain rules give the precise limits.
 Text40 = Annotated[str, msgspec.Meta(max_length=40)]
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
+Id = Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
 
 
 class PersonIn(Input):
@@ -33,10 +38,10 @@ class PersonIn(Input):
     hukou: Text40
     phone: Text40 | None = None
     town: Text40 | None = None
-    insured_months: int | None = None
-    insured_confirmed_on: date | None = None  # required with insured_months
     fresh_graduate: bool = False
-    graduate_school: Text200 | None = None  # required for a fresh graduate
+    # A fresh graduate needs one of these: the school as text, or the registered school.
+    graduate_school: Text200 | None = None
+    graduate_school_id: Id | None = None  # a technical or vocational school organisation
     graduate_year: int | None = None  # required for a fresh graduate
 
 
@@ -47,10 +52,9 @@ class PersonPatch(Input):
     hukou: Text40 | UnsetType = UNSET
     phone: Text40 | UnsetType | None = UNSET
     town: Text40 | UnsetType | None = UNSET
-    insured_months: int | UnsetType | None = UNSET
-    insured_confirmed_on: date | UnsetType | None = UNSET
     fresh_graduate: bool | UnsetType = UNSET
     graduate_school: Text200 | UnsetType | None = UNSET
+    graduate_school_id: Id | UnsetType | None = UNSET
     graduate_year: int | UnsetType | None = UNSET
 
 
@@ -63,10 +67,13 @@ class PersonOut(Output):
     hukou: str
     phone: str | None
     town: str | None
+    # Read only, derived from the insured periods: every month recorded so far, and the
+    # latest recording (…/insured-periods holds the dated record).
     insured_months: int | None
     insured_confirmed_on: date | None
     fresh_graduate: bool
     graduate_school: str | None
+    graduate_school_id: int | None
     graduate_year: int | None
     region_warning: str | None  # an unknown region code, until an officer confirms it
     region_confirmed_by: str | None
@@ -98,7 +105,14 @@ class ClauseOut(Output):
     number: int
     title: str
     passed: bool
+    state: str  # passed / failed / undetermined (a fact not known on the date)
     facts: list[FactOut]
+
+
+class MissingOut(Output):
+    clause: int | None  # null: a precondition
+    fact: str
+    reason: str
 
 
 class EligibilityOut(Output):
@@ -106,10 +120,48 @@ class EligibilityOut(Output):
     scheme: str
     on: date
     eligible: bool
+    state: str  # eligible / not_eligible / undetermined
     applying_clauses: list[int]
     reason: str
     preconditions: list[FactOut]
     clauses: list[ClauseOut]
+    missing: list[MissingOut]  # what is not known on the date, when undetermined
+
+
+Month = Annotated[str, msgspec.Meta(max_length=7)]
+
+
+class InsuredPeriodIn(Input):
+    first_month: Month  # YYYY-MM
+    last_month: Month  # YYYY-MM, not after the current month
+    employer_credit_code: Text40 | None = None
+
+
+class InsuredPeriodOut(Output):
+    id: int
+    person_id: int
+    first_month: str  # YYYY-MM
+    last_month: str
+    employer_credit_code: str | None
+    source: str  # officer / import / legacy
+    source_file_sha256: str | None
+    recorded_on: date  # counts for dates from this day on
+    recorded_by: str
+    created_at: datetime
+
+
+class InsuredFileOut(Output):
+    total_rows: int
+    recorded: int
+    already_recorded: int  # the same person, month and employer imported before
+    people: int
+    sha256: str
+    recorded_on: date
+
+
+def period_out(row: dict[str, Any]) -> InsuredPeriodOut:
+    months = {k: f"{row[k]:%Y-%m}" for k in ("first_month", "last_month")}
+    return msgspec.convert({**row, **months}, InsuredPeriodOut, strict=False)
 
 
 def person_out(who: Principal, person: dict[str, Any]) -> PersonOut:
@@ -196,4 +248,57 @@ class PersonController(Controller):
             {"person_id": person_id, **dataclasses.asdict(assessment)},
             EligibilityOut,
             strict=False,
+        )
+
+    @get("/{person_id:int}/insured-periods", guards=[anyone_signed_in])
+    async def insured_periods(
+        self, person_id: RecordId, request: AnyRequest
+    ) -> list[InsuredPeriodOut]:
+        """Lists a person's months of Dongguan pension insurance as recorded, each with the day it
+        was recorded (eligibility on a date counts only what was recorded by then)."""
+        rows = await insured_periods.list_visible(request.user, person_id)
+        return [period_out(r) for r in rows]
+
+    @post("/{person_id:int}/insured-periods", guards=[WRITERS], status_code=HTTP_201_CREATED)
+    async def add_insured_period(
+        self, person_id: RecordId, data: JSONBody[InsuredPeriodIn], request: AnyRequest
+    ) -> InsuredPeriodOut:
+        """Records months of Dongguan pension insurance as known today (officers, admins);
+        overlapping periods count each month once."""
+        period = await insured_periods.add(
+            request.user,
+            person_id,
+            data.first_month,
+            data.last_month,
+            data.employer_credit_code,
+        )
+        return period_out(period)
+
+    @post(
+        "/insured-months",
+        guards=[WRITERS],
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,  # the limit is checked while streaming
+        description="Imports the monthly pension contributions the social-insurance system "
+        "exports, in CSV (UTF-8 or GBK) or XLSX: ID number 身份证号, month 缴费月份 (YYYY-MM), "
+        "employer credit code 单位统一社会信用代码 (optional); the request body with "
+        "?filename=months.csv, or multipart field `file`. Every month is recorded as known "
+        "today; a file with a bad row records nothing and answers 400 naming each row and "
+        "column (officers, admins).",
+    )
+    async def import_insured_months(
+        self, request: AnyRequest, filename: UploadName = None
+    ) -> InsuredFileOut:
+        chunks, name = await uploaded_file_chunks(request, insured_periods.MAX_BYTES, filename)
+        received = await receive(
+            chunks,
+            name,
+            request.app.state.settings.data_dir,
+            insured_periods.MAX_BYTES,
+            folder_name=insured_periods.FOLDER,
+            columns=insured_rows.COLUMNS,
+            limits=claim_file_limits(),
+        )
+        return msgspec.convert(
+            await insured_periods.import_file(request.user, received), InsuredFileOut
         )

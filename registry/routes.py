@@ -19,10 +19,12 @@ class OrganisationIn(Input):
     name: Annotated[str, msgspec.Meta(max_length=200)]
     org_type: str
     credit_code: Annotated[str, msgspec.Meta(max_length=40)]
-    town: str
+    town: str | None = None  # required unless province is given (outside Dongguan)
     bank_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     bank_account: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     bank_account_name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
+    # Name or GB/T 2260 code; a Dongguan town implies 广东省.
+    province: Annotated[str, msgspec.Meta(max_length=40)] | None = None
 
 
 class BankAccountIn(Input):
@@ -36,7 +38,8 @@ class OrganisationOut(Output):
     name: str
     org_type: str
     credit_code: str
-    town: str
+    town: str | None  # null: outside Dongguan
+    province: str | None
     created_at: datetime
     bank_name: str | None
     bank_account: str | None  # whole for officer/admin/finance and the organisation

@@ -25,6 +25,8 @@ class Organisation(Table, tablename="organisation"):
     bank_name = Varchar(length=100, null=True, default=None)
     bank_account = Varchar(length=40, null=True, default=None)
     bank_account_name = Varchar(length=200, null=True, default=None)
+    # Full name of the provincial-level division (registry.provinces); schools need one.
+    province = Varchar(length=16, null=True, default=None)
 
 
 class Person(Table, tablename="person"):
@@ -37,10 +39,15 @@ class Person(Table, tablename="person"):
     hukou = Varchar(length=16, default="unknown")  # local / non_local / unknown
     phone = Varchar(length=20, null=True, default=None)
     town = Varchar(length=16, null=True, default=None, index=True)  # home town in Dongguan
-    insured_months = Integer(null=True, default=None)  # Dongguan pension insurance
+    # Dongguan pension insurance, derived from InsuredPeriod (every month recorded so
+    # far, and the latest recording) for the scans that read one figure per person.
+    insured_months = Integer(null=True, default=None)
     insured_confirmed_on = Date(null=True, default=None)
-    fresh_graduate = Boolean(default=False)  # of a Guangdong technical/vocational school
-    graduate_school = Varchar(length=100, null=True, default=None)
+    fresh_graduate = Boolean(default=False)  # of a technical/vocational school
+    graduate_school = Varchar(length=100, null=True, default=None)  # as written
+    graduate_school_id = ForeignKey(
+        references=Organisation, on_delete=OnDelete.restrict, null=True, default=None
+    )
     graduate_year = SmallInt(null=True, default=None)
     # An ID whose region code python-stdnum does not know: kept, for an officer to confirm.
     region_warning = Varchar(length=200, null=True, default=None)
@@ -51,6 +58,22 @@ class Person(Table, tablename="person"):
     created_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class InsuredPeriod(Table, tablename="insured_period"):
+    """Months of Dongguan pension insurance as recorded on a day (registry.insured_months):
+    entered by an officer, imported from the social-insurance system's monthly file, or
+    carried over from the single figure a person record held."""
+
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
+    first_month = Date()  # first day of the month
+    last_month = Date()
+    employer_credit_code = Varchar(length=18, null=True, default=None)
+    source = Varchar(length=16)  # officer / import / legacy
+    source_file_sha256 = Varchar(length=64, null=True, default=None)
+    recorded_on = Date()  # what was known on a date counts only periods recorded by then
+    recorded_by = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Certificate(Table, tablename="certificate"):

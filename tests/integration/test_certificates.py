@@ -16,7 +16,7 @@ from kernel import clock
 from kernel.clock import local_today
 from kernel.masking import mask_id_number
 from registry import certificate_events, certificates
-from registry.tables import Certificate, Person
+from registry.tables import Certificate, InsuredPeriod, Person
 from tests.conftest import ADMIN, bearer, org_key, unique
 from tests.integration.test_people import (
     audit_of,
@@ -388,11 +388,18 @@ async def eligibility(client, person_id: int, headers: dict[str, str], on: str |
 
 
 async def test_eligibility_clause_2_at_its_boundaries(client, staff):
-    person = await make_person(
-        birth=date(1979, 6, 16),  # 45 on ON; 46 the day after
-        insured_months=24,
-        insured_confirmed_on=date(2025, 5, 31),
-    )
+    person = await make_person(birth=date(1979, 6, 16))  # 45 on ON; 46 the day after
+    # 2023-06 to 2025-05, as the migration carries over a figure of 24 confirmed 2025-05-31.
+    await InsuredPeriod.insert(
+        InsuredPeriod(
+            person=person["id"],
+            first_month=date(2023, 6, 1),
+            last_month=date(2025, 5, 1),
+            source="legacy",
+            recorded_on=date(2025, 5, 31),
+            recorded_by="test",
+        )
+    ).run()
     issuer, _ = await org_key("evaluation_organisation")
     await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
     h = await staff(StaffRole.REVIEWER)
@@ -417,12 +424,17 @@ async def test_eligibility_clause_2_at_its_boundaries(client, staff):
     age = next(f for c in birthday["clauses"] for f in c["facts"] if f["name"] == "age")
     assert age["actual"] == 46 and age["passed"] is False
 
-    await client.patch(
-        f"/api/v1/people/{person['id']}",
-        headers=await staff(StaffRole.OFFICER),
-        json={"insured_months": 23},
-    )
-    assert (await eligibility(client, person["id"], h, ON.isoformat())).json()["eligible"] is False
+    # The day before the months were recorded nothing was known of them.
+    before = (await eligibility(client, person["id"], h, "2025-05-30")).json()
+    assert before["eligible"] is False and before["state"] == "undetermined"
+    assert before["missing"] == [
+        {
+            "clause": 2,
+            "fact": "insured_months",
+            "reason": "no insured months recorded on or before 2025-05-30; 24 months up to the "
+            "date were recorded after it and are not counted",
+        }
+    ]
 
 
 async def test_eligibility_counts_only_valid_certificates_issued_by_the_date(client, staff):

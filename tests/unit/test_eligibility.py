@@ -6,21 +6,33 @@ from datetime import date
 from registry.eligibility import (
     CertificateFacts,
     PersonFacts,
+    School,
     age_on,
     assess,
     best_certificate,
 )
+from registry.insured_months import Period
 
 ON = date(2026, 6, 15)
 # 45 years old on ON; the 46th birthday is the day after.
 BORN_45 = date(1980, 6, 16)
 
+
+def months(first: str, last: str, recorded_on: date) -> Period:
+    def month(text: str) -> date:
+        return date.fromisoformat(f"{text}-01")
+
+    return Period(month(first), month(last), recorded_on)
+
+
+# 2024-06 to 2026-05: 24 months, recorded before ON.
 NON_LOCAL = PersonFacts(
     birth_date=BORN_45,
     hukou="non_local",
-    insured_months=24,
-    insured_confirmed_on=date(2026, 5, 1),
+    insured_periods=(months("2024-06", "2026-05", date(2026, 5, 1)),),
 )
+HUNAN = School("湖南某职业技术学院", "vocational_school", "湖南省")
+DONGGUAN = School("东莞市技师学院", "technical_school", "广东省")
 
 
 def cert(level: int, issued_on: date = date(2020, 1, 1), status: str = "valid"):
@@ -44,7 +56,7 @@ def test_age_is_counted_in_whole_years():
 
 def test_clause_1_technician_or_senior_technician():
     for level, passes in ((1, True), (2, True), (3, False)):
-        result = assess(replace(NON_LOCAL, insured_months=0), [cert(level)], ON)
+        result = assess(replace(NON_LOCAL, insured_periods=()), [cert(level)], ON)
         assert clause(result, 1).passed is passes, level
     result = assess(NON_LOCAL, [cert(2)], ON)
     assert result.eligible and 1 in result.applying_clauses
@@ -58,10 +70,12 @@ def test_clause_2_at_exactly_24_months_and_age_45():
 
 
 def test_clause_2_fails_at_23_months():
-    result = assess(replace(NON_LOCAL, insured_months=23), [cert(3)], ON)
+    short = (months("2024-07", "2026-05", date(2026, 5, 1)),)
+    result = assess(replace(NON_LOCAL, insured_periods=short), [cert(3)], ON)
     assert not result.eligible and result.applying_clauses == []
-    months = fact(result, 2, "insured_months")
-    assert months.passed is False and months.actual == 23
+    assert result.state == "not_eligible" and clause(result, 2).state == "failed"
+    insured = fact(result, 2, "insured_months")
+    assert insured.passed is False and insured.actual == 23
     assert fact(result, 2, "age").passed and fact(result, 2, "level_held").passed
 
 
@@ -77,19 +91,55 @@ def test_clause_2_needs_senior_worker_not_intermediate():
     assert not result.eligible and fact(result, 2, "level_held").actual == 4
 
 
-def test_clause_2_without_a_recorded_insurance_figure():
-    result = assess(
-        replace(NON_LOCAL, insured_months=None, insured_confirmed_on=None), [cert(3)], ON
+def test_clause_2_without_insured_months_recorded_is_undetermined():
+    result = assess(replace(NON_LOCAL, insured_periods=()), [cert(3)], ON)
+    insured = fact(result, 2, "insured_months")
+    assert insured.passed is None and insured.actual == 0
+    assert clause(result, 2).state == "undetermined" and not clause(result, 2).passed
+    assert result.eligible is False and result.state == "undetermined"
+    assert [(m.clause, m.fact) for m in result.missing] == [(2, "insured_months")]
+    assert "2026-06-15" in result.missing[0].reason
+
+
+def test_months_recorded_after_the_date_do_not_count():
+    # All 24 months recorded the day after ON: nothing was known on ON.
+    late = (months("2024-06", "2026-05", date(2026, 6, 16)),)
+    result = assess(replace(NON_LOCAL, insured_periods=late), [cert(3)], ON)
+    insured = fact(result, 2, "insured_months")
+    assert insured.passed is None and insured.actual == 0
+    assert "24 months up to the date were recorded after it" in insured.note
+    assert result.state == "undetermined" and result.applying_clauses == []
+    # Recorded on the date itself: known on it.
+    on_the_day = (months("2024-06", "2026-05", ON),)
+    assert assess(replace(NON_LOCAL, insured_periods=on_the_day), [cert(3)], ON).eligible
+
+
+def test_the_dated_case_19_known_and_24_confirmed_later():
+    """24 months (2025-01 to 2026-12) confirmed on 2026-12-01, 19 (2024-12 to 2026-06)
+    recorded on 2026-06-20: on 2026-06-30 only the 19 were known."""
+    periods = (
+        months("2024-12", "2026-06", date(2026, 6, 20)),
+        months("2025-01", "2026-12", date(2026, 12, 1)),
     )
-    months = fact(result, 2, "insured_months")
-    assert months.passed is False and months.actual is None and months.note == "not recorded"
+    person = replace(NON_LOCAL, birth_date=date(1990, 1, 1), insured_periods=periods)
+    asked = date(2026, 6, 30)
+    result = assess(person, [cert(3)], asked)
+    insured = fact(result, 2, "insured_months")
+    assert insured.actual == 19 and insured.passed is False
+    assert insured.as_of == date(2026, 6, 20)
+    assert clause(result, 2).state == "failed" and not result.eligible
+    # Known by 2026-12-01: 2024-12 to 2026-12, overlapping months counted once.
+    later = assess(person, [cert(3)], date(2026, 12, 1))
+    assert fact(later, 2, "insured_months").actual == 25 and later.applying_clauses == [2]
 
 
-def test_insured_months_come_with_the_date_they_were_confirmed():
-    months = fact(assess(NON_LOCAL, [cert(3)], ON), 2, "insured_months")
-    assert months.as_of == date(2026, 5, 1) and "2026-05-01" in months.note
-    later = replace(NON_LOCAL, insured_confirmed_on=date(2026, 7, 1))
-    assert "after the date" in fact(assess(later, [cert(3)], ON), 2, "insured_months").note
+def test_months_after_the_date_do_not_count_even_if_recorded_before_it():
+    # A period recorded in advance (a correction) holds months after the date asked.
+    ahead = (months("2024-06", "2026-08", date(2026, 6, 1)),)
+    insured = fact(
+        assess(replace(NON_LOCAL, insured_periods=ahead), [cert(3)], ON), 2, "insured_months"
+    )
+    assert insured.actual == 25  # 2024-06 to 2026-06
 
 
 def test_a_certificate_issued_the_day_after_does_not_count():
@@ -109,10 +159,11 @@ def test_a_revoked_certificate_does_not_count():
 def test_clause_3_fresh_graduate_with_senior_worker():
     graduate = replace(
         NON_LOCAL,
-        insured_months=0,
+        insured_periods=(),
         birth_date=date(2004, 1, 1),
         fresh_graduate=True,
         graduate_school="东莞市技师学院",
+        school=DONGGUAN,
         graduate_year=2024,
     )
     result = assess(graduate, [cert(3)], ON)
@@ -125,8 +176,52 @@ def test_clause_3_fresh_graduate_with_senior_worker():
     assert not assess(replace(graduate, fresh_graduate=False), [cert(3)], ON).eligible
 
 
+def test_clause_3_needs_a_school_in_guangdong():
+    graduate = replace(
+        NON_LOCAL,
+        insured_periods=(),
+        fresh_graduate=True,
+        graduate_school=HUNAN.name,
+        school=HUNAN,
+        graduate_year=2025,
+    )
+    result = assess(graduate, [cert(3)], ON)
+    school = fact(result, 3, "graduate_school")
+    assert school.passed is False and "湖南省" in school.note
+    assert clause(result, 3).state == "failed" and 3 not in result.applying_clauses
+    # Clause 2 is still open (no insured months recorded): undetermined, not eligible.
+    assert result.state == "undetermined" and not result.eligible
+
+
+def test_clause_3_with_a_school_held_as_text_only_is_undetermined():
+    graduate = replace(
+        NON_LOCAL,
+        birth_date=date(1970, 1, 1),  # too old for clause 2
+        fresh_graduate=True,
+        graduate_school="某技工学校",
+        graduate_year=2025,
+    )
+    result = assess(graduate, [cert(4)], ON)
+    assert clause(result, 3).state == "failed"  # intermediate worker: not enough
+    assert result.state == "not_eligible" and result.missing == []
+    result = assess(graduate, [cert(3)], ON)
+    assert clause(result, 3).state == "undetermined" and clause(result, 2).state == "failed"
+    assert fact(result, 3, "graduate_school").passed is None
+    assert result.state == "undetermined" and not result.eligible
+    assert [(m.clause, m.fact) for m in result.missing] == [(3, "graduate_school")]
+    assert "text only" in result.missing[0].reason
+    # A linked school without a province on record cannot tell either.
+    unknown = replace(graduate, school=School("某技工学校", "technical_school", None))
+    assert clause(assess(unknown, [cert(3)], ON), 3).state == "undetermined"
+    # Linked to an organisation that is not a school: fails.
+    firm = replace(graduate, school=School("某公司", "enterprise", "广东省"))
+    assert clause(assess(firm, [cert(3)], ON), 3).state == "failed"
+
+
 def test_several_clauses_can_apply():
-    graduate = replace(NON_LOCAL, fresh_graduate=True, graduate_school="s", graduate_year=2026)
+    graduate = replace(
+        NON_LOCAL, fresh_graduate=True, graduate_school="s", school=DONGGUAN, graduate_year=2026
+    )
     assert assess(graduate, [cert(2)], ON).applying_clauses == [1, 2, 3]
 
 
@@ -142,6 +237,7 @@ def test_local_hukou_people_are_not_applicants():
 def test_an_unknown_hukou_must_be_confirmed():
     result = assess(replace(NON_LOCAL, hukou="unknown"), [cert(1)], ON)
     assert result.eligible is False and "confirmed" in result.reason
+    assert result.state == "undetermined" and result.missing[0].fact == "hukou"
     assert next(f for f in result.preconditions if f.name == "hukou").passed is None
 
 
