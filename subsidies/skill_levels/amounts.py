@@ -48,11 +48,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from registry.levels import Level
 from subsidies.calculators import traces
 from subsidies.calculators.caps import apply_cap
 from subsidies.policies import vocabulary
 from subsidies.policies.documents import Policy, SkillLevelParameters
+from subsidies.skill_levels import deductions
+from subsidies.skill_levels.deductions import InRun
+from subsidies.skill_levels.texts import level_names, yuan
 
 SCHEME = "skill_level"
 # Live claims whose amount counts as "already paid" for a lower level (they have one).
@@ -75,19 +77,6 @@ def paid_levels(parameters: SkillLevelParameters) -> list[int]:
     return sorted(
         (int(k) for k, v in parameters.amount_by_level_fen.items() if v > 0), reverse=True
     )
-
-
-def yuan(fen: int) -> str:
-    """8,000 for whole yuan, 8,000.50 otherwise (exact: integer division)."""
-    whole, cents = divmod(int(fen), 100)
-    return f"{whole:,}" if cents == 0 else f"{whole:,}.{cents:02d}"
-
-
-def _level_names(level: float) -> tuple[str, str]:
-    if level != level or not 1 <= level <= 5:  # NaN or out of range
-        return "未知等级", "unknown level"
-    named = Level(int(level))
-    return named.zh, named.en
 
 
 def _group_codes(column: pd.Series) -> np.ndarray:
@@ -126,31 +115,6 @@ def _sharing_rows(
     return shared, groups, rank
 
 
-class _Run:
-    """The run's claims as the difference rules see them: their ids, levels and
-    occupations, to name the claims of the same run a row's difference deducts."""
-
-    def __init__(self, ids: np.ndarray, level: np.ndarray, occupation: np.ndarray) -> None:
-        self.ids, self.level, self.occupation = ids, level, occupation
-        self.listed: dict[int, str] = {}  # per group: its claims paid so far
-        self.entries = np.full(len(ids), "", dtype=object)
-
-    def step(self, rows: np.ndarray, groups: np.ndarray, paid: np.ndarray) -> None:
-        """Each row deducts what its group's earlier rows paid; then it joins them."""
-        for row, group, fen in zip(rows.tolist(), groups.tolist(), paid.tolist(), strict=True):
-            before = self.listed.get(group, "")
-            self.entries[row] = before
-            if fen > 0:
-                level = self.level[row]
-                entry = entry_text(int(self.ids[row]), level, self.occupation[row], fen)
-                self.listed[group] = f"{before};{entry}" if before else entry
-
-
-def entry_text(claim_id: int, level: float, occupation: str, fen: int) -> str:
-    """One claim deducted, as facts.py lists them: `claim:level:occupation:fen`."""
-    return f"{claim_id}:{int(level) if level == level else ''}:{occupation}:{int(fen)}"
-
-
 def _in_batch_difference(
     base: np.ndarray,
     lower_db: np.ndarray,
@@ -161,7 +125,7 @@ def _in_batch_difference(
     occupation: np.ndarray,
     level: np.ndarray,
     counted: np.ndarray,
-    run: _Run,
+    run: InRun,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per occupation. Per row: the amount before the cap, what lower levels of the
     same person and occupation count for, the highest such level (NaN if none), and
@@ -214,7 +178,7 @@ def _person_difference(
     person: np.ndarray,
     level: np.ndarray,
     counted: np.ndarray,
-    run: _Run,
+    run: InRun,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per person. Per row: the amount before the cap, what is deducted, what the
     person's other claims hold, the highest level paid to the person (NaN if none)
@@ -288,7 +252,7 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     eligible = vocabulary.evaluate(policy.conditions, inputs)["eligible"].to_numpy() & valid
     base = np.where(eligible, by_level[level_index], 0).astype(np.int64)
     occupation = inputs["occupation_code"].fillna("").astype(str).to_numpy(dtype=object)
-    run = _Run(inputs.index.to_numpy(), level, occupation)
+    run = InRun(inputs.index.to_numpy(), level, occupation)
     person = _group_codes(inputs["person_id"])
     per_person = parameters.upgrade_basis == "person"
     if per_person:
@@ -345,10 +309,13 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         if "earlier_paid" in inputs
         else np.full(n, "", dtype=object)
     )
-    deducted = _deducted(per_person, eligible & (held > 0), earlier, run.entries, level, occupation)
+    deducted = deductions.deducted(
+        per_person, eligible & (held > 0), earlier, run.entries, level, occupation
+    )
     paid = eligible & valid
     shows_top = paid & per_person & (_level_index(top) > 0) & (top <= level)
     shows_lower = paid & (lower_total > 0)
+    listed = paid & (deducted != "")
     trace = traces.factorized(
         functools.partial(_trace, parameters.upgrade_basis, cap),
         np.where(valid, np.where(eligible, 2, 1), 0),
@@ -362,38 +329,18 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         np.where(paid, difference, 0),
         np.where(paid, cap_held, 0),
         np.where(paid, amount, 0),
-        np.where(paid, deducted, ""),
+        listed,
     )
+    # The claims deducted differ per row: that step is made for each such row and put
+    # after its case's first two (the level and the basis).
+    rows = np.flatnonzero(listed)
+    zh, en = deductions.step_texts(
+        deducted[rows].tolist(), held[rows].tolist(), *_WHERE[parameters.upgrade_basis]
+    )
+    for i, step_zh, step_en in zip(rows.tolist(), zh, en, strict=True):
+        shared = trace[i]
+        trace[i] = [*shared[:2], {"zh": step_zh, "en": step_en}, *shared[2:]]
     return pd.DataFrame({"amount_fen": amount.astype(np.int64), "trace": trace}, index=inputs.index)
-
-
-def _deducted(
-    per_person: bool,
-    rows: np.ndarray,
-    earlier: np.ndarray,
-    in_run: np.ndarray,
-    level: np.ndarray,
-    occupation: np.ndarray,
-) -> np.ndarray:
-    """Per row (of `rows`, those deducting what claims hold): the claims deducted,
-    stored ones then the run's, as `claim:level:occupation:fen;...`. Per occupation,
-    only the stored claims of a lower level in the row's occupation count."""
-    out = np.full(len(rows), "", dtype=object)
-    for i in np.flatnonzero(rows).tolist():
-        stored = earlier[i]
-        if stored and not per_person:
-            stored = ";".join(
-                e
-                for e in stored.split(";")
-                if _entry_level(e) > level[i] and e.split(":")[2] == occupation[i]
-            )
-        out[i] = ";".join(part for part in (stored, in_run[i]) if part)
-    return out
-
-
-def _entry_level(entry: str) -> float:
-    text = entry.split(":")[1]
-    return float(text) if text else np.nan
 
 
 def _level_index(level: np.ndarray) -> np.ndarray:
@@ -401,17 +348,7 @@ def _level_index(level: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(level), 0, np.clip(level, 0, 6)).astype(np.int64)
 
 
-def _entries(deducted: str) -> tuple[str, str]:
-    """The claims deducted, for a trace: 申领 12（6-18-02-04，高级工，3,000 元）."""
-    zh, en = [], []
-    for entry in deducted.split(";"):
-        claim_id, level_text, occupation, fen = entry.split(":")
-        level_zh, level_en = _level_names(float(level_text) if level_text else np.nan)
-        zh.append(f"申领 {claim_id}（{occupation}，{level_zh}，{yuan(int(fen))} 元）")
-        en.append(f"claim {claim_id} ({occupation}, {level_en}, {yuan(int(fen))})")
-    return "、".join(zh), "; ".join(en)
-
-
+_WHERE = {"person": ("本人", "by this person"), "occupation": ("同工种", "in this occupation")}
 BASIS_STEPS = {
     "person": {
         "zh": "按人计算：每人每个等级资助一次，晋升补发与已享受最高等级的差额（不分工种）",
@@ -439,8 +376,10 @@ def _trace(
     difference: int,
     cap_held: int,
     amount: int,
-    deducted: str,
+    listed: bool,
 ) -> list[dict[str, Any]]:
+    """The steps a case shares; a row naming the claims it deducts (`listed`) gets
+    that step of its own in calculate()."""
     basis_step = BASIS_STEPS[basis]
     if case == 0:
         return [
@@ -456,21 +395,18 @@ def _trace(
             {"zh": "不符合政策条件，不予资助", "en": "policy conditions not met: nothing is paid"},
             basis_step,
         ]
-    zh, en = _level_names(level_index)
+    zh, en = level_names(level_index)
     steps = [{"zh": f"{zh} {yuan(base)} 元", "en": f"{en} {yuan(base)} yuan"}, basis_step]
-    where_zh, where_en = (
-        ("本人", "by this person") if basis == "person" else ("同工种", "in this occupation")
-    )
-    if deducted:
-        listed_zh, listed_en = _entries(deducted)
+    where_zh, where_en = _WHERE[basis]
+    if held and not listed:
         steps.append(
             {
-                "zh": f"{where_zh}已享受 {yuan(held)} 元：{listed_zh}",
-                "en": f"{yuan(held)} already paid {where_en}: {listed_en}",
+                "zh": f"{where_zh}已享受 {yuan(held)} 元",
+                "en": f"{yuan(held)} already paid {where_en}",
             }
         )
     if pending_level_index:
-        lower_zh, lower_en = _level_names(pending_level_index)
+        lower_zh, lower_en = level_names(pending_level_index)
         steps.append(
             {
                 "zh": f"{where_zh}{lower_zh}申领在办，按 {yuan(lower)} 元计",
@@ -478,7 +414,7 @@ def _trace(
             }
         )
     if top_index:
-        top_zh, top_en = _level_names(top_index)
+        top_zh, top_en = level_names(top_index)
         steps.append(
             {
                 "zh": f"已享受的最高等级为{top_zh}（{yuan(top_fen)} 元），不低于本等级，"
