@@ -37,6 +37,7 @@ from kernel.bulk_read import fetch_frame
 from kernel.db import unit_of_work
 from subsidies.claims import calculation_store as store
 from subsidies.skill_levels.amounts import PAID_STATUSES, PENDING_STATUSES, SCHEME
+from subsidies.skill_levels.deductions import entry_texts
 
 COLUMNS = (
     "person_id",
@@ -204,14 +205,11 @@ def _person_levels(out: pd.DataFrame, claims: pd.DataFrame, held: pd.DataFrame) 
     other claims hold is the same for each of the person's claims here."""
     paid = held[held["status"].isin(PAID_STATUSES) & (held["amount_fen"].fillna(0) > 0)]
     paid = paid.sort_values("id")
-    entries = (
-        paid["id"].astype(np.int64).astype(str)
-        + ":"
-        + paid["level"].astype(np.int64).astype(str)
-        + ":"
-        + paid["occupation_code"].fillna("").astype(str)
-        + ":"
-        + paid["amount_fen"].astype(np.int64).astype(str)
+    entries = entry_texts(
+        paid["id"].to_numpy(dtype=np.int64),
+        paid["level"].to_numpy(dtype=float),
+        paid["occupation_code"].fillna("").to_numpy(dtype=object),
+        paid["amount_fen"].to_numpy(dtype=np.int64),
     )
     per_person = (
         paid.assign(entry=entries)
