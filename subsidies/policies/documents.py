@@ -49,6 +49,12 @@ class SkillLevelParameters(_Strict):
     # Level number ("1".."5") -> amount for reaching it; a level may be left out (pays 0).
     amount_by_level_fen: dict[Literal["1", "2", "3", "4", "5"], Fen]
     cap_per_person_fen: PositiveFen  # across every occupation and claim
+    # What an upgrade's difference is taken from: person, the highest level already paid
+    # to the person in any occupation (a level at or below it pays nothing); occupation,
+    # lower levels paid in the claim's own occupation only. A document that does not
+    # name it (skill_level v1, written before the choice existed) was priced per
+    # occupation, and reads so for good.
+    upgrade_basis: Literal["person", "occupation"] = "occupation"
 
 
 class Instalment(_Strict):

@@ -14,6 +14,11 @@ Per claim (indexed by claim id):
   calculator counts them itself, so re-running a run gives the same amounts.
 - lower_pending_level: the highest LOWER level of the same person and occupation whose
   live claim has no amount yet (proposed or submitted; not in this run), or NaN.
+- person_paid_fen / person_paid_level / earlier_paid: the same across every occupation
+  and level of the person (what the per-person upgrade basis deducts): what those claims
+  hold, the highest level among them, and each of them as `claim:level:occupation:fen`,
+  joined by `;` in claim order (empty when none); person_pending_level: the highest
+  LOWER level pending in any occupation.
 - cap_key: `skill_level:{person}`.
 
 A run loads up to a million claims, so the reads go to the driver in bulk through
@@ -32,6 +37,7 @@ from kernel.bulk_read import fetch_frame
 from kernel.db import unit_of_work
 from subsidies.claims import calculation_store as store
 from subsidies.skill_levels.amounts import PAID_STATUSES, PENDING_STATUSES, SCHEME
+from subsidies.skill_levels.deductions import entry_texts
 
 COLUMNS = (
     "person_id",
@@ -48,6 +54,10 @@ COLUMNS = (
     "lower_paid_fen",
     "lower_paid_level",
     "lower_pending_level",
+    "person_paid_fen",
+    "person_paid_level",
+    "person_pending_level",
+    "earlier_paid",
     "cap_key",
 )
 
@@ -187,3 +197,31 @@ async def _lower_levels(out: pd.DataFrame, person_ids: list[int], in_run: np.nda
     out["lower_paid_fen"] = summed["fen"].reindex(out.index, fill_value=0).to_numpy(dtype=np.int64)
     out["lower_paid_level"] = summed["level"].reindex(out.index).to_numpy(dtype=float)
     out["lower_pending_level"] = pending.reindex(out.index).to_numpy(dtype=float)
+    _person_levels(out, claims, held)
+
+
+def _person_levels(out: pd.DataFrame, claims: pd.DataFrame, held: pd.DataFrame) -> None:
+    """The per-person figures: the run's claims are not in `held`, so what a person's
+    other claims hold is the same for each of the person's claims here."""
+    paid = held[held["status"].isin(PAID_STATUSES) & (held["amount_fen"].fillna(0) > 0)]
+    paid = paid.sort_values("id")
+    entries = entry_texts(
+        paid["id"].to_numpy(dtype=np.int64),
+        paid["level"].to_numpy(dtype=float),
+        paid["occupation_code"].fillna("").to_numpy(dtype=object),
+        paid["amount_fen"].to_numpy(dtype=np.int64),
+    )
+    per_person = (
+        paid.assign(entry=entries)
+        .groupby("person")
+        .agg(fen=("amount_fen", "sum"), level=("level", "min"), listed=("entry", ";".join))
+    )
+    per_person.index = per_person.index.astype(float)
+    of_claim = per_person.reindex(pd.Index(claims["person"].to_numpy(dtype=float)))
+    out["person_paid_fen"] = of_claim["fen"].fillna(0).to_numpy(dtype=np.int64)
+    out["person_paid_level"] = of_claim["level"].to_numpy(dtype=float)
+    out["earlier_paid"] = of_claim["listed"].fillna("").to_numpy(dtype=object)
+    waiting = claims.merge(held[held["status"].isin(PENDING_STATUSES)], on="person", how="inner")
+    lower = waiting[waiting["level"] > waiting["claim_level"]]
+    pending = lower.groupby("claim")["level"].min()
+    out["person_pending_level"] = pending.reindex(out.index).to_numpy(dtype=float)

@@ -315,13 +315,23 @@ async def test_runs_at_once_store_each_calculation_once(client):
     assert sorted(r["claim"] for r in rows) == sorted(claim_ids)
 
 
+async def per_occupation_in(client, h: dict[str, str], year: int) -> None:
+    """A version pricing the upgrade per occupation, in force for `year` only."""
+    doc = document(effective_from=f"{year}-01-01", effective_to=f"{year}-12-31")
+    doc["parameters"]["upgrade_basis"] = "occupation"
+    r = await client.post("/api/v1/policies/skill_level/versions", headers=h, json=doc)
+    assert r.status_code == 201, r.text
+
+
 async def test_a_run_over_every_submitted_claim_fills_the_cap_in_claim_id_order(client):
     """No claim_ids: every SUBMITTED claim of the scheme. Four senior-technician claims
-    of one person (four occupations, so no lower-level difference) ask 15,000 each
-    against the 50,000 cap: what an earlier run calculated counts first, then this run's
-    claims in id order, and the last gets the 5,000 left."""
+    of one person (four occupations, priced per occupation by a version in force in 2034,
+    a year no other test uses, so no lower-level difference) ask 15,000 each against the
+    50,000 cap: what an earlier run calculated counts first, then this run's claims in
+    id order, and the last gets the 5,000 left."""
     h = await headers(StaffRole.ADMIN)
-    day = date(2024, 5, 1)
+    await per_occupation_in(client, h, 2034)
+    day = date(2034, 5, 1)
     person, certs = await senior_technician_of_four_occupations(day)
     first = await skill_claim_of(person, certs[0], day)
     await run(client, h, [first])
@@ -340,8 +350,9 @@ async def test_a_run_over_every_submitted_claim_fills_the_cap_in_claim_id_order(
 async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     """PostgreSQL calculates a run's claims in two lanes, split by person, side by side;
     SQLite in one. With chunks of one claim, each person's four senior-technician
-    claims (15,000 each against the 50,000 cap) must still fill the cap in claim-id
-    order, which holds only if a person's claims stay in one lane."""
+    claims (four occupations; the version in force pays a level once per person) must
+    still pay 15,000 to the first in claim-id order and nothing to the others, naming
+    it, which holds only if a person's claims stay in one lane."""
 
     monkeypatch.setattr(calculation, "CHUNK", 1)
     monkeypatch.setattr(calculation, "CHUNK_POSTGRESQL", 1)
@@ -372,8 +383,10 @@ async def test_lanes_keep_each_persons_claims_in_order(client, monkeypatch):
     ) == ([] if is_sqlite(engine()) else [(0, JobStatus.DONE, 1), (1, JobStatus.DONE, 1)])
     rows = await claims_of([c for claims in people for c in claims])
     for claims in people:
-        assert [rows[c]["amount_fen"] for c in claims] == [1_500_000] * 3 + [500_000]
+        assert [rows[c]["amount_fen"] for c in claims] == [1_500_000, 0, 0, 0]
         assert {rows[c]["calculation_job"] for c in claims} == {job["id"]}
+        named = f"15,000 already paid by this person: claim {claims[0]} ("
+        assert all(texts(rows[c]["trace"])[2].startswith(named) for c in claims[1:])
     # Each lane stored the traces its calculations name (after them, for the other
     # lane's sake), so none names a trace that is not there.
     assert all(rows[c]["trace"] for claims in people for c in claims)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tomllib
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,9 +17,10 @@ from audit.tables import AuditEntry
 from kernel.clock import local_today
 from registry.tables import Employment
 from subsidies.claims import calculations, statuses
-from subsidies.claims.tables import Claim, ClaimCalculation
+from subsidies.claims.tables import Budget, CapUsage, Claim, ClaimCalculation
+from subsidies.policies.documents import DEFAULTS_DIR
 from subsidies.skill_levels import scan
-from tests.conftest import bearer, org_key
+from tests.conftest import bearer, org_key, staff_token
 from tests.integration.test_people import staff_headers
 from tests.support import registry_data as data
 from tests.support import waiting
@@ -26,6 +28,9 @@ from tests.support.claim_rows import claim_rows, stored_trace
 from tests.support.registry_data import ELECTRICIAN, WELDER
 from workers import runner
 from workers.tables import Job
+
+FITTER = "6-20-01-01"
+DEFAULT_FILE = DEFAULTS_DIR / "skill_level.v2.toml"
 
 
 @pytest.fixture
@@ -380,9 +385,182 @@ async def test_proposed_claims_are_confirmed_and_calculated_by_the_difference(cl
     )
     assert [c["amount_fen"] for c in done] == [300_000, 500_000], done
     # Whichever run went first: the senior-worker claim paid (or pending) counts.
-    step = json.loads(done[1]["trace"])[1]
-    assert step["zh"].startswith("同工种") and step["zh"].endswith("差额 5,000 元"), step
+    step = json.loads(done[1]["trace"])[-2]
+    assert step["zh"].endswith("差额 5,000 元"), step
     assert done[1]["cap_key"] == f"skill_level:{person['id']}"
+
+
+# -- the upgrade across occupations ----------------------------------------------------
+
+
+async def apply(client, key: str, person: dict[str, Any], cert: dict[str, Any]):
+    """The employer applies for the level `cert` shows (the basis date is its issue day)."""
+    body = {
+        "scheme": "skill_level",
+        "basis_date": "2026-01-01",
+        "person_id": person["id"],
+        "details": {"certificate_id": cert["id"]},
+    }
+    return await client.post("/api/v1/claims", headers=bearer(key), json=body)
+
+
+async def applied(client, key: str, person: dict[str, Any], cert: dict[str, Any]) -> int:
+    r = await apply(client, key, person, cert)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+async def calculated(*claim_ids: int) -> list[dict[str, Any]]:
+    """The claims once all are calculated, in the order given."""
+
+    async def rows() -> list[dict[str, Any]]:
+        found = await calculations.merged_rows(
+            await Claim.select().where(Claim.id.is_in(list(claim_ids))).run()
+        )
+        by_id = {r["id"]: r for r in found}
+        return [by_id[c] for c in claim_ids]
+
+    return await waiting.until(
+        rows,
+        lambda claims: all(c["status"] == statuses.CALCULATED for c in claims),
+        "claims calculated",
+    )
+
+
+def steps(claim: dict[str, Any], lang: str = "en") -> list[str]:
+    return [step[lang] for step in json.loads(claim["trace"])]
+
+
+async def test_a_second_occupation_pays_only_the_difference_per_person(client, staff):
+    """The version in force pays a person's improvement: senior worker as a welder, then
+    technician as an electrician, pays 3,000 and 5,000; senior worker as an electrician
+    after technician as a welder pays nothing, saying why; the same level again in
+    another occupation is refused, naming the claim that holds it."""
+    employer, key = await org_key("enterprise")
+    issuer = await data.organisation(org_type="evaluation_organisation")
+    climber = await data.person()
+    await employ(climber, employer, started_on=date(2022, 3, 1))
+    senior = await data.certificate(
+        climber, issuer, level=3, occupation=WELDER, issued_on=date(2023, 1, 10)
+    )
+    technician = await data.certificate(
+        climber, issuer, level=2, occupation=ELECTRICIAN, issued_on=date(2024, 2, 20)
+    )
+    first = await applied(client, key, climber, senior)
+    [senior_claim] = await calculated(first)
+    second = await applied(client, key, climber, technician)
+    [technician_claim] = await calculated(second)
+    assert (senior_claim["amount_fen"], technician_claim["amount_fen"]) == (300_000, 500_000)
+    assert steps(technician_claim)[1].startswith("basis: per person")
+    assert steps(technician_claim)[2] == (
+        f"3,000 already paid by this person: claim {first} ({WELDER}, senior worker, 3,000)"
+    )
+    again = await data.certificate(
+        climber, issuer, level=3, occupation=ELECTRICIAN, issued_on=date(2024, 5, 1)
+    )
+    r = await apply(client, key, climber, again)
+    assert r.status_code == 409 and r.json()["existing_claim_id"] == first, r.text
+
+    descender = await data.person()
+    await employ(descender, employer, started_on=date(2022, 3, 1))
+    higher = await data.certificate(
+        descender, issuer, level=2, occupation=WELDER, issued_on=date(2023, 1, 10)
+    )
+    lower = await data.certificate(
+        descender, issuer, level=3, occupation=ELECTRICIAN, issued_on=date(2024, 2, 20)
+    )
+    paid = await applied(client, key, descender, higher)
+    await calculated(paid)
+    [nothing] = await calculated(await applied(client, key, descender, lower))
+    assert nothing["amount_fen"] == 0
+    assert steps(nothing)[2:4] == [
+        f"8,000 already paid by this person: claim {paid} ({WELDER}, technician, 8,000)",
+        "technician (8,000) already paid, at or above this level: less 8,000, difference 0",
+    ]
+    assert steps(nothing, "zh")[3].startswith("已享受的最高等级为技师")
+
+
+async def test_under_the_per_occupation_option_both_occupations_pay_in_full(client, staff):
+    """A version with `upgrade_basis = "occupation"` (in force in 2033 only, a year no
+    other test uses) deducts only lower levels of the claim's own occupation."""
+    officer = await staff(StaffRole.OFFICER)
+    with DEFAULT_FILE.open("rb") as f:
+        doc = tomllib.load(f)
+    doc.pop("scheme"), doc.pop("version")
+    doc.update(effective_from="2033-01-01", effective_to="2033-12-31", automatic=False)
+    doc["parameters"]["upgrade_basis"] = "occupation"
+    r = await client.post("/api/v1/policies/skill_level/versions", headers=officer, json=doc)
+    assert r.status_code == 201, r.text
+    version_id = r.json()["id"]
+
+    employer, key = await org_key("enterprise")
+    issuer = await data.organisation(org_type="evaluation_organisation")
+    person = await data.person()
+    await employ(person, employer, started_on=date(2022, 3, 1))
+    senior = await data.certificate(
+        person, issuer, level=3, occupation=WELDER, issued_on=date(2033, 2, 1)
+    )
+    technician = await data.certificate(
+        person, issuer, level=2, occupation=ELECTRICIAN, issued_on=date(2033, 3, 1)
+    )
+    first = await applied(client, key, person, senior)
+    await calculated(first)
+    done = await calculated(first, await applied(client, key, person, technician))
+    assert [c["amount_fen"] for c in done] == [300_000, 800_000]
+    assert {c["policy_version"] for c in done} == {version_id}  # the version's id
+    assert steps(done[1])[1] == (
+        "basis: per occupation; an upgrade pays the difference within its occupation"
+    )
+
+
+async def test_claims_of_one_person_in_several_occupations_pay_once_however_they_race(
+    client, staff
+):
+    """Applications for one level in two occupations at once make one claim; the
+    technician's claim in a third occupation pays the difference; two officers
+    approving both at once commit the technician's 8,000 in all, never 11,000."""
+    employer, key = await org_key("enterprise")
+    issuer = await data.organisation(org_type="evaluation_organisation")
+    person = await data.person()
+    await employ(person, employer, started_on=date(2022, 3, 1))
+    seniors = [
+        await data.certificate(
+            person, issuer, level=3, occupation=occupation, issued_on=date(2023, 1, 10)
+        )
+        for occupation in (WELDER, ELECTRICIAN)
+    ]
+    answers = await asyncio.gather(*(apply(client, key, person, c) for c in seniors * 4))
+    created = [r.json()["id"] for r in answers if r.status_code == 201]
+    assert len(created) == 1, [r.text for r in answers]
+    assert all(
+        r.status_code == 409 and r.json()["existing_claim_id"] == created[0]
+        for r in answers
+        if r.status_code != 201
+    ), [r.text for r in answers]
+    technician = await data.certificate(
+        person, issuer, level=2, occupation=FITTER, issued_on=date(2024, 2, 20)
+    )
+    claims = [created[0], await applied(client, key, person, technician)]
+    done = await calculated(*claims)
+    assert [c["amount_fen"] for c in done] == [300_000, 500_000], done
+
+    for year in {c["budget_year"] for c in done}:
+        set_for = (Budget.scheme == "skill_level") & (Budget.year == year)
+        if not await Budget.exists().where(set_for):
+            await Budget.insert(
+                Budget(scheme="skill_level", year=year, amount_fen=10**12, set_by="test")
+            ).run()
+    officers = [bearer((await staff_token(StaffRole.OFFICER))[1]) for _ in claims]
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/api/v1/claims/{c}/approve", headers=h)
+            for c, h in zip(claims, officers, strict=True)
+        )
+    )
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    cap = f"skill_level:{person['id']}"
+    used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == cap).first().run()
+    assert used is not None and used["used_fen"] == 800_000
 
 
 # -- revocation -------------------------------------------------------------------------

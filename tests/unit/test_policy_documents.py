@@ -74,6 +74,20 @@ def test_the_shipped_defaults_load():
     skill = documents.version_for(policies, "skill_level", date(2024, 1, 1))
     assert skill is not None and skill.parameters.cap_per_person_fen == 5_000_000
     assert skill.automatic is True
+    # The version in force pays the upgrade per person; version 1, naming no basis,
+    # reads as it was priced: per occupation.
+    assert (skill.version, skill.parameters.upgrade_basis) == (2, "person")
+    [first] = [p for p in policies if p.scheme == "skill_level" and p.version == 1]
+    assert first.parameters.upgrade_basis == "occupation"
+    assert "upgrade_basis" not in first.raw["parameters"]
+
+
+def test_an_unknown_upgrade_basis(tmp_path):
+    text = INTERNSHIP.replace('scheme = "internship"', 'scheme = "skill_level"').split(
+        "conditions"
+    )[0] + SKILL_PARAMETERS.replace("\n[parameters.", '\nupgrade_basis = "household"\n[parameters.')
+    _, problems = problems_of(write(tmp_path, "skill.toml", text))
+    assert problems == ["parameters.upgrade_basis: Invalid enum value 'household'"]
 
 
 def test_a_valid_file_loads(tmp_path):
