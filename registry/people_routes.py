@@ -4,7 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
@@ -16,8 +16,9 @@ from kernel.clock import local_today
 from kernel.errors import InvalidInput
 from kernel.schemas import Input, Output
 from kernel.web_params import QueryText, RecordId
-from registry import certificates, people
+from registry import certificates, payment_accounts, people
 from registry.certificate_routes import CertificateOut, certificate_out
+from registry.organisations import FULL_ACCOUNT_ROLES
 
 AnyRequest = Request[Principal, Any, Any]
 WRITERS = allow(StaffRole.OFFICER, StaffRole.ADMIN)
@@ -52,6 +53,31 @@ class PersonPatch(Input):
     fresh_graduate: bool | UnsetType = UNSET
     graduate_school: Text200 | UnsetType | None = UNSET
     graduate_year: int | UnsetType | None = UNSET
+
+
+class PaymentAccountIn(Input):
+    bank_name: Text200
+    bank_account: Text40
+    bank_code: Text40 | None = None  # CNAPS 联行号, 12 digits
+    holder: Text200 | None = None  # the person's own name; left out: that name
+    kind: Text40 = payment_accounts.SOCIAL_SECURITY_CARD
+
+
+class PaymentAccountOut(Output):
+    person_id: int
+    holder: str
+    bank_name: str | None
+    bank_code: str | None
+    bank_account: str | None  # whole for officers, admins and finance, else masked
+    kind: str | None
+    set_by: str | None
+    set_at: datetime | None
+    awaiting_confirmation: bool  # changed while a claim stood approved: a second officer
+
+
+def payment_account_out(who: Principal, row: dict[str, Any]) -> PaymentAccountOut:
+    whole = who.has_any(*FULL_ACCOUNT_ROLES)
+    return msgspec.convert(payment_accounts.shown(whole, row), PaymentAccountOut)
 
 
 class PersonOut(Output):
@@ -165,6 +191,36 @@ class PersonController(Controller):
         """Confirms a person's ID region code that the national table does not know (officers),
         clearing the region warning."""
         return person_out(request.user, await people.confirm_region(request.user, person_id))
+
+    @get("/{person_id:int}/payment-account", guards=[allow(*StaffRole)])
+    async def payment_account(self, person_id: RecordId, request: AnyRequest) -> PaymentAccountOut:
+        """Returns the account a person's subsidies are paid into (staff; the number whole for
+        officers, admins and finance)."""
+        return payment_account_out(request.user, await payment_accounts.get(person_id))
+
+    @put("/{person_id:int}/payment-account", guards=[WRITERS])
+    async def set_payment_account(
+        self, person_id: RecordId, data: JSONBody[PaymentAccountIn], request: AnyRequest
+    ) -> PaymentAccountOut:
+        """Records the account a person's subsidies are paid into, by default their social security
+        card's (officers, admins). A change while a claim of the person stands approved waits for a
+        second officer's confirmation before that claim is batched."""
+        account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
+        row = await payment_accounts.record(request.user, person_id, account, via="api")
+        return payment_account_out(request.user, row)
+
+    @post(
+        "/{person_id:int}/payment-account/confirmation",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def confirm_payment_account(
+        self, person_id: RecordId, request: AnyRequest
+    ) -> PaymentAccountOut:
+        """Confirms a change of a person's payment account that waits for it (officers, never the
+        one who made the change); the person's approved claims may then be batched."""
+        row = await payment_accounts.confirm_change(request.user, person_id)
+        return payment_account_out(request.user, row)
 
     @get("/{person_id:int}/certificates", guards=[anyone_signed_in])
     async def certificate_history(

@@ -25,6 +25,7 @@ class Organisation(Table, tablename="organisation"):
     bank_name = Varchar(length=100, null=True, default=None)
     bank_account = Varchar(length=40, null=True, default=None)
     bank_account_name = Varchar(length=200, null=True, default=None)
+    bank_code = Varchar(length=12, null=True, default=None)  # CNAPS 联行号, when known
 
 
 class Person(Table, tablename="person"):
@@ -48,6 +49,13 @@ class Person(Table, tablename="person"):
     # Payments to a person go to the financial account of their social security card.
     bank_name = Varchar(length=100, null=True, default=None)
     bank_account = Varchar(length=40, null=True, default=None)
+    bank_code = Varchar(length=12, null=True, default=None)  # CNAPS 联行号, when known
+    bank_account_kind = Varchar(length=24, null=True, default=None)  # registry.payment_accounts
+    bank_account_set_by = Varchar(length=120, null=True, default=None)
+    bank_account_set_at = Timestamptz(null=True, default=None)
+    # Who changed the account while a claim of the person stood approved: until another
+    # officer confirms the change, none of the person's claims is batched.
+    bank_account_unconfirmed_by = Varchar(length=120, null=True, default=None)
     created_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

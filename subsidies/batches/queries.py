@@ -87,6 +87,7 @@ async def lines(who: Principal, batch_id: int, after_line: int, limit: int) -> l
             BatchLine.payee_name,
             BatchLine.payee_account,
             BatchLine.payee_bank,
+            BatchLine.payee_bank_code,
             BatchLine.person,
             BatchLine.organisation,
             BatchLine.amount_fen,

@@ -46,8 +46,8 @@ from kernel.errors import (
     NotVisible,
 )
 from kernel.masking import mask_ids_in_text
-from registry import organisations
-from registry.organisations import BankAccount, mask_account, validate_bank_account
+from registry import organisations, payment_accounts
+from registry.organisations import BankAccount, mask_account
 from registry.tables import Organisation, Person
 from registry.visibility import sees_full_id, shown_id
 from reviews import affiliations
@@ -544,32 +544,14 @@ async def _confirm_person_account(
     if errors:
         raise InvalidInput(errors)
     assert account.bank_name is not None and account.bank_account is not None
-    clean, problems = validate_bank_account(
-        BankAccount(account.bank_name, account.bank_account, person["name"] or "--")
+    # The person's own name is the holder: the name check above gives the claim's reason.
+    saved = await payment_accounts.record(
+        actor,
+        person_id,
+        payment_accounts.PaymentAccount(account.bank_name, account.bank_account),
+        via="claim_confirmation",
     )
-    problems = [p for p in problems if p.field != "bank_account_name"]
-    if problems:
-        raise InvalidInput(problems)
-    await (
-        Person.update(
-            {
-                Person.bank_name: clean.bank_name,
-                Person.bank_account: clean.bank_account,
-                Person.updated_at: utcnow(),
-            }
-        )
-        .where(Person.id == person_id)
-        .run()
-    )
-    before = {
-        "bank_name": person["bank_name"],
-        "bank_account": mask_account(person["bank_account"]),
-    }
-    after = {"bank_name": clean.bank_name, "bank_account": mask_account(clean.bank_account)}
-    await record(
-        actor.actor, "person.bank_account_set", "person", person_id, before=before, after=after
-    )
-    return after
+    return {"bank_name": saved["bank_name"], "bank_account": mask_account(saved["bank_account"])}
 
 
 async def _confirm_organisation_account(

@@ -77,14 +77,22 @@ def _claim(**over):
         "person_bank_name": "东莞农商银行", "person_bank_account": "6221000011112222",
         "organisation_name": None, "organisation_bank_name": None,
         "organisation_bank_account": None, "organisation_account_name": None,
+        "person_bank_code": "402602000018", "person_account_unconfirmed_by": None,
+        "organisation_bank_code": None,
     }  # fmt: skip
     return base | over
 
 
 def test_a_person_is_paid_into_their_own_account():
     assert payee_of(_claim()) == Payee(
-        "person", "张三", "6221000011112222", "东莞农商银行", 5, None
+        "person", "张三", "6221000011112222", "东莞农商银行", "402602000018", 5, None
     )
+
+
+def test_an_account_changed_after_approval_waits_for_a_second_officer():
+    reason = payee_of(_claim(person_account_unconfirmed_by="staff:7:li"))
+    assert isinstance(reason, str) and "another officer must confirm" in reason
+    assert "/api/v1/people/5/payment-account/confirmation" in reason
 
 
 def test_an_organisation_is_paid_under_its_account_name():
