@@ -313,16 +313,20 @@ class BatchController(Controller):
         return _batch_out(await queries.get(batch_id))
 
     @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")
-    async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
+    async def payment_csv(
+        self, batch_id: RecordId, request: AnyRequest, layout: QueryText = None
+    ) -> Response[bytes]:
         """Downloads an approved batch's payment file as CSV (finance), with whole account numbers,
-        once its figures and digest check out."""
-        return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8")
+        once its figures and digest check out; `layout=` picks a bank's column layout."""
+        return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8", layout)
 
     @get("/{batch_id:int}/payment-file.xlsx", guards=[FINANCE], media_type=XLSX_MEDIA_TYPE)
-    async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
+    async def payment_xlsx(
+        self, batch_id: RecordId, request: AnyRequest, layout: QueryText = None
+    ) -> Response[bytes]:
         """Downloads an approved batch's payment file as XLSX (finance), with whole account numbers,
-        once its figures and digest check out."""
-        return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE)
+        once its figures and digest check out; `layout=` picks a bank's column layout."""
+        return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE, layout)
 
     @post("/{batch_id:int}/payment-file", guards=[FINANCE], status_code=HTTP_202_ACCEPTED)
     async def rewrite_payment_file(self, batch_id: RecordId, request: AnyRequest) -> JobRefOut:
@@ -348,10 +352,10 @@ class BatchController(Controller):
         return msgspec.convert(asdict(report), ReconciliationOut)
 
     async def _file(
-        self, request: AnyRequest, batch_id: int, fmt: str, media: str
+        self, request: AnyRequest, batch_id: int, fmt: str, media: str, layout: str | None
     ) -> Response[bytes]:
         settings: Settings = request.app.state.settings
         content, name = await queries.payment_file_download(
-            request.user, batch_id, settings.data_dir, fmt
+            request.user, batch_id, settings.data_dir, fmt, layout
         )
         return bytes_download(content, name, media)
