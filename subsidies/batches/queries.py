@@ -146,7 +146,8 @@ async def payment_file_download(
                 field="layout",
             )
         path = payment_file.path_of(data_dir, batch["number"], file_format, name)
-        what = f"the {file_format} payment file ({name}) of batch {batch['number']}"
+        in_layout = "" if name == DEFAULT else f" in layout {name}"
+        what = f"the {file_format} payment file{in_layout} of batch {batch['number']}"
         try:
             content = await read_unaltered(path, digest, what)
         except Conflict as exc:
