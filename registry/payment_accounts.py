@@ -15,9 +15,12 @@ from typing import Any
 from accounts.four_eyes import ensure_not_preparer
 from accounts.principal import Principal
 from audit.log import record as audit
+from kernel import sandbox
 from kernel.clock import utcnow
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, FieldError, InvalidInput, NotFound
+from kernel.file_limits import FileLimits
+from registry import payment_account_file
 from registry.organisations import BankAccount, for_update, mask_account, validate_bank_account
 from registry.tables import Person
 from subsidies.claims import statuses
@@ -113,6 +116,12 @@ async def record(
 ) -> dict[str, Any]:
     """Records the account (in the caller's unit of work, or its own); returns the row.
     `via` says where the change came from (api, import, claim confirmation)."""
+    return (await _record(actor, person_id, account, via=via))[0]
+
+
+async def _record(
+    actor: Principal, person_id: int, account: PaymentAccount, *, via: str
+) -> tuple[dict[str, Any], bool]:
     async with unit_of_work():
         before = await _locked(person_id)
         clean = validate(account, before["name"])
@@ -123,7 +132,7 @@ async def record(
             and before["bank_account_kind"] == clean.kind
         )
         if same:
-            return before
+            return before, False
         # Only approved claims not yet in a batch are paid from the record: a batch line
         # keeps the account it was built with.
         exposed = await Claim.exists().where(
@@ -153,7 +162,7 @@ async def record(
             before=_audited(before),
             after={**_audited(after), "via": via, "awaiting_confirmation": exposed},
         )  # fmt: skip
-    return after
+    return after, True
 
 
 async def confirm_change(actor: Principal, person_id: int) -> dict[str, Any]:
@@ -179,3 +188,61 @@ async def confirm_change(actor: Principal, person_id: int) -> dict[str, Any]:
                    "changed_at": row["bank_account_set_at"]},
         )  # fmt: skip
     return {**row, "bank_account_unconfirmed_by": None}
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    changed: int
+    unchanged: int
+    awaiting_confirmation: int  # changed while a claim of the person stood approved
+
+
+async def import_file(actor: Principal, data: bytes) -> ImportReport:
+    """A file of accounts (registry.payment_account_file), all or nothing: any bad row
+    (an unknown ID number, a holder who is not the person, a bad account) answers 400
+    naming its row and column, and nothing changes."""
+    try:
+        rows, errors = await sandbox.run_async(
+            payment_account_file.read, data, FileLimits.from_env()
+        )
+    except sandbox.UnreadableFile as exc:
+        raise InvalidInput.single("file", f"the file could not be read: {exc}") from None
+    if errors:
+        raise InvalidInput(errors)
+    people: dict[str, dict[str, Any]] = {}
+    numbers = [r.id_number for r in rows]
+    for start in range(0, len(numbers), 1000):
+        chunk = numbers[start : start + 1000]
+        found = await Person.select(Person.id, Person.id_number, Person.name).where(
+            Person.id_number.is_in(chunk)
+        ).run()  # fmt: skip
+        people.update((p["id_number"], p) for p in found)
+    accounts: list[tuple[int, PaymentAccount]] = []
+    for row in rows:
+        person = people.get(row.id_number)
+        if person is None:
+            errors.append(FieldError(f"row {row.row}, column id_number", "no person has this ID"))
+            continue
+        account = PaymentAccount(
+            row.bank_name, row.bank_account, row.bank_code, row.holder,
+            row.kind or SOCIAL_SECURITY_CARD,
+        )  # fmt: skip
+        try:
+            validate(account, person["name"])
+        except InvalidInput as exc:
+            errors.extend(
+                FieldError(f"row {row.row}, column {e.field}", e.reason) for e in exc.errors
+            )
+            continue
+        accounts.append((person["id"], account))
+    if errors:
+        raise InvalidInput(errors[: payment_account_file.MAX_ERRORS])
+    changed = awaiting = 0
+    async with unit_of_work():
+        for person_id, account in accounts:
+            after, was_changed = await _record(actor, person_id, account, via="import")
+            if was_changed:
+                changed += 1
+                awaiting += after["bank_account_unconfirmed_by"] is not None
+    return ImportReport(len(rows), changed, len(rows) - changed, awaiting)

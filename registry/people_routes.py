@@ -75,6 +75,30 @@ class PaymentAccountOut(Output):
     awaiting_confirmation: bool  # changed while a claim stood approved: a second officer
 
 
+class PaymentAccountImportOut(Output):
+    rows: int
+    changed: int
+    unchanged: int
+    awaiting_confirmation: int  # changes a second officer must confirm before batching
+
+
+ACCOUNT_FILE_MAX_BYTES = 16 << 20
+
+
+async def _uploaded(request: AnyRequest) -> bytes:
+    """The file as the raw body or as multipart field `file`."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        upload = (await request.form()).get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidInput.single("file", "multipart upload needs a field named file")
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if not data.strip():
+        raise InvalidInput.single("file", "the file is empty")
+    return data
+
+
 def payment_account_out(who: Principal, row: dict[str, Any]) -> PaymentAccountOut:
     whole = who.has_any(*FULL_ACCOUNT_ROLES)
     return msgspec.convert(payment_accounts.shown(whole, row), PaymentAccountOut)
@@ -208,6 +232,20 @@ class PersonController(Controller):
         account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
         row = await payment_accounts.record(request.user, person_id, account, via="api")
         return payment_account_out(request.user, row)
+
+    @post(
+        "/payment-accounts",
+        guards=[WRITERS],
+        status_code=HTTP_200_OK,
+        request_max_body_size=ACCOUNT_FILE_MAX_BYTES,
+        description="Records people's payment accounts from a CSV or XLSX file (officers, "
+        "admins), as the body or as multipart field `file`: columns 身份证号, 开户行, 联行号 "
+        "(optional), 收款账号, 户名, 账户类型 (optional; English names accepted). All or "
+        "nothing: any bad row answers 400 naming its row and column, and nothing changes.",
+    )
+    async def import_payment_accounts(self, request: AnyRequest) -> PaymentAccountImportOut:
+        report = await payment_accounts.import_file(request.user, await _uploaded(request))
+        return PaymentAccountImportOut(**dataclasses.asdict(report))
 
     @post(
         "/{person_id:int}/payment-account/confirmation",

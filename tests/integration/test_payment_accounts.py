@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter
+
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from kernel.clock import local_today
@@ -272,3 +274,66 @@ async def test_finance_chooses_what_a_batch_takes(client):
     taken = {line["claim"] for line in await lines_of(r.json()["batch"]["id"])}
     assert taken == {to_humen, to_person}
     assert (await claims_by_id([to_changan]))[to_changan]["batch_id"] is None
+
+
+async def test_accounts_are_imported_from_a_file_all_or_nothing(client, tmp_path: Path):
+    scheme = fresh_scheme()
+    org = await paying_org()
+    a, b = await data.person(), await data.person()
+    officer = await headers(StaffRole.OFFICER)
+    url = "/api/v1/people/payment-accounts"
+    header = "身份证号,开户行,联行号,收款账号,户名\r\n"
+    good = (
+        f"{a['id_number']},中国银行东莞分行,104602000011,6216 6100 0001 2345,{a['name']}\r\n"
+        f"{b['id_number']},东莞农商银行,,6221000099990000,{b['name']}\r\n"
+    )
+    bad = (
+        f"{a['id_number']},中国银行东莞分行,1046,6216610000012345,{a['name']}\r\n"
+        f"{b['id_number']},东莞农商银行,,6221000099990000,王五\r\n"
+        "441900199001019999,东莞农商银行,,6221000099990001,赵六\r\n"
+        f"{a['id_number']},东莞农商银行,,6221000099990002,{a['name']}\r\n"
+    )
+    r = await client.post(url, content=(header + bad).encode(), headers=officer)
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "row 5, column id_number",  # the file itself: a person twice
+    ]
+    r = await client.post(url, content=(header + bad.rsplit("\r\n", 2)[0] + "\r\n").encode(),
+                          headers=officer)  # fmt: skip
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "row 2, column bank_code",
+        "row 3, column holder",
+        "row 4, column id_number",
+    ]
+    assert (await client.get(account_url(a["id"]), headers=officer)).json()["bank_account"] is None
+
+    r = await client.post(url, content=(header + good).encode("gb18030"), headers=officer)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"rows": 2, "changed": 2, "unchanged": 0, "awaiting_confirmation": 0}
+    saved = (await client.get(account_url(a["id"]), headers=officer)).json()
+    assert (saved["bank_account"], saved["bank_code"]) == ("6216610000012345", "104602000011")
+    entry = (await audit_of(a["id"], "person.bank_account_set"))[-1]
+    assert json.loads(entry["after"])["via"] == "import"
+
+    # The same accounts as XLSX, one changed after b's claim was approved.
+    await approved_claim(scheme, org["id"], 100_000, person_id=b["id"])
+    path = tmp_path / "accounts.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet()
+    rows = [
+        ["id_number", "bank_name", "bank_code", "bank_account", "holder"],
+        [a["id_number"], "中国银行东莞分行", "104602000011", "6216610000012345", a["name"]],
+        [b["id_number"], "工商银行东莞分行", "", "6222000011112222", b["name"]],
+    ]
+    for i, row in enumerate(rows):
+        sheet.write_row(i, 0, row)
+    book.close()
+    files = {"file": ("accounts.xlsx", path.read_bytes())}
+    r = await client.post(url, files=files, headers=officer)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"rows": 2, "changed": 1, "unchanged": 1, "awaiting_confirmation": 1}
+    assert (await client.get(account_url(b["id"]), headers=officer)).json()["awaiting_confirmation"]
+    finance = await headers()
+    r = await client.post(url, content=(header + good).encode(), headers=finance)
+    assert r.status_code == 403
