@@ -11,14 +11,14 @@ from msgspec import UNSET, UnsetType
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
-from accounts.roles import StaffRole
+from accounts.roles import OrgType, StaffRole
 from kernel.clock import local_today
 from kernel.errors import InvalidInput
 from kernel.schemas import Input, Output
 from kernel.web_params import QueryText, RecordId
-from registry import certificates, payment_accounts, people
+from registry import certificates, payment_account_proposals, payment_accounts, people
 from registry.certificate_routes import CertificateOut, certificate_out
-from registry.organisations import FULL_ACCOUNT_ROLES
+from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
 
 AnyRequest = Request[Principal, Any, Any]
 WRITERS = allow(StaffRole.OFFICER, StaffRole.ADMIN)
@@ -80,6 +80,32 @@ class PaymentAccountImportOut(Output):
     changed: int
     unchanged: int
     awaiting_confirmation: int  # changes a second officer must confirm before batching
+
+
+class ProposalOut(Output):
+    id: int
+    person: int
+    organisation: int
+    bank_name: str
+    bank_code: str | None
+    bank_account: str  # whole for officers, admins and finance, else masked
+    kind: str
+    status: str  # pending / confirmed / rejected
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reject_reason: str | None
+
+
+class RejectionIn(Input):
+    reason: Annotated[str, msgspec.Meta(max_length=payment_account_proposals.REASON_MAX + 100)]
+
+
+def proposal_out(who: Principal, row: dict[str, Any]) -> ProposalOut:
+    if not who.has_any(*FULL_ACCOUNT_ROLES):
+        row = {**row, "bank_account": mask_account(row["bank_account"])}
+    return msgspec.convert(row, ProposalOut)
 
 
 ACCOUNT_FILE_MAX_BYTES = 16 << 20
@@ -232,6 +258,60 @@ class PersonController(Controller):
         account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
         row = await payment_accounts.record(request.user, person_id, account, via="api")
         return payment_account_out(request.user, row)
+
+    @post(
+        "/{person_id:int}/payment-account/proposals",
+        guards=[allow(organisations=(OrgType.ENTERPRISE,))],
+        status_code=HTTP_201_CREATED,
+    )
+    async def propose_payment_account(
+        self, person_id: RecordId, data: JSONBody[PaymentAccountIn], request: AnyRequest
+    ) -> ProposalOut:
+        """Proposes an employee's payment account (an enterprise employing the person); it
+        changes nothing until an officer confirms it."""
+        account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
+        row = await payment_account_proposals.propose(request.user, person_id, account)
+        return proposal_out(request.user, row)
+
+    @get("/{person_id:int}/payment-account/proposals", guards=[WRITERS])
+    async def list_payment_account_proposals(
+        self, person_id: RecordId, request: AnyRequest
+    ) -> list[ProposalOut]:
+        """Lists the latest 100 payment account proposals for a person, newest first (officers,
+        admins)."""
+        rows = await payment_account_proposals.of_person(person_id)
+        return [proposal_out(request.user, r) for r in rows]
+
+    @post(
+        "/{person_id:int}/payment-account/proposals/{proposal_id:int}/confirmation",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def confirm_payment_account_proposal(
+        self, person_id: RecordId, proposal_id: RecordId, request: AnyRequest
+    ) -> ProposalOut:
+        """Confirms an employer's proposal (officers): the account is recorded as this officer's
+        change, audited."""
+        row = await payment_account_proposals.confirm(request.user, person_id, proposal_id)
+        return proposal_out(request.user, row)
+
+    @post(
+        "/{person_id:int}/payment-account/proposals/{proposal_id:int}/rejection",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def reject_payment_account_proposal(
+        self,
+        person_id: RecordId,
+        proposal_id: RecordId,
+        data: JSONBody[RejectionIn],
+        request: AnyRequest,
+    ) -> ProposalOut:
+        """Rejects an employer's proposal with a reason (officers); nothing is recorded."""
+        row = await payment_account_proposals.reject(
+            request.user, person_id, proposal_id, data.reason
+        )
+        return proposal_out(request.user, row)
 
     @post(
         "/payment-accounts",

@@ -7,6 +7,7 @@ from registry.tables import (
     Employment,
     Organisation,
     OutcomeReport,
+    PaymentAccountProposal,
     Person,
     TrainingOutcome,
 )
@@ -14,5 +15,13 @@ from registry.tables import (
 APP_CONFIG = AppConfig(
     app_name="registry",
     migrations_folder_path=str(Path(__file__).parent / "piccolo_migrations"),
-    table_classes=[Organisation, Person, Certificate, OutcomeReport, TrainingOutcome, Employment],
+    table_classes=[
+        Organisation,
+        Person,
+        Certificate,
+        OutcomeReport,
+        TrainingOutcome,
+        Employment,
+        PaymentAccountProposal,
+    ],
 )

@@ -140,3 +140,21 @@ class Employment(Table, tablename="employment"):
     insured = Boolean(default=True)  # the employer pays Dongguan social insurance for them
     reported_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PaymentAccountProposal(Table, tablename="payment_account_proposal"):
+    """An employer's proposal of an employee's payment account; it changes nothing until
+    an officer confirms it (registry.payment_account_proposals)."""
+
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
+    bank_name = Varchar(length=100)
+    bank_code = Varchar(length=12, null=True, default=None)
+    bank_account = Varchar(length=40)
+    kind = Varchar(length=24)
+    status = Varchar(length=16, default="pending")  # pending / confirmed / rejected
+    proposed_by = Varchar(length=120)
+    proposed_at = Timestamptz(default=TimestamptzNow())
+    decided_by = Varchar(length=120, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    reject_reason = Text(null=True, default=None)

@@ -1,6 +1,6 @@
 """The payment-account migrations (registry: bank codes, account kind, the change
-awaiting confirmation; batches: a line's bank code, a batch's selection): existing
-rows get none, and backwards drops the columns again."""
+awaiting confirmation, employers' proposals; batches: a line's bank code, a batch's
+selection): existing rows get none, and backwards drops the columns and table again."""
 
 from __future__ import annotations
 
@@ -55,6 +55,7 @@ async def test_existing_rows_get_no_payment_details_and_backwards_drops_them(dat
         assert org["bank_code"] is None
         assert await sql("SELECT payee_bank_code FROM batch_line") == []
         assert await sql("SELECT selection FROM disbursement_batch") == []
+        assert await sql("SELECT * FROM payment_account_proposal") == []
 
         await backwards()
         [person] = await sql("SELECT * FROM person")

@@ -337,3 +337,48 @@ async def test_accounts_are_imported_from_a_file_all_or_nothing(client, tmp_path
     finance = await headers()
     r = await client.post(url, content=(header + good).encode(), headers=finance)
     assert r.status_code == 403
+
+
+async def test_an_employer_proposes_and_an_officer_confirms_or_rejects(client):
+    employer, key = await org_key("enterprise")
+    _, other_key = await org_key("enterprise")
+    person = await data.person()
+    await employ(person, employer, started_on=date(2022, 3, 1))
+    url = account_url(person["id"]) + "/proposals"
+    r = await client.post(url, json=account(), headers=bearer(key))
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert first["status"] == "pending" and first["bank_account"].startswith("*")
+    r = await client.post(url, json=account(), headers=bearer(other_key))
+    assert r.status_code == 404  # not its employee
+    r = await client.post(url, json=account(holder="王五"), headers=bearer(key))
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "holder"
+    officer = await headers(StaffRole.OFFICER)
+    assert (await client.get(account_url(person["id"]), headers=officer)).json()[
+        "bank_account"
+    ] is None  # a proposal changes nothing
+
+    r = await client.get(url, headers=officer)
+    assert [p["id"] for p in r.json()] == [first["id"]]
+    assert r.json()[0]["bank_account"] == "6221000012345678901"
+    r = await client.post(f"{url}/{first['id']}/confirmation", headers=bearer(key))
+    assert r.status_code == 403
+    r = await client.post(f"{url}/{first['id']}/confirmation", headers=officer)
+    assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+    saved = (await client.get(account_url(person["id"]), headers=officer)).json()
+    assert saved["bank_account"] == "6221000012345678901" and saved["set_by"].startswith("staff:")
+    entry = (await audit_of(person["id"], "person.bank_account_set"))[-1]
+    assert json.loads(entry["after"])["via"] == f"employer_proposal:{first['id']}"
+    r = await client.post(f"{url}/{first['id']}/confirmation", headers=officer)
+    assert r.status_code == 409
+
+    r = await client.post(url, json=account(bank_account="6217000099998888"), headers=bearer(key))
+    second = r.json()
+    r = await client.post(f"{url}/{second['id']}/rejection", json={"reason": " "}, headers=officer)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "reason"
+    r = await client.post(
+        f"{url}/{second['id']}/rejection", json={"reason": "与社保卡账户不符"}, headers=officer
+    )
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    saved = (await client.get(account_url(person["id"]), headers=officer)).json()
+    assert saved["bank_account"] == "6221000012345678901"
