@@ -242,10 +242,13 @@ class PersonController(Controller):
         clearing the region warning."""
         return person_out(request.user, await people.confirm_region(request.user, person_id))
 
-    @get("/{person_id:int}/payment-account", guards=[allow(*StaffRole)])
+    @get(
+        "/{person_id:int}/payment-account",
+        guards=[allow(StaffRole.OFFICER, StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR)],
+    )
     async def payment_account(self, person_id: RecordId, request: AnyRequest) -> PaymentAccountOut:
-        """Returns the account a person's subsidies are paid into (staff; the number whole for
-        officers, admins and finance)."""
+        """Returns the account a person's subsidies are paid into (officers, admins, finance whole;
+        auditors with the number masked)."""
         return payment_account_out(request.user, await payment_accounts.get(person_id))
 
     @put("/{person_id:int}/payment-account", guards=[WRITERS])

@@ -508,9 +508,13 @@ async def _confirm_person_account(
 ) -> dict[str, Any]:
     if person_id is None:
         raise Conflict("this claim names no person to pay")
-    query = Person.select(Person.name, Person.bank_name, Person.bank_account).where(
-        Person.id == person_id
-    )
+    query = Person.select(
+        Person.name,
+        Person.bank_name,
+        Person.bank_account,
+        Person.bank_code,
+        Person.bank_account_kind,
+    ).where(Person.id == person_id)
     person = await organisations.for_update(query).first().run()
     if person is None:
         raise NotFound("person not found", person_id=person_id)
@@ -544,11 +548,15 @@ async def _confirm_person_account(
     if errors:
         raise InvalidInput(errors)
     assert account.bank_name is not None and account.bank_account is not None
+    # Giving the account on record again keeps what is known of it (bank code, kind).
+    same = "".join(account.bank_account.split()) == person["bank_account"]
+    code = person["bank_code"] if same else None
+    kind = (same and person["bank_account_kind"]) or payment_accounts.SOCIAL_SECURITY_CARD
     # The person's own name is the holder: the name check above gives the claim's reason.
     saved = await payment_accounts.record(
         actor,
         person_id,
-        payment_accounts.PaymentAccount(account.bank_name, account.bank_account),
+        payment_accounts.PaymentAccount(account.bank_name, account.bank_account, code, None, kind),
         via="claim_confirmation",
     )
     return {"bank_name": saved["bank_name"], "bank_account": mask_account(saved["bank_account"])}

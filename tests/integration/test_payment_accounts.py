@@ -27,7 +27,7 @@ from tests.integration.test_batches import (
     paying_org,
     wait_for_jobs,
 )
-from tests.integration.test_claims import fresh_scheme
+from tests.integration.test_claims import fresh_scheme, make_claim
 from tests.integration.test_skill_levels import employ
 from tests.support import registry_data as data
 from tests.support import waiting, xlsx_cells
@@ -382,3 +382,33 @@ async def test_an_employer_proposes_and_an_officer_confirms_or_rejects(client):
     assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
     saved = (await client.get(account_url(person["id"]), headers=officer)).json()
     assert saved["bank_account"] == "6221000012345678901"
+
+
+async def test_confirming_a_claim_with_the_account_on_record_keeps_its_bank_code(client):
+    org = await paying_org()
+    person = await data.person()
+    officer = await headers(StaffRole.OFFICER)
+    r = await client.put(account_url(person["id"]), json=account(kind="other"), headers=officer)
+    assert r.status_code == 200, r.text
+    claim_id = await make_claim(
+        scheme=fresh_scheme(), claimant_id=org["id"], payee_kind="person",
+        person_id=person["id"], status=statuses.PROPOSED,
+    )  # fmt: skip
+    given = {"bank_name": "东莞农村商业银行长安支行", "bank_account": "62210000 12345678901"}
+    r = await client.post(f"/api/v1/claims/{claim_id}/confirm-account", json=given, headers=officer)
+    assert r.status_code == 200, r.text
+    saved = (await client.get(account_url(person["id"]), headers=officer)).json()
+    assert (saved["bank_code"], saved["kind"]) == (BANK_CODE, "other")
+    assert len(await audit_of(person["id"], "person.bank_account_set")) == 1  # nothing changed
+
+    other = {"bank_name": "中国银行东莞分行", "bank_account": "6216610000012345"}
+    claim_id = await make_claim(
+        scheme=fresh_scheme(), claimant_id=org["id"], payee_kind="person",
+        person_id=person["id"], status=statuses.PROPOSED,
+    )  # fmt: skip
+    r = await client.post(f"/api/v1/claims/{claim_id}/confirm-account", json=other, headers=officer)
+    assert r.status_code == 200, r.text
+    saved = (await client.get(account_url(person["id"]), headers=officer)).json()
+    assert (saved["bank_code"], saved["kind"]) == (None, "social_security_card")
+    entry = (await audit_of(person["id"], "person.bank_account_set"))[-1]
+    assert json.loads(entry["after"])["via"] == "claim_confirmation"
