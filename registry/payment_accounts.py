@@ -1,8 +1,9 @@
 """A person's payment account: by default the financial account of their social
 security card (社会保障卡金融账户), where subsidies to individuals are paid.
 
-Every recording goes through `record` (an officer's PUT, a claim's account confirmation)
-and is audited with the account masked. A change made while a claim of the person
+Every recording goes through `record` (an officer's PUT, a file import, an employer's
+proposal an officer confirms, a claim's account confirmation) and is audited with the
+account masked. A change made while a claim of the person
 stands approved and unbatched is the classic redirect fraud, so it waits for a second
 officer (`confirm_change`); until then the batch preview leaves the person's claims
 out with the reason."""

@@ -6,6 +6,7 @@ person's line (numeric amount, control total, bank code, 对私, Chinese purpose
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -412,3 +413,18 @@ async def test_confirming_a_claim_with_the_account_on_record_keeps_its_bank_code
     assert (saved["bank_code"], saved["kind"]) == (None, "social_security_card")
     entry = (await audit_of(person["id"], "person.bank_account_set"))[-1]
     assert json.loads(entry["after"])["via"] == "claim_confirmation"
+
+
+async def test_an_unreadable_account_file_is_400_on_file(client):
+    officer = await headers(StaffRole.OFFICER)
+    url = "/api/v1/people/payment-accounts"
+    for body, reason in (
+        (b"PK\x03\x04 not a workbook", "could not be read|damaged|zip|ZIP"),
+        (b"\xff\xfe\x00\x00", "neither UTF-8"),
+        ("开户行,收款账号\r\n某行,123456789\r\n".encode(), "missing column"),
+        (b"   ", "empty"),
+    ):
+        r = await client.post(url, content=body, headers=officer)
+        assert r.status_code == 400, (body, r.text)
+        assert r.json()["errors"][0]["field"] in ("file", "header"), r.text
+        assert re.search(reason, r.text), r.text
