@@ -428,3 +428,23 @@ async def test_an_unreadable_account_file_is_400_on_file(client):
         assert r.status_code == 400, (body, r.text)
         assert r.json()["errors"][0]["field"] in ("file", "header"), r.text
         assert re.search(reason, r.text), r.text
+
+
+async def test_an_organisation_carries_a_bank_code(client):
+    org = await paying_org(account=False)
+    officer = await headers(StaffRole.OFFICER)
+    url = f"/api/v1/organisations/{org['id']}/bank-account"
+    body = {"bank_name": "工商银行东莞分行", "bank_account": "2010020009000123456",
+            "bank_account_name": org["name"]}  # fmt: skip
+    r = await client.put(url, json={**body, "bank_code": "10260200"}, headers=officer)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "bank_code", r.text
+    r = await client.put(url, json={**body, "bank_code": "1026 0200 0001"}, headers=officer)
+    assert r.status_code == 200 and r.json()["bank_code"] == "102602000001", r.text
+    scheme = fresh_scheme()
+    claim_id = await approved_claim(scheme, org["id"], 100)
+    r = await client.post(BASE, json={"scheme": scheme}, headers=await headers())
+    assert r.status_code == 201, r.text
+    [line] = await lines_of(r.json()["batch"]["id"])
+    assert (line["claim"], line["payee_kind"], line["payee_bank_code"]) == (
+        claim_id, "organisation", "102602000001",
+    )  # fmt: skip
