@@ -29,6 +29,7 @@ _COLUMNS = (
     Organisation.bank_account,
     Organisation.bank_account_name,
     Organisation.province,
+    Organisation.bank_code,
 )
 
 BANK_FIELDS = ("bank_name", "bank_account", "bank_account_name")
@@ -48,6 +49,7 @@ class BankAccount:
     bank_name: str
     bank_account: str
     bank_account_name: str
+    bank_code: str | None = None  # CNAPS 联行号 (12 digits), optional
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class NewOrganisation:
     bank_account: str | None = None
     bank_account_name: str | None = None
     province: str | None = None  # a Dongguan town implies Guangdong
+    bank_code: str | None = None
 
 
 def validate_bank_account(account: BankAccount) -> tuple[BankAccount, list[FieldError]]:
@@ -74,7 +77,10 @@ def validate_bank_account(account: BankAccount) -> tuple[BankAccount, list[Field
     holder = account.bank_account_name.strip()
     if not 2 <= len(holder) <= 200:
         errors.append(FieldError("bank_account_name", "must be 2 to 200 characters"))
-    return BankAccount(bank_name, number, holder), errors
+    code = re.sub(r"\s+", "", account.bank_code or "") or None
+    if code is not None and not (code.isascii() and code.isdigit() and len(code) == 12):
+        errors.append(FieldError("bank_code", "must be the 12-digit CNAPS bank code (联行号)"))
+    return BankAccount(bank_name, number, holder, code), errors
 
 
 def mask_account(number: str | None) -> str | None:
@@ -141,12 +147,12 @@ def validate(new: NewOrganisation) -> NewOrganisation:
     errors.extend(place_errors)
     bank = [getattr(new, f) for f in BANK_FIELDS]
     account = None
-    if any(v is not None for v in bank):
+    if any(v is not None for v in bank) or new.bank_code is not None:
         # A partial account cannot be paid into: all three or none.
         missing = [f for f, v in zip(BANK_FIELDS, bank, strict=True) if v is None]
         errors.extend(FieldError(f, "required with the other bank account fields") for f in missing)
         if not missing:
-            account, bank_errors = validate_bank_account(BankAccount(*bank))
+            account, bank_errors = validate_bank_account(BankAccount(*bank, new.bank_code))
             errors.extend(bank_errors)
     if errors:
         raise InvalidInput(errors)
@@ -216,7 +222,7 @@ async def set_bank_account(actor: Principal, org_id: int, account: BankAccount) 
             "organisation.bank_account_set",
             "organisation",
             org_id,
-            before={f: before[f] for f in BANK_FIELDS}
+            before={f: before[f] for f in (*BANK_FIELDS, "bank_code")}
             | {"bank_account": mask_account(before["bank_account"])},
             after={**clean.__dict__, "bank_account": mask_account(clean.bank_account)},
         )

@@ -4,14 +4,14 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from msgspec import UNSET, UnsetType
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
-from accounts.roles import StaffRole
+from accounts.roles import OrgType, StaffRole
 from kernel.clock import local_today
 from kernel.errors import InvalidInput
 from kernel.file_limits import claim_file_limits
@@ -19,8 +19,16 @@ from kernel.pagination import MAX_ID
 from kernel.schemas import Input, Output
 from kernel.uploads import uploaded_file_chunks
 from kernel.web_params import QueryText, RecordId, UploadName
-from registry import certificates, insured_periods, insured_rows, people
+from registry import (
+    certificates,
+    insured_periods,
+    insured_rows,
+    payment_account_proposals,
+    payment_accounts,
+    people,
+)
 from registry.certificate_routes import CertificateOut, certificate_out
+from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
 from registry.outcomes.upload import receive
 
 AnyRequest = Request[Principal, Any, Any]
@@ -56,6 +64,81 @@ class PersonPatch(Input):
     graduate_school: Text200 | UnsetType | None = UNSET
     graduate_school_id: Id | UnsetType | None = UNSET
     graduate_year: int | UnsetType | None = UNSET
+
+
+class PaymentAccountIn(Input):
+    bank_name: Text200
+    bank_account: Text40
+    bank_code: Text40 | None = None  # CNAPS 联行号, 12 digits
+    holder: Text200 | None = None  # the person's own name; left out: that name
+    kind: Text40 = payment_accounts.SOCIAL_SECURITY_CARD
+
+
+class PaymentAccountOut(Output):
+    person_id: int
+    holder: str
+    bank_name: str | None
+    bank_code: str | None
+    bank_account: str | None  # whole for officers, admins and finance, else masked
+    kind: str | None
+    set_by: str | None
+    set_at: datetime | None
+    awaiting_confirmation: bool  # changed while a claim stood approved: a second officer
+
+
+class PaymentAccountImportOut(Output):
+    rows: int
+    changed: int
+    unchanged: int
+    awaiting_confirmation: int  # changes a second officer must confirm before batching
+
+
+class ProposalOut(Output):
+    id: int
+    person: int
+    organisation: int
+    bank_name: str
+    bank_code: str | None
+    bank_account: str  # whole for officers, admins and finance, else masked
+    kind: str
+    status: str  # pending / confirmed / rejected
+    proposed_by: str
+    proposed_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    reject_reason: str | None
+
+
+class RejectionIn(Input):
+    reason: Annotated[str, msgspec.Meta(max_length=payment_account_proposals.REASON_MAX + 100)]
+
+
+def proposal_out(who: Principal, row: dict[str, Any]) -> ProposalOut:
+    if not who.has_any(*FULL_ACCOUNT_ROLES):
+        row = {**row, "bank_account": mask_account(row["bank_account"])}
+    return msgspec.convert(row, ProposalOut)
+
+
+ACCOUNT_FILE_MAX_BYTES = 16 << 20
+
+
+async def _uploaded(request: AnyRequest) -> bytes:
+    """The file as the raw body or as multipart field `file`."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        upload = (await request.form()).get("file")
+        if upload is None or not hasattr(upload, "read"):
+            raise InvalidInput.single("file", "multipart upload needs a field named file")
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if not data.strip():
+        raise InvalidInput.single("file", "the file is empty")
+    return data
+
+
+def payment_account_out(who: Principal, row: dict[str, Any]) -> PaymentAccountOut:
+    whole = who.has_any(*FULL_ACCOUNT_ROLES)
+    return msgspec.convert(payment_accounts.shown(whole, row), PaymentAccountOut)
 
 
 class PersonOut(Output):
@@ -217,6 +300,107 @@ class PersonController(Controller):
         """Confirms a person's ID region code that the national table does not know (officers),
         clearing the region warning."""
         return person_out(request.user, await people.confirm_region(request.user, person_id))
+
+    @get(
+        "/{person_id:int}/payment-account",
+        guards=[allow(StaffRole.OFFICER, StaffRole.ADMIN, StaffRole.FINANCE, StaffRole.AUDITOR)],
+    )
+    async def payment_account(self, person_id: RecordId, request: AnyRequest) -> PaymentAccountOut:
+        """Returns the account a person's subsidies are paid into (officers, admins, finance whole;
+        auditors with the number masked)."""
+        return payment_account_out(request.user, await payment_accounts.get(person_id))
+
+    @put("/{person_id:int}/payment-account", guards=[WRITERS])
+    async def set_payment_account(
+        self, person_id: RecordId, data: JSONBody[PaymentAccountIn], request: AnyRequest
+    ) -> PaymentAccountOut:
+        """Records the account a person's subsidies are paid into, by default their social security
+        card's (officers, admins). A change while a claim of the person stands approved waits for a
+        second officer's confirmation before that claim is batched."""
+        account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
+        row = await payment_accounts.record(request.user, person_id, account, via="api")
+        return payment_account_out(request.user, row)
+
+    @post(
+        "/{person_id:int}/payment-account/proposals",
+        guards=[allow(organisations=(OrgType.ENTERPRISE,))],
+        status_code=HTTP_201_CREATED,
+    )
+    async def propose_payment_account(
+        self, person_id: RecordId, data: JSONBody[PaymentAccountIn], request: AnyRequest
+    ) -> ProposalOut:
+        """Proposes an employee's payment account (an enterprise employing the person); it
+        changes nothing until an officer confirms it."""
+        account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
+        row = await payment_account_proposals.propose(request.user, person_id, account)
+        return proposal_out(request.user, row)
+
+    @get("/{person_id:int}/payment-account/proposals", guards=[WRITERS])
+    async def list_payment_account_proposals(
+        self, person_id: RecordId, request: AnyRequest
+    ) -> list[ProposalOut]:
+        """Lists the latest 100 payment account proposals for a person, newest first (officers,
+        admins)."""
+        rows = await payment_account_proposals.of_person(person_id)
+        return [proposal_out(request.user, r) for r in rows]
+
+    @post(
+        "/{person_id:int}/payment-account/proposals/{proposal_id:int}/confirmation",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def confirm_payment_account_proposal(
+        self, person_id: RecordId, proposal_id: RecordId, request: AnyRequest
+    ) -> ProposalOut:
+        """Confirms an employer's proposal (officers): the account is recorded as this officer's
+        change, audited."""
+        row = await payment_account_proposals.confirm(request.user, person_id, proposal_id)
+        return proposal_out(request.user, row)
+
+    @post(
+        "/{person_id:int}/payment-account/proposals/{proposal_id:int}/rejection",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def reject_payment_account_proposal(
+        self,
+        person_id: RecordId,
+        proposal_id: RecordId,
+        data: JSONBody[RejectionIn],
+        request: AnyRequest,
+    ) -> ProposalOut:
+        """Rejects an employer's proposal with a reason (officers); nothing is recorded."""
+        row = await payment_account_proposals.reject(
+            request.user, person_id, proposal_id, data.reason
+        )
+        return proposal_out(request.user, row)
+
+    @post(
+        "/payment-accounts",
+        guards=[WRITERS],
+        status_code=HTTP_200_OK,
+        request_max_body_size=ACCOUNT_FILE_MAX_BYTES,
+        description="Records people's payment accounts from a CSV or XLSX file (officers, "
+        "admins), as the body or as multipart field `file`: columns 身份证号, 开户行, 联行号 "
+        "(optional), 收款账号, 户名, 账户类型 (optional; English names accepted). All or "
+        "nothing: any bad row answers 400 naming its row and column, and nothing changes.",
+    )
+    async def import_payment_accounts(self, request: AnyRequest) -> PaymentAccountImportOut:
+        report = await payment_accounts.import_file(request.user, await _uploaded(request))
+        return PaymentAccountImportOut(**dataclasses.asdict(report))
+
+    @post(
+        "/{person_id:int}/payment-account/confirmation",
+        guards=[allow(StaffRole.OFFICER)],
+        status_code=HTTP_200_OK,
+    )
+    async def confirm_payment_account(
+        self, person_id: RecordId, request: AnyRequest
+    ) -> PaymentAccountOut:
+        """Confirms a change of a person's payment account that waits for it (officers, never the
+        one who made the change); the person's approved claims may then be batched."""
+        row = await payment_accounts.confirm_change(request.user, person_id)
+        return payment_account_out(request.user, row)
 
     @get("/{person_id:int}/certificates", guards=[anyone_signed_in])
     async def certificate_history(

@@ -8,6 +8,7 @@ from registry.tables import (
     InsuredPeriod,
     Organisation,
     OutcomeReport,
+    PaymentAccountProposal,
     Person,
     TrainingOutcome,
 )
@@ -23,5 +24,6 @@ APP_CONFIG = AppConfig(
         TrainingOutcome,
         Employment,
         InsuredPeriod,
+        PaymentAccountProposal,
     ],
 )

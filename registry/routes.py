@@ -25,12 +25,14 @@ class OrganisationIn(Input):
     bank_account_name: Annotated[str, msgspec.Meta(max_length=400)] | None = None
     # Name or GB/T 2260 code; a Dongguan town implies 广东省.
     province: Annotated[str, msgspec.Meta(max_length=40)] | None = None
+    bank_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None  # CNAPS 联行号
 
 
 class BankAccountIn(Input):
     bank_name: Annotated[str, msgspec.Meta(max_length=200)]
     bank_account: Annotated[str, msgspec.Meta(max_length=100)]
     bank_account_name: Annotated[str, msgspec.Meta(max_length=400)]
+    bank_code: Annotated[str, msgspec.Meta(max_length=40)] | None = None  # CNAPS 联行号
 
 
 class OrganisationOut(Output):
@@ -44,6 +46,7 @@ class OrganisationOut(Output):
     bank_name: str | None
     bank_account: str | None  # whole for officer/admin/finance and the organisation
     bank_account_name: str | None
+    bank_code: str | None
 
 
 def _out(who: Principal, org: dict[str, Any]) -> OrganisationOut:

@@ -27,6 +27,7 @@ class Organisation(Table, tablename="organisation"):
     bank_account_name = Varchar(length=200, null=True, default=None)
     # Full name of the provincial-level division (registry.provinces); schools need one.
     province = Varchar(length=16, null=True, default=None)
+    bank_code = Varchar(length=12, null=True, default=None)  # CNAPS 联行号, when known
 
 
 class Person(Table, tablename="person"):
@@ -55,6 +56,13 @@ class Person(Table, tablename="person"):
     # Payments to a person go to the financial account of their social security card.
     bank_name = Varchar(length=100, null=True, default=None)
     bank_account = Varchar(length=40, null=True, default=None)
+    bank_code = Varchar(length=12, null=True, default=None)  # CNAPS 联行号, when known
+    bank_account_kind = Varchar(length=24, null=True, default=None)  # registry.payment_accounts
+    bank_account_set_by = Varchar(length=120, null=True, default=None)
+    bank_account_set_at = Timestamptz(null=True, default=None)
+    # Who changed the account while a claim of the person stood approved: until another
+    # officer confirms the change, none of the person's claims is batched.
+    bank_account_unconfirmed_by = Varchar(length=120, null=True, default=None)
     created_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -155,3 +163,21 @@ class Employment(Table, tablename="employment"):
     insured = Boolean(default=True)  # the employer pays Dongguan social insurance for them
     reported_by = Varchar(length=120)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PaymentAccountProposal(Table, tablename="payment_account_proposal"):
+    """An employer's proposal of an employee's payment account; it changes nothing until
+    an officer confirms it (registry.payment_account_proposals)."""
+
+    person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
+    organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict)
+    bank_name = Varchar(length=100)
+    bank_code = Varchar(length=12, null=True, default=None)
+    bank_account = Varchar(length=40)
+    kind = Varchar(length=24)
+    status = Varchar(length=16, default="pending")  # pending / confirmed / rejected
+    proposed_by = Varchar(length=120)
+    proposed_at = Timestamptz(default=TimestamptzNow())
+    decided_by = Varchar(length=120, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
+    reject_reason = Text(null=True, default=None)

@@ -12,6 +12,7 @@ claim) is the database's second guard against paying a claim twice.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,7 @@ async def build(actor: Principal, filters: Filters) -> tuple[int, Preview]:
                     scheme=filters.scheme,
                     period_from=filters.period_from,
                     period_to=filters.period_to,
+                    selection=json.dumps(filters.given(), ensure_ascii=False, sort_keys=True),
                     built_by=actor.actor,
                     submitted_at=now,
                 )
@@ -139,6 +141,7 @@ async def build(actor: Principal, filters: Filters) -> tuple[int, Preview]:
                 "scheme": filters.scheme,
                 "period_from": filters.period_from,
                 "period_to": filters.period_to,
+                "selection": filters.given(),
                 "declared_count": held.count,
                 "declared_total_fen": held.total_fen,
                 "declared_digest": digest,
@@ -202,6 +205,7 @@ async def _insert_lines(batch_id: int, mine: list[tuple[dict[str, Any], Payee]])
             payee_name=payee.name,
             payee_account=payee.account,
             payee_bank=payee.bank,
+            payee_bank_code=payee.bank_code,
             person=payee.person_id,
             organisation=payee.organisation_id,
             amount_fen=claim["amount_fen"],
@@ -213,5 +217,6 @@ async def _insert_lines(batch_id: int, mine: list[tuple[dict[str, Any], Payee]])
     for start in range(0, len(lines), 500):
         await BatchLine.insert(*lines[start : start + 500]).run()
     return rules.lines_digest(
-        {name: getattr(line, name) for name in rules.DIGEST_FIELDS} for line in lines
+        {name: getattr(line, name) for name in (*rules.DIGEST_FIELDS, "payee_bank_code")}
+        for line in lines
     )

@@ -5,7 +5,9 @@ to the account an officer recorded for it (registry Organisation).
 A claim whose payee has no complete account is left out of a batch, and the preview
 lists it with the reason: a bank refuses a payment without an account, and a batch
 must hold only lines that can be paid. The claim stays approved and unbatched, so the
-next batch picks it up once the account is recorded."""
+next batch picks it up once the account is recorded. So is a claim of a person whose
+account was changed while the claim stood approved, until a second officer confirms
+the change (registry.payment_accounts): the classic redirect of someone else's money."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class Payee:
     name: str
     account: str
     bank: str
+    bank_code: str | None  # CNAPS 联行号, when known
     person_id: int | None
     organisation_id: int | None
 
@@ -32,9 +35,15 @@ def payee_of(claim: dict[str, Any]) -> Payee | str:
     if claim["payee_kind"] == PERSON:
         if claim["person"] is None:
             return "the claim names no person to pay"
+        if claim["person_account_unconfirmed_by"]:
+            return (
+                "the person's bank account was changed while this claim stood approved; "
+                "another officer must confirm the change (POST /api/v1/people/"
+                f"{claim['person']}/payment-account/confirmation)"
+            )
         return _complete(
             PERSON, claim["person_name"], claim["person_bank_account"],
-            claim["person_bank_name"], claim["person"], None,
+            claim["person_bank_name"], claim["person_bank_code"], claim["person"], None,
         )  # fmt: skip
     if claim["payee_kind"] == ORGANISATION:
         if claim["payee_organisation"] is None:
@@ -44,6 +53,7 @@ def payee_of(claim: dict[str, Any]) -> Payee | str:
             claim["organisation_account_name"] or claim["organisation_name"],
             claim["organisation_bank_account"],
             claim["organisation_bank_name"],
+            claim["organisation_bank_code"],
             None,
             claim["payee_organisation"],
         )
@@ -51,7 +61,7 @@ def payee_of(claim: dict[str, Any]) -> Payee | str:
 
 
 def _complete(
-    kind: str, name: str | None, account: str | None, bank: str | None,
+    kind: str, name: str | None, account: str | None, bank: str | None, bank_code: str | None,
     person_id: int | None, organisation_id: int | None,
 ) -> Payee | str:  # fmt: skip
     missing = [
@@ -62,4 +72,7 @@ def _complete(
     if missing:
         return f"the {kind} has no {' and no '.join(missing)} on record"
     assert name and account and bank
-    return Payee(kind, name.strip(), account.strip(), bank.strip(), person_id, organisation_id)
+    return Payee(
+        kind, name.strip(), account.strip(), bank.strip(), bank_code or None,
+        person_id, organisation_id,
+    )  # fmt: skip

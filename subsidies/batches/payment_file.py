@@ -1,7 +1,8 @@
 """The bank payment file job: after the totals check, the batch's lines as CSV (UTF-8
-with BOM, which Excel and the banks' upload pages read) and XLSX, under
-DATA_DIR/batches/<number>/. Files are written beside their final name and renamed, so
-a retried or repeated job rewrites the same content and a reader never sees half a file.
+with BOM, which Excel and the banks' upload pages read) and XLSX in every layout of
+payment_layouts.toml, under DATA_DIR/batches/<number>/. Files are written beside their
+final name and renamed, so a retried or repeated job rewrites the same content and a
+reader never sees half a file.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from app.settings import Settings
 from audit.log import record
 from kernel.db import unit_of_work
 from kernel.errors import Conflict, NotFound
-from registry.exports import Sheet, write_csv, write_xlsx_sync
 from subsidies.batches import payment_layout, rules
 from subsidies.batches.approval import PAYMENT_FILE
+from subsidies.batches.payment_layout import DEFAULT, Layout, load_layouts
 from subsidies.batches.totals import checked_lines, load_batch
 from workers import outbox
 from workers.kinds import job_handler
@@ -37,27 +38,36 @@ def folder(data_dir: Path, number: str) -> Path:
     return data_dir / "batches" / number
 
 
-def path_of(data_dir: Path, number: str, file_format: str) -> Path:
-    return folder(data_dir, number) / f"{number}-payment.{file_format}"
+def path_of(data_dir: Path, number: str, file_format: str, layout: str = DEFAULT) -> Path:
+    suffix = "" if layout == DEFAULT else f"-{layout}"
+    return folder(data_dir, number) / f"{number}-payment{suffix}.{file_format}"
 
 
-def write_files(data_dir: Path, number: str, lines: list[dict[str, Any]]) -> dict[str, str]:
-    """Writes both files; returns format -> sha256 of the file written."""
-    table = payment_layout.rows(number, lines)
+def write_files(
+    data_dir: Path,
+    number: str,
+    lines: list[dict[str, Any]],
+    layouts: dict[str, Layout] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Writes both files in every layout; returns layout -> format -> sha256 written."""
+    layouts = layouts or load_layouts()
     folder(data_dir, number).mkdir(parents=True, exist_ok=True)
-    digests = {}
-    for file_format in FORMATS:
-        final = path_of(data_dir, number, file_format)
-        partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")  # one per writer
-        try:
-            if file_format == "csv":
-                write_csv(partial, payment_layout.COLUMNS, table)
-            else:
-                write_xlsx_sync(partial, [Sheet("payments", payment_layout.COLUMNS, table)])
-            os.replace(partial, final)
-        finally:
-            partial.unlink(missing_ok=True)
-        digests[file_format] = hashlib.sha256(final.read_bytes()).hexdigest()
+    digests: dict[str, dict[str, str]] = {}
+    for name, layout in layouts.items():
+        table = payment_layout.rows(layout, lines)
+        for file_format in FORMATS:
+            final = path_of(data_dir, number, file_format, name)
+            partial = final.with_name(f".{final.name}.{uuid.uuid4().hex}.part")  # one per writer
+            try:
+                if file_format == "csv":
+                    payment_layout.write_csv(partial, layout, table)
+                else:
+                    payment_layout.write_xlsx(partial, layout, table)
+                os.replace(partial, final)
+            finally:
+                partial.unlink(missing_ok=True)
+            digest = hashlib.sha256(final.read_bytes()).hexdigest()
+            digests.setdefault(name, {})[file_format] = digest
     return digests
 
 
@@ -81,7 +91,9 @@ async def produce_payment_file(ctx: JobContext) -> dict[str, Any]:
         "number": batch["number"],
         "lines": len(lines),
         "total_fen": sum(line["amount_fen"] for line in lines),
-        "sha256": digests,
+        # The default layout's digests where they always were; every layout's by name.
+        "sha256": digests[DEFAULT],
+        "layouts": digests,
     }
     async with ctx.finishing(result):
         await record(ctx.actor, WRITTEN, "disbursement_batch", batch_id, after=result)

@@ -18,6 +18,7 @@ from kernel.integrity import read_unaltered
 from registry.organisations import FULL_ACCOUNT_ROLES, mask_account
 from subsidies.batches import payment_file, rules
 from subsidies.batches.approval import PAYMENT_FILE, RENDER_DOCUMENTS
+from subsidies.batches.payment_layout import DEFAULT, layout_named
 from subsidies.batches.tables import BatchLine, DisbursementBatch
 from subsidies.batches.totals import checked_lines, load_batch
 from workers.tables import Job
@@ -87,6 +88,7 @@ async def lines(who: Principal, batch_id: int, after_line: int, limit: int) -> l
             BatchLine.payee_name,
             BatchLine.payee_account,
             BatchLine.payee_bank,
+            BatchLine.payee_bank_code,
             BatchLine.person,
             BatchLine.organisation,
             BatchLine.amount_fen,
@@ -109,14 +111,16 @@ async def lines(who: Principal, batch_id: int, after_line: int, limit: int) -> l
 
 
 async def payment_file_download(
-    who: Principal, batch_id: int, data_dir: Path, file_format: str
+    who: Principal, batch_id: int, data_dir: Path, file_format: str, layout: str | None = None
 ) -> tuple[bytes, str]:
-    """The stored file's bytes and a download name, once its job has written it and
+    """The stored file's bytes in a layout (payment_layouts.toml; an unknown one is
+    InvalidInput) and a download name, once its job has written it and
     recorded its digest; the totals are checked first (a mismatch fails the batch and
     answers 409), and the bytes served must have that digest (an edited account or
     amount, a lost file: 409, audited).
     Checked and recorded under the batch's lock, so a release of a failed batch (which
     looks for downloads) and a download never pass each other."""
+    name = layout_named(layout).name
     await checked_lines(batch_id)
     refused: Conflict | None = None
     async with unit_of_work():
@@ -127,15 +131,23 @@ async def payment_file_download(
                 "it is approved",
                 field="status",
             )
-        digest = await _written_digest(batch_id, file_format)
-        if digest is None or await payment_file.being_written(batch_id):
+        written = await _written_digests(batch_id)
+        if written is None or await payment_file.being_written(batch_id):
             raise Conflict(
                 f"the payment file of batch {batch['number']} is not written yet; see the job "
                 f"in GET /api/v1/batches/{batch_id}",
                 field="payment_file",
             )
-        path = payment_file.path_of(data_dir, batch["number"], file_format)
-        what = f"the {file_format} payment file of batch {batch['number']}"
+        digest = written.get(name, {}).get(file_format)
+        if digest is None:  # a layout added after the files were written
+            raise Conflict(
+                f"the payment file of batch {batch['number']} was not written in layout "
+                f"{name!r}; POST /api/v1/batches/{batch_id}/payment-file writes every layout",
+                field="layout",
+            )
+        path = payment_file.path_of(data_dir, batch["number"], file_format, name)
+        in_layout = "" if name == DEFAULT else f" in layout {name}"
+        what = f"the {file_format} payment file{in_layout} of batch {batch['number']}"
         try:
             content = await read_unaltered(path, digest, what)
         except Conflict as exc:
@@ -143,19 +155,20 @@ async def payment_file_download(
         else:
             await record(
                 who.actor, "batch.payment_file_downloaded", "disbursement_batch", batch_id,
-                after={"format": file_format},
+                after={"format": file_format, "layout": name},
             )  # fmt: skip
     if refused is not None:  # audited in its own transaction: the refusal must stay on record
         await record(
             who.actor, "batch.payment_file_altered", "disbursement_batch", batch_id,
-            after={"format": file_format, **refused.details},
+            after={"format": file_format, "layout": name, **refused.details},
         )  # fmt: skip
         raise refused
-    return content, f"{batch['number']}-payment.{file_format}"
+    return content, path.name
 
 
-async def _written_digest(batch_id: int, file_format: str) -> str | None:
-    """The digest the payment-file job recorded when it last wrote this file."""
+async def _written_digests(batch_id: int) -> dict[str, dict[str, str]] | None:
+    """Layout -> format -> sha256 the payment-file job recorded when it last wrote the
+    files (before layouts, the default layout's only)."""
     row = await (
         AuditEntry.select(AuditEntry.after)
         .where(
@@ -169,4 +182,5 @@ async def _written_digest(batch_id: int, file_format: str) -> str | None:
     )
     if row is None:
         return None
-    return (json.loads(row["after"] or "{}").get("sha256") or {}).get(file_format)
+    after = json.loads(row["after"] or "{}")
+    return after.get("layouts") or {DEFAULT: after.get("sha256") or {}}

@@ -3,6 +3,7 @@ Finance builds, approves, reconciles and downloads the bank file; auditors read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from subsidies.batches import (
     rules,
 )
 from subsidies.batches.approval import PAYMENT_FILE
-from subsidies.batches.selection import Filters
+from subsidies.batches.selection import MAX_CLAIM_IDS, Filters
 
 AnyRequest = Request[Principal, Any, Any]
 FINANCE = allow(StaffRole.FINANCE)
@@ -41,12 +42,31 @@ RETURN_FILE_MAX_BYTES = 64 << 20
 
 
 class FiltersIn(Input):
+    """What a batch takes; a preview and the build after it are given the same filters."""
+
     scheme: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
-    period_from: date | None = None
+    period_from: date | None = None  # the claim's period (basis date)
     period_to: date | None = None
+    approved_from: date | None = None  # the day the claim was approved (Beijing time)
+    approved_to: date | None = None
+    town: Annotated[str, msgspec.Meta(max_length=16)] | None = None  # the payee's town
+    payee_kind: Annotated[str, msgspec.Meta(max_length=16)] | None = None  # person/organisation
+    claim_ids: (
+        Annotated[list[Annotated[int, msgspec.Meta(ge=1)]], msgspec.Meta(max_length=MAX_CLAIM_IDS)]
+        | None
+    ) = None
 
     def filters(self) -> Filters:
-        return Filters(self.scheme, self.period_from, self.period_to)
+        return Filters(
+            self.scheme,
+            self.period_from,
+            self.period_to,
+            self.approved_from,
+            self.approved_to,
+            self.town,
+            self.payee_kind,
+            None if self.claim_ids is None else tuple(self.claim_ids),
+        )
 
 
 class CancellationIn(Input):
@@ -71,7 +91,7 @@ class PreviewOut(Output):
     total_fen: int
     total_yuan: str
     schemes: list[SchemeTotalOut]
-    excluded_count: int  # approved claims left out for a missing account
+    excluded_count: int  # approved claims left out: no account, or a change to confirm
     excluded: list[ExcludedOut]  # the first 200 of them
 
 
@@ -90,6 +110,7 @@ class BatchSummaryOut(Output):
     scheme: str | None
     period_from: date | None
     period_to: date | None
+    selection: dict[str, Any] | None  # every filter it was built with
     declared_count: int
     declared_total_fen: int
     built_by: str
@@ -128,6 +149,7 @@ class LineOut(Output):
     payee_name: str
     payee_account: str  # masked for auditors
     payee_bank: str
+    payee_bank_code: str | None
     person: int | None
     organisation: int | None
     amount_fen: int
@@ -180,9 +202,15 @@ def _scheme_out(row: dict[str, Any]) -> SchemeTotalOut:
     return SchemeTotalOut(**row, total_yuan=rules.yuan(row["total_fen"]))
 
 
+def _with_selection(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "selection": json.loads(row["selection"]) if row["selection"] else None}
+
+
 def _batch_out(row: dict[str, Any]) -> BatchOut:
     schemes = [_scheme_out(s) for s in row["schemes"]]
-    return msgspec.convert({**row, "schemes": schemes}, BatchOut, from_attributes=True)
+    return msgspec.convert(
+        {**_with_selection(row), "schemes": schemes}, BatchOut, from_attributes=True
+    )
 
 
 async def _upload(request: AnyRequest) -> bytes:
@@ -231,7 +259,7 @@ class BatchController(Controller):
         """Lists disbursement batches, optionally of one status (finance, auditors)."""
         rows = await queries.list_batches(status, decode_cursor(cursor), check_limit(limit))
         return BatchPage(
-            items=[msgspec.convert(r, BatchSummaryOut) for r in rows],
+            items=[msgspec.convert(_with_selection(r), BatchSummaryOut) for r in rows],
             next_cursor=next_cursor([r["id"] for r in rows], limit),
         )
 
@@ -285,16 +313,20 @@ class BatchController(Controller):
         return _batch_out(await queries.get(batch_id))
 
     @get("/{batch_id:int}/payment-file.csv", guards=[FINANCE], media_type="text/csv")
-    async def payment_csv(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
+    async def payment_csv(
+        self, batch_id: RecordId, request: AnyRequest, layout: QueryText = None
+    ) -> Response[bytes]:
         """Downloads an approved batch's payment file as CSV (finance), with whole account numbers,
-        once its figures and digest check out."""
-        return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8")
+        once its figures and digest check out; `layout=` picks a bank's column layout."""
+        return await self._file(request, batch_id, "csv", "text/csv; charset=utf-8", layout)
 
     @get("/{batch_id:int}/payment-file.xlsx", guards=[FINANCE], media_type=XLSX_MEDIA_TYPE)
-    async def payment_xlsx(self, batch_id: RecordId, request: AnyRequest) -> Response[bytes]:
+    async def payment_xlsx(
+        self, batch_id: RecordId, request: AnyRequest, layout: QueryText = None
+    ) -> Response[bytes]:
         """Downloads an approved batch's payment file as XLSX (finance), with whole account numbers,
-        once its figures and digest check out."""
-        return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE)
+        once its figures and digest check out; `layout=` picks a bank's column layout."""
+        return await self._file(request, batch_id, "xlsx", XLSX_MEDIA_TYPE, layout)
 
     @post("/{batch_id:int}/payment-file", guards=[FINANCE], status_code=HTTP_202_ACCEPTED)
     async def rewrite_payment_file(self, batch_id: RecordId, request: AnyRequest) -> JobRefOut:
@@ -320,10 +352,10 @@ class BatchController(Controller):
         return msgspec.convert(asdict(report), ReconciliationOut)
 
     async def _file(
-        self, request: AnyRequest, batch_id: int, fmt: str, media: str
+        self, request: AnyRequest, batch_id: int, fmt: str, media: str, layout: str | None
     ) -> Response[bytes]:
         settings: Settings = request.app.state.settings
         content, name = await queries.payment_file_download(
-            request.user, batch_id, settings.data_dir, fmt
+            request.user, batch_id, settings.data_dir, fmt, layout
         )
         return bytes_download(content, name, media)

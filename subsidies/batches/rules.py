@@ -78,10 +78,13 @@ DIGEST_FIELDS = (
 
 
 def lines_digest(lines: Iterable[Mapping[str, Any]]) -> str:
-    """sha256 over the DIGEST_FIELDS of every line, in line order."""
+    """sha256 over the DIGEST_FIELDS of every line, in line order, and its bank code
+    where it has one (so lines without one keep the digest they were declared with)."""
     digest = hashlib.sha256()
     for line in sorted(lines, key=lambda x: x["line_no"]):
         row = [line[name] for name in DIGEST_FIELDS]
+        if line.get("payee_bank_code"):
+            row.append(line["payee_bank_code"])
         digest.update(json.dumps(row, ensure_ascii=False).encode() + b"\n")
     return digest.hexdigest()
 

@@ -16,6 +16,7 @@ class DisbursementBatch(Table, tablename="disbursement_batch"):
     scheme = Varchar(length=40, null=True, default=None)  # the filter it was built with
     period_from = Date(null=True, default=None)
     period_to = Date(null=True, default=None)
+    selection = Text(null=True, default=None)  # every filter it was built with, JSON
     declared_count = Integer(default=0)
     declared_total_fen = BigInt(default=0)
     # sha256 over every line's payee, account, bank, amount and reference at submission
@@ -42,6 +43,7 @@ class BatchLine(Table, tablename="batch_line"):
     payee_name = Varchar(length=200)
     payee_account = Varchar(length=40)
     payee_bank = Varchar(length=100)
+    payee_bank_code = Varchar(length=12, null=True, default=None)  # CNAPS, as at the build
     person = ForeignKey(references=Person, on_delete=OnDelete.restrict, null=True)
     organisation = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, null=True)
     amount_fen = BigInt()

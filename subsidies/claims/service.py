@@ -46,8 +46,8 @@ from kernel.errors import (
     NotVisible,
 )
 from kernel.masking import mask_ids_in_text
-from registry import organisations
-from registry.organisations import BankAccount, mask_account, validate_bank_account
+from registry import organisations, payment_accounts
+from registry.organisations import BankAccount, mask_account
 from registry.tables import Organisation, Person
 from registry.visibility import sees_full_id, shown_id
 from reviews import affiliations
@@ -508,9 +508,13 @@ async def _confirm_person_account(
 ) -> dict[str, Any]:
     if person_id is None:
         raise Conflict("this claim names no person to pay")
-    query = Person.select(Person.name, Person.bank_name, Person.bank_account).where(
-        Person.id == person_id
-    )
+    query = Person.select(
+        Person.name,
+        Person.bank_name,
+        Person.bank_account,
+        Person.bank_code,
+        Person.bank_account_kind,
+    ).where(Person.id == person_id)
     person = await organisations.for_update(query).first().run()
     if person is None:
         raise NotFound("person not found", person_id=person_id)
@@ -544,32 +548,18 @@ async def _confirm_person_account(
     if errors:
         raise InvalidInput(errors)
     assert account.bank_name is not None and account.bank_account is not None
-    clean, problems = validate_bank_account(
-        BankAccount(account.bank_name, account.bank_account, person["name"] or "--")
+    # Giving the account on record again keeps what is known of it (bank code, kind).
+    same = "".join(account.bank_account.split()) == person["bank_account"]
+    code = person["bank_code"] if same else None
+    kind = (same and person["bank_account_kind"]) or payment_accounts.SOCIAL_SECURITY_CARD
+    # The person's own name is the holder: the name check above gives the claim's reason.
+    saved = await payment_accounts.record(
+        actor,
+        person_id,
+        payment_accounts.PaymentAccount(account.bank_name, account.bank_account, code, None, kind),
+        via="claim_confirmation",
     )
-    problems = [p for p in problems if p.field != "bank_account_name"]
-    if problems:
-        raise InvalidInput(problems)
-    await (
-        Person.update(
-            {
-                Person.bank_name: clean.bank_name,
-                Person.bank_account: clean.bank_account,
-                Person.updated_at: utcnow(),
-            }
-        )
-        .where(Person.id == person_id)
-        .run()
-    )
-    before = {
-        "bank_name": person["bank_name"],
-        "bank_account": mask_account(person["bank_account"]),
-    }
-    after = {"bank_name": clean.bank_name, "bank_account": mask_account(clean.bank_account)}
-    await record(
-        actor.actor, "person.bank_account_set", "person", person_id, before=before, after=after
-    )
-    return after
+    return {"bank_name": saved["bank_name"], "bank_account": mask_account(saved["bank_account"])}
 
 
 async def _confirm_organisation_account(

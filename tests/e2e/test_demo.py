@@ -51,7 +51,9 @@ def test_the_demo_runs_the_whole_path_and_pays_each_approved_claim_once(tmp_path
 
     payment_file = next(tmp_path.glob("demo-files/PB-*-payment-file.csv"))
     with payment_file.open(encoding="utf-8-sig") as f:
-        assert sum(1 for _ in csv.DictReader(f)) == lines[0]
+        *paid_lines, control = list(csv.DictReader(f))
+    assert len(paid_lines) == lines[0]
+    assert (control["序号"], control["收款账号"]) == ("合计", str(lines[0]))
     # A second run on the same database refuses instead of mixing two demos.
     again = subprocess.run(
         [str(VENV_BIN / "python"), "-m", "app", "demo", "--people", "24"],

@@ -206,9 +206,10 @@ async def test_preview_build_four_eyes_and_payment_file(client):
     r = await client.get(f"{BASE}/{batch['id']}/payment-file.csv", headers=f2)
     assert r.status_code == 200, r.text
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert len(rows) == 4
-    assert [row[5] for row in rows[1:]] == ["9000.00", "3000.50", "0.01"]
-    assert [row[1] for row in rows[1:]] == [line["reference"] for line in lines]
+    assert len(rows) == 5  # the header, 3 lines, the control record
+    assert [row[5] for row in rows[1:]] == ["9000.00", "3000.50", "0.01", "12000.51"]
+    assert [row[8] for row in rows[1:4]] == [line["reference"] for line in lines]
+    assert rows[4][:2] == ["合计", "3"]
     r = await client.get(f"{BASE}/{batch['id']}/payment-file.xlsx", headers=f1)
     assert r.status_code == 200 and r.content.startswith(b"PK")
     officer = await headers(StaffRole.OFFICER)

@@ -4,17 +4,19 @@ payment file's layout, reading the bank's return file and matching it to lines."
 from __future__ import annotations
 
 import csv
+from datetime import date
 from pathlib import Path
 
 import pytest
 import python_calamine
 
-from kernel.errors import Conflict
+from kernel.errors import Conflict, InvalidInput
 from subsidies.batches import payment_file, payment_layout, rules
 from subsidies.batches.payees import Payee, payee_of
 from subsidies.batches.reconciliation_plan import plan
 from subsidies.batches.return_file import parse, parse_amount
 from subsidies.batches.rules import TotalsMismatch, check_totals
+from tests.support import xlsx_cells
 
 
 def test_totals_that_match_the_declaration_pass():
@@ -77,14 +79,22 @@ def _claim(**over):
         "person_bank_name": "东莞农商银行", "person_bank_account": "6221000011112222",
         "organisation_name": None, "organisation_bank_name": None,
         "organisation_bank_account": None, "organisation_account_name": None,
+        "person_bank_code": "402602000018", "person_account_unconfirmed_by": None,
+        "organisation_bank_code": None,
     }  # fmt: skip
     return base | over
 
 
 def test_a_person_is_paid_into_their_own_account():
     assert payee_of(_claim()) == Payee(
-        "person", "张三", "6221000011112222", "东莞农商银行", 5, None
+        "person", "张三", "6221000011112222", "东莞农商银行", "402602000018", 5, None
     )
+
+
+def test_an_account_changed_after_approval_waits_for_a_second_officer():
+    reason = payee_of(_claim(person_account_unconfirmed_by="staff:7:li"))
+    assert isinstance(reason, str) and "another officer must confirm" in reason
+    assert "/api/v1/people/5/payment-account/confirmation" in reason
 
 
 def test_an_organisation_is_paid_under_its_account_name():
@@ -109,39 +119,100 @@ def _lines():
     return [
         {"line_no": 1, "reference": rules.payment_reference(3, 1), "payee_name": "张三",
          "payee_account": "6221000011112222333", "payee_bank": "东莞农商银行",
-         "amount_fen": 900_001, "scheme": "internship"},
+         "payee_bank_code": "402602000018", "payee_kind": "person", "amount_fen": 900_001,
+         "scheme": "skill_level", "basis_date": date(2026, 11, 3)},
         {"line_no": 2, "reference": rules.payment_reference(3, 2), "payee_name": "=HYPERLINK()",
-         "payee_account": "0012345678", "payee_bank": "工商银行", "amount_fen": 5,
-         "scheme": "internship"},
+         "payee_account": "0012345678", "payee_bank": "工商银行", "payee_bank_code": None,
+         "payee_kind": "organisation", "amount_fen": 5, "scheme": "internship",
+         "basis_date": date(2026, 2, 28)},
+        {"line_no": 3, "reference": rules.payment_reference(3, 3), "payee_name": "李四",
+         "payee_account": "6221000011113333", "payee_bank": "中国银行", "payee_bank_code": None,
+         "payee_kind": "person", "amount_fen": 300_050, "scheme": "skill_level",
+         "basis_date": date(2026, 11, 30)},
     ]  # fmt: skip
 
 
-def test_the_payment_file_has_text_accounts_and_two_decimal_amounts(tmp_path: Path):
+def _csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_the_default_payment_file_carries_what_a_bank_needs_and_a_control_record(tmp_path):
     digests = payment_file.write_files(tmp_path, "PB-2026-000003", _lines())
-    assert set(digests) == {"csv", "xlsx"}
-    csv_path = payment_file.path_of(tmp_path, "PB-2026-000003", "csv")
-    with csv_path.open(encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f))
-    assert rows[0] == [c.header for c in payment_layout.COLUMNS]
-    assert rows[1][1:6] == [
-        rules.payment_reference(3, 1),
-        "张三",
-        "6221000011112222333",
-        "东莞农商银行",
-        "9000.01",
-    ]
+    assert set(digests) == set(payment_layout.load_layouts()) >= {"default", "drcbank"}
+    assert set(digests["default"]) == {"csv", "xlsx"}
+    rows = _csv_rows(payment_file.path_of(tmp_path, "PB-2026-000003", "csv"))
+    assert rows[0] == [
+        "序号", "收款账号", "收款户名", "开户行", "联行号", "金额", "对私/对公", "用途/附言",
+        "参考号",
+    ]  # fmt: skip
+    assert rows[1] == [
+        "1", "6221000011112222333", "张三", "东莞农商银行", "402602000018", "9000.01", "对私",
+        "技能等级补贴 2026年11月", rules.payment_reference(3, 1),
+    ]  # fmt: skip
     assert rows[2][2] == "'=HYPERLINK()"  # no formula runs in Excel
-    assert rows[2][3] == "0012345678" and rows[2][5] == "0.05"
-    assert rows[1][6] == "internship PB-2026-000003"
-    book = python_calamine.CalamineWorkbook.from_path(
-        str(payment_file.path_of(tmp_path, "PB-2026-000003", "xlsx"))
-    )
-    sheet = book.get_sheet_by_index(0).to_python()
-    assert sheet[1][3] == "6221000011112222333" and sheet[2][3] == "0012345678"
-    assert sheet[1][5] == "9000.01"
+    assert rows[2][1] == "0012345678" and rows[2][4:7] == ["", "0.05", "对公"]
+    assert rows[2][7] == "实习补贴 2026年2月"
+    # The control record: 合计, the count, the total in the amount column.
+    assert rows[4] == ["合计", "3", "", "", "", "12000.56", "", "", ""]
+    assert len(rows) == 5
     # Writing again gives the same CSV (a retried job changes nothing).
     again = payment_file.write_files(tmp_path, "PB-2026-000003", _lines())
-    assert again["csv"] == digests["csv"]
+    assert again["default"]["csv"] == digests["default"]["csv"]
+
+
+def test_xlsx_amounts_are_numbers_formatted_with_two_decimals_and_the_total_adds_up(tmp_path):
+    payment_file.write_files(tmp_path, "PB-2026-000003", _lines())
+    cells = xlsx_cells.cells(payment_file.path_of(tmp_path, "PB-2026-000003", "xlsx"))
+    amounts = [cells[f"F{r}"] for r in (2, 3, 4)]
+    assert [value for value, _ in amounts] == [9000.01, 0.05, 3000.5]
+    assert {number_format for _, number_format in amounts} == {"0.00"}
+    total, total_format = cells["F5"]
+    assert cells["A5"][0] == "合计" and cells["B5"][0] == 3
+    assert total_format == "0.00" and total == pytest.approx(sum(v for v, _ in amounts))
+    assert total == 12000.56
+    # Accounts and bank codes stay text: Excel would round a 19-digit number.
+    assert cells["B2"][0] == "6221000011112222333" and cells["B3"][0] == "0012345678"
+    assert cells["E2"][0] == "402602000018"
+    assert cells["A2"] == (1, "General")
+    sheet = python_calamine.CalamineWorkbook.from_path(
+        str(payment_file.path_of(tmp_path, "PB-2026-000003", "xlsx"))
+    ).get_sheet_by_index(0)
+    assert sheet.name == "代发明细"
+
+
+def test_a_bank_layout_sets_column_order_headers_and_the_kind_codes(tmp_path):
+    payment_file.write_files(tmp_path, "PB-2026-000003", _lines())
+    rows = _csv_rows(payment_file.path_of(tmp_path, "PB-2026-000003", "csv", "drcbank"))
+    assert rows[0][:5] == ["序号", "客户参考号", "收款人名称", "收款人账号", "交易金额"]
+    assert rows[1][:6] == ["1", rules.payment_reference(3, 1), "张三", "6221000011112222333",
+                           "9000.01", "0"]  # fmt: skip
+    assert rows[2][5] == "1"  # 对公
+    assert rows[-1][:5] == ["合计", "3", "", "", "12000.56"]
+    cells = xlsx_cells.cells(payment_file.path_of(tmp_path, "PB-2026-000003", "xlsx", "drcbank"))
+    assert cells["E2"] == (9000.01, "0.00") and cells["E5"] == (12000.56, "0.00")
+
+
+def test_layouts_are_data_checked_when_read_and_chosen_by_name():
+    spec = {"title": "t", "personal": "对私", "corporate": "对公"}
+    columns = [{"field": f, "header": f} for f in payment_layout.FIELDS]
+    assert set(payment_layout.parse_layouts({"default": {**spec, "columns": columns}})) == {
+        "default"
+    }
+    with pytest.raises(ValueError, match="unknown field 'iban'"):
+        payment_layout.parse_layouts(
+            {"default": {**spec, "columns": [*columns[:-1], {"field": "iban", "header": "x"}]}}
+        )
+    with pytest.raises(ValueError, match="missing: reference"):
+        payment_layout.parse_layouts({"default": {**spec, "columns": columns[:-1]}})
+    with pytest.raises(ValueError, match="one named 'default'"):
+        payment_layout.parse_layouts({"icbc": {**spec, "columns": columns}})
+    assert payment_layout.layout_named(None).name == "default"
+    assert payment_layout.layout_named("drcbank").title == "东莞农村商业银行批量代发"
+    with pytest.raises(InvalidInput) as refused:
+        payment_layout.layout_named("nosuchbank")
+    assert refused.value.errors[0].field == "layout"
+    assert "'nosuchbank'" in refused.value.errors[0].reason
 
 
 @pytest.mark.parametrize(
