@@ -97,6 +97,7 @@ async def audit_of(action: str, object_id: object) -> list[dict[str, Any]]:
     return (
         await AuditEntry.select()
         .where((AuditEntry.action == action) & (AuditEntry.object_id == str(object_id)))
+        .order_by(AuditEntry.id)
         .run()
     )
 
