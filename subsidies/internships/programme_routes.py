@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, post, put
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.guards import allow, anyone_signed_in
@@ -101,7 +101,7 @@ class ProgrammeController(Controller):
     @get("/", guards=[anyone_signed_in])
     async def list_programmes(
         self,
-        needs_review: bool | None = None,
+        needs_review: Annotated[bool | None, QueryParameter()] = None,
         plan_year: QueryYear = None,
         cursor: Cursor = None,
         limit: Limit = 50,
