@@ -18,8 +18,9 @@ registered on a live database yet, so this migration:
    order, as the calculator fills the cap) go on hold, or are flagged for recovery if
    paid, audited (subsidies.claims.holds): never repriced silently.
 
-Backwards gives the claims their text cap keys again and recomputes cap_usage from the
-committed claims; holds stay (an officer decides them). On SQLite the new column has
+Backwards gives each claim and calculation the cap key of its placement's typed name
+again and recounts those keys' cap_usage from the claims whose approval took a share;
+holds and recovery flags stay (an officer decides them). On SQLite the new column has
 no REFERENCES clause: SQLite cannot drop a column that has one, and programmes are
 never deleted.
 """
@@ -256,26 +257,46 @@ async def _hold_merged(merged: dict[str, set[str]]) -> None:
 
 
 async def _typed_keys_again() -> None:
-    placements = await sql(
-        "SELECT pl.person, pl.programme, pl.programme_id FROM internship_placement AS pl "
-        "WHERE pl.programme_id IS NOT NULL"
-    )
-    moved = set()
-    for row in placements:
-        new = f"internship:{row['person']}:programme-{row['programme_id']}"
-        if new in moved:
-            continue  # merged spellings go back to the first one's key
-        moved.add(new)
-        old = f"internship:{row['person']}:{row['programme']}"
-        await sql("UPDATE claim SET cap_key = {} WHERE cap_key = {}", old, new)
-        await sql("UPDATE claim_calculation SET cap_key = {} WHERE cap_key = {}", old, new)
-    await run_sql("DELETE FROM cap_usage WHERE key LIKE 'internship:%'")
+    """Each claim's and calculation's cap key from its placement's typed name; the
+    approved figures of those keys recounted from the claims whose approval took them."""
+    placements = {
+        row["id"]: f"internship:{row['person']}:{row['programme']}"
+        for row in await sql("SELECT id, person, programme FROM internship_placement")
+    }
+    restored: set[str] = set()
+    for table, claim_column in (("claim", "id"), ("claim_calculation", "claim")):
+        rows = await sql(
+            f"SELECT t.id AS row_id, c.details FROM {table} AS t "
+            f"JOIN claim AS c ON c.id = t.{claim_column} "
+            "WHERE t.cap_key LIKE 'internship:%:programme-%'"
+        )
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for row in rows:
+            placement_id = json.loads(row["details"] or "{}").get("placement_id")
+            if placement_id in placements:
+                by_key[placements[placement_id]].append(row["row_id"])
+        for key, ids in by_key.items():
+            restored.add(key)
+            for at in range(0, len(ids), 500):
+                chunk = ids[at : at + 500]
+                marks = ", ".join("{}" for _ in chunk)
+                await sql(f"UPDATE {table} SET cap_key = {{}} WHERE id IN ({marks})", key, *chunk)
+    await run_sql("DELETE FROM cap_usage WHERE key LIKE 'internship:%:programme-%'")
     statuses = ", ".join(f"'{s}'" for s in COMMITTED)
-    await run_sql(
-        "INSERT INTO cap_usage (key, used_fen, updated_at) SELECT cap_key, SUM(amount_fen), "
-        "CURRENT_TIMESTAMP FROM claim WHERE scheme = 'internship' AND cap_key IS NOT NULL "
-        f"AND amount_fen > 0 AND status IN ({statuses}) GROUP BY cap_key"
-    )
+    for key in sorted(restored):
+        used = await sql(
+            "SELECT COALESCE(SUM(amount_fen), 0) AS used FROM claim WHERE cap_key = {} "
+            f"AND amount_fen > 0 AND decided_at IS NOT NULL AND status IN ({statuses})",
+            key,
+        )
+        if used[0]["used"]:
+            await sql(
+                "INSERT INTO cap_usage (key, used_fen, updated_at) VALUES "
+                "({}, {}, CURRENT_TIMESTAMP) ON CONFLICT (key) DO UPDATE SET "
+                "used_fen = excluded.used_fen",
+                key,
+                int(used[0]["used"]),
+            )
 
 
 async def forwards():
