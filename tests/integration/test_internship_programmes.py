@@ -136,15 +136,15 @@ async def test_a_host_chooses_a_registered_programme_and_cannot_type_one(client)
     del body["programme_id"]
     r = await client.post(PREFIX, json=body, headers=h)
     assert r.status_code == 400 and "programme" in r.text
-    # Outside the programme's dates (2025-01-01 to 2099-12-31 here).
+    # Outside the programme's dates (2022-01-01 to 2099-12-31 here).
     early = await client.post(
         PREFIX,
-        json=placement_body(person["id"], start_date="2024-12-01", insured_from="2024-12-01"),
+        json=placement_body(person["id"], start_date="2021-12-01", insured_from="2021-12-01"),
         headers=h,
     )
     assert early.status_code == 400
     assert [e["field"] for e in early.json()["errors"]] == ["start_date"]
-    assert "outside the programme (2025-01-01 to 2099-12-31)" in early.json()["errors"][0]["reason"]
+    assert "outside the programme (2022-01-01 to 2099-12-31)" in early.json()["errors"][0]["reason"]
 
 
 async def test_two_hosts_are_paid_9000_yuan_for_one_intern_in_a_registered_programme(client):

@@ -33,7 +33,7 @@ async def register_programme(name: str, **changes: Any) -> dict[str, Any]:
     fields = {
         "name": name,
         "plan_year": 2025,
-        "start_date": date(2025, 1, 1),
+        "start_date": date(2022, 1, 1),  # the internship policy's first day
         "end_date": date(2099, 12, 31),
         **changes,
     }
