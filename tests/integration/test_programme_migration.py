@@ -183,6 +183,16 @@ async def test_free_text_programmes_become_registered_ones(database_url, tmp_dir
         assert sorted(p["id"] for p in review) == [plan, guanxun]
         left = await programmes.unmapped_placements(ADMIN, after_id=None, limit=50)
         assert [(p["id"], p["programme_text"]) for p in left] == [(unmapped, "——")]
+        # The officer confirms one; it leaves the list, audited.
+        assert (await programmes.confirm(ADMIN, guanxun))["needs_review"] is False
+        review = await programmes.list_all(
+            needs_review=True, plan_year=None, after_id=None, limit=50
+        )
+        assert [p["id"] for p in review] == [plan]
+        reviewed = await AuditEntry.select(AuditEntry.action).where(
+            AuditEntry.object_type == "internship_programme"
+        )
+        assert [e["action"] for e in reviewed] == ["internship_programme.reviewed"]
 
         result = await run_backwards(
             app_name="internships", migration_id=MIGRATION, auto_agree=True
