@@ -101,7 +101,9 @@ class ProgrammeController(Controller):
     @get("/", guards=[anyone_signed_in])
     async def list_programmes(
         self,
-        needs_review: Annotated[bool | None, QueryParameter()] = None,
+        needs_review: Annotated[
+            str | None, QueryParameter(max_length=5, pattern="^(true|false)$")
+        ] = None,
         plan_year: QueryYear = None,
         cursor: Cursor = None,
         limit: Limit = 50,
@@ -109,7 +111,7 @@ class ProgrammeController(Controller):
         """Lists registered internship programmes (anyone signed in: hosts choose one);
         `needs_review=true`: those the migration made from hosts' names, for an officer."""
         rows = await programmes.list_all(
-            needs_review=needs_review,
+            needs_review=None if needs_review is None else needs_review == "true",
             plan_year=plan_year,
             after_id=decode_cursor(cursor),
             limit=check_limit(limit),

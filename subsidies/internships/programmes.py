@@ -11,7 +11,7 @@ from accounts.roles import StaffRole
 from audit.log import record
 from kernel.clock import utcnow
 from kernel.db import conflict_on_duplicate, unit_of_work
-from kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.organisations import for_update
 from subsidies.internships import programme_rules as prules
 from subsidies.internships import rules
@@ -143,7 +143,7 @@ async def update(actor: Principal, programme_id: int, fields: prules.ProgrammeFi
             raise NotFound("internship programme not found", programme_id=programme_id)
         await _duplicate_of(key, clean.plan_year, programme_id)
         outside = (
-            await Placement.select(Placement.id)
+            await Placement.select(Placement.id, Placement.start_date, Placement.end_date)
             .where(
                 (Placement.programme_id == programme_id)
                 & (
@@ -155,13 +155,11 @@ async def update(actor: Principal, programme_id: int, fields: prules.ProgrammeFi
             .run()
         )
         if outside is not None:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        "start_date",
-                        f"placement {outside['id']} of this programme lies outside these dates",
-                    )
-                ]
+            field = "start_date" if outside["start_date"] < clean.start_date else "end_date"
+            raise InvalidInput.single(
+                field,
+                f"placement {outside['id']} of this programme ({outside['start_date']} to "
+                f"{outside['end_date']}) lies outside these dates",
             )
         after = {
             "name": clean.name,
@@ -234,8 +232,14 @@ async def get(programme_id: int) -> dict[str, Any]:
 
 
 async def chosen(programme_id: int) -> dict[str, Any]:
-    """The programme a host names for a placement; an unknown id is the host's input."""
-    row = await Programme.select(*COLUMNS).where(Programme.id == programme_id).first().run()
+    """The programme a host names for a placement; an unknown id is the host's input.
+    Locked until the caller's unit of work ends, so a change of its dates cannot slip
+    between the check of a placement's dates and its insert."""
+    row = (
+        await for_update(Programme.select(*COLUMNS).where(Programme.id == programme_id))
+        .first()
+        .run()
+    )
     if row is None:
         raise InvalidInput.single("programme_id", "no registered internship programme has this id")
     return row

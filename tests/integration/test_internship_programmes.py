@@ -88,6 +88,10 @@ async def test_officers_register_change_and_list_programmes(client):
     _, h = await host()
     listed = (await client.get(PROGRAMMES, headers=h)).json()["items"]
     assert made["id"] in [p["id"] for p in listed]
+    r = await client.get(PROGRAMMES, params={"needs_review": "true"}, headers=h)
+    assert made["id"] not in [p["id"] for p in r.json()["items"]]
+    r = await client.get(PROGRAMMES, params={"needs_review": "yes"}, headers=h)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "needs_review"
     assert (await client.get(f"{PROGRAMMES}/{made['id']}", headers=h)).json() == made
     assert (await client.post(PROGRAMMES, json=programme_body(), headers=h)).status_code == 403
     assert (await client.get(f"{PROGRAMMES}/999999999", headers=h)).status_code == 404
