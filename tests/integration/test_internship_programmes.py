@@ -191,23 +191,30 @@ async def test_two_hosts_are_paid_9000_yuan_for_one_intern_in_a_registered_progr
 
 
 async def test_concurrent_approvals_of_two_hosts_never_pass_the_programme_cap(client):
-    """Six full months of one intern reported by two hosts at once, priced with the
+    """Six full months of one intern reported by two hosts in turn, priced with the
     programme's cap, approved by four officers at once: 9,000 yuan committed, no more."""
     await budget_for_2025(client)
     person = await registry_data.person()
     (_, ha), (_, hb) = await host(), await host()
-    a = await register(client, ha, person["id"], start_date="2025-01-01", end_date="2025-03-31")
-    b = await register(client, hb, person["id"], start_date="2025-04-01", end_date="2025-06-30")
+    a, b = [
+        await register(
+            client, h, person["id"], start_date=start, end_date=end, insured_from=start,
+            insured_to=end,
+        )
+        for h, start, end in ((ha, "2025-01-01", "2025-03-31"), (hb, "2025-04-01", "2025-06-30"))
+    ]  # fmt: skip
     reports = [(ha, a["id"], f"2025-0{m}") for m in (1, 2, 3)]
     reports += [(hb, b["id"], f"2025-0{m}") for m in (4, 5, 6)]
     days = {"01": 31, "02": 28, "03": 31, "04": 30, "05": 31, "06": 30}
-    answers = await asyncio.gather(
-        *(report(client, h, pid, month, days[month[-2:]]) for h, pid, month in reports)
-    )
-    assert all(r.status_code == 201 for r in answers), [r.text for r in answers]
-    ids = [r.json()["claim_id"] for r in answers]
+    ids = []
+    for h, pid, month in sorted(reports, key=lambda r: r[2][-1] in "135"):
+        r = await report(client, h, pid, month, days[month[-2:]])
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+        await calculated(ids[-1:])
     claims = await calculated(ids)
-    assert sum(c["amount_fen"] for c in claims.values()) == 900_000
+    # February, April and June (reported first) are months 1 to 3; the others pay 0.
+    assert [claims[i]["amount_fen"] for i in ids] == [300_000] * 3 + [0] * 3
 
     heads = [(await officer()) for _ in range(4)]
     rotation = itertools.cycle(heads)
