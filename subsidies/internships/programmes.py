@@ -262,7 +262,9 @@ async def unmapped_placements(
     actor: Principal, *, after_id: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Placements the migration could not map to a programme (their free-text name has
-    no letter or digit): their months pay nothing until an officer settles them."""
+    no letter or digit): their months are not paid (the run gives them 0 and says why)
+    and new ones are refused; the host registers the intern again under a registered
+    programme."""
     if not actor.is_staff:
         raise Forbidden("this needs a staff account")
     query = Placement.select(

@@ -377,7 +377,7 @@ async def report_month(
         if programme_id is None:
             raise Conflict(
                 "this placement has no registered programme (its name could not be mapped); "
-                "an officer settles it before its months are reported",
+                "register the intern again under a registered programme",
                 field="programme_id",
             )
         programme = await Programme.select(Programme.name).where(Programme.id == programme_id).run()

@@ -9,6 +9,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from piccolo.apps.migrations.commands.backwards import run_backwards
 from piccolo.apps.migrations.commands.forwards import run_forwards
 from piccolo.querystring import QueryString
@@ -16,8 +17,9 @@ from piccolo.querystring import QueryString
 from app.migrate import migrate
 from audit.tables import AuditEntry
 from kernel.db import bind_engine, engine, make_engine
+from kernel.errors import Conflict
 from subsidies.claims.tables import Claim
-from subsidies.internships import programmes
+from subsidies.internships import programmes, service
 from tests.conftest import ADMIN, make_org
 from tests.support import databases, registry_data
 
@@ -183,6 +185,9 @@ async def test_free_text_programmes_become_registered_ones(database_url, tmp_dir
         assert sorted(p["id"] for p in review) == [plan, guanxun]
         left = await programmes.unmapped_placements(ADMIN, after_id=None, limit=50)
         assert [(p["id"], p["programme_text"]) for p in left] == [(unmapped, "——")]
+        with pytest.raises(Conflict) as refused:  # it takes no months
+            await service.report_month(ADMIN, unmapped, "2026-04", 10)
+        assert refused.value.details["field"] == "programme_id"
         # The officer confirms one; it leaves the list, audited.
         assert (await programmes.confirm(ADMIN, guanxun))["needs_review"] is False
         review = await programmes.list_all(
