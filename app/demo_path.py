@@ -257,13 +257,26 @@ async def automatic_scan(api: Api, actors: Actors, crowd: list[Person], ids: dic
 
 
 async def internships(api: Api, actors: Actors, interns: list[Person], ids: dict[str, int]) -> int:
+    # The bureau registers the programme; the host chooses it for each intern.
+    programme = await api.call(
+        "POST",
+        "/api/v1/internship-programmes",
+        actors.staff["officer-a"],
+        json={
+            "name": "百校千人-2026",
+            "plan_year": 2026,
+            "start_date": "2026-01-01",
+            "end_date": "2026-12-31",
+        },
+        expect=201,
+    )
     h = actors.org("precision")
     months = 0
     for i, person in enumerate(interns):
         body = {
             "person_id": ids[person.id_number],
             "school": "东莞市技师学院",
-            "programme": "百校千人-2026",
+            "programme_id": programme["id"],
             "start_date": "2026-06-01",
             "end_date": "2026-09-30",
             "insurance_reference": f"PICC-2026-{i + 1:04d}",

@@ -30,6 +30,7 @@ from subsidies.batches.routes import BatchController
 from subsidies.claim_files.routes import ClaimFileController
 from subsidies.claims.calculation_routes import CalculationRunController
 from subsidies.claims.routes import BudgetController, ClaimController
+from subsidies.internships.programme_routes import ProgrammeController
 from subsidies.internships.routes import InternshipController
 from subsidies.policies.routes import PolicyController
 from subsidies.skill_levels.employment_routes import EmploymentController
@@ -74,6 +75,7 @@ def create_app(
             NoticePageController,
             CalendarController,
             InternshipController,
+            ProgrammeController,
             ClaimController,
             ClaimFileController,
             BudgetController,

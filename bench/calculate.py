@@ -189,6 +189,7 @@ def generate(claims: int, seed: int = 4) -> dict[str, pd.DataFrame]:
             "person": intern,
             "school": "东莞技师学院",
             "programme": "百校千人-2025",
+            "programme_id": 1,
             "start_date": start,
             "end_date": end,
             "insurance_reference": [f"INS{i}" for i in placement_id],
@@ -229,6 +230,21 @@ def generate(claims: int, seed: int = 4) -> dict[str, pd.DataFrame]:
         "person": person,
         "certificate": certificate,
         "employment": employment,
+        "internship_programme": pd.DataFrame(
+            {
+                "id": [1],
+                "name": ["百校千人-2025"],
+                "name_key": ["百校千人2025"],
+                "plan_year": [2025],
+                "scheme": ["internship"],
+                "monthly_rate_fen": [300_000],
+                "max_months": [3],
+                "cap_per_intern_fen": [900_000],
+                "start_date": [start],
+                "end_date": [end],
+                "needs_review": [False],
+            }
+        ),
         "internship_placement": placement,
         "claim": claim,
     }
@@ -239,6 +255,7 @@ CONSTANTS = {
     "organisation": {"created_at": NOW},
     "certificate": {"created_by": "bench", "created_at": NOW},
     "employment": {"reported_by": "bench", "created_at": NOW},
+    "internship_programme": {"created_by": "bench", "created_at": NOW, "updated_at": NOW},
     "internship_placement": {"created_by": "bench", "created_at": NOW, "updated_at": NOW},
     "claim": {
         "origin": "application",
@@ -248,7 +265,15 @@ CONSTANTS = {
         "updated_at": NOW,
     },
 }
-ORDER = ["organisation", "person", "certificate", "employment", "internship_placement", "claim"]
+ORDER = [
+    "organisation",
+    "person",
+    "certificate",
+    "employment",
+    "internship_programme",
+    "internship_placement",
+    "claim",
+]
 
 
 def _values(frame: pd.DataFrame, sqlite: bool) -> tuple[list[str], list[tuple[Any, ...]]]:

@@ -1,6 +1,8 @@
 """The internship subsidy calculator (contract: subsidies/schemes.py).
 
-One claim = one reported month of one placement. Per row:
+One claim = one reported month of one placement under a registered programme. The
+programme's rate, months and cap apply where they are below the policy version's; each
+row is priced with the lower of the two. Per row:
 
 1. The month's amount before caps, by the policy's proration rule (parameters.proration):
    - calendar_days: monthly_rate_fen x days_attended / days_in_month, rounded DOWN to the
@@ -8,7 +10,8 @@ One claim = one reported month of one placement. Per row:
    - whole_months: a full month pays the rate, a partial month 0;
    - half_or_full: 15 days or more pay the rate, fewer pay half of it (rounded down to
      the fen when the rate is odd).
-2. The month limit: the intern's months in a programme are counted across every host:
+2. The month limit: the intern's months in a registered programme (`programme_id`) are
+   counted across every host:
    month number = `months_held` (from `load_inputs`: the intern's other live claims in
    the programme that hold a month, see months_held) + the row's rank among this run's
    eligible rows of the same intern and programme with an amount before the cap (in
@@ -29,6 +32,9 @@ takes a share of the cap.
 
 from __future__ import annotations
 
+import dataclasses
+
+import msgspec
 import numpy as np
 import pandas as pd
 
@@ -77,8 +83,28 @@ def base_amounts(
     return np.where(days >= HALF_MONTH_DAYS, rate, rate // 2)  # half_or_full
 
 
+TERMS = ("monthly_rate_fen", "max_months", "cap_per_intern_fen")
+
+
 def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Amount (int64 fen) and trace per row of `inputs` (see the module docstring)."""
+    if len(inputs) == 0 or not set(TERMS) <= set(inputs.columns):
+        return _calculate(inputs, policy)
+    p: InternshipParameters = policy.parameters
+    # A programme's terms bind below the policy's; a run holds a few distinct ones.
+    lower = pd.DataFrame(
+        {t: np.minimum(inputs[t].to_numpy(dtype=np.int64), getattr(p, t)) for t in TERMS},
+        index=inputs.index,
+    )
+    parts = []
+    for values, rows in lower.groupby(list(TERMS), sort=False).groups.items():
+        terms = dict(zip(TERMS, (int(v) for v in values), strict=True))
+        priced = dataclasses.replace(policy, parameters=msgspec.structs.replace(p, **terms))
+        parts.append(_calculate(inputs.loc[rows], priced))
+    return pd.concat(parts).reindex(inputs.index) if len(parts) > 1 else parts[0]
+
+
+def _calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     p: InternshipParameters = policy.parameters
     n = len(inputs)
     out = pd.DataFrame(index=inputs.index)
@@ -94,11 +120,13 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         if "already_fen" in inputs.columns
         else np.zeros(n, dtype=np.int64)
     )
-    # cap_key is "internship:{person_id}:{programme}": grouping by the two is the same and
-    # avoids hashing a million strings.
-    programme_codes, programmes = inputs["programme"].factorize(use_na_sentinel=False)
+    # cap_key is "internship:{person_id}:programme-{programme_id}": grouping by the two is
+    # the same and avoids hashing a million strings.
+    programme_codes, programme_ids = inputs["programme_id"].factorize(use_na_sentinel=False)
+    names = inputs["programme"].groupby(programme_codes).first()
+    programmes = names.reindex(range(len(programme_ids))).to_numpy(dtype=object)
     cap_codes, _ = pd.factorize(
-        inputs["person_id"].to_numpy(dtype=np.int64) * len(programmes) + programme_codes
+        inputs["person_id"].to_numpy(dtype=np.int64) * len(programme_ids) + programme_codes
     )
     # Months are numbered, and the cap fills, in input order (claim id: the order they
     # were reported in) within each intern's programme, as across runs.
@@ -217,13 +245,18 @@ def _cap_step(held_fen: int, amount_fen: int, clipped: bool, p: InternshipParame
 
 
 async def _placements(ids: list[int]) -> pd.DataFrame:
+    """The placements with their registered programme (one without is left out)."""
     return await fetch_frame(
-        "SELECT +id, +person, programme, start_date || '', end_date || '', "
-        "insured_from || '', insured_to || '' "
-        f"FROM internship_placement WHERE {store.where_in_integers('id')}",
+        "SELECT +pl.id, +pl.person, +pr.id, pr.name, +pr.monthly_rate_fen, "
+        "+pr.max_months, +pr.cap_per_intern_fen, pl.start_date || '', pl.end_date || '', "
+        "pl.insured_from || '', pl.insured_to || '' "
+        "FROM internship_placement AS pl "
+        "JOIN internship_programme AS pr ON pr.id = pl.programme_id "
+        f"WHERE {store.where_in_integers('pl.id')}",
         [store.list_parameter(ids)],
-        ["placement_id:int", "placement_person:int", "programme:text", "start_date:date",
-         "end_date:date", "insured_from:date", "insured_to:date"],
+        ["placement_id:int", "placement_person:int", "programme_id:int", "programme:text",
+         "monthly_rate_fen:int", "max_months:int", "cap_per_intern_fen:int",
+         "start_date:date", "end_date:date", "insured_from:date", "insured_to:date"],
     )  # fmt: skip
 
 
@@ -344,7 +377,13 @@ async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
     until = np.minimum(first + pd.offsets.MonthEnd(0), frame["end_date"])
     touches = since <= until
     insured = touches & (frame["insured_from"] <= since) & (until <= frame["insured_to"])
-    cap_key = rules.SCHEME + ":" + frame["person_id"].astype(str) + ":" + frame["programme"]
+    cap_key = (
+        rules.SCHEME
+        + ":"
+        + frame["person_id"].astype(str)
+        + ":programme-"
+        + frame["programme_id"].astype(str)
+    )
     month_index = _month_index(first)
 
     others = await _live_months(sorted(set(cap_key.tolist())))
@@ -358,7 +397,11 @@ async def _load_inputs(claims: pd.DataFrame) -> pd.DataFrame:
         {
             "person_id": frame["person_id"],
             "placement_id": frame["placement_id"],
+            "programme_id": frame["programme_id"],
             "programme": frame["programme"].astype(str),
+            "monthly_rate_fen": frame["monthly_rate_fen"],
+            "max_months": frame["max_months"],
+            "cap_per_intern_fen": frame["cap_per_intern_fen"],
             "month": _text(first, "%Y-%m"),
             "month_index": month_index,
             "days_attended": frame["days_attended"],

@@ -101,28 +101,41 @@ async def _people(id_numbers: list[str]) -> pd.DataFrame:
 
 
 async def _placements(host_id: int, person_ids: list[int]) -> pd.DataFrame:
+    """The host's placements of these people under a registered programme (one the
+    migration could not map takes no months)."""
     rows: list[dict[str, Any]] = []
     for start in range(0, len(person_ids), 500):
         rows += (
             await Placement.select(
                 Placement.id.as_alias("placement_id"),
                 Placement.person.as_alias("person_id"),
-                Placement.programme,
+                Placement.programme_id,
+                Placement.programme_id.name.as_alias("programme"),
                 Placement.school,
                 Placement.start_date,
                 Placement.end_date,
             )
             .where(
                 (Placement.host == host_id)
+                & Placement.programme_id.is_not_null()
                 & Placement.person.is_in(person_ids[start : start + 500])
             )
             .run()
         )
     frame = pd.DataFrame(
         rows,
-        columns=["placement_id", "person_id", "programme", "school", "start_date", "end_date"],
+        columns=[
+            "placement_id",
+            "person_id",
+            "programme_id",
+            "programme",
+            "school",
+            "start_date",
+            "end_date",
+        ],
     )
     frame["placement_id"] = frame["placement_id"].astype("int64")
+    frame["programme_id"] = frame["programme_id"].astype("int64")
     frame["person_id"] = frame["person_id"].astype("int64")
     for column in ("start_date", "end_date"):
         frame[column] = pd.to_datetime(frame[column])
@@ -214,6 +227,7 @@ async def submit(actor: Principal, host_id: int, received: ReceivedFile) -> dict
                 placement_id=int(r.placement_id),
                 host_id=host_id,
                 person_id=int(r.person_id),
+                programme_id=int(r.programme_id),
                 programme=str(r.programme),
                 school=str(r.school),
                 first=pd.Timestamp(r.first).date(),
@@ -224,7 +238,7 @@ async def submit(actor: Principal, host_id: int, received: ReceivedFile) -> dict
         claim_ids, _ = await insert_claims([r.new_claim(actor.actor) for r in reports])
         by_cap: dict[str, list[int]] = {}
         for report, claim_id in zip(reports, claim_ids, strict=True):
-            by_cap.setdefault(rules.cap_key(report.person_id, report.programme), []).append(
+            by_cap.setdefault(rules.cap_key(report.person_id, report.programme_id), []).append(
                 claim_id
             )
         await set_cap_keys(by_cap)

@@ -26,6 +26,7 @@ from registry.outcomes.columns import Column
 from registry.outcomes.row_errors import MESSAGES as OUTCOME_MESSAGES
 from registry.resident_ids import check_column
 from subsidies.internships import rules
+from subsidies.internships.programme_rules import name_key
 
 COLUMNS: tuple[Column, ...] = (
     Column(
@@ -37,7 +38,13 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column("id_number", "身份证号", "ID number", True, "18 characters, GB 11643; store as text"),
     Column("name", "姓名", "Name", False, "if given, must match the registry"),
-    Column("programme", "项目", "Programme", False, "e.g. 百校千人-2026; tells placements apart"),
+    Column(
+        "programme",
+        "项目",
+        "Programme",
+        False,
+        "a registered programme's name, e.g. 百校千人-2026; tells placements apart",
+    ),
     Column("month", "月份", "Month", True, "YYYY-MM, e.g. 2026-03"),
     Column(
         "days_attended",
@@ -114,6 +121,7 @@ VALID_COLUMNS = [
     "row",
     "placement_id",
     "person_id",
+    "programme_id",
     "programme",
     "school",
     "first",
@@ -177,8 +185,9 @@ def check_rows(
     frame: pd.DataFrame, *, today: date, people: pd.DataFrame, placements: pd.DataFrame
 ) -> CheckedRows:
     """`people`: id_number, person_id, name of the registered people the file names.
-    `placements`: placement_id, person_id, programme, school, start_date, end_date of the
-    host's placements of those people."""
+    `placements`: placement_id, person_id, programme_id, programme (its name), school,
+    start_date, end_date of the host's placements of those people. A programme given in
+    the file matches its name without width, spaces or punctuation differences."""
     errors = _Errors()
     rows = frame["row"].to_numpy(dtype=np.int64)
     blank = {k: (frame[k] == "").to_numpy() for k in KEYS}
@@ -228,7 +237,7 @@ def check_rows(
             "person_id": np.where(known, person_id, -1).astype(np.int64),
             "first": first.to_numpy(),
             "days_attended": np.where(days_ok, days, 0).astype(np.int64),
-            "programme_given": frame["programme"].to_numpy(dtype=object),
+            "programme_given": _name_keys(frame["programme"]).to_numpy(dtype=object),
             "placement_given": np.where(
                 given_placement & placement_ok, pd.to_numeric(placement_text, errors="coerce"), -1
             ).astype(np.int64),
@@ -240,15 +249,22 @@ def check_rows(
     return CheckedRows(valid[VALID_COLUMNS].reset_index(drop=True), errors.frame(), repeats)
 
 
+def _name_keys(names: pd.Series) -> pd.Series:
+    """Each distinct name compared once (programme_rules.name_key); blank stays blank."""
+    keys = {value: name_key(value) if value else "" for value in names.unique()}
+    return names.map(keys)
+
+
 def _resolve(work: pd.DataFrame, placements: pd.DataFrame, errors: _Errors) -> pd.DataFrame:
     """The placement of each row: the one named, or the host's only placement of the
     intern touching the month (narrowed by programme when given)."""
     places = placements.rename(columns={"person_id": "placement_person"})
+    places = places.assign(programme_key=_name_keys(places["programme"].astype(object)))
     named = work.loc[work["placement_given"] >= 0].merge(
         places, left_on="placement_given", right_on="placement_id", how="left"
     )
     missing = named["placement_id"].isna() | (
-        (named["programme_given"] != "") & (named["programme_given"] != named["programme"])
+        (named["programme_given"] != "") & (named["programme_given"] != named["programme_key"])
     )
     errors.flag(named.loc[missing, "row"].to_numpy(), "placement_id", "PLACEMENT_UNKNOWN")
     other_person = ~missing & (named["placement_person"] != named["person_id"])
@@ -264,7 +280,7 @@ def _resolve(work: pd.DataFrame, placements: pd.DataFrame, errors: _Errors) -> p
         pd.to_datetime(candidates["end_date"]) >= candidates["first"]
     )
     same_programme = (candidates["programme_given"] == "") | (
-        candidates["programme_given"] == candidates["programme"]
+        candidates["programme_given"] == candidates["programme_key"]
     )
     candidates = candidates.loc[touches & same_programme]
     count = candidates.groupby("position").size().reindex(unnamed["position"], fill_value=0)

@@ -38,7 +38,9 @@ HOSTS_AND_OFFICERS = allow(StaffRole.OFFICER, StaffRole.ADMIN, organisations=(Or
 class PlacementIn(Input):
     person_id: Id
     school: Text
-    programme: Text  # e.g. "百校千人-2026": the cap is per intern per programme
+    # A registered programme (GET /api/v1/internship-programmes): the months and the cap
+    # are per intern per programme, whichever host reports them.
+    programme_id: Id
     start_date: date
     end_date: date
     insurance_reference: Text  # the intern's insurance policy or reference number
@@ -90,6 +92,7 @@ class PlacementSummaryOut(Output):
     person_name: str
     id_number: str  # masked unless the caller sees whole ID numbers
     school: str
+    programme_id: int | None  # None: not mapped to a registered programme
     programme: str
     start_date: date
     end_date: date
@@ -151,11 +154,11 @@ class InternshipController(Controller):
     @post("/", guards=[HOSTS_AND_OFFICERS], status_code=HTTP_201_CREATED)
     async def register(self, data: JSONBody[PlacementIn], request: AnyRequest) -> PlacementOut:
         """Registers an intern's placement at a host enterprise (the host enterprise; officers,
-        admins) with its programme, dates and insurance."""
+        admins) under a registered programme, with its dates and insurance."""
         new = rules.NewPlacement(
             person_id=data.person_id,
             school=data.school,
-            programme=data.programme,
+            programme_id=data.programme_id,
             start_date=data.start_date,
             end_date=data.end_date,
             insurance_reference=data.insurance_reference,
@@ -172,16 +175,18 @@ class InternshipController(Controller):
         host_organisation_id: QueryId = None,
         person_id: QueryId = None,
         programme: QueryText = None,
+        programme_id: QueryId = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> PlacementPage:
-        """Lists internship placements by host, person or programme: all for staff, its own for a
-        host enterprise."""
+        """Lists internship placements by host, person or programme (name or id): all for staff,
+        its own for a host enterprise."""
         rows = await service.list_visible(
             request.user,
             host_organisation_id=host_organisation_id,
             person_id=person_id,
             programme=programme,
+            programme_id=programme_id,
             after_id=decode_cursor(cursor),
             limit=check_limit(limit),
         )

@@ -25,14 +25,14 @@ from kernel.errors import FieldError
 
 SCHEME = "internship"
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
-MAX_TEXT = {"school": 100, "programme": 60, "insurance_reference": 60}
+MAX_TEXT = {"school": 100, "insurance_reference": 60}
 
 
 @dataclass(frozen=True)
 class NewPlacement:
     person_id: int
     school: str
-    programme: str
+    programme_id: int
     start_date: date
     end_date: date
     insurance_reference: str
@@ -58,7 +58,7 @@ def clean_placement(new: NewPlacement) -> tuple[NewPlacement, list[FieldError]]:
     clean = NewPlacement(
         person_id=new.person_id,
         school=texts["school"],
-        programme=texts["programme"],
+        programme_id=new.programme_id,
         start_date=new.start_date,
         end_date=new.end_date,
         insurance_reference=texts["insurance_reference"],
@@ -147,5 +147,6 @@ def dedupe_key(placement_id: int, first: date) -> str:
     return f"{SCHEME}:{placement_id}:{month_text(first)}"
 
 
-def cap_key(person_id: int, programme: str) -> str:
-    return f"{SCHEME}:{person_id}:{programme}"
+def cap_key(person_id: int, programme_id: int) -> str:
+    """Per intern per registered programme, whichever host reports the months."""
+    return f"{SCHEME}:{person_id}:programme-{programme_id}"

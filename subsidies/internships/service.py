@@ -31,8 +31,8 @@ from registry.visibility import shown_id
 from subsidies.claims import calculations, statuses
 from subsidies.claims.submission import CALCULATE, NewClaim, insert_claim
 from subsidies.claims.tables import Claim
-from subsidies.internships import rules
-from subsidies.internships.tables import Placement
+from subsidies.internships import programme_rules, programmes, rules
+from subsidies.internships.tables import Placement, Programme
 from workers.outbox import enqueue
 
 HOST_TYPES = (OrgType.ENTERPRISE,)
@@ -49,7 +49,9 @@ _COLUMNS = (
     Placement.person.name.as_alias("person_name"),
     Placement.person.id_number.as_alias("id_number"),
     Placement.school,
-    Placement.programme,
+    Placement.programme_id,
+    Placement.programme_id.name.as_alias("programme"),
+    Placement.programme.as_alias("programme_text"),
     Placement.start_date,
     Placement.end_date,
     Placement.insurance_reference,
@@ -109,12 +111,18 @@ async def register(
             raise InvalidInput.single(
                 "person_id", "no registered person has this id; register the person first"
             )
+        programme = await programmes.chosen(clean.programme_id)
+        outside = programme_rules.placement_outside(
+            clean.start_date, clean.end_date, programme["start_date"], programme["end_date"]
+        )
+        if outside:
+            raise InvalidInput(outside)
         held = (
             await Placement.select(Placement.id)
             .where(
                 (Placement.host == host_id)
                 & (Placement.person == clean.person_id)
-                & (Placement.programme == clean.programme)
+                & (Placement.programme_id == clean.programme_id)
                 & (Placement.start_date == clean.start_date)
             )
             .first()
@@ -134,7 +142,8 @@ async def register(
                         host=host_id,
                         person=clean.person_id,
                         school=clean.school,
-                        programme=clean.programme,
+                        programme=programme["name"],
+                        programme_id=clean.programme_id,
                         start_date=clean.start_date,
                         end_date=clean.end_date,
                         insurance_reference=clean.insurance_reference,
@@ -156,7 +165,8 @@ async def register(
                 "host_organisation_id": host_id,
                 "person_id": clean.person_id,
                 "school": clean.school,
-                "programme": clean.programme,
+                "programme_id": clean.programme_id,
+                "programme": programme["name"],
                 "start_date": clean.start_date.isoformat(),
                 "end_date": clean.end_date.isoformat(),
                 "insurance_reference": clean.insurance_reference,
@@ -234,7 +244,7 @@ async def get(actor: Principal, placement_id: int) -> dict[str, Any]:
     await _visible_row(actor, placement_id)
     row = await Placement.select(*_COLUMNS).where(Placement.id == placement_id).first().run()
     assert row is not None
-    row["id_number"] = shown_id(actor, row["id_number"])
+    _shown(actor, row)
     row["months"] = await months_of(placement_id)
     return row
 
@@ -245,6 +255,7 @@ async def list_visible(
     host_organisation_id: int | None,
     person_id: int | None,
     programme: str | None,
+    programme_id: int | None,
     after_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
@@ -256,13 +267,21 @@ async def list_visible(
     if person_id is not None:
         query = query.where(Placement.person == person_id)
     if programme:
-        query = query.where(Placement.programme == programme.strip())
+        query = query.where(Placement.programme_id.name == programme.strip())
+    if programme_id is not None:
+        query = query.where(Placement.programme_id == programme_id)
     if after_id is not None:
         query = query.where(Placement.id < after_id)
     rows = await query.order_by(Placement.id, ascending=False).limit(limit).run()
     for row in rows:
-        row["id_number"] = shown_id(actor, row["id_number"])
+        _shown(actor, row)
     return rows
+
+
+def _shown(actor: Principal, row: dict[str, Any]) -> None:
+    row["id_number"] = shown_id(actor, row["id_number"])
+    # A placement not mapped to a registered programme shows the name the host typed.
+    row["programme"] = row["programme"] or row["programme_text"]
 
 
 async def months_of(placement_id: int) -> list[dict[str, Any]]:
@@ -314,7 +333,8 @@ class MonthReport:
     placement_id: int
     host_id: int
     person_id: int
-    programme: str
+    programme_id: int
+    programme: str  # its name, for people reading the claim
     school: str
     first: date  # the month's first day
     days_attended: int
@@ -331,6 +351,7 @@ class MonthReport:
             payee_organisation_id=self.host_id,
             details={
                 "placement_id": self.placement_id,
+                "programme_id": self.programme_id,
                 "programme": self.programme,
                 "school": self.school,
                 "month": rules.month_text(self.first),
@@ -352,11 +373,20 @@ async def report_month(
         if errors:
             raise InvalidInput(errors)
         assert first is not None
+        programme_id = placement["programme_id"]
+        if programme_id is None:
+            raise Conflict(
+                "this placement has no registered programme (its name could not be mapped); "
+                "register the intern again under a registered programme",
+                field="programme_id",
+            )
+        programme = await Programme.select(Programme.name).where(Programme.id == programme_id).run()
         report = MonthReport(
             placement_id=placement_id,
             host_id=placement["host"],
             person_id=placement["person"],
-            programme=placement["programme"],
+            programme_id=programme_id,
+            programme=programme[0]["name"],
             school=placement["school"],
             first=first,
             days_attended=days_attended,
@@ -372,7 +402,7 @@ async def report_month(
                 existing_claim_id=other["id"],
             )
         claim_id = await insert_claim(report.new_claim(actor.actor))  # 409 on the same month
-        await set_cap_keys({rules.cap_key(report.person_id, report.programme): [claim_id]})
+        await set_cap_keys({rules.cap_key(report.person_id, report.programme_id): [claim_id]})
         job_id = await enqueue(
             CALCULATE,
             {"scheme": rules.SCHEME, "claim_ids": [claim_id]},

@@ -1,4 +1,13 @@
-from piccolo.columns import Date, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import (
+    BigInt,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    SmallInt,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -6,17 +15,50 @@ from piccolo.table import Table
 from registry.tables import Organisation, Person
 
 
+class Programme(Table, tablename="internship_programme"):
+    """An internship programme the bureau registers (e.g. the 2023 "百校千人" plan):
+    hosts choose one for each placement, and the months and money are capped per intern
+    per programme. The rate, months and cap default to the policy version in force on
+    the start date and never exceed it. (name_key, plan_year) is unique (a migration
+    adds the index): name_key is the name without width, spaces or punctuation
+    differences, so "百校千人-2026" and "百校千人 2026" are one programme.
+    `needs_review`: created by the migration from hosts' free-text names, until an
+    officer confirms it."""
+
+    name = Varchar(length=60)
+    name_key = Varchar(length=60)
+    plan_year = SmallInt()
+    scheme = Varchar(length=40)
+    monthly_rate_fen = BigInt()
+    max_months = SmallInt()
+    cap_per_intern_fen = BigInt()
+    start_date = Date()
+    end_date = Date()
+    needs_review = Boolean(default=False)
+    created_by = Varchar(length=120)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
 class Placement(Table, tablename="internship_placement"):
-    """An intern at a host enterprise under one programme (e.g. "百校千人-2026"), with
-    the insurance the host bought for them. Each reported month is a Claim (scheme
-    "internship", dedupe key "internship:{placement}:{YYYY-MM}"); the months and money
-    are capped per intern per programme across every host. (host, person, programme,
-    start_date) is unique (a migration adds the index)."""
+    """An intern at a host enterprise under one registered programme, with the insurance
+    the host bought for them. Each reported month is a Claim (scheme "internship",
+    dedupe key "internship:{placement}:{YYYY-MM}"); the months and money are capped per
+    intern per programme across every host. (host, person, programme_id, start_date) is
+    unique (a migration adds the index).
+
+    `programme` is the programme's name when the placement was registered (before
+    programmes were registered: the name the host typed). A placement the migration
+    could not map has no `programme_id`: it takes no months and is paid nothing; the
+    host registers the intern again under a registered programme."""
 
     host = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
     person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)
     school = Varchar(length=100)
     programme = Varchar(length=60, index=True)
+    programme_id = ForeignKey(
+        references=Programme, on_delete=OnDelete.restrict, null=True, index=True
+    )
     start_date = Date()
     end_date = Date()
     # The intern's insurance (the documents require the host to insure every intern).

@@ -7,29 +7,57 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 import xlsxwriter
 
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from subsidies.claims.tables import Claim
+from subsidies.internships import programme_rules, programmes
 from subsidies.internships.month_rows import COLUMNS
 from subsidies.policies import catalogue
-from tests.conftest import bearer, org_key, staff_token, unique
+from tests.conftest import ADMIN, bearer, org_key, staff_token, unique
 from tests.support import registry_data, waiting
 from tests.support.claim_rows import claim_rows
 
-PROGRAMME = "百校千人-2025"
 PREFIX = "/api/v1/internships"
+# This test's registered programmes: name -> id (made afresh for each test).
+REGISTERED: dict[str, int] = {}
+
+
+async def register_programme(name: str, **changes: Any) -> dict[str, Any]:
+    fields = {
+        "name": name,
+        "plan_year": 2025,
+        "start_date": date(2022, 1, 1),  # the internship policy's first day
+        "end_date": date(2099, 12, 31),
+        **changes,
+    }
+    return await programmes.create(ADMIN, programme_rules.ProgrammeFields(**fields))
+
+
+@pytest.fixture(autouse=True)
+async def registered(db: str) -> None:
+    REGISTERED.clear()
+    for plan in ("百校千人", "莞训"):
+        name = unique(f"{plan}-2025-")
+        REGISTERED[plan] = (await register_programme(name))["id"]
+        REGISTERED[f"{plan}:name"] = name
+
+
+def programme_name(plan: str = "百校千人") -> str:
+    return str(REGISTERED[f"{plan}:name"])
 
 
 def placement_body(person_id: int, **changes: Any) -> dict[str, Any]:
     return {
         "person_id": person_id,
         "school": "东莞市技师学院",
-        "programme": PROGRAMME,
+        "programme_id": REGISTERED["百校千人"],
         "start_date": "2025-03-01",
         "end_date": "2025-08-31",
         "insurance_reference": unique("PICC-"),
@@ -114,7 +142,9 @@ async def test_an_enterprise_registers_an_intern_and_reports_a_month(client):
     person = await registry_data.person()
     placement = await register(client, h, person["id"])
     assert placement["host_organisation_id"] == org["id"]
-    assert placement["person_id"] == person["id"] and placement["programme"] == PROGRAMME
+    assert placement["person_id"] == person["id"]
+    assert placement["programme_id"] == REGISTERED["百校千人"]
+    assert placement["programme"] == programme_name()
     assert placement["id_number"] != person["id_number"]  # masked for organisations
     assert placement["months"] == []
 
@@ -130,7 +160,7 @@ async def test_an_enterprise_registers_an_intern_and_reports_a_month(client):
     assert claim["claimant"] == org["id"] and claim["payee_organisation"] == org["id"]
     assert claim["person"] == person["id"] and str(claim["basis_date"]) == "2025-03-01"
     assert claim["dedupe_key"] == f"internship:{placement['id']}:2025-03"
-    assert claim["cap_key"] == f"internship:{person['id']}:{PROGRAMME}"
+    assert claim["cap_key"] == f"internship:{person['id']}:programme-{REGISTERED['百校千人']}"
     assert claim["amount_fen"] == 300_000
     assert "3,000 yuan a month x 31/31 days = 3,000" in trace_text(claim)
     assert "3,000 元/月 × 31/31 天 = 3,000 元" in trace_text(claim, "zh")
@@ -332,7 +362,7 @@ async def test_two_hosts_for_one_intern_share_the_months_and_the_cap(client):
         client,
         hb,
         person["id"],
-        programme="莞训-2025",
+        programme_id=REGISTERED["莞训"],
         start_date="2025-08-01",
         end_date="2025-08-31",
     )
@@ -430,7 +460,7 @@ async def test_a_csv_file_of_months_with_row_errors(client):
     alice, bob, carol = [await registry_data.person() for _ in range(3)]
     pa = await register(client, h, alice["id"])
     pb = await register(client, h, bob["id"], start_date="2025-03-10")
-    await register(client, h, carol["id"], programme="莞训-2025")
+    await register(client, h, carol["id"], programme_id=REGISTERED["莞训"])
     await register(client, h, carol["id"])  # carol: two placements touch March
     already = (await report(client, h, pa["id"], "2025-03", 31)).json()["claim_id"]
     bob_may = (await report(client, h, pb["id"], "2025-05", 31)).json()["claim_id"]
@@ -455,7 +485,7 @@ async def test_a_csv_file_of_months_with_row_errors(client):
         ["", "12345", "", "", "2025-04", "3"],  # 11: ID format
         ["", unknown, "", "", "2025-04", "3"],  # 12: not registered
         ["", carol["id_number"], "", "", "2025-03", "20"],  # 13: ambiguous
-        ["", carol["id_number"], "", "莞训-2025", "2025-03", "20"],  # 14: accepted
+        ["", carol["id_number"], "", programme_name("莞训"), "2025-03", "20"],  # 14: accepted
         [str(pa["id"]), bob["id_number"], "", "", "2025-07", "20"],  # 15: another intern's
         ["", bob["id_number"], "", "", "2025-04", "x"],  # 16: days
         ["", "", "", "", "", ""],  # blank line: skipped by the reader? -> required
@@ -524,7 +554,8 @@ async def test_a_gbk_csv_and_an_xlsx_file(client):
     person = await registry_data.person()
     placement = await register(client, h, person["id"])
     gbk = months_csv(
-        [["", person["id_number"], person["name"], PROGRAMME, "2025年3月", "31"]], encoding="gbk"
+        [["", person["id_number"], person["name"], programme_name(), "2025年3月", "31"]],
+        encoding="gbk",
     )
     with_bom = b"\xef\xbb\xbf" + months_csv(
         [["", person["id_number"], "", "", "2025-04", "30"]], english=True

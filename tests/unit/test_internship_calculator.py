@@ -21,6 +21,9 @@ def policy(**parameters: Any) -> Policy:
     return parse(raw, "test")
 
 
+PROGRAMME_IDS = {"百校千人-2026": 1, "莞训-2026": 2}
+
+
 def frame(rows: list[dict[str, Any]], start_id: int = 1) -> pd.DataFrame:
     """Rows of inputs; defaults: intern 1 in 百校千人-2026, a full 31-day month."""
     full = [
@@ -42,6 +45,7 @@ def frame(rows: list[dict[str, Any]], start_id: int = 1) -> pd.DataFrame:
     out = pd.DataFrame(
         full, index=pd.Index(range(start_id, start_id + len(full)), name="id"), columns=columns
     )
+    out["programme_id"] = out["programme"].map(PROGRAMME_IDS)
     out["cap_key"] = "internship:" + out["person_id"].astype(str) + ":" + out["programme"]
     return out
 
@@ -293,6 +297,7 @@ def test_a_large_frame_matches_a_row_by_row_reference():
         index=pd.Index(np.arange(1, n + 1), name="id"),
     )
     rows["days_attended"] = rng.integers(1, 32, n).clip(max=rows["days_in_month"])
+    rows["programme_id"] = rows["programme"].map(PROGRAMME_IDS)
     rows["cap_key"] = "internship:" + rows["person_id"].astype(str) + ":" + rows["programme"]
     # The run gives every row of one cap key the same already_fen.
     rows["already_fen"] = rows.groupby("cap_key")["already_fen"].transform("first")
@@ -326,3 +331,24 @@ def test_base_amounts_never_pay_more_than_the_rate():
 )
 def test_yuan_formatting(fen, text):
     assert yuan(fen) == text
+
+
+def test_a_programme_below_the_policy_binds_and_one_above_is_held_to_the_policy():
+    rows = frame([{}, {}, {}, {"programme": "莞训-2026"}, {"programme": "莞训-2026"}])
+    rows["monthly_rate_fen"] = [200_000] * 3 + [500_000] * 2
+    rows["max_months"] = [3] * 3 + [9] * 2
+    rows["cap_per_intern_fen"] = [500_000] * 3 + [2_000_000] * 2
+    result = calculate(rows, policy())
+    # 2,000 + 2,000 + the 1,000 left of a 5,000 cap; the other at the policy's 3,000.
+    assert amounts(result) == [200_000, 200_000, 100_000, 300_000, 300_000]
+    assert result.index.tolist() == rows.index.tolist()
+    assert "2,000 yuan a month x 31/31 days" in texts(result, 1)
+    assert "cap 5,000 per intern, 4,000 already" in texts(result, 3)
+    # A what-if of a lower policy cap binds both.
+    assert amounts(calculate(rows, policy(cap_per_intern_fen=400_000))) == [
+        200_000,
+        200_000,
+        0,
+        300_000,
+        100_000,
+    ]

@@ -73,7 +73,7 @@ def test_insured_in_period_covers_every_placement_day_of_the_month(
 
 def test_placement_fields_are_trimmed_and_checked():
     new = rules.NewPlacement(
-        1, "  东莞 技师学院 ", "百校千人-2026", date(2025, 3, 2), date(2025, 3, 1), "P1",
+        1, "  东莞 技师学院 ", 5, date(2025, 3, 2), date(2025, 3, 1), "P1",
         date(2025, 3, 1), date(2025, 2, 1),
     )  # fmt: skip
     clean, errors = rules.clean_placement(new)
@@ -83,7 +83,7 @@ def test_placement_fields_are_trimmed_and_checked():
         rules.NewPlacement(
             1,
             "x" * 101,
-            "",
+            5,
             date(2025, 3, 1),
             date(2025, 3, 1),
             "r",
@@ -91,12 +91,12 @@ def test_placement_fields_are_trimmed_and_checked():
             date(2025, 3, 1),
         )
     )
-    assert [e.field for e in errors] == ["school", "programme"]
+    assert [e.field for e in errors] == ["school"]
 
 
 def test_keys():
     assert rules.dedupe_key(12, date(2026, 3, 1)) == "internship:12:2026-03"
-    assert rules.cap_key(7, "百校千人-2026") == "internship:7:百校千人-2026"
+    assert rules.cap_key(7, 3) == "internship:7:programme-3"
 
 
 @pytest.mark.parametrize(
@@ -133,6 +133,7 @@ PLACEMENTS = pd.DataFrame(
     {
         "placement_id": [11, 12, 13],
         "person_id": [101, 102, 102],
+        "programme_id": [1, 1, 2],
         "programme": ["P", "P", "Q"],
         "school": ["S", "S", "S"],
         "start_date": pd.to_datetime(["2025-03-01", "2025-03-01", "2025-05-01"]),

@@ -1,0 +1,230 @@
+"""Registered internship programmes through the API on SQLite and PostgreSQL: officers
+register them, hosts choose one by id, and the months and the 9,000 yuan cap are per
+intern per registered programme whichever hosts report, also under concurrent
+approvals."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from accounts.roles import StaffRole
+from audit.tables import AuditEntry
+from subsidies.claims import statuses
+from subsidies.claims.tables import CapUsage, Claim
+from tests.conftest import bearer, staff_token, unique
+from tests.integration.test_internships import (
+    PREFIX,
+    REGISTERED,
+    calculated,
+    host,
+    officer,
+    placement_body,
+    register,
+    registered,  # noqa: F401 (the autouse fixture registering this test's programmes)
+    report,
+    trace_text,
+)
+from tests.support import registry_data
+
+PROGRAMMES = "/api/v1/internship-programmes"
+BUDGET = 10**11
+
+
+def programme_body(**changes: Any) -> dict[str, Any]:
+    return {
+        "name": unique("百校千人-2025-"),
+        "plan_year": 2025,
+        "start_date": "2025-03-01",
+        "end_date": "2025-12-31",
+        **changes,
+    }
+
+
+async def budget_for_2025(client) -> None:
+    _, token = await staff_token(StaffRole.FINANCE)
+    r = await client.put(
+        "/api/v1/budgets/internship/2025", json={"amount_fen": BUDGET}, headers=bearer(token)
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_officers_register_change_and_list_programmes(client):
+    oh = await officer()
+    body = programme_body()
+    r = await client.post(PROGRAMMES, json=body, headers=oh)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    # Rate, months and cap default to the internship policy version in force.
+    assert (made["monthly_rate_fen"], made["max_months"], made["cap_per_intern_fen"]) == (
+        300_000,
+        3,
+        900_000,
+    )
+    assert made["scheme"] == "internship" and made["needs_review"] is False
+
+    # The same name spelled otherwise (width, spaces, punctuation) is the same programme.
+    variant = body["name"].replace("-", " ").replace("2025", "２０２５")
+    r = await client.post(PROGRAMMES, json={**body, "name": variant}, headers=oh)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "name"
+    assert str(made["id"]) in r.json()["detail"]
+
+    # Never above the policy; each problem named.
+    r = await client.post(
+        PROGRAMMES,
+        json=programme_body(cap_per_intern_fen=1_200_000, max_months=4, end_date="2025-01-01"),
+        headers=oh,
+    )
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} == {"end_date"}
+    r = await client.post(
+        PROGRAMMES, json=programme_body(cap_per_intern_fen=1_200_000, max_months=4), headers=oh
+    )
+    assert r.status_code == 400
+    assert {e["field"] for e in r.json()["errors"]} == {"cap_per_intern_fen", "max_months"}
+
+    # A host lists and reads them, and cannot register one.
+    _, h = await host()
+    listed = (await client.get(PROGRAMMES, headers=h)).json()["items"]
+    assert made["id"] in [p["id"] for p in listed]
+    r = await client.get(PROGRAMMES, params={"needs_review": "true"}, headers=h)
+    assert made["id"] not in [p["id"] for p in r.json()["items"]]
+    r = await client.get(PROGRAMMES, params={"needs_review": "yes"}, headers=h)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "needs_review"
+    assert (await client.get(f"{PROGRAMMES}/{made['id']}", headers=h)).json() == made
+    assert (await client.post(PROGRAMMES, json=programme_body(), headers=h)).status_code == 403
+    assert (await client.get(f"{PROGRAMMES}/999999999", headers=h)).status_code == 404
+
+    # An officer lowers the rate; placements must stay within the programme's dates.
+    person = await registry_data.person()
+    await register(
+        client,
+        h,
+        person["id"],
+        programme_id=made["id"],
+        start_date="2025-03-01",
+        end_date="2025-05-31",
+        insured_from="2025-03-01",
+        insured_to="2025-05-31",
+    )
+    r = await client.put(
+        f"{PROGRAMMES}/{made['id']}", json={**body, "start_date": "2025-04-01"}, headers=oh
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "start_date"
+    r = await client.put(
+        f"{PROGRAMMES}/{made['id']}", json={**body, "monthly_rate_fen": 250_000}, headers=oh
+    )
+    assert r.status_code == 200 and r.json()["monthly_rate_fen"] == 250_000
+    entries = await AuditEntry.select(AuditEntry.action, AuditEntry.after).where(
+        (AuditEntry.object_type == "internship_programme")
+        & (AuditEntry.object_id == str(made["id"]))
+    )
+    assert [e["action"] for e in entries] == [
+        "internship_programme.registered",
+        "internship_programme.updated",
+    ]
+    # Not made by the migration: nothing to review.
+    r = await client.post(f"{PROGRAMMES}/{made['id']}/review", headers=oh)
+    assert r.status_code == 409
+
+
+async def test_a_host_chooses_a_registered_programme_and_cannot_type_one(client):
+    _, h = await host()
+    person = await registry_data.person()
+    r = await client.post(
+        PREFIX, json=placement_body(person["id"], programme_id=999_999), headers=h
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "programme_id"
+    body = {**placement_body(person["id"]), "programme": "百校千人2025"}
+    del body["programme_id"]
+    r = await client.post(PREFIX, json=body, headers=h)
+    assert r.status_code == 400 and "programme" in r.text
+    # Outside the programme's dates (2022-01-01 to 2099-12-31 here).
+    early = await client.post(
+        PREFIX,
+        json=placement_body(person["id"], start_date="2021-12-01", insured_from="2021-12-01"),
+        headers=h,
+    )
+    assert early.status_code == 400
+    assert [e["field"] for e in early.json()["errors"]] == ["start_date"]
+    assert "outside the programme (2022-01-01 to 2099-12-31)" in early.json()["errors"][0]["reason"]
+
+
+async def test_two_hosts_are_paid_9000_yuan_for_one_intern_in_a_registered_programme(client):
+    """The defect this prevents: host A and host B typed the programme differently and
+    were paid 3,000 x 3 and 3,000 more. Now both choose the registered programme."""
+    await budget_for_2025(client)
+    _, ha = await host()
+    _, hb = await host()
+    person = await registry_data.person()
+    programme_id = REGISTERED["百校千人"]
+    a = await register(client, ha, person["id"], start_date="2025-03-01", end_date="2025-05-31")
+    b = await register(client, hb, person["id"], start_date="2025-06-01", end_date="2025-08-31")
+    assert a["programme_id"] == b["programme_id"] == programme_id
+    ids = []
+    for h, pid, month, days in [
+        (ha, a["id"], "2025-03", 31),
+        (ha, a["id"], "2025-04", 30),
+        (ha, a["id"], "2025-05", 31),
+        (hb, b["id"], "2025-06", 30),
+    ]:
+        r = await report(client, h, pid, month, days)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+    claims = await calculated(ids)
+    assert [claims[i]["amount_fen"] for i in ids] == [300_000, 300_000, 300_000, 0]
+    assert "month 4 of this intern" in trace_text(claims[ids[3]])
+    assert "at most 3 months pay, so 0" in trace_text(claims[ids[3]])
+    assert "超过最多 3 个月，本月 0 元" in trace_text(claims[ids[3]], "zh")
+
+    heads = [(await officer()) for _ in range(2)]
+    for n, claim_id in enumerate(ids):
+        r = await client.post(f"/api/v1/claims/{claim_id}/approve", headers=heads[n % 2])
+        assert r.status_code == 200, r.text
+    key = f"internship:{person['id']}:programme-{programme_id}"
+    used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == key).first().run()
+    assert used["used_fen"] == 900_000
+    rows = await Claim.select(Claim.status, Claim.amount_fen).where(Claim.id.is_in(ids))
+    assert {r["status"] for r in rows} == {statuses.APPROVED}
+    assert sum(r["amount_fen"] for r in rows) == 900_000
+
+
+async def test_concurrent_approvals_of_two_hosts_never_pass_the_programme_cap(client):
+    """Six full months of one intern reported by two hosts in turn, priced with the
+    programme's cap, approved by four officers at once: 9,000 yuan committed, no more."""
+    await budget_for_2025(client)
+    person = await registry_data.person()
+    (_, ha), (_, hb) = await host(), await host()
+    a, b = [
+        await register(
+            client, h, person["id"], start_date=start, end_date=end, insured_from=start,
+            insured_to=end,
+        )
+        for h, start, end in ((ha, "2025-01-01", "2025-03-31"), (hb, "2025-04-01", "2025-06-30"))
+    ]  # fmt: skip
+    reports = [(ha, a["id"], f"2025-0{m}") for m in (1, 2, 3)]
+    reports += [(hb, b["id"], f"2025-0{m}") for m in (4, 5, 6)]
+    days = {"01": 31, "02": 28, "03": 31, "04": 30, "05": 31, "06": 30}
+    ids = []
+    for h, pid, month in sorted(reports, key=lambda r: r[2][-1] in "135"):
+        r = await report(client, h, pid, month, days[month[-2:]])
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+        await calculated(ids[-1:])
+    claims = await calculated(ids)
+    # February, April and June (reported first) are months 1 to 3; the others pay 0.
+    assert [claims[i]["amount_fen"] for i in ids] == [300_000] * 3 + [0] * 3
+
+    heads = [(await officer()) for _ in range(4)]
+    rotation = itertools.cycle(heads)
+    decided = await asyncio.gather(
+        *(client.post(f"/api/v1/claims/{i}/approve", headers=next(rotation)) for i in ids)
+    )
+    assert all(r.status_code == 200 for r in decided), [r.text for r in decided]
+    rows = await Claim.select(Claim.status, Claim.amount_fen).where(Claim.id.is_in(ids))
+    assert {r["status"] for r in rows} == {statuses.APPROVED}
+    assert sum(r["amount_fen"] for r in rows) == 900_000
+    key = f"internship:{person['id']}:programme-{REGISTERED['百校千人']}"
+    used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == key).first().run()
+    assert used["used_fen"] == 900_000
