@@ -25,6 +25,7 @@ from typing import Any
 import xlsxwriter
 
 from kernel.errors import InvalidInput
+from kernel.labels import SCHEME, label
 from registry.exports import BOM, Column, csv_cell
 from subsidies.batches.payees import PERSON
 from subsidies.batches.rules import yuan
@@ -36,15 +37,6 @@ TOTAL_LABEL = "合计"
 FIELDS = (
     "line_no", "account", "name", "bank", "bank_code", "amount", "kind", "purpose", "reference",
 )  # fmt: skip
-# The purpose names the scheme as the payee knows it; an unlisted scheme by its code.
-SCHEME_ZH = {
-    "internship": "实习补贴",
-    "training_voucher": "培训券补贴",
-    "skill_level": "技能等级补贴",
-    "leading_talent_living": "技能领军人才生活补贴",
-    "leading_talent_introduction": "技能领军人才引进奖励",
-    "studio_grant": "技能大师工作室资助",
-}
 _NAME = re.compile(r"[a-z0-9_-]{1,32}")
 
 
@@ -111,8 +103,8 @@ def layout_named(name: str | None, layouts: Mapping[str, Layout] | None = None) 
 
 
 def purpose(scheme: str, basis_date: date | None) -> str:
-    """用途/附言: the scheme in Chinese and the claim's month, 技能等级补贴 2026年11月."""
-    name = SCHEME_ZH.get(scheme, scheme)
+    """用途/附言: the scheme in Chinese and the claim's month, 技能等级提升资助 2026年11月."""
+    name = label(SCHEME, scheme)
     if basis_date is None:
         return name
     return f"{name} {basis_date.year}年{basis_date.month}月"

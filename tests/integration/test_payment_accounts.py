@@ -141,7 +141,7 @@ async def test_an_application_claim_is_paid_into_the_account_an_officer_recorded
     ]  # fmt: skip
     assert cells["B2"][0] == "6221000012345678901" and cells["C2"][0] == person["name"]
     assert cells["E2"][0] == BANK_CODE and cells["G2"][0] == "对私"
-    assert cells["H2"][0] == "技能等级补贴 2025年11月"
+    assert cells["H2"][0] == "技能等级提升资助 2025年11月"
     assert cells["F2"] == (amount / 100, "0.00")
     assert cells["A3"][0] == "合计" and cells["B3"][0] == 1  # the control record
     assert cells["F3"] == (amount / 100, "0.00")

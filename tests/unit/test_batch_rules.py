@@ -148,7 +148,7 @@ def test_the_default_payment_file_carries_what_a_bank_needs_and_a_control_record
     ]  # fmt: skip
     assert rows[1] == [
         "1", "6221000011112222333", "张三", "东莞农商银行", "402602000018", "9000.01", "对私",
-        "技能等级补贴 2026年11月", rules.payment_reference(3, 1),
+        "技能等级提升资助 2026年11月", rules.payment_reference(3, 1),
     ]  # fmt: skip
     assert rows[2][2] == "'=HYPERLINK()"  # no formula runs in Excel
     assert rows[2][1] == "0012345678" and rows[2][4:7] == ["", "0.05", "对公"]
