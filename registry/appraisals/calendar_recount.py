@@ -103,7 +103,12 @@ async def _extensions(event: YearReplaced, today: date) -> tuple[list[MovedDate]
             TalentObjection.extended_to,
         ).where((TalentObjection.status == "dismissed") & (TalentObjection.extended_to >= today))
     ).run()
-    rows = [o for o in rows if touches(_first_day(o), o["extended_to"], event.year)]
+    rows = [
+        o
+        for o in rows
+        if _first_day(o) <= o["extended_to"]  # an extension ends after its decision
+        and touches(_first_day(o), o["extended_to"], event.year)
+    ]
     if not rows:
         return [], set()
     live = await TalentApplication.select(TalentApplication.id, TalentApplication.notice).where(
