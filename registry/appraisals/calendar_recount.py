@@ -71,12 +71,13 @@ async def _notices(event: YearReplaced, today: date) -> list[MovedDate]:
     rows = await for_update(
         TalentNotice.select(
             TalentNotice.id, TalentNotice.starts_on, TalentNotice.ends_on, TalentNotice.working_days
-        ).where(TalentNotice.ends_on >= today)
+        ).where(
+            (TalentNotice.ends_on >= max(today, date(event.year, 1, 1)))
+            & (TalentNotice.starts_on <= date(event.year, 12, 31))
+        )
     ).run()
     moved = []
     for n in rows:
-        if not touches(n["starts_on"], n["ends_on"], event.year):
-            continue
         try:
             ends_on = event.after.add_working_days(n["starts_on"], n["working_days"])
         except CalendarNotCovered as error:
