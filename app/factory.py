@@ -16,8 +16,10 @@ from app.request_context import RequestContextMiddleware
 from app.security import secured
 from app.settings import Settings
 from audit.routes import AuditController
+from calendar_days.replacements import on_year_replaced
 from calendar_days.routes import CalendarController
 from certificates.routes import DocumentController, VerifyController
+from registry.appraisals.calendar_recount import recount as recount_notices
 from registry.appraisals.routes import AppraisalController, NoticeController, NoticePageController
 from registry.certificate_routes import CertificateController
 from registry.outcomes.routes import OutcomeReportController
@@ -47,6 +49,7 @@ def create_app(
     embedded worker and sweeper (off for benchmark processes beside a real worker)."""
     settings = settings or Settings.from_env()
     load_handlers()
+    on_year_replaced(recount_notices)  # notices count on the calendar; it cannot import them
     auth = DefineMiddleware(
         CredentialAuthMiddleware,
         exclude=["^/schema"],

@@ -5,7 +5,7 @@ on it. Every answer carries the warning when next year's schedule is missing."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Controller, Request, get, post, put
@@ -67,6 +67,18 @@ class YearOut(Output):
     warnings: list[str]
 
 
+class MovedDateOut(Output):
+    object_type: str  # e.g. talent_notice
+    object_id: int
+    field: str  # e.g. ends_on
+    before: dt.date
+    after: dt.date
+
+
+class YearEnteredOut(YearOut):
+    moved: list[MovedDateOut]  # dates counted on the replaced schedule, recounted
+
+
 class YearSummaryOut(Output):
     year: int
     source: str
@@ -90,10 +102,11 @@ class WorkingDaysOut(Output):
     warnings: list[str]
 
 
-async def _year_out(row: dict[str, Any]) -> YearOut:
-    return msgspec.convert(
-        {**row, "warnings": await service.current_warnings()}, YearOut, strict=False
-    )
+Out = TypeVar("Out", YearOut, YearEnteredOut)
+
+
+async def _year_out(row: dict[str, Any], out: type[Out]) -> Out:
+    return msgspec.convert({**row, "warnings": await service.current_warnings()}, out, strict=False)
 
 
 class CalendarController(Controller):
@@ -111,18 +124,22 @@ class CalendarController(Controller):
     async def get_year(self, year: Year) -> YearOut:
         """Returns a year's official holiday schedule: its holidays and adjusted working days
         (调休上班) with their names, its source and who entered it (staff)."""
-        return await _year_out(await service.year_view(year))
+        return await _year_out(await service.year_view(year), YearOut)
 
     @put("/years/{year:int}", guards=[ADMINS], status_code=HTTP_200_OK)
-    async def put_year(self, year: Year, data: JSONBody[YearIn], request: AnyRequest) -> YearOut:
+    async def put_year(
+        self, year: Year, data: JSONBody[YearIn], request: AnyRequest
+    ) -> YearEnteredOut:
         """Enters or replaces a year's official holiday schedule from the State Council's notice
         (admins): every holiday and adjusted working day with its name, and the notice as the
-        source. Any problem refuses the whole schedule."""
+        source. Any problem refuses the whole schedule. Replacing a year recounts the live
+        notices whose span touches it and lists the end dates that moved; one that would
+        reach a year with no schedule refuses the replacement (409 naming it)."""
         entries = [Entry(d.day, d.kind, d.name) for d in data.days]
         row = await service.replace_year(
             request.user, year, data.source, entries, lambda i, column: f"days[{i}].{column}"
         )
-        return await _year_out(row)
+        return await _year_out(row, YearEnteredOut)
 
     @post(
         "/years/{year:int}/file",
@@ -133,7 +150,7 @@ class CalendarController(Controller):
         "file (admins): columns date, kind (holiday or working_day; 放假 or 上班 too) and name "
         "(日期, 类型, 名称), the body with ?filename=2027.csv or multipart field `file`, and "
         "?source= naming the State Council's notice. Any problem refuses the whole file, "
-        "each named by row and column.",
+        "each named by row and column. Replacing a year recounts live notices as PUT does.",
     )
     async def upload_year(
         self,
@@ -141,12 +158,13 @@ class CalendarController(Controller):
         source: RequiredQueryText,
         request: AnyRequest,
         filename: UploadName = None,
-    ) -> YearOut:
+    ) -> YearEnteredOut:
         chunks, _ = await uploaded_file_chunks(request, MAX_FILE_BYTES, filename)
         data = b"".join([chunk async for chunk in chunks])
         if not data.strip():
             raise InvalidInput.single("file", "the file is empty 文件为空")
-        return await _year_out(await service.replace_from_file(request.user, year, source, data))
+        row = await service.replace_from_file(request.user, year, source, data)
+        return await _year_out(row, YearEnteredOut)
 
     @get("/working-days", guards=[STAFF])
     async def working_days(self, start: FromQuery[dt.date], days: PlanDays) -> WorkingDaysOut:

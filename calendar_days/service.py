@@ -12,7 +12,7 @@ from piccolo.query.functions.aggregate import Count
 
 from accounts.principal import Principal
 from audit.log import record
-from calendar_days import schedule_file, warnings
+from calendar_days import replacements, schedule_file, warnings
 from calendar_days.schedule import Entry, Where, check_entries, check_source
 from calendar_days.tables import CalendarDay, CalendarYear
 from calendar_days.working_days import (
@@ -152,7 +152,8 @@ async def replace_year(
     problems: Sequence[FieldError] = (),
 ) -> dict[str, Any]:
     """Enters or replaces a year's schedule as a whole; any problem (`problems`: those
-    found reading a file) refuses all of it."""
+    found reading a file) refuses all of it. A replacement has the dates other domains
+    counted on the old schedule recounted (`moved`), or is refused by them."""
     errors = [*problems, *check_source(source), *check_entries(year, entries, where)]
     if errors:
         raise InvalidInput(errors)
@@ -172,6 +173,7 @@ async def replace_year(
             .returning(CalendarYear.id)
         )
         before = None
+        old_schedule: Calendar | None = None
         if not inserted:
             previous = (
                 await _locked(CalendarYear.select(*_YEAR).where(CalendarYear.year == year))
@@ -183,6 +185,7 @@ async def replace_year(
                 **_summary(previous["source"], await _days(year)),
                 "entered_by": previous["entered_by"],
             }
+            old_schedule = await load(_neighbourhood(year))
             await CalendarYear.update(
                 {
                     CalendarYear.source: source,
@@ -195,6 +198,13 @@ async def replace_year(
         after = _summary(
             source, [{"date": r.day.isoformat(), "kind": r.kind, "name": r.name} for r in rows]
         )
+        moved: list[dict[str, Any]] = []
+        if old_schedule is not None:  # nothing is counted on a year before it is entered
+            event = replacements.YearReplaced(
+                year, actor.actor, old_schedule, await load(_neighbourhood(year))
+            )
+            moved = [m.as_dict() for m in await replacements.notify(event)]
+            after["moved"] = moved
         await record(
             actor.actor,
             "calendar.year_replaced" if before else "calendar.year_entered",
@@ -203,7 +213,12 @@ async def replace_year(
             before=before,
             after=after,
         )
-    return await year_view(year)
+    return {**await year_view(year), "moved": moved}
+
+
+def _neighbourhood(year: int) -> range:
+    """The years a stored period touching `year` is counted in."""
+    return range(year - 1, year + 2)
 
 
 async def replace_from_file(

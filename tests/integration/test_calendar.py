@@ -17,7 +17,7 @@ from accounts.roles import StaffRole
 from audit.tables import AuditEntry
 from calendar_days.tables import CalendarDay, CalendarYear
 from kernel import clock as kernel_clock
-from registry.appraisals import clock
+from registry.appraisals import clock, notices
 from tests.conftest import bearer, org_key, staff_token
 from tests.integration.test_appraisals import apply, employ, officer, pool_and_round, talent
 
@@ -199,7 +199,11 @@ async def test_refusals_name_their_place_and_change_nothing(client):
     )
     before, after = json.loads(entry["before"]), json.loads(entry["after"])
     assert before["source"] == "国办发明电〔2030〕1号" and len(before["days"]) == 2
-    assert after == {"source": "国办发明电〔2030〕2号", "days": ["2031-01-01 holiday 元旦"]}
+    assert after == {
+        "source": "国办发明电〔2030〕2号",
+        "days": ["2031-01-01 holiday 元旦"],
+        "moved": [],
+    }
 
     r = await client.get("/api/v1/calendar/years", headers=oh)
     years = {y["year"]: y for y in r.json()["items"]}
@@ -277,3 +281,182 @@ async def test_from_november_readiness_and_officers_are_warned_of_a_missing_year
     assert r.status_code == 200 and r.json()["warnings"] == []
     r = await client.get("/api/v1/health/ready")
     assert r.json()["warnings"] == []
+
+
+async def enter_2027(client, ah: dict[str, str], *extra: dict[str, str]):
+    return await client.put(
+        "/api/v1/calendar/years/2027",
+        json={"source": SOURCE_2027, "days": [*SCHEDULE_2027, *extra]},
+        headers=ah,
+    )
+
+
+def holiday(day: str) -> dict[str, str]:
+    return {"date": day, "kind": "holiday", "name": "测试假日"}
+
+
+async def recounts(object_type: str, object_id: int) -> list[tuple[dict, dict]]:
+    rows = await AuditEntry.select().where(
+        (AuditEntry.action == "appraisal.notice_end_recounted")
+        & (AuditEntry.object_type == object_type)
+        & (AuditEntry.object_id == str(object_id))
+    )
+    return [(json.loads(r["before"]), json.loads(r["after"])) for r in rows]
+
+
+async def test_replacing_a_year_recounts_live_notices_and_keeps_ended_ones(
+    client, day, without_2027
+):
+    ah = await admin()
+    assert (await enter_2027(client, ah)).status_code == 200
+    _, oh = await officer()
+    ended_url, live_url = await shortlisted_round(client, oh), await shortlisted_round(client, oh)
+    day(date(2027, 2, 25))
+    r = await client.post(ended_url, json={"starts_on": "2027-03-01"}, headers=oh)
+    assert r.status_code == 201 and r.json()["ends_on"] == "2027-03-12", r.text
+    ended = r.json()
+    day(date(2027, 4, 20))
+    r = await client.post(live_url, json={"starts_on": "2027-04-26"}, headers=oh)
+    assert r.status_code == 201 and r.json()["ends_on"] == "2027-05-07", r.text
+    live = r.json()
+    [application] = [e["application_id"] for e in live["entries"]]
+
+    # A correction adds a holiday inside each: the running notice gets its ten working
+    # days on the new schedule; the one that ended on 12 March stays as it ran.
+    day(date(2027, 4, 27))
+    r = await enter_2027(client, ah, holiday("2027-03-05"), holiday("2027-04-30"))
+    assert r.status_code == 200, r.text
+    moved = [m for m in r.json()["moved"] if m["object_id"] in (live["id"], application)]
+    assert moved == [
+        {
+            "object_type": "talent_notice",
+            "object_id": live["id"],
+            "field": "ends_on",
+            "before": "2027-05-07",
+            "after": "2027-05-10",
+        },
+        {
+            "object_type": "talent_application",
+            "object_id": application,
+            "field": "notice_ends_on",
+            "before": "2027-05-07",
+            "after": "2027-05-10",
+        },
+    ]
+    assert not [m for m in r.json()["moved"] if m["object_id"] == ended["id"]]
+    r = await client.get(f"/api/v1/notices/{live['id']}", headers=oh)
+    assert r.json()["ends_on"] == "2027-05-10"
+    assert r.json()["entries"][0]["notice_ends_on"] == "2027-05-10"
+    r = await client.get(f"/api/v1/notices/{ended['id']}", headers=oh)
+    assert r.json()["ends_on"] == "2027-03-12"
+    assert r.json()["entries"][0]["notice_ends_on"] == "2027-03-12"
+
+    assert await recounts("talent_notice", live["id"]) == [
+        (
+            {"ends_on": "2027-05-07"},
+            {"ends_on": "2027-05-10", "notice_id": live["id"], "calendar_year": 2027},
+        )
+    ]
+    assert await recounts("talent_application", application) == [
+        (
+            {"notice_ends_on": "2027-05-07"},
+            {"notice_ends_on": "2027-05-10", "notice_id": live["id"], "calendar_year": 2027},
+        )
+    ]
+    assert await recounts("talent_notice", ended["id"]) == []
+    replaced = await AuditEntry.select(AuditEntry.after).where(
+        (AuditEntry.action == "calendar.year_replaced") & (AuditEntry.object_id == "2027")
+    )
+    [listed] = [
+        m
+        for e in replaced
+        for m in json.loads(e["after"]).get("moved", [])
+        if m["object_type"] == "talent_notice" and m["object_id"] == live["id"]
+    ]
+    assert (listed["before"], listed["after"]) == ("2027-05-07", "2027-05-10")
+
+
+async def test_an_extension_keeps_its_working_days_on_the_new_schedule(
+    client, day, monkeypatch, without_2027
+):
+    ah = await admin()
+    assert (await enter_2027(client, ah)).status_code == 200
+    _, oh = await officer()
+    url = await shortlisted_round(client, oh)
+    day(date(2027, 4, 20))
+    r = await client.post(url, json={"starts_on": "2027-04-26"}, headers=oh)
+    assert r.status_code == 201, r.text
+    notice = r.json()
+    [application] = [e["application_id"] for e in notice["entries"]]
+    day(date(2027, 5, 6))
+    r = await client.post(
+        "/api/v1/notices/objections",
+        json={
+            "application_id": application,
+            "contact_name": "李四",
+            "contact": "13800138000",
+            "reason": "申报材料中的专利并非本人为第一发明人。",
+        },
+    )
+    assert r.status_code == 201, r.text
+    objection = r.json()["id"]
+    # Decided at 10:00 on 6 May in Beijing: 5 working days remain, to Thursday 13 May.
+    monkeypatch.setattr(notices, "utcnow", lambda: datetime(2027, 5, 6, 2, 0, tzinfo=UTC))
+    r = await client.post(
+        f"/api/v1/appraisals/objections/{objection}/resolution",
+        json={"outcome": "dismissed", "reason": "经核实专利权属无误"},
+        headers=oh,
+    )
+    assert r.status_code == 200 and r.json()["extended_to"] == "2027-05-13", r.text
+
+    # Holidays on 30 April (inside the notice) and 11 May (inside the extension).
+    r = await enter_2027(client, ah, holiday("2027-04-30"), holiday("2027-05-11"))
+    assert r.status_code == 200, r.text
+    moved = {
+        (m["object_type"], m["before"], m["after"])
+        for m in r.json()["moved"]
+        if m["object_id"] in (notice["id"], objection, application)
+    }
+    assert moved == {
+        ("talent_notice", "2027-05-07", "2027-05-10"),
+        ("talent_objection", "2027-05-13", "2027-05-14"),
+        ("talent_application", "2027-05-13", "2027-05-14"),
+    }
+    r = await client.get(f"/api/v1/appraisals/objections?application_id={application}", headers=oh)
+    assert [o["extended_to"] for o in r.json()["items"]] == ["2027-05-14"]
+    r = await client.get(f"/api/v1/appraisals/applications/{application}", headers=oh)
+    assert r.json()["notice_ends_on"] == "2027-05-14"
+    [(before, after)] = await recounts("talent_objection", objection)
+    assert before == {"extended_to": "2027-05-13"}
+    assert after == {"extended_to": "2027-05-14", "notice_id": notice["id"], "calendar_year": 2027}
+
+
+async def test_a_replacement_a_live_notice_cannot_be_recounted_on_is_refused(
+    client, day, without_2027
+):
+    ah = await admin()
+    assert (await enter_2027(client, ah)).status_code == 200
+    _, oh = await officer()
+    url = await shortlisted_round(client, oh)
+    day(date(2027, 12, 1))
+    r = await client.post(url, json={"starts_on": "2027-12-20"}, headers=oh)
+    assert r.status_code == 201 and r.json()["ends_on"] == "2027-12-31", r.text
+    notice = r.json()["id"]
+
+    # A holiday on 24 December would push its end into 2028, which has no schedule.
+    day(date(2027, 12, 21))
+    replaced = AuditEntry.count().where(
+        (AuditEntry.action == "calendar.year_replaced") & (AuditEntry.object_id == "2027")
+    )
+    replacements = await replaced
+    r = await enter_2027(client, ah, holiday("2027-12-24"))
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "notice_id"
+    assert f"notice {notice} " in r.json()["detail"] and "for 2028" in r.json()["detail"]
+    r = await client.get("/api/v1/calendar/years/2027", headers=oh)
+    assert len(r.json()["days"]) == len(SCHEDULE_2027)
+    r = await client.get(f"/api/v1/notices/{notice}", headers=oh)
+    assert r.json()["ends_on"] == "2027-12-31"
+    assert r.json()["entries"][0]["notice_ends_on"] == "2027-12-31"
+    assert await recounts("talent_notice", notice) == []
+    assert await replaced == replacements
