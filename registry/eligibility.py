@@ -195,20 +195,21 @@ def _insured_fact(person: PersonFacts, on: date) -> Fact:
             note=f"no insured months recorded on or before {on}{later}",
         )
     note = f"{known.months} months known on {on}, last recorded {known.last_recorded}"
+    short = INSURED_MONTHS_REQUIRED - known.months
     unreported = ", ".join(f"{m:%Y-%m}" for m in known.unreported) or "none"
-    if known.months >= INSURED_MONTHS_REQUIRED:
+    if short <= 0:
         passed = True
-    elif known.months + len(known.unreported) >= INSURED_MONTHS_REQUIRED:
+    elif short <= len(known.unreported):
         passed = None
         note += (
-            f"; {len(known.unreported)} months not reported by then ({unreported}) could make "
-            f"{INSURED_MONTHS_REQUIRED} ({UNREPORTED_RULE})"
+            f"; {short} short of {INSURED_MONTHS_REQUIRED}, which the months not reported by "
+            f"then ({unreported}) could make up ({UNREPORTED_RULE})"
         )
     else:
         passed = False
         note += (
-            f"; short of {INSURED_MONTHS_REQUIRED} even with the months not reported by then "
-            f"({unreported}) ({UNREPORTED_RULE})"
+            f"; {short} short of {INSURED_MONTHS_REQUIRED}, more than the months not reported "
+            f"by then ({unreported}) could make up ({UNREPORTED_RULE})"
         )
     return Fact(
         name="insured_months",

@@ -138,7 +138,10 @@ async def test_months_not_yet_reported_leave_clause_2_undetermined(client, staff
     assert clause(result, 2)["state"] == "undetermined" and result["state"] == "undetermined"
     [missing] = result["missing"]
     assert (missing["clause"], missing["fact"]) == (2, "insured_months")
-    assert "1 months not reported by then (2026-06) could make 24" in missing["reason"]
+    assert (
+        "1 short of 24, which the months not reported by then (2026-06) could make up"
+        in missing["reason"]
+    )
     # June imported on 2026-07-03: 24 known from then on; on 2026-06-15 it stays open.
     await recorded(lagging["id"], "2026-06", "2026-06", date(2026, 7, 3), "import")
     result = await assess(client, h, lagging["id"], "2026-07-10")
@@ -153,7 +156,8 @@ async def test_months_not_yet_reported_leave_clause_2_undetermined(client, staff
     insured = fact(result, 2, "insured_months")
     assert insured["actual"] == 20 and insured["passed"] is False
     assert (
-        "even with the months not reported by then (2026-04, 2026-05, 2026-06)" in (insured["note"])
+        "4 short of 24, more than the months not reported by then (2026-04, 2026-05, 2026-06)"
+        in (insured["note"])
     )
     assert result["state"] == "not_eligible" and result["missing"] == []
 

@@ -88,7 +88,10 @@ def test_clause_2_fails_at_23_months_with_every_recent_month_reported():
     assert result.state == "not_eligible" and clause(result, 2).state == "failed"
     insured = fact(result, 2, "insured_months")
     assert insured.passed is False and insured.actual == 23
-    assert "short of 24 even with the months not reported by then (none)" in insured.note
+    assert (
+        "1 short of 24, more than the months not reported by then (none) could make up"
+        in insured.note
+    )
     assert fact(result, 2, "age").passed and fact(result, 2, "level_held").passed
 
 
@@ -98,7 +101,10 @@ def test_months_not_yet_reported_leave_a_shortfall_undetermined():
     result = assess(replace(NON_LOCAL, insured_periods=lagging), [cert(3)], ON)
     insured = fact(result, 2, "insured_months")
     assert insured.actual == 23 and insured.passed is None
-    assert "1 months not reported by then (2026-06) could make 24" in insured.note
+    assert (
+        "1 short of 24, which the months not reported by then (2026-06) could make up"
+        in insured.note
+    )
     assert clause(result, 2).state == "undetermined" and result.state == "undetermined"
     assert [(m.clause, m.fact) for m in result.missing] == [(2, "insured_months")]
     assert "2026-06" in result.missing[0].reason
