@@ -14,6 +14,7 @@ from audit.log import record
 from kernel.clock import local_today
 from kernel.db import conflict_on_duplicate, unit_of_work
 from kernel.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, NotVisible
+from kernel.local_time import beijing
 from registry import eligibility, insured_periods, occupations, people
 from registry.certificate_events import CERTIFICATE_REVOKED
 from registry.levels import Level, Route
@@ -286,6 +287,7 @@ async def _all_of(person_id: int) -> list[dict[str, Any]]:
             Certificate.number,
             Certificate.issued_on,
             Certificate.status,
+            Certificate.created_at,
         )
         .where(Certificate.person == person_id)
         .run()
@@ -326,6 +328,7 @@ async def registration_eligibility(
         eligibility.CertificateFacts(
             level=c["level"],
             issued_on=c["issued_on"],
+            recorded_on=beijing(c["created_at"]).date(),
             status=c["status"],
             number=c["number"],
             occupation_name=c["occupation_name"],

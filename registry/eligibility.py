@@ -13,13 +13,19 @@ Readings where the scheme gives no figure:
   the 46th birthday (someone born on 29 February turns a year older on 1 March).
 - "fresh graduate": graduated in the year of the date or in either of the two years
   before it (graduate_year from on.year - 2 to on.year).
-- Only certificates valid now and issued on or before the date count. A revoked
-  certificate never counts, even for a date before its revocation: revocation says it
-  should not have been relied on.
+- Only certificates valid now, issued on or before the date and recorded here (their
+  row's creation, Beijing day) on or before it count. A revoked certificate never
+  counts, even for a date before its revocation: revocation says it should not have
+  been relied on.
 - Pension-insurance months count only as they were known on the date: months up to
   the date's month, of periods recorded on or before it (registry.insured_months). With
-  none recorded by then the fact is undetermined; with fewer than 24 known it fails
-  (months recorded later are reported beside it, not counted).
+  none recorded by then the fact is undetermined. Otherwise a month not recorded by the
+  date is taken as not insured, except the date's month and the two before it, which
+  the monthly file may not have reported yet: fewer than 24 known months is
+  undetermined if those unreported months could make 24, else it fails. Months
+  recorded later are reported beside it, not counted.
+- Hukou and the school's province are read as recorded now: no history of them is
+  kept.
 - "A Guangdong school": the school is a registered technical or vocational school whose
   province is Guangdong. A school held as free text only, or one without a province,
   leaves the fact undetermined.
@@ -44,11 +50,20 @@ from registry.provinces import GUANGDONG
 
 SCHEME = "《东莞市高技能人才入户城镇工作方案》(东府办〔2012〕140号)"
 INSURED_MONTHS_REQUIRED = 24
+REQUIRED_INSURED = (
+    f">= {INSURED_MONTHS_REQUIRED} months of Dongguan pension insurance, recorded by the date"
+)
+UNREPORTED_RULE = (
+    "a month not recorded counts as not insured, except the date's month and the two before "
+    "it, which may not be reported yet"
+)
 MAX_AGE = 45
 FRESH_GRADUATE_YEARS = 2  # graduated this year or in the two before it
 TECHNICIAN = int(Level.TECHNICIAN)
 SENIOR_WORKER = int(Level.SENIOR_WORKER)
 SCHOOL_TYPES = ("technical_school", "vocational_school")
+
+AS_RECORDED_NOW = "as recorded now: no history is kept"  # hukou, a school's province
 
 PASSED, FAILED, UNDETERMINED = "passed", "failed", "undetermined"
 ELIGIBLE, NOT_ELIGIBLE = "eligible", "not_eligible"
@@ -78,6 +93,7 @@ class PersonFacts:
 class CertificateFacts:
     level: int
     issued_on: date
+    recorded_on: date  # the Beijing day the certificate was registered here
     status: str = "valid"  # valid / revoked
     number: str = ""
     occupation_name: str = ""
@@ -132,11 +148,18 @@ def age_on(birth: date, on: date) -> int:
 def best_certificate(certificates: Iterable[CertificateFacts], on: date) -> CertificateFacts | None:
     """The highest level (lowest number) among certificates that count on `on`;
     of equal levels, the earliest issued."""
-    counting = [c for c in certificates if c.status == "valid" and c.issued_on <= on]
+    counting = [
+        c for c in certificates if c.status == "valid" and c.issued_on <= on and c.recorded_on <= on
+    ]
     return min(counting, key=lambda c: (c.level, c.issued_on), default=None)
 
 
-def _level_fact(best: CertificateFacts | None, at_most: int) -> Fact:
+def _recorded_later(certificates: Iterable[CertificateFacts], on: date) -> int:
+    """Valid certificates issued by `on` but registered here after it."""
+    return sum(c.status == "valid" and c.issued_on <= on < c.recorded_on for c in certificates)
+
+
+def _level_fact(best: CertificateFacts | None, at_most: int, recorded_later: int) -> Fact:
     required = Level(at_most)
     note = None
     if best is not None:
@@ -144,12 +167,15 @@ def _level_fact(best: CertificateFacts | None, at_most: int) -> Fact:
         note = f"{held.zh} {held.en}, certificate {best.number} issued {best.issued_on}"
         if best.occupation_name:
             note += f" ({best.occupation_name})"
+    note = note or "no valid certificate issued and recorded on or before the date"
+    if recorded_later:
+        note += f"; {recorded_later} issued by the date recorded after it, not counted"
     return Fact(
         name="level_held",
         required=f"level {at_most} ({required.zh} {required.en}) or higher",
         actual=best.level if best else None,
         passed=best is not None and best.level <= at_most,
-        note=note or "no valid certificate issued on or before the date",
+        note=note,
     )
 
 
@@ -161,18 +187,36 @@ def _insured_fact(person: PersonFacts, on: date) -> Fact:
         else ""
     )
     if known.last_recorded is None:
+        return Fact(
+            name="insured_months",
+            required=REQUIRED_INSURED,
+            actual=0,
+            passed=None,
+            note=f"no insured months recorded on or before {on}{later}",
+        )
+    note = f"{known.months} months known on {on}, last recorded {known.last_recorded}"
+    short = INSURED_MONTHS_REQUIRED - known.months
+    unreported = ", ".join(f"{m:%Y-%m}" for m in known.unreported) or "none"
+    if short <= 0:
+        passed = True
+    elif short <= len(known.unreported):
         passed = None
-        note = f"no insured months recorded on or before {on}{later}"
+        note += (
+            f"; {short} short of {INSURED_MONTHS_REQUIRED}, which the months not reported by "
+            f"then ({unreported}) could make up ({UNREPORTED_RULE})"
+        )
     else:
-        passed = known.months >= INSURED_MONTHS_REQUIRED
-        note = f"{known.months} months known on {on}, last recorded {known.last_recorded}{later}"
+        passed = False
+        note += (
+            f"; {short} short of {INSURED_MONTHS_REQUIRED}, more than the months not reported "
+            f"by then ({unreported}) could make up ({UNREPORTED_RULE})"
+        )
     return Fact(
         name="insured_months",
-        required=f">= {INSURED_MONTHS_REQUIRED} months of Dongguan pension insurance, "
-        "recorded by the date",
+        required=REQUIRED_INSURED,
         actual=known.months,
         passed=passed,
-        note=note,
+        note=note + later,
         as_of=known.last_recorded,
     )
 
@@ -207,7 +251,8 @@ def _school_fact(person: PersonFacts) -> Fact:
     elif school.province is None:
         passed, note = None, f"the province of {school.name} is not recorded"
     else:
-        passed, note = school.province == GUANGDONG, f"{school.name}, {school.province}"
+        passed = school.province == GUANGDONG
+        note = f"{school.name}, {school.province} ({AS_RECORDED_NOW})"
     return Fact(
         name="graduate_school", required=required, actual=school.name, passed=passed, note=note
     )
@@ -250,13 +295,16 @@ def _clause(number: int, title: str, facts: list[Fact]) -> Clause:
 
 def _preconditions(person: PersonFacts) -> list[Fact]:
     hukou = person.hukou if person.hukou in ("local", "non_local") else None
+    note = None if hukou is None else AS_RECORDED_NOW
+    if hukou == "local":
+        note = f"local-hukou people are not applicants; {note}"
     return [
         Fact(
             name="hukou",
             required="non_local",
             actual=person.hukou,
             passed=None if hukou is None else hukou == "non_local",
-            note="local-hukou people are not applicants" if hukou == "local" else None,
+            note=note,
         ),
         Fact(
             name="no_criminal_record",
@@ -270,20 +318,26 @@ def _preconditions(person: PersonFacts) -> list[Fact]:
 
 
 def assess(person: PersonFacts, certificates: Iterable[CertificateFacts], on: date) -> Assessment:
+    certificates = list(certificates)
     best = best_certificate(certificates, on)
+    late = _recorded_later(certificates, on)
     clauses = [
-        _clause(1, "holds technician or senior technician", [_level_fact(best, TECHNICIAN)]),
+        _clause(1, "holds technician or senior technician", [_level_fact(best, TECHNICIAN, late)]),
         _clause(
             2,
             "holds senior worker or higher, 2 years of Dongguan pension insurance, aged 45 "
             "or younger",
-            [_level_fact(best, SENIOR_WORKER), _insured_fact(person, on), _age_fact(person, on)],
+            [
+                _level_fact(best, SENIOR_WORKER, late),
+                _insured_fact(person, on),
+                _age_fact(person, on),
+            ],
         ),
         _clause(
             3,
             "fresh graduate of a Guangdong technical or vocational school holding senior "
             "worker or higher",
-            [*_graduate_facts(person, on), _level_fact(best, SENIOR_WORKER)],
+            [*_graduate_facts(person, on), _level_fact(best, SENIOR_WORKER, late)],
         ),
     ]
     met = [c.number for c in clauses if c.state == PASSED]

@@ -5,6 +5,11 @@ first day of the month) and the day it was recorded here. What was known on a da
 the months up to D's month of the periods recorded on or before D. A period recorded
 after D was not known on D, even for months before D. Overlapping periods count each
 month once.
+
+The social-insurance system reports a month's contributions after the month ends and
+the file is imported monthly, so on D the last UNREPORTED_MONTHS months (D's month and
+the two before it) may be paid but not yet recorded: they are unknown on D. An older
+month not recorded by D is taken as not insured.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from datetime import date
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 EARLIEST_MONTH = date(1950, 1, 1)  # nothing here predates the pension system
 SOURCES = ("officer", "import", "legacy")
+UNREPORTED_MONTHS = 3  # the date's month and the two before it: one month's lag, one of slip
 
 
 @dataclass(frozen=True)
@@ -31,22 +37,32 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+def month_index(day: date) -> int:
+    """Months since year 0: consecutive months have consecutive indexes."""
+    return day.year * 12 + day.month - 1
+
+
+def month_at(index: int) -> date:
+    """The month of an index (month_index)."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
 def parse_month(text: str) -> date | None:
-    """`YYYY-MM` as the first day of that month, or None."""
+    """`YYYY-MM` as the first day of that month, or None (also for year 0000, which the
+    calendar does not have)."""
     match = MONTH.fullmatch(text.strip())
-    if match is None or not 1 <= int(match[2]) <= 12:
+    if match is None or int(match[1]) < 1 or not 1 <= int(match[2]) <= 12:
         return None
     return date(int(match[1]), int(match[2]), 1)
 
 
 def add_months(month: date, count: int) -> date:
-    index = month.year * 12 + month.month - 1 + count
-    return date(index // 12, index % 12 + 1, 1)
+    return month_at(month_index(month) + count)
 
 
 def months_in(first: date, last: date) -> range:
-    """Month indexes (year * 12 + month - 1) from `first` to `last`, both included."""
-    return range(first.year * 12 + first.month - 1, last.year * 12 + last.month)
+    """Month indexes from `first` to `last`, both included."""
+    return range(month_index(first), month_index(last) + 1)
 
 
 def check_period(first: date, last: date, today: date) -> str | None:
@@ -62,15 +78,18 @@ def check_period(first: date, last: date, today: date) -> str | None:
 
 @dataclass(frozen=True)
 class Known:
-    """Months up to a date: those known on it, and those recorded only later."""
+    """Months up to a date: those known on it, those recorded only later, and the last
+    ones not known on it, which may not have been reported yet."""
 
     months: int  # counted on the date
     recorded_later: int  # months up to the date that were recorded after it
     last_recorded: date | None  # the latest recording on or before it; None: nothing by then
+    unreported: tuple[date, ...] = ()  # the last months up to the date not known on it
 
 
 def known_on(periods: Iterable[Period], on: date) -> Known:
-    until = on.year * 12 + on.month - 1
+    until = month_index(on)
+    since = max(until - UNREPORTED_MONTHS + 1, month_index(EARLIEST_MONTH))
     known: set[int] = set()
     later: set[int] = set()
     last_recorded = None
@@ -85,6 +104,7 @@ def known_on(periods: Iterable[Period], on: date) -> Known:
         months=len(known),
         recorded_later=len(later - known),
         last_recorded=last_recorded,
+        unreported=tuple(month_at(m) for m in range(since, until + 1) if m not in known),
     )
 
 

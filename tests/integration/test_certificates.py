@@ -23,6 +23,7 @@ from tests.integration.test_people import (
     issue,
     link_by_outcome,
     make_person,
+    registered_on,
     staff_headers,
 )
 from tests.support import waiting
@@ -401,7 +402,8 @@ async def test_eligibility_clause_2_at_its_boundaries(client, staff):
         )
     ).run()
     issuer, _ = await org_key("evaluation_organisation")
-    await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+    held = await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+    await registered_on(held, date(2024, 1, 1))
     h = await staff(StaffRole.REVIEWER)
 
     r = await eligibility(client, person["id"], h, ON.isoformat())
@@ -442,6 +444,7 @@ async def test_eligibility_counts_only_valid_certificates_issued_by_the_date(cli
     issuer, _ = await org_key("enterprise")
     h = await staff(StaffRole.OFFICER)
     later = await issue(person["id"], issuer["id"], level=2, issued_on=date(2025, 6, 16))
+    await registered_on(later, date(2025, 6, 16))
     result = (await eligibility(client, person["id"], h, ON.isoformat())).json()
     assert result["eligible"] is False and result["applying_clauses"] == []
     assert (await eligibility(client, person["id"], h, "2025-06-16")).json()[
@@ -454,6 +457,33 @@ async def test_eligibility_counts_only_valid_certificates_issued_by_the_date(cli
     # Without `on`, today.
     today = (await eligibility(client, person["id"], h)).json()
     assert today["on"] == local_today().isoformat()
+
+
+async def test_eligibility_counts_a_certificate_from_the_beijing_day_it_was_registered(
+    client, staff
+):
+    person = await make_person(birth=date(1990, 1, 1))
+    issuer, _ = await org_key("enterprise")
+    h = await staff(StaffRole.OFFICER)
+    held = await issue(person["id"], issuer["id"], level=2, issued_on=date(2025, 1, 1))
+    # Registered today: not known on ON, though issued before it.
+    result = (await eligibility(client, person["id"], h, ON.isoformat())).json()
+    assert result["eligible"] is False and result["applying_clauses"] == []
+    level = next(f for f in result["clauses"][0]["facts"] if f["name"] == "level_held")
+    assert level["actual"] is None
+    assert level["note"].endswith("; 1 issued by the date recorded after it, not counted")
+    assert (await eligibility(client, person["id"], h)).json()["applying_clauses"] == [1]
+    # 2025-06-14 17:00 UTC is 2025-06-15 01:00 in Beijing: registered on ON, not before.
+    await (
+        Certificate.update({Certificate.created_at: datetime(2025, 6, 14, 17, tzinfo=UTC)})
+        .where(Certificate.id == held["id"])
+        .run()
+    )
+    assert (await eligibility(client, person["id"], h, ON.isoformat())).json()[
+        "applying_clauses"
+    ] == [1]
+    day_before = (await eligibility(client, person["id"], h, "2025-06-14")).json()
+    assert day_before["applying_clauses"] == []
 
 
 async def test_eligibility_of_local_and_unconfirmed_hukou(client, staff):

@@ -17,7 +17,14 @@ from kernel.clock import local_today
 from registry.credit_codes import make_credit_code
 from registry.tables import InsuredPeriod, Person
 from tests.conftest import make_org, org_key, unique
-from tests.integration.test_people import audit_of, body, issue, make_person, staff_headers
+from tests.integration.test_people import (
+    audit_of,
+    body,
+    issue,
+    make_person,
+    registered_on,
+    staff_headers,
+)
 
 IMPORT = "/api/v1/people/insured-months"
 
@@ -78,7 +85,8 @@ async def test_on_a_date_only_the_months_recorded_by_then_count(client, staff):
     2026-06-30: none of them was known then."""
     person = await make_person(birth=date(1990, 3, 3))
     issuer, _ = await org_key("evaluation_organisation")
-    await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+    held = await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+    await registered_on(held, date(2024, 1, 1))
     await recorded(person["id"], "2025-01", "2026-12", date(2026, 12, 1), "legacy")
     h = await staff(StaffRole.REVIEWER)
 
@@ -106,6 +114,52 @@ async def test_on_a_date_only_the_months_recorded_by_then_count(client, staff):
     assert fact(result, 2, "insured_months")["actual"] == 25
     assert result["eligible"] is True and result["state"] == "eligible"
     assert result["applying_clauses"] == [2] and clause(result, 2)["state"] == "passed"
+
+
+async def test_months_not_yet_reported_leave_clause_2_undetermined(client, staff):
+    """On a date the months of the date's month and the two before it may not be reported
+    yet: a shortfall they could make up is undetermined, a larger one fails."""
+    issuer, _ = await org_key("evaluation_organisation")
+    h = await staff(StaffRole.REVIEWER)
+
+    async def senior_worker() -> dict[str, Any]:
+        person = await make_person(birth=date(1990, 3, 3))
+        held = await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+        await registered_on(held, date(2024, 1, 1))
+        return person
+
+    # 23 months (2024-07 to 2026-05) imported on 2026-06-05: June not reported yet.
+    lagging = await senior_worker()
+    await recorded(lagging["id"], "2024-07", "2026-05", date(2026, 6, 5), "import")
+    result = await assess(client, h, lagging["id"], "2026-06-15")
+    insured = fact(result, 2, "insured_months")
+    assert insured["actual"] == 23 and insured["passed"] is None
+    assert insured["as_of"] == "2026-06-05"
+    assert clause(result, 2)["state"] == "undetermined" and result["state"] == "undetermined"
+    [missing] = result["missing"]
+    assert (missing["clause"], missing["fact"]) == (2, "insured_months")
+    assert (
+        "1 short of 24, which the months not reported by then (2026-06) could make up"
+        in missing["reason"]
+    )
+    # June imported on 2026-07-03: 24 known from then on; on 2026-06-15 it stays open.
+    await recorded(lagging["id"], "2026-06", "2026-06", date(2026, 7, 3), "import")
+    result = await assess(client, h, lagging["id"], "2026-07-10")
+    assert result["applying_clauses"] == [2] and result["state"] == "eligible"
+    result = await assess(client, h, lagging["id"], "2026-06-15")
+    assert result["state"] == "undetermined"
+
+    # 20 months (2024-07 to 2026-02): with 2026-04 to 2026-06 still 23, so it fails.
+    short = await senior_worker()
+    await recorded(short["id"], "2024-07", "2026-02", date(2026, 3, 5), "import")
+    result = await assess(client, h, short["id"], "2026-06-15")
+    insured = fact(result, 2, "insured_months")
+    assert insured["actual"] == 20 and insured["passed"] is False
+    assert (
+        "4 short of 24, more than the months not reported by then (2026-04, 2026-05, 2026-06)"
+        in (insured["note"])
+    )
+    assert result["state"] == "not_eligible" and result["missing"] == []
 
 
 # -- an officer's periods --------------------------------------------------------------------
@@ -157,6 +211,7 @@ async def test_a_bad_period_is_refused_naming_each_field_and_records_nothing(cli
         ({"first_month": "2024-06", "last_month": "2024-05"}, ["last_month"]),
         ({"first_month": "2024-06", "last_month": next_year}, ["first_month"]),
         ({"first_month": "1949-12", "last_month": "1950-02"}, ["first_month"]),
+        ({"first_month": "0000-01", "last_month": "0000-12"}, ["first_month", "last_month"]),
         (
             {"first_month": "2024-01", "last_month": "2024-02", "employer_credit_code": "123"},
             ["employer_credit_code"],
@@ -242,6 +297,7 @@ async def test_a_file_with_a_bad_row_names_row_and_column_and_records_nothing(cl
             [person["id_number"], "2025-01", ""],
             [person["id_number"], "2025-13", ""],
             [unknown["id_number"], "2025-02", "12345"],
+            [person["id_number"], "0000-01", ""],
         ]
     )
     r = await client.post(IMPORT, params={"filename": "m.csv"}, content=content, headers=h)
@@ -251,6 +307,7 @@ async def test_a_file_with_a_bad_row_names_row_and_column_and_records_nothing(cl
         ("row 3, column 缴费月份 (month)", "must be a month as YYYY-MM"),
         ("row 4, column 身份证号 (id_number)", "no registered person has this ID number"),
         ("row 4, column 单位统一社会信用代码 (employer_credit_code)", errors[2][1]),
+        ("row 5, column 缴费月份 (month)", "must be a month as YYYY-MM"),
     ]
     assert errors[2][1].startswith("not a valid credit code")
     assert await InsuredPeriod.count().where(InsuredPeriod.person == person["id"]).run() == 0
@@ -300,7 +357,8 @@ async def test_clause_3_needs_a_registered_school_in_guangdong(client, staff):
             json={"fresh_graduate": True, "graduate_year": local_today().year - 1, **facts},
         )
         assert r.status_code == 200, r.text
-        await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+        held = await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+        await registered_on(held, date(2024, 1, 1))
         return r.json()
 
     from_hunan = await graduate_of(graduate_school_id=hunan["id"])

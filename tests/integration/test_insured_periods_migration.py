@@ -89,7 +89,7 @@ async def test_the_legacy_figure_becomes_a_period_recorded_when_it_was_confirmed
             "INSERT INTO certificate (person, occupation_code, occupation_name, level, number, "
             "issuer, issued_on, route, status, created_by, created_at) VALUES ({}, '6-18-01-01', "
             "'车工', 3, 'M1', {}, {}, 'enterprise_self_evaluation', 'valid', 't', "
-            "CURRENT_TIMESTAMP)",
+            "'2024-01-01 04:00:00+00:00')",  # registered the day it was issued
             period["person"],
             issuer["id"],
             date(2024, 1, 1),

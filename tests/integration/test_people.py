@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -13,12 +13,12 @@ from stdnum.cn import ric
 
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
-from kernel.clock import local_today
+from kernel.clock import CHINA, local_today
 from kernel.masking import mask_id_number
 from registry import certificates, people
 from registry.credit_codes import make_credit_code
 from registry.resident_ids import compose
-from registry.tables import TrainingOutcome
+from registry.tables import Certificate, TrainingOutcome
 from tests.conftest import ADMIN, bearer, make_org, org_key, staff_token, unique
 
 # Region codes python-stdnum knows for every birth year used here.
@@ -54,6 +54,17 @@ async def issue(person_id: int, issuer_id: int, level: int = 3, **extra: Any) ->
         **extra,
     }
     return await certificates.issue(ADMIN, certificates.NewCertificate(**values))
+
+
+async def registered_on(certificate: dict[str, Any], day: date) -> None:
+    """As if the certificate had been registered here at noon on `day` (Beijing): the API
+    registers as of now, and eligibility on a date counts only what was registered by then."""
+    noon = datetime.combine(day, time(12), CHINA)
+    await (
+        Certificate.update({Certificate.created_at: noon})
+        .where(Certificate.id == certificate["id"])
+        .run()
+    )
 
 
 async def link_by_outcome(institution_id: int, person_id: int) -> None:

@@ -35,8 +35,19 @@ HUNAN = School("湖南某职业技术学院", "vocational_school", "湖南省")
 DONGGUAN = School("东莞市技师学院", "technical_school", "广东省")
 
 
-def cert(level: int, issued_on: date = date(2020, 1, 1), status: str = "valid"):
-    return CertificateFacts(level=level, issued_on=issued_on, status=status, number=f"N{level}")
+def cert(
+    level: int,
+    issued_on: date = date(2020, 1, 1),
+    status: str = "valid",
+    recorded_on: date | None = None,
+):
+    return CertificateFacts(
+        level=level,
+        issued_on=issued_on,
+        recorded_on=recorded_on or issued_on,
+        status=status,
+        number=f"N{level}",
+    )
 
 
 def clause(result, number):
@@ -69,83 +80,80 @@ def test_clause_2_at_exactly_24_months_and_age_45():
     assert fact(result, 2, "insured_months").passed and fact(result, 2, "age").actual == 45
 
 
-def test_clause_2_fails_at_23_months():
-    short = (months("2024-07", "2026-05", date(2026, 5, 1)),)
+def test_clause_2_fails_at_23_months_with_every_recent_month_reported():
+    # 2024-08 to 2026-06, recorded on ON: the date's month and the two before are known.
+    short = (months("2024-08", "2026-06", ON),)
     result = assess(replace(NON_LOCAL, insured_periods=short), [cert(3)], ON)
     assert not result.eligible and result.applying_clauses == []
     assert result.state == "not_eligible" and clause(result, 2).state == "failed"
     insured = fact(result, 2, "insured_months")
     assert insured.passed is False and insured.actual == 23
+    assert (
+        "1 short of 24, more than the months not reported by then (none) could make up"
+        in insured.note
+    )
     assert fact(result, 2, "age").passed and fact(result, 2, "level_held").passed
 
 
-def test_clause_2_fails_on_the_46th_birthday():
-    result = assess(NON_LOCAL, [cert(3)], date(2026, 6, 16))
-    assert not result.eligible
-    assert fact(result, 2, "age").actual == 46 and fact(result, 2, "age").passed is False
-
-
-def test_clause_2_needs_senior_worker_not_intermediate():
-    assert assess(NON_LOCAL, [cert(3)], ON).eligible
-    result = assess(NON_LOCAL, [cert(4)], ON)
-    assert not result.eligible and fact(result, 2, "level_held").actual == 4
-
-
-def test_clause_2_without_insured_months_recorded_is_undetermined():
-    result = assess(replace(NON_LOCAL, insured_periods=()), [cert(3)], ON)
+def test_months_not_yet_reported_leave_a_shortfall_undetermined():
+    # 2024-07 to 2026-05, recorded 2026-06-01: 23 known; 2026-06 is not reported on ON.
+    lagging = (months("2024-07", "2026-05", date(2026, 6, 1)),)
+    result = assess(replace(NON_LOCAL, insured_periods=lagging), [cert(3)], ON)
     insured = fact(result, 2, "insured_months")
-    assert insured.passed is None and insured.actual == 0
-    assert clause(result, 2).state == "undetermined" and not clause(result, 2).passed
-    assert result.eligible is False and result.state == "undetermined"
+    assert insured.actual == 23 and insured.passed is None
+    assert (
+        "1 short of 24, which the months not reported by then (2026-06) could make up"
+        in insured.note
+    )
+    assert clause(result, 2).state == "undetermined" and result.state == "undetermined"
     assert [(m.clause, m.fact) for m in result.missing] == [(2, "insured_months")]
-    assert "2026-06-15" in result.missing[0].reason
+    assert "2026-06" in result.missing[0].reason
 
 
-def test_months_recorded_after_the_date_do_not_count():
-    # All 24 months recorded the day after ON: nothing was known on ON.
-    late = (months("2024-06", "2026-05", date(2026, 6, 16)),)
-    result = assess(replace(NON_LOCAL, insured_periods=late), [cert(3)], ON)
-    insured = fact(result, 2, "insured_months")
-    assert insured.passed is None and insured.actual == 0
-    assert "24 months up to the date were recorded after it" in insured.note
-    assert result.state == "undetermined" and result.applying_clauses == []
-    # Recorded on the date itself: known on it.
-    on_the_day = (months("2024-06", "2026-05", ON),)
-    assert assess(replace(NON_LOCAL, insured_periods=on_the_day), [cert(3)], ON).eligible
+def test_only_the_dates_month_and_the_two_before_may_be_unreported():
+    # Known up to 2026-03 (ON is in 2026-06): 2026-04 to 2026-06 may not be reported yet.
+    def insured(first: str):
+        periods = (months(first, "2026-03", date(2026, 4, 10)),)
+        return fact(
+            assess(replace(NON_LOCAL, insured_periods=periods), [cert(3)], ON), 2, "insured_months"
+        )
 
-
-def test_the_dated_case_19_known_and_24_confirmed_later():
-    """24 months (2025-01 to 2026-12) confirmed on 2026-12-01, 19 (2024-12 to 2026-06)
-    recorded on 2026-06-20: on 2026-06-30 only the 19 were known."""
-    periods = (
-        months("2024-12", "2026-06", date(2026, 6, 20)),
-        months("2025-01", "2026-12", date(2026, 12, 1)),
+    at_21 = insured("2024-07")  # 21 known + 3 unreported could make 24
+    assert at_21.actual == 21 and at_21.passed is None
+    assert "(2026-04, 2026-05, 2026-06)" in at_21.note
+    at_20 = insured("2024-08")  # 20 + 3 cannot; older months not recorded count as none
+    assert at_20.actual == 20 and at_20.passed is False
+    assert "counts as not insured, except the date's month and the two before it" in at_20.note
+    # An older gap is not insured: 2025-01 to 2025-06 would make 25 with the rest.
+    gap = (
+        months("2024-06", "2024-12", date(2025, 1, 10)),
+        months("2025-07", "2026-03", date(2026, 4, 10)),
     )
-    person = replace(NON_LOCAL, birth_date=date(1990, 1, 1), insured_periods=periods)
-    asked = date(2026, 6, 30)
-    result = assess(person, [cert(3)], asked)
-    insured = fact(result, 2, "insured_months")
-    assert insured.actual == 19 and insured.passed is False
-    assert insured.as_of == date(2026, 6, 20)
-    assert clause(result, 2).state == "failed" and not result.eligible
-    # Known by 2026-12-01: 2024-12 to 2026-12, overlapping months counted once.
-    later = assess(person, [cert(3)], date(2026, 12, 1))
-    assert fact(later, 2, "insured_months").actual == 25 and later.applying_clauses == [2]
-
-
-def test_months_after_the_date_do_not_count_even_if_recorded_before_it():
-    # A period recorded in advance (a correction) holds months after the date asked.
-    ahead = (months("2024-06", "2026-08", date(2026, 6, 1)),)
     insured = fact(
-        assess(replace(NON_LOCAL, insured_periods=ahead), [cert(3)], ON), 2, "insured_months"
+        assess(replace(NON_LOCAL, insured_periods=gap), [cert(3)], ON), 2, "insured_months"
     )
-    assert insured.actual == 25  # 2024-06 to 2026-06
+    assert insured.actual == 16 and insured.passed is False
 
 
-def test_a_certificate_issued_the_day_after_does_not_count():
-    result = assess(NON_LOCAL, [cert(2, issued_on=date(2026, 6, 16))], ON)
-    assert not result.eligible and fact(result, 1, "level_held").actual is None
-    assert assess(NON_LOCAL, [cert(2, issued_on=ON)], ON).eligible  # issued on the date
+def test_a_certificate_recorded_after_the_date_does_not_count():
+    # Issued before ON, registered here the day after it: not known on ON.
+    late = cert(2, issued_on=date(2026, 1, 1), recorded_on=date(2026, 6, 16))
+    result = assess(NON_LOCAL, [late, cert(3)], ON)
+    level = fact(result, 1, "level_held")
+    assert level.actual == 3 and level.passed is False and 1 not in result.applying_clauses
+    assert "1 issued by the date recorded after it, not counted" in level.note
+    assert assess(NON_LOCAL, [late], date(2026, 6, 16)).applying_clauses == [1]
+    recorded_on_the_day = cert(2, issued_on=date(2026, 1, 1), recorded_on=ON)
+    assert assess(NON_LOCAL, [recorded_on_the_day], ON).applying_clauses == [1, 2]
+
+
+def test_hukou_and_school_province_are_read_as_recorded_now():
+    result = assess(NON_LOCAL, [cert(1)], ON)
+    hukou = next(f for f in result.preconditions if f.name == "hukou")
+    assert hukou.note == "as recorded now: no history is kept"
+    graduate = replace(NON_LOCAL, fresh_graduate=True, school=DONGGUAN, graduate_year=2025)
+    school = fact(assess(graduate, [cert(3)], ON), 3, "graduate_school")
+    assert school.note == "东莞市技师学院, 广东省 (as recorded now: no history is kept)"
 
 
 def test_a_revoked_certificate_does_not_count():

@@ -43,7 +43,7 @@ def test_overlapping_periods_count_each_month_once():
 def test_months_are_parsed_and_checked():
     assert parse_month("2026-03") == date(2026, 3, 1)
     assert parse_month(" 2026-12 ") == date(2026, 12, 1)
-    for bad in ("2026-13", "2026-00", "2026-3", "202603", "2026-03-01", ""):
+    for bad in ("2026-13", "2026-00", "2026-3", "202603", "2026-03-01", "", "0000-01"):
         assert parse_month(bad) is None, bad
     assert add_months(date(2026, 1, 1), -1) == date(2025, 12, 1)
     assert add_months(date(2026, 12, 1), -23) == date(2025, 1, 1)
@@ -52,6 +52,24 @@ def test_months_are_parsed_and_checked():
     assert "after the current month" in check_period(date(2026, 1, 1), date(2027, 1, 1), today)
     assert "before the first" in check_period(date(2026, 2, 1), date(2026, 1, 1), today)
     assert "before 1950" in check_period(date(1949, 12, 1), date(2026, 1, 1), today)
+
+
+def test_the_dates_month_and_the_two_before_are_unreported_unless_known():
+    period = Period(date(2025, 1, 1), date(2026, 4, 1), recorded_on=date(2026, 5, 10))
+    assert known_on([period], date(2026, 6, 15)).unreported == (
+        date(2026, 5, 1),
+        date(2026, 6, 1),
+    )
+    # Recorded after the date: not known on it, so unreported then.
+    assert known_on([period], date(2026, 5, 9)).unreported == (
+        date(2026, 3, 1),
+        date(2026, 4, 1),
+        date(2026, 5, 1),
+    )
+    current = Period(date(2026, 4, 1), date(2026, 6, 1), recorded_on=date(2026, 6, 15))
+    assert known_on([period, current], date(2026, 6, 15)).unreported == ()
+    assert known_on([], date(1950, 2, 3)).unreported == (date(1950, 1, 1), date(1950, 2, 1))
+    assert known_on([], date(1, 1, 1)).unreported == ()
 
 
 def test_provinces_by_name_short_name_or_code():
