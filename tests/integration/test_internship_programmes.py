@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from typing import Any
 
 from accounts.roles import StaffRole
@@ -228,3 +229,53 @@ async def test_concurrent_approvals_of_two_hosts_never_pass_the_programme_cap(cl
     key = f"internship:{person['id']}:programme-{REGISTERED['百校千人']}"
     used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == key).first().run()
     assert used["used_fen"] == 900_000
+
+
+async def test_approval_commits_against_the_programme_cap_lowered_after_pricing(client):
+    """Three full months priced under a 9,000 yuan cap; an officer then lowers the
+    programme's cap to 6,000: the ledger holds approvals to 6,000, not the policy's."""
+    await budget_for_2025(client)
+    oh = await officer()
+    body = programme_body()
+    r = await client.post(PROGRAMMES, json=body, headers=oh)
+    assert r.status_code == 201, r.text
+    programme_id = r.json()["id"]
+    _, h = await host()
+    person = await registry_data.person()
+    placement = await register(
+        client,
+        h,
+        person["id"],
+        programme_id=programme_id,
+        start_date="2025-03-01",
+        end_date="2025-05-31",
+        insured_from="2025-03-01",
+        insured_to="2025-05-31",
+    )
+    ids = []
+    for month, days in (("2025-03", 31), ("2025-04", 30), ("2025-05", 31)):
+        r = await report(client, h, placement["id"], month, days)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+    claims = await calculated(ids)
+    assert [claims[i]["amount_fen"] for i in ids] == [300_000] * 3
+
+    r = await client.put(
+        f"{PROGRAMMES}/{programme_id}", json={**body, "cap_per_intern_fen": 600_000}, headers=oh
+    )
+    assert r.status_code == 200, r.text
+    heads = [await officer() for _ in range(3)]
+    for claim_id, head in zip(ids[:2], heads, strict=False):
+        r = await client.post(f"/api/v1/claims/{claim_id}/approve", headers=head)
+        assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/claims/{ids[2]}/approve", headers=heads[2])
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "cap_key"
+    assert "6,000.00 yuan of 6,000.00 already committed" in r.json()["detail"]
+    key = f"internship:{person['id']}:programme-{programme_id}"
+    used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == key).first().run()
+    assert used["used_fen"] == 600_000
+    approved = await AuditEntry.select(AuditEntry.after).where(
+        (AuditEntry.action == "claim.approved") & (AuditEntry.object_id == str(ids[0]))
+    )
+    assert json.loads(approved[0]["after"])["cap_fen"] == 600_000
