@@ -152,6 +152,12 @@ def cap_key(person_id: int, programme_id: int) -> str:
     return f"{SCHEME}:{person_id}:programme-{programme_id}"
 
 
+def typed_cap_key(person_id: int, typed_name: str) -> str:
+    """The cap key of a placement registered before programmes were: per intern per
+    name the host typed. A placement the migration could not map keeps it."""
+    return f"{SCHEME}:{person_id}:{typed_name}"
+
+
 CAP_KEY_PATTERN = re.compile(rf"^{SCHEME}:\d+:programme-(\d+)$")
 
 
