@@ -686,6 +686,12 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
         if amount is None or amount < 0:
             raise Conflict(f"claim {claim_id} has no amount; calculate it again")
         now = utcnow()
+        # The cap key as read (or none yet, the calculation's): mapping an internship
+        # placement to a programme moves its claims' keys, and approval must not write
+        # the old one back.
+        same_key = Claim.cap_key.is_null()
+        if claim["cap_key"] is not None:
+            same_key |= Claim.cap_key == claim["cap_key"]
         moved = await _move(
             claim_id,
             statuses.DECIDABLE,
@@ -696,6 +702,7 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
                 Claim.updated_at: now,
                 **calculations.settled(claim),
             },
+            same_key,
         )
         if not moved:
             await _raise_moved_on(claim_id, statuses.DECIDABLE, "approved")

@@ -276,8 +276,8 @@ async def unmapped_placements(
 ) -> list[dict[str, Any]]:
     """Placements the migration could not map to a programme (their free-text name has
     no letter or digit): their months are not paid (the run gives them 0 and says why)
-    and new ones are refused; the host registers the intern again under a registered
-    programme."""
+    and new ones are refused until an officer maps the placement to a registered
+    programme (placement_mapping), which carries its months and money paid over."""
     if not actor.is_staff:
         raise Forbidden("this needs a staff account")
     query = Placement.select(
