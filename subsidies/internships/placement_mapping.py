@@ -65,6 +65,8 @@ def _committed(claims: list[dict[str, Any]]) -> int:
 
 
 async def _beyond(key: str, programme: dict[str, Any]) -> list[int]:
+    """The intern's live claims in the programme past its cap or months; a claim not
+    approved yet counts with its calculation's amount."""
     rows = (
         await Claim.select(Claim.id, Claim.status, Claim.amount_fen, Claim.cap_key)
         .where(
