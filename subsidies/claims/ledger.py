@@ -56,6 +56,19 @@ async def take_from_cap(key: str, cap_fen: int, amount_fen: int) -> Refusal | No
     return Refusal(f"cap {key}", cap_fen, row["used_fen"] if row else 0, amount_fen)
 
 
+async def carry_to_cap(key: str, amount_fen: int) -> None:
+    """Approved amounts moved onto a cap from another key (their claims' cap key was
+    moved): unconditional, as they were granted already; the claims a move puts past
+    the cap are held by the caller, never cut here."""
+    await CapUsage.raw(
+        "INSERT INTO cap_usage (key, used_fen, updated_at) VALUES ({}, {}, CURRENT_TIMESTAMP) "
+        "ON CONFLICT (key) DO UPDATE SET used_fen = cap_usage.used_fen + excluded.used_fen, "
+        "updated_at = CURRENT_TIMESTAMP",
+        key,
+        amount_fen,
+    ).run()
+
+
 async def take_from_budget(scheme: str, year: int, amount_fen: int) -> Refusal | None:
     taken = await Budget.raw(
         "UPDATE budget SET committed_fen = committed_fen + {}, updated_at = CURRENT_TIMESTAMP "

@@ -55,6 +55,7 @@ from subsidies.batches.tables import DisbursementBatch
 from subsidies.claims import calculations, claim_kinds, ledger, rules, statuses
 from subsidies.claims.submission import CALCULATE, NewClaim, existing, insert_claim, insert_claims
 from subsidies.claims.tables import Claim
+from subsidies.internships import programmes as internship_programmes
 from subsidies.policies import documents
 from subsidies.policies.tables import PolicyVersion
 from workers import outbox
@@ -656,6 +657,17 @@ async def _policy(version_id: int | None, claim_id: int) -> documents.Policy:
     return documents.parse(json.loads(row["document"]), f"policy_version {version_id}", stored=True)
 
 
+async def _cap_at_approval(claim: dict[str, Any]) -> int | None:
+    """The cap the ledger holds an approval to: the policy version's, or a registered
+    internship programme's where an officer set it lower (also after the month was
+    priced: the cap in force when the money is committed binds)."""
+    cap_fen = rules.cap_for(await _policy(claim["policy_version"], claim["id"]))
+    if cap_fen is None:
+        return None
+    programme_cap = await internship_programmes.cap_of_key(claim["cap_key"])
+    return cap_fen if programme_cap is None else min(cap_fen, programme_cap)
+
+
 async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
     """One approval, one unit of work; returns what was committed."""
     async with unit_of_work():
@@ -674,6 +686,12 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
         if amount is None or amount < 0:
             raise Conflict(f"claim {claim_id} has no amount; calculate it again")
         now = utcnow()
+        # The cap key as read (or none yet, the calculation's): mapping an internship
+        # placement to a programme moves its claims' keys, and approval must not write
+        # the old one back.
+        same_key = Claim.cap_key.is_null()
+        if claim["cap_key"] is not None:
+            same_key |= Claim.cap_key == claim["cap_key"]
         moved = await _move(
             claim_id,
             statuses.DECIDABLE,
@@ -684,13 +702,14 @@ async def _approve(actor: Principal, claim_id: int) -> dict[str, Any]:
                 Claim.updated_at: now,
                 **calculations.settled(claim),
             },
+            same_key,
         )
         if not moved:
             await _raise_moved_on(claim_id, statuses.DECIDABLE, "approved")
         cap_fen = None
         if amount > 0:  # an amount of 0 is approved and takes nothing
             if claim["cap_key"]:
-                cap_fen = rules.cap_for(await _policy(claim["policy_version"], claim_id))
+                cap_fen = await _cap_at_approval(claim)
                 if cap_fen is not None:
                     refusal = await ledger.take_from_cap(claim["cap_key"], cap_fen, amount)
                     if refusal is not None:

@@ -13,11 +13,11 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
 from accounts.roles import StaffRole
-from kernel.pagination import check_limit, decode_cursor, next_cursor
+from kernel.pagination import MAX_ID, check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
 from kernel.web_params import Cursor, Limit, QueryYear, RecordId
+from subsidies.internships import placement_mapping, programmes
 from subsidies.internships import programme_rules as prules
-from subsidies.internships import programmes
 
 AnyRequest = Request[Principal, Any, Any]
 Name = Annotated[str, msgspec.Meta(max_length=200)]
@@ -73,6 +73,20 @@ class UnmappedPlacementOut(Output):
 class UnmappedPage(Output):
     items: list[UnmappedPlacementOut]
     next_cursor: str | None
+
+
+class MappingIn(Input):
+    programme_id: Annotated[int, msgspec.Meta(gt=0, le=MAX_ID)]
+
+
+class MappingOut(Output):
+    placement_id: int
+    programme_id: int
+    cap_key: str
+    claims_moved: list[int]  # the placement's claims, now under the programme's cap key
+    committed_moved_fen: int  # what their approvals took, moved onto the programme's cap
+    held_or_flagged: list[int]  # claims past the cap or months: held, or flagged if paid
+    calculation_job_id: int | None  # the months not approved yet, calculated again
 
 
 def _fields(data: ProgrammeIn) -> prules.ProgrammeFields:
@@ -134,6 +148,20 @@ class ProgrammeController(Controller):
             items=[msgspec.convert(r, UnmappedPlacementOut) for r in rows],
             next_cursor=next_cursor([r["id"] for r in rows], limit),
         )
+
+    @post(
+        "/unmapped-placements/{placement_id:int}/mapping",
+        guards=[OFFICERS],
+        status_code=HTTP_200_OK,
+    )
+    async def map_placement(
+        self, placement_id: RecordId, data: JSONBody[MappingIn], request: AnyRequest
+    ) -> MappingOut:
+        """Maps a placement the migration could not map to a registered programme (officers,
+        admins): its claims, the amounts approved and the months count towards the
+        programme's cap and months; claims past them go on hold (flagged if paid)."""
+        done = await placement_mapping.map_placement(request.user, placement_id, data.programme_id)
+        return msgspec.convert(done, MappingOut)
 
     @get("/{programme_id:int}", guards=[anyone_signed_in])
     async def get_one(self, programme_id: RecordId) -> ProgrammeOut:

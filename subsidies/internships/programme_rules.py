@@ -10,6 +10,7 @@ documents' maximum (9,000 yuan per intern) is the policy's.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -108,3 +109,20 @@ def placement_outside(
     if not programme_start <= end <= programme_end:
         errors.append(FieldError("end_date", f"outside the programme ({span})"))
     return errors
+
+
+def beyond_the_limits(
+    claims: Iterable[tuple[int, int | None]], cap_fen: int, max_months: int
+) -> list[int]:
+    """Of an intern's live claims in one programme (id, amount in fen; None: not priced
+    yet) in claim order, those past its cap or its months: the order the calculator fills
+    the cap and numbers the months in. A month counts once it pays."""
+    beyond, total, months = [], 0, 0
+    for claim_id, amount in claims:
+        if not amount or amount <= 0:
+            continue
+        total += amount
+        months += 1
+        if total > cap_fen or months > max_months:
+            beyond.append(claim_id)
+    return beyond

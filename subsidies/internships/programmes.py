@@ -10,7 +10,7 @@ from accounts.principal import Principal
 from accounts.roles import StaffRole
 from audit.log import record
 from kernel.clock import utcnow
-from kernel.db import conflict_on_duplicate, unit_of_work
+from kernel.db import conflict_on_duplicate, engine, is_sqlite, unit_of_work
 from kernel.errors import Conflict, Forbidden, InvalidInput, NotFound
 from registry.organisations import for_update
 from subsidies.internships import programme_rules as prules
@@ -245,6 +245,19 @@ async def chosen(programme_id: int) -> dict[str, Any]:
     return row
 
 
+async def cap_of_key(cap_key: str | None) -> int | None:
+    """The cap per intern of the registered programme a cap key is of (None for another
+    key), for an approval to commit against. Share-locked until the caller's unit of
+    work ends: an officer's change of the cap waits for the approval, and an approval
+    after the change reads the new cap; approvals do not wait for each other."""
+    programme_id = rules.programme_of_cap_key(cap_key)
+    if programme_id is None:
+        return None
+    query = Programme.select(Programme.cap_per_intern_fen).where(Programme.id == programme_id)
+    row = await (query if is_sqlite(engine()) else query.lock_rows("SHARE")).first().run()
+    return None if row is None else row["cap_per_intern_fen"]
+
+
 async def list_all(
     *, needs_review: bool | None, plan_year: int | None, after_id: int | None, limit: int
 ) -> list[dict[str, Any]]:
@@ -263,8 +276,8 @@ async def unmapped_placements(
 ) -> list[dict[str, Any]]:
     """Placements the migration could not map to a programme (their free-text name has
     no letter or digit): their months are not paid (the run gives them 0 and says why)
-    and new ones are refused; the host registers the intern again under a registered
-    programme."""
+    and new ones are refused until an officer maps the placement to a registered
+    programme (placement_mapping), which carries its months and money paid over."""
     if not actor.is_staff:
         raise Forbidden("this needs a staff account")
     query = Placement.select(

@@ -150,3 +150,19 @@ def dedupe_key(placement_id: int, first: date) -> str:
 def cap_key(person_id: int, programme_id: int) -> str:
     """Per intern per registered programme, whichever host reports the months."""
     return f"{SCHEME}:{person_id}:programme-{programme_id}"
+
+
+def typed_cap_key(person_id: int, typed_name: str) -> str:
+    """The cap key of a placement registered before programmes were: per intern per
+    name the host typed. A placement the migration could not map keeps it."""
+    return f"{SCHEME}:{person_id}:{typed_name}"
+
+
+CAP_KEY_PATTERN = re.compile(rf"^{SCHEME}:\d+:programme-(\d+)$")
+
+
+def programme_of_cap_key(key: str | None) -> int | None:
+    """The registered programme a cap key is of (see cap_key); None for any other key,
+    e.g. the typed name of a placement the migration could not map."""
+    match = CAP_KEY_PATTERN.match(key or "")
+    return int(match[1]) if match else None

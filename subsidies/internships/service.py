@@ -377,7 +377,8 @@ async def report_month(
         if programme_id is None:
             raise Conflict(
                 "this placement has no registered programme (its name could not be mapped); "
-                "register the intern again under a registered programme",
+                "an officer maps it to one first (POST /api/v1/internship-programmes/"
+                f"unmapped-placements/{placement_id}/mapping), so its months paid count",
                 field="programme_id",
             )
         programme = await Programme.select(Programme.name).where(Programme.id == programme_id).run()

@@ -49,8 +49,8 @@ class Placement(Table, tablename="internship_placement"):
 
     `programme` is the programme's name when the placement was registered (before
     programmes were registered: the name the host typed). A placement the migration
-    could not map has no `programme_id`: it takes no months and is paid nothing; the
-    host registers the intern again under a registered programme."""
+    could not map has no `programme_id`: it takes no months and is paid nothing until an
+    officer maps it to a registered programme (placement_mapping)."""
 
     host = ForeignKey(references=Organisation, on_delete=OnDelete.restrict, index=True)
     person = ForeignKey(references=Person, on_delete=OnDelete.restrict, index=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from typing import Any
 
 from accounts.roles import StaffRole
@@ -26,6 +27,7 @@ from tests.integration.test_internships import (
     report,
     trace_text,
 )
+from tests.integration.test_programme_migration import claim, placement
 from tests.support import registry_data
 
 PROGRAMMES = "/api/v1/internship-programmes"
@@ -228,3 +230,141 @@ async def test_concurrent_approvals_of_two_hosts_never_pass_the_programme_cap(cl
     key = f"internship:{person['id']}:programme-{REGISTERED['百校千人']}"
     used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == key).first().run()
     assert used["used_fen"] == 900_000
+
+
+async def test_approval_commits_against_the_programme_cap_lowered_after_pricing(client):
+    """Three full months priced under a 9,000 yuan cap; an officer then lowers the
+    programme's cap to 6,000: the ledger holds approvals to 6,000, not the policy's."""
+    await budget_for_2025(client)
+    oh = await officer()
+    body = programme_body()
+    r = await client.post(PROGRAMMES, json=body, headers=oh)
+    assert r.status_code == 201, r.text
+    programme_id = r.json()["id"]
+    _, h = await host()
+    person = await registry_data.person()
+    placement = await register(
+        client,
+        h,
+        person["id"],
+        programme_id=programme_id,
+        start_date="2025-03-01",
+        end_date="2025-05-31",
+        insured_from="2025-03-01",
+        insured_to="2025-05-31",
+    )
+    ids = []
+    for month, days in (("2025-03", 31), ("2025-04", 30), ("2025-05", 31)):
+        r = await report(client, h, placement["id"], month, days)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["claim_id"])
+    claims = await calculated(ids)
+    assert [claims[i]["amount_fen"] for i in ids] == [300_000] * 3
+
+    r = await client.put(
+        f"{PROGRAMMES}/{programme_id}", json={**body, "cap_per_intern_fen": 600_000}, headers=oh
+    )
+    assert r.status_code == 200, r.text
+    heads = [await officer() for _ in range(3)]
+    for claim_id, head in zip(ids[:2], heads, strict=False):
+        r = await client.post(f"/api/v1/claims/{claim_id}/approve", headers=head)
+        assert r.status_code == 200, r.text
+    r = await client.post(f"/api/v1/claims/{ids[2]}/approve", headers=heads[2])
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "cap_key"
+    assert "6,000.00 yuan of 6,000.00 already committed" in r.json()["detail"]
+    key = f"internship:{person['id']}:programme-{programme_id}"
+    used = await CapUsage.select(CapUsage.used_fen).where(CapUsage.key == key).first().run()
+    assert used["used_fen"] == 600_000
+    approved = await AuditEntry.select(AuditEntry.after).where(
+        (AuditEntry.action == "claim.approved") & (AuditEntry.object_id == str(ids[0]))
+    )
+    assert json.loads(approved[0]["after"])["cap_fen"] == 600_000
+
+
+async def test_an_officer_maps_an_unmapped_placement_and_its_paid_months_count(client):
+    """Intern y was paid March and April under a typed name the migration could not map
+    ("——"), and registered again under programme P, where June and July were approved.
+    Mapped to P, the four months and 12,000 yuan count against P's 3 months and 9,000:
+    July goes on hold and May, reported but not approved, is calculated as month 5."""
+    oh = await officer()
+    r = await client.post(PROGRAMMES, json=programme_body(), headers=oh)
+    assert r.status_code == 201, r.text
+    programme_id = r.json()["id"]
+    late = await client.post(PROGRAMMES, json=programme_body(start_date="2025-06-01"), headers=oh)
+    (c, hc), (d, _), (_, ha) = await host(), await host(), await host()
+    y = (await registry_data.person())["id"]
+    unmapped = await placement(c["id"], y, "——", "2025-03-01", "2025-05-31")
+    # Another host's placement under the same typed name keeps its own month.
+    elsewhere = await placement(d["id"], y, "——", "2025-09-01", "2025-09-30")
+    paid = [await claim(c["id"], y, unmapped, m, "paid", "——") for m in ("2025-03", "2025-04")]
+    may = await claim(c["id"], y, unmapped, "2025-05", "submitted", "——")
+    await Claim.update({Claim.amount_fen: None}).where(Claim.id == may).run()
+    other = await claim(d["id"], y, elsewhere, "2025-09", "paid", "——")
+    again = await register(
+        client, ha, y, programme_id=programme_id, start_date="2025-06-01", end_date="2025-08-31"
+    )
+    typed = f"programme-{programme_id}"
+    june, july = [
+        await claim(c["id"], y, again["id"], m, "approved", typed) for m in ("2025-06", "2025-07")
+    ]
+    old_key, new_key = f"internship:{y}:——", f"internship:{y}:programme-{programme_id}"
+    for key, used in ((old_key, 900_000), (new_key, 600_000)):
+        await CapUsage.insert(CapUsage(key=key, used_fen=used)).run()
+
+    url = f"{PROGRAMMES}/unmapped-placements/{unmapped}/mapping"
+    r = await client.post(url, json={"programme_id": programme_id}, headers=hc)
+    assert r.status_code == 403
+    r = await client.post(url, json={"programme_id": 999_999_999}, headers=oh)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "programme_id"
+    r = await client.post(url, json={"programme_id": late.json()["id"]}, headers=oh)
+    assert r.status_code == 400
+    assert [e["field"] for e in r.json()["errors"]] == ["start_date", "end_date"]
+    r = await client.post(
+        f"{PROGRAMMES}/unmapped-placements/999999999/mapping",
+        json={"programme_id": programme_id},
+        headers=oh,
+    )
+    assert r.status_code == 404
+
+    r = await client.post(url, json={"programme_id": programme_id}, headers=oh)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert done["cap_key"] == new_key
+    assert done["claims_moved"] == [*paid, may]
+    assert done["committed_moved_fen"] == 600_000
+    assert done["held_or_flagged"] == [july]
+    usage = {
+        row["key"]: row["used_fen"]
+        for row in await CapUsage.select().where(CapUsage.key.is_in([old_key, new_key]))
+    }
+    assert usage == {old_key: 300_000, new_key: 1_200_000}
+    rows = {
+        row["id"]: row
+        for row in await Claim.select(
+            Claim.id, Claim.status, Claim.cap_key, Claim.hold_reason
+        ).where(Claim.id.is_in([*paid, other, june, july]))
+    }
+    assert {rows[i]["cap_key"] for i in (*paid, june, july)} == {new_key}
+    assert rows[other]["cap_key"] == old_key
+    assert [rows[i]["status"] for i in (*paid, june)] == ["paid", "paid", "approved"]
+    assert rows[july]["status"] == "on_hold"
+    assert f"placement {unmapped} was mapped" in rows[july]["hold_reason"]
+    priced = await calculated([may])
+    assert priced[may]["amount_fen"] == 0
+    assert "month 5 of this intern" in trace_text(priced[may])
+
+    mapped = await AuditEntry.select(AuditEntry.before, AuditEntry.after).where(
+        (AuditEntry.action == "internship_placement.mapped")
+        & (AuditEntry.object_id == str(unmapped))
+    )
+    assert json.loads(mapped[0]["before"])["cap_key"] == old_key
+    assert json.loads(mapped[0]["after"])["committed_moved_fen"] == 600_000
+    held = await AuditEntry.select(AuditEntry.action).where(
+        (AuditEntry.object_type == "claim") & (AuditEntry.object_id == str(july))
+    )
+    assert [e["action"] for e in held] == ["claim.put_on_hold"]
+    r = await client.get(f"{PROGRAMMES}/unmapped-placements", headers=oh)
+    assert unmapped not in [p["id"] for p in r.json()["items"]]
+    r = await client.post(url, json={"programme_id": programme_id}, headers=oh)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "programme_id"

@@ -97,6 +97,12 @@ def test_placement_fields_are_trimmed_and_checked():
 def test_keys():
     assert rules.dedupe_key(12, date(2026, 3, 1)) == "internship:12:2026-03"
     assert rules.cap_key(7, 3) == "internship:7:programme-3"
+    assert rules.programme_of_cap_key(rules.cap_key(7, 3)) == 3
+    # A placement the migration could not map keeps the typed name's key: no programme.
+    assert rules.programme_of_cap_key("internship:7:——") is None
+    assert rules.programme_of_cap_key("internship:7:programme-3x") is None
+    assert rules.programme_of_cap_key("skill_level:7:programme-3") is None
+    assert rules.programme_of_cap_key(None) is None
 
 
 @pytest.mark.parametrize(

@@ -63,3 +63,13 @@ def test_a_placement_lies_within_its_programme():
     errors = prules.placement_outside(date(2026, 2, 1), date(2026, 9, 1), start, end)
     assert [e.field for e in errors] == ["start_date", "end_date"]
     assert "2026-03-01 to 2026-08-31" in errors[0].reason
+
+
+def test_claims_beyond_the_limits_in_claim_order():
+    # Months count once they pay; unpriced and zero months take no place.
+    claims = [(1, 300_000), (2, None), (3, 0), (4, 300_000), (5, 300_000), (6, 300_000)]
+    assert prules.beyond_the_limits(claims, 900_000, 3) == [6]
+    # The cap binds before the months: the third month would pass 7,000 yuan.
+    assert prules.beyond_the_limits(claims, 700_000, 3) == [5, 6]
+    assert prules.beyond_the_limits(claims, 900_000, 2) == [5, 6]
+    assert prules.beyond_the_limits([(1, 300_000)], 900_000, 3) == []
