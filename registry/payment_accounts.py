@@ -2,13 +2,13 @@
 security card (社会保障卡金融账户), where subsidies to individuals are paid.
 
 Every recording goes through `record` (an officer's PUT, a file import, an employer's
-proposal an officer confirms, a claim's account confirmation) and is audited with the
-account masked. A change made while any claim of the person may still be paid (not
-paid, rejected or withdrawn, in a batch or not) is the classic redirect fraud, so it
-waits for a second officer (`confirm_change`); until then the batch preview leaves
-the person's claims out with the reason. A batch line keeps the account it was built
-with, but a cancelled batch, a line the bank returns failed or a hold lifted brings
-the claim back to be paid from the record."""
+proposal an officer confirms, an officer's confirmation of a claim's account) and is
+audited with the account masked; only staff record. A change made while any claim of
+the person may still be paid (not paid, rejected or withdrawn, in a batch or not) is
+the classic redirect fraud, so it waits for a second officer (`confirm_change`); until
+then the batch preview leaves the person's claims out with the reason. A batch line
+keeps the account it was built with, but a cancelled batch, a line the bank returns
+failed or a hold lifted brings the claim back to be paid from the record."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from subsidies.claims.tables import Claim
 SOCIAL_SECURITY_CARD = "social_security_card"
 OTHER = "other"
 KINDS = (SOCIAL_SECURITY_CARD, OTHER)
-# Claims that may yet be paid from the account on record: a claim calculated or on hold
-# today is approved, batched, released and re-batched later.
+# Claims that may yet be paid from the account on record, in a batch or not: a cancelled
+# batch, a failed line or a lifted hold sends a claim back to the next batch.
 UNPAID = tuple(s for s in statuses.LIVE if s != statuses.PAID)
 
 _COLUMNS = (

@@ -521,6 +521,8 @@ async def confirm_account(
 async def _confirm_person_account(
     actor: Principal, person_id: int | None, account: AccountDetails
 ) -> dict[str, Any]:
+    """The account the claim pays (masked), or {"proposal": row} when an organisation
+    gave another account than the one on record."""
     if person_id is None:
         raise Conflict("this claim names no person to pay")
     query = Person.select(
