@@ -241,17 +241,33 @@ async def ids_by_number(api: Api, actors: Actors) -> dict[str, int]:
 
 
 async def automatic_scan(api: Api, actors: Actors, crowd: list[Person], ids: dict[str, int]) -> int:
-    """The scan proposes skill-level claims; each employer confirms its people's accounts."""
-    officer = actors.staff["officer-a"]
+    """The scan proposes skill-level claims; each employer gives its people's accounts,
+    which are proposals: officer A confirms them, and since the people have claims that
+    are not yet paid, officer B confirms each change. The employers then confirm their
+    claims against the accounts on record."""
+    officer, second = actors.staff["officer-a"], actors.staff["officer-b"]
     started = await api.call("POST", "/api/v1/scans", officer, json={}, expect=202)
     await api.job(started["job_url"], officer)
     accounts = {ids[p.id_number]: p.bank_account for p in crowd}
-    confirmed = 0
+    proposed: dict[str, list[dict[str, Any]]] = {}
+    proposals: dict[int, int] = {}  # proposal id -> person id
     for employer in ("precision", "electronics"):
         h = actors.org(employer)
-        for claim in await api.all_claims(h, scheme="skill_level", status="proposed"):
+        proposed[employer] = await api.all_claims(h, scheme="skill_level", status="proposed")
+        for claim in proposed[employer]:
             body = {"bank_name": "东莞农村商业银行", "bank_account": accounts[claim["person_id"]]}
-            await api.call("POST", f"/api/v1/claims/{claim['id']}/confirm-account", h, json=body)
+            url = f"/api/v1/claims/{claim['id']}/confirm-account"
+            pending = await api.call("POST", url, h, json=body, expect=202)
+            proposals[pending["proposal_id"]] = claim["person_id"]
+    for proposal_id, person_id in proposals.items():
+        url = f"/api/v1/people/{person_id}/payment-account"
+        await api.call("POST", f"{url}/proposals/{proposal_id}/confirmation", officer)
+        await api.call("POST", f"{url}/confirmation", second)
+    confirmed = 0
+    for employer, claims in proposed.items():
+        h = actors.org(employer)
+        for claim in claims:
+            await api.call("POST", f"/api/v1/claims/{claim['id']}/confirm-account", h, json={})
             confirmed += 1
     return confirmed
 

@@ -9,6 +9,7 @@ from litestar.middleware import DefineMiddleware
 from accounts.routes import ApiKeyController, AuthController, LockoutController, StaffController
 from app.api_docs import docs_assets, document_operations, openapi_config
 from app.auth import PUBLIC_OPT, CredentialAuthMiddleware
+from app.data_files import check_data_files
 from app.health import health, live, ready
 from app.http_errors import EXCEPTION_HANDLERS, audit_denials
 from app.lifecycle import lifespan
@@ -49,6 +50,7 @@ def create_app(
     embedded worker and sweeper (off for benchmark processes beside a real worker)."""
     settings = settings or Settings.from_env()
     load_handlers()
+    check_data_files()
     on_year_replaced(recount_notices)  # notices count on the calendar; it cannot import them
     auth = DefineMiddleware(
         CredentialAuthMiddleware,

@@ -1,7 +1,8 @@
-"""An employer proposes an employee's payment account; an officer confirms it (which
+"""An employer proposes an employee's payment account (directly, or by confirming a
+claim with an account other than the one on record); an officer confirms it (which
 records it through registry.payment_accounts.record, with its four-eyes rule for a
-change after approval) or rejects it with a reason. A proposal changes nothing by
-itself: an employer must not be able to redirect an employee's subsidy."""
+change while a claim is unpaid) or rejects it with a reason. A proposal changes
+nothing by itself: an employer must not be able to redirect an employee's subsidy."""
 
 from __future__ import annotations
 
@@ -56,18 +57,44 @@ async def propose(
         raise NotVisible("person not found", person_id=person_id)
     clean = payment_accounts.validate(account, person["name"])
     async with unit_of_work():
-        rows = await PaymentAccountProposal.insert(
-            PaymentAccountProposal(
-                person=person_id, organisation=org, bank_name=clean.bank_name,
-                bank_code=clean.bank_code, bank_account=clean.bank_account, kind=clean.kind,
-                status=PENDING, proposed_by=actor.actor, proposed_at=utcnow(),
-            )
-        ).returning(*PaymentAccountProposal.all_columns()).run()  # fmt: skip
-        proposal = rows[0]
-        await audit(
-            actor.actor, "person.payment_account_proposed", "payment_account_proposal",
-            proposal["id"], after=_audited(proposal),
-        )  # fmt: skip
+        return await _insert(actor, person_id, org, clean)
+
+
+async def propose_for_claim(
+    actor: Principal, person_id: int, organisation_id: int, clean: payment_accounts.PaymentAccount
+) -> dict[str, Any]:
+    """An account the organisation gave when confirming a claim for the person (the
+    claims service has checked it is the claim's beneficiary and validated the account),
+    in the caller's unit of work. Giving the same account again finds the proposal
+    still pending instead of adding another."""
+    async with unit_of_work():
+        pending = await PaymentAccountProposal.select().where(
+            (PaymentAccountProposal.person == person_id)
+            & (PaymentAccountProposal.organisation == organisation_id)
+            & (PaymentAccountProposal.status == PENDING)
+            & (PaymentAccountProposal.bank_name == clean.bank_name)
+            & (PaymentAccountProposal.bank_account == clean.bank_account)
+        ).first().run()  # fmt: skip
+        if pending is not None:
+            return pending
+        return await _insert(actor, person_id, organisation_id, clean)
+
+
+async def _insert(
+    actor: Principal, person_id: int, org: int, clean: payment_accounts.PaymentAccount
+) -> dict[str, Any]:
+    rows = await PaymentAccountProposal.insert(
+        PaymentAccountProposal(
+            person=person_id, organisation=org, bank_name=clean.bank_name,
+            bank_code=clean.bank_code, bank_account=clean.bank_account, kind=clean.kind,
+            status=PENDING, proposed_by=actor.actor, proposed_at=utcnow(),
+        )
+    ).returning(*PaymentAccountProposal.all_columns()).run()  # fmt: skip
+    proposal = rows[0]
+    await audit(
+        actor.actor, "person.payment_account_proposed", "payment_account_proposal",
+        proposal["id"], after=_audited(proposal),
+    )  # fmt: skip
     return proposal
 
 

@@ -2,11 +2,13 @@
 security card (社会保障卡金融账户), where subsidies to individuals are paid.
 
 Every recording goes through `record` (an officer's PUT, a file import, an employer's
-proposal an officer confirms, a claim's account confirmation) and is audited with the
-account masked. A change made while a claim of the person
-stands approved and unbatched is the classic redirect fraud, so it waits for a second
-officer (`confirm_change`); until then the batch preview leaves the person's claims
-out with the reason."""
+proposal an officer confirms, an officer's confirmation of a claim's account) and is
+audited with the account masked; only staff record. A change made while any claim of
+the person may still be paid (not paid, rejected or withdrawn, in a batch or not) is
+the classic redirect fraud, so it waits for a second officer (`confirm_change`); until
+then the batch preview leaves the person's claims out with the reason. A batch line
+keeps the account it was built with, but a cancelled batch, a line the bank returns
+failed or a hold lifted brings the claim back to be paid from the record."""
 
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ from subsidies.claims.tables import Claim
 SOCIAL_SECURITY_CARD = "social_security_card"
 OTHER = "other"
 KINDS = (SOCIAL_SECURITY_CARD, OTHER)
+# Claims that may yet be paid from the account on record, in a batch or not: a cancelled
+# batch, a failed line or a lifted hold sends a claim back to the next batch.
+UNPAID = tuple(s for s in statuses.LIVE if s != statuses.PAID)
 
 _COLUMNS = (
     Person.id,
@@ -134,12 +139,8 @@ async def _record(
         )
         if same:
             return before, False
-        # Only approved claims not yet in a batch are paid from the record: a batch line
-        # keeps the account it was built with.
         exposed = await Claim.exists().where(
-            (Claim.person == person_id)
-            & (Claim.status == statuses.APPROVED)
-            & Claim.batch_id.is_null()
+            (Claim.person == person_id) & Claim.status.is_in(list(UNPAID))
         ).run()  # fmt: skip
         now = utcnow()
         changes = {
@@ -196,7 +197,7 @@ class ImportReport:
     rows: int
     changed: int
     unchanged: int
-    awaiting_confirmation: int  # changed while a claim of the person stood approved
+    awaiting_confirmation: int  # changed while a claim of the person was unpaid
 
 
 async def import_file(actor: Principal, data: bytes) -> ImportReport:

@@ -83,7 +83,7 @@ class PaymentAccountOut(Output):
     kind: str | None
     set_by: str | None
     set_at: datetime | None
-    awaiting_confirmation: bool  # changed while a claim stood approved: a second officer
+    awaiting_confirmation: bool  # changed while a claim was unpaid: a second officer
 
 
 class PaymentAccountImportOut(Output):

@@ -60,7 +60,7 @@ class Person(Table, tablename="person"):
     bank_account_kind = Varchar(length=24, null=True, default=None)  # registry.payment_accounts
     bank_account_set_by = Varchar(length=120, null=True, default=None)
     bank_account_set_at = Timestamptz(null=True, default=None)
-    # Who changed the account while a claim of the person stood approved: until another
+    # Who changed the account while a claim of the person was unpaid: until another
     # officer confirms the change, none of the person's claims is batched.
     bank_account_unconfirmed_by = Varchar(length=120, null=True, default=None)
     created_by = Varchar(length=120)

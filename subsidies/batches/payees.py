@@ -6,8 +6,9 @@ A claim whose payee has no complete account is left out of a batch, and the prev
 lists it with the reason: a bank refuses a payment without an account, and a batch
 must hold only lines that can be paid. The claim stays approved and unbatched, so the
 next batch picks it up once the account is recorded. So is a claim of a person whose
-account was changed while the claim stood approved, until a second officer confirms
-the change (registry.payment_accounts): the classic redirect of someone else's money."""
+account was changed while a claim of theirs was unpaid, until a second officer
+confirms the change (registry.payment_accounts): the classic redirect of someone
+else's money."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def payee_of(claim: dict[str, Any]) -> Payee | str:
             return "the claim names no person to pay"
         if claim["person_account_unconfirmed_by"]:
             return (
-                "the person's bank account was changed while this claim stood approved; "
+                "the person's bank account was changed while a claim of theirs was unpaid; "
                 "another officer must confirm the change (POST /api/v1/people/"
                 f"{claim['person']}/payment-account/confirmation)"
             )

@@ -22,7 +22,7 @@ from kernel.db import unit_of_work
 from kernel.errors import Conflict, NotFound
 from subsidies.batches import payment_layout, rules
 from subsidies.batches.approval import PAYMENT_FILE
-from subsidies.batches.payment_layout import DEFAULT, Layout, load_layouts
+from subsidies.batches.payment_layout import DEFAULT, Layout, configured_layouts
 from subsidies.batches.totals import checked_lines, load_batch
 from workers import outbox
 from workers.kinds import job_handler
@@ -50,7 +50,7 @@ def write_files(
     layouts: dict[str, Layout] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Writes both files in every layout; returns layout -> format -> sha256 written."""
-    layouts = layouts or load_layouts()
+    layouts = layouts or configured_layouts()
     folder(data_dir, number).mkdir(parents=True, exist_ok=True)
     digests: dict[str, dict[str, str]] = {}
     for name, layout in layouts.items():

@@ -1,5 +1,7 @@
 """The bank payment (代发) file's layouts and contents (pure apart from reading the
-layouts file).
+layouts file, which `configured_layouts` does once per process: the API and the
+workers call it at startup, so a broken file stops them there instead of failing
+every download).
 
 Each bank sets its own column order and headers, so layouts are data
 (payment_layouts.toml, described in docs/payment-files.md). Every layout holds the same
@@ -14,6 +16,7 @@ would round a 19-digit number)."""
 from __future__ import annotations
 
 import csv
+import functools
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -87,13 +90,25 @@ def parse_layouts(document: Mapping[str, Any]) -> dict[str, Layout]:
 
 
 def load_layouts(path: Path = LAYOUTS_FILE) -> dict[str, Layout]:
-    with path.open("rb") as source:
-        return parse_layouts(tomllib.load(source))
+    """Layouts from a file; ValueError saying which file and what is wrong with it."""
+    try:
+        with path.open("rb") as source:
+            return parse_layouts(tomllib.load(source))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError,
+            ValueError) as exc:  # fmt: skip
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"payment layouts file {path}: {what}") from exc
+
+
+@functools.cache
+def configured_layouts() -> dict[str, Layout]:
+    """The repository's layouts, read and checked once."""
+    return load_layouts(LAYOUTS_FILE)
 
 
 def layout_named(name: str | None, layouts: Mapping[str, Layout] | None = None) -> Layout:
     """The layout a download asks for (`layout=`); InvalidInput naming an unknown one."""
-    layouts = layouts or load_layouts()
+    layouts = layouts or configured_layouts()
     chosen = name or DEFAULT
     if chosen not in layouts:
         raise InvalidInput.single(

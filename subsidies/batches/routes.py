@@ -20,7 +20,7 @@ from app.settings import Settings
 from kernel.errors import InvalidInput
 from kernel.pagination import check_limit, decode_cursor, next_cursor
 from kernel.schemas import Input, Output
-from kernel.web_params import Cursor, Limit, QueryText, RecordId
+from kernel.web_params import MAX_ID, Cursor, Limit, QueryText, RecordId
 from registry.exports import XLSX_MEDIA_TYPE, bytes_download
 from subsidies.batches import (
     approval,
@@ -52,7 +52,10 @@ class FiltersIn(Input):
     town: Annotated[str, msgspec.Meta(max_length=16)] | None = None  # the payee's town
     payee_kind: Annotated[str, msgspec.Meta(max_length=16)] | None = None  # person/organisation
     claim_ids: (
-        Annotated[list[Annotated[int, msgspec.Meta(ge=1)]], msgspec.Meta(max_length=MAX_CLAIM_IDS)]
+        Annotated[
+            list[Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]],
+            msgspec.Meta(max_length=MAX_CLAIM_IDS),
+        ]
         | None
     ) = None
 

@@ -12,12 +12,15 @@ from typing import Any
 
 from kernel.clock import CHINA
 from kernel.errors import FieldError, InvalidInput
+from kernel.web_params import YEAR_MAX, YEAR_MIN
 from registry.towns import TOWNS
 from subsidies.batches.payees import ORGANISATION, PERSON
 from subsidies.claims import statuses
 from subsidies.claims.tables import Claim
 
 MAX_CLAIM_IDS = 2000
+# Days outside these years select nothing real, and the day after 9999-12-31 overflows.
+FIRST_DAY, LAST_DAY = date(YEAR_MIN, 1, 1), date(YEAR_MAX, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,10 @@ class Filters:
 
     def check(self) -> Filters:
         errors = []
+        for name in ("period_from", "period_to", "approved_from", "approved_to"):
+            day = getattr(self, name)
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                errors.append(FieldError(name, f"must be between {FIRST_DAY} and {LAST_DAY}"))
         for low, high in (("period_from", "period_to"), ("approved_from", "approved_to")):
             first, last = getattr(self, low), getattr(self, high)
             if first and last and first > last:

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
 from litestar.params import JSONBody, PathParameter
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_202_ACCEPTED
 
 from accounts.guards import allow, anyone_signed_in
 from accounts.principal import Principal
@@ -108,6 +108,15 @@ class ClaimOut(ClaimSummaryOut):
     paid_at: datetime | None
     batch_id: int | None
     updated_at: datetime
+
+
+class AccountProposedOut(Output):
+    """202 to confirm-account: the person's account given differs from the one on
+    record, so it is a proposal an officer decides; the claim stays proposed."""
+
+    detail: str
+    proposal_id: int
+    claim: ClaimOut
 
 
 class ClaimPage(Output):
@@ -224,11 +233,23 @@ class ClaimController(Controller):
     @post("/{claim_id:int}/confirm-account", guards=[CLAIMANTS], status_code=HTTP_200_OK)
     async def confirm_account(
         self, claim_id: RecordId, data: JSONBody[AccountIn], request: AnyRequest
-    ) -> ClaimOut:
+    ) -> Response[ClaimOut | AccountProposedOut]:
         """Confirms the bank account of a claim the automatic scan proposed (its beneficiary
-        organisation, or an officer), submitting it for calculation."""
+        organisation, or an officer), submitting it for calculation. An organisation giving
+        a person's account other than the one on record proposes it (202): an officer
+        confirms the proposal, then the claim is confirmed against the account on record."""
         account = service.AccountDetails(data.bank_name, data.bank_account, data.bank_account_name)
-        return _out(await service.confirm_account(request.user, claim_id, account))
+        done = await service.confirm_account(request.user, claim_id, account)
+        if done.proposal is None:
+            return Response(_out(done.claim), status_code=HTTP_200_OK)
+        proposal_id = done.proposal["id"]
+        detail = (
+            "the account differs from the one on record, so it awaits an officer: payment "
+            f"account proposal {proposal_id}; confirm the claim again once it is confirmed"
+        )
+        return Response(
+            AccountProposedOut(detail, proposal_id, _out(done.claim)), status_code=HTTP_202_ACCEPTED
+        )
 
     @post("/{claim_id:int}/approve", guards=[OFFICERS], status_code=HTTP_200_OK)
     async def approve(self, claim_id: RecordId, request: AnyRequest) -> ClaimOut:

@@ -46,7 +46,7 @@ from kernel.errors import (
     NotVisible,
 )
 from kernel.masking import mask_ids_in_text
-from registry import organisations, payment_accounts
+from registry import organisations, payment_account_proposals, payment_accounts
 from registry.organisations import BankAccount, mask_account
 from registry.tables import Organisation, Person
 from registry.visibility import sees_full_id, shown_id
@@ -456,13 +456,22 @@ class AccountDetails:
         return any(v is not None for v in (self.bank_name, self.bank_account))
 
 
+@dataclass(frozen=True)
+class AccountConfirmation:
+    claim: dict[str, Any]
+    # An employer gave a person's account other than the one on record: its proposal,
+    # which an officer decides; the claim stays proposed until then.
+    proposal: dict[str, Any] | None = None
+
+
 async def confirm_account(
     actor: Principal, claim_id: int, account: AccountDetails
-) -> dict[str, Any]:
+) -> AccountConfirmation:
     """A proposed claim (found by the automatic scan) becomes submitted once its
     beneficiary organisation (the payee organisation; for a payment to a person, the
     employer that claims for them) or an officer confirms the bank account. Its
-    calculation is enqueued in the same unit of work."""
+    calculation is enqueued in the same unit of work. Only staff record a person's
+    account: an employer's other account becomes a proposal, and the claim waits."""
     async with unit_of_work():
         claim = await _row(claim_id)
         _ensure_visible(actor, claim)
@@ -475,6 +484,12 @@ async def confirm_account(
             raise rules.not_in_status(claim_id, claim["status"], (statuses.PROPOSED,), "confirmed")
         if claim["payee_kind"] == rules.PERSON:
             shown = await _confirm_person_account(actor, claim["person"], account)
+            if "proposal" in shown:
+                await record(
+                    actor.actor, "claim.account_proposed", "claim", claim_id,
+                    after={"status": statuses.PROPOSED, "proposal": shown["proposal"]["id"]},
+                )  # fmt: skip
+                return AccountConfirmation(await get(actor, claim_id), shown["proposal"])
         else:
             shown = await _confirm_organisation_account(actor, claim["payee_organisation"], account)
         now = utcnow()
@@ -501,12 +516,14 @@ async def confirm_account(
         await enqueue_calculation(
             claim["scheme"], [claim_id], created_by=actor.actor, organisation_id=beneficiary
         )
-    return await get(actor, claim_id)
+    return AccountConfirmation(await get(actor, claim_id))
 
 
 async def _confirm_person_account(
     actor: Principal, person_id: int | None, account: AccountDetails
 ) -> dict[str, Any]:
+    """The account the claim pays (masked), or {"proposal": row} when an organisation
+    gave another account than the one on record."""
     if person_id is None:
         raise Conflict("this claim names no person to pay")
     query = Person.select(
@@ -554,12 +571,22 @@ async def _confirm_person_account(
     code = person["bank_code"] if same else None
     kind = (same and person["bank_account_kind"]) or payment_accounts.SOCIAL_SECURITY_CARD
     # The person's own name is the holder: the name check above gives the claim's reason.
-    saved = await payment_accounts.record(
-        actor,
-        person_id,
-        payment_accounts.PaymentAccount(account.bank_name, account.bank_account, code, None, kind),
-        via="claim_confirmation",
+    given = payment_accounts.PaymentAccount(
+        account.bank_name, account.bank_account, code, None, kind
     )
+    if not actor.is_staff:
+        clean = payment_accounts.validate(given, person["name"])
+        if same:  # the account the money already goes to
+            return {
+                "bank_name": person["bank_name"],
+                "bank_account": mask_account(person["bank_account"]),
+            }
+        assert actor.organisation_id is not None
+        proposal = await payment_account_proposals.propose_for_claim(
+            actor, person_id, actor.organisation_id, clean
+        )
+        return {"proposal": proposal}
+    saved = await payment_accounts.record(actor, person_id, given, via="claim_confirmation")
     return {"bank_name": saved["bank_name"], "bank_account": mask_account(saved["bank_account"])}
 
 

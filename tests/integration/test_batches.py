@@ -548,6 +548,15 @@ async def test_filters_are_validated_and_a_period_with_nothing_answers_409(clien
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "period_to"
     r = await client.post(f"{BASE}/preview", json={"schem": "x"}, headers=h)
     assert r.status_code == 400
+    for field, day in (("approved_from", "0001-01-01"), ("approved_to", "9999-12-31"),
+                       ("period_from", "1999-12-31"), ("period_to", "2101-01-01")):  # fmt: skip
+        r = await client.post(f"{BASE}/preview", json={field: day}, headers=h)
+        assert r.status_code == 400, (field, r.text)
+        assert r.json()["errors"] == [
+            {"field": field, "reason": "must be between 2000-01-01 and 2100-12-31"}
+        ]
+    r = await client.post(f"{BASE}/preview", json={"claim_ids": [10**12]}, headers=h)
+    assert r.status_code == 400 and "claim_ids" in r.text, r.text
     scheme = fresh_scheme()
     await approved_claim(scheme, (await paying_org())["id"], 100)
     r = await build(client, h, scheme, period_from=date(2027, 1, 1).isoformat())

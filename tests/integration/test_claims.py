@@ -822,27 +822,42 @@ async def test_the_employer_confirms_a_persons_account_for_a_proposed_claim(clie
     )
     assert r.status_code == 400 and r.json()["errors"][0]["field"] == "bank_account_name"
     assert await status_of(claim) == "proposed"
-    r = await client.post(
-        url,
-        json={
-            "bank_name": "工商银行",
-            "bank_account": "6222 0000 1111",
-            "bank_account_name": person["name"],
-        },
-        headers=bearer(key),
-    )
+
+    async def account_on_record() -> dict[str, Any]:
+        return await (
+            Person.select(Person.bank_name, Person.bank_account, Person.bank_account_set_by)
+            .where(Person.id == person_id)
+            .first()
+            .run()
+        )
+
+    # An employer never records a person's account: what it gives is a proposal.
+    given = {"bank_name": "工商银行", "bank_account": "6222 0000 1111",
+             "bank_account_name": person["name"]}  # fmt: skip
+    for _ in range(2):
+        r = await client.post(url, json=given, headers=bearer(key))
+        assert r.status_code == 202, r.text
+        assert r.json()["claim"]["status"] == "proposed"
+        assert "awaits an officer" in r.json()["detail"]
+    proposal_id = r.json()["proposal_id"]
+    proposals = f"/api/v1/people/{person_id}/payment-account/proposals"
+    _, oh = await officer()
+    listed = (await client.get(proposals, headers=oh)).json()
+    assert [(p["id"], p["status"]) for p in listed] == [(proposal_id, "pending")]  # given twice
+    assert (await account_on_record())["bank_account"] is None
+    assert await status_of(claim) == "proposed"
+    r = await client.post(f"{proposals}/{proposal_id}/confirmation", headers=oh)
+    assert r.status_code == 200, r.text
+    saved = await account_on_record()
+    assert (saved["bank_name"], saved["bank_account"]) == ("工商银行", "622200001111")
+    assert saved["bank_account_set_by"].startswith("staff:")
+
+    r = await client.post(url, json=given, headers=bearer(key))  # the account on record
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "submitted"
     assert body["account_confirmed_by"].startswith(f"org:{employer['id']}:")
     assert body["account_confirmed_at"] is not None
-    saved = (
-        await Person.select(Person.bank_name, Person.bank_account)
-        .where(Person.id == person_id)
-        .first()
-        .run()
-    )
-    assert saved == {"bank_name": "工商银行", "bank_account": "622200001111"}
     jobs = await Job.select(Job.payload).where(Job.kind == CALCULATE).run()
     assert any(json.loads(j["payload"]).get("claim_ids") == [claim] for j in jobs)
     r = await client.post(url, json={}, headers=bearer(key))

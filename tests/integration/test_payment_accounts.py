@@ -26,6 +26,7 @@ from tests.integration.test_batches import (
     headers,
     lines_of,
     paying_org,
+    return_file,
     wait_for_jobs,
 )
 from tests.integration.test_claims import fresh_scheme, make_claim
@@ -76,16 +77,6 @@ async def test_an_application_claim_is_paid_into_the_account_an_officer_recorded
     person = await data.person(town="长安")
     await employ(person, employer, started_on=date(2022, 3, 1))
     cert = await data.certificate(person, issuer, level=2, issued_on=date(2025, 11, 3))
-    body = {
-        "scheme": "skill_level",
-        "basis_date": "2025-11-03",
-        "person_id": person["id"],
-        "details": {"certificate_id": cert["id"]},
-    }
-    r = await client.post("/api/v1/claims", headers=bearer(key), json=body)
-    assert r.status_code == 201, r.text
-    claim_id = r.json()["id"]
-
     officer = await headers(StaffRole.OFFICER)
     r = await client.put(account_url(person["id"]), json=account(), headers=officer)
     assert r.status_code == 200, r.text
@@ -96,6 +87,16 @@ async def test_an_application_claim_is_paid_into_the_account_an_officer_recorded
     entry = (await audit_of(person["id"], "person.bank_account_set"))[-1]
     assert "6221000012345678901" not in entry["after"]
     assert json.loads(entry["after"])["bank_account"].endswith("8901")
+
+    body = {
+        "scheme": "skill_level",
+        "basis_date": "2025-11-03",
+        "person_id": person["id"],
+        "details": {"certificate_id": cert["id"]},
+    }
+    r = await client.post("/api/v1/claims", headers=bearer(key), json=body)
+    assert r.status_code == 201, r.text
+    claim_id = r.json()["id"]
 
     async def claim() -> dict[str, Any]:
         return (await claims_by_id([claim_id]))[claim_id]
@@ -196,6 +197,99 @@ async def test_a_change_after_approval_waits_for_a_second_officer(client):
     assert r.status_code == 201, r.text
     [line] = await lines_of(r.json()["batch"]["id"])
     assert line["payee_account"] == "6217000099998888" and line["payee_bank_code"] is None
+
+
+async def person_paid_by_claim(client, scheme: str) -> tuple[dict, int]:
+    """A person whose account an officer recorded before any claim, and one approved
+    claim of theirs: (person, claim id)."""
+    person = await data.person()
+    r = await client.put(
+        account_url(person["id"]), json=account(), headers=await headers(StaffRole.OFFICER)
+    )
+    assert r.status_code == 200 and r.json()["awaiting_confirmation"] is False, r.text
+    org = await paying_org()
+    return person, await approved_claim(scheme, org["id"], 300_000, person_id=person["id"])
+
+
+async def redirect_then_rebuild(client, person: dict, claim_id: int, scheme: str) -> None:
+    """The claim is back out of its batch after its person's account was changed: the
+    next batch leaves it out until a second officer confirms, then pays the new account."""
+    only_this = {"scheme": scheme, "claim_ids": [claim_id]}
+    finance = await headers()
+    preview = (await client.post(f"{BASE}/preview", json=only_this, headers=finance)).json()
+    assert (preview["count"], preview["excluded_count"]) == (0, 1), preview
+    assert "another officer must confirm" in preview["excluded"][0]["reason"]
+    r = await client.post(BASE, json=only_this, headers=finance)
+    assert r.status_code == 409, r.text
+    assert (await claims_by_id([claim_id]))[claim_id]["batch_id"] is None
+    r = await client.post(
+        account_url(person["id"]) + "/confirmation", headers=await headers(StaffRole.OFFICER)
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(BASE, json=only_this, headers=finance)
+    assert r.status_code == 201, r.text
+    [line] = await lines_of(r.json()["batch"]["id"])
+    assert line["payee_account"] == "6217000099998888"
+
+
+async def redirect(client, person: dict, officer: dict[str, str]) -> None:
+    redirected = account(bank_account="6217000099998888", bank_code=None)
+    r = await client.put(account_url(person["id"]), json=redirected, headers=officer)
+    assert r.status_code == 200 and r.json()["awaiting_confirmation"] is True, r.text
+
+
+async def test_a_change_while_the_claim_is_in_a_cancelled_batch_waits_for_a_second_officer(
+    client,
+):
+    scheme = fresh_scheme()
+    person, claim_id = await person_paid_by_claim(client, scheme)
+    f1, f2 = await headers(), await headers()
+    r = await client.post(BASE, json={"scheme": scheme}, headers=f1)
+    assert r.status_code == 201, r.text
+    batch = r.json()["batch"]
+    await redirect(client, person, await headers(StaffRole.OFFICER))  # the claim is batched
+    r = await client.post(
+        f"{BASE}/{batch['id']}/cancellation", json={"reason": "重新组批"}, headers=f2
+    )
+    assert r.status_code == 200, r.text
+    await redirect_then_rebuild(client, person, claim_id, scheme)
+
+
+async def test_a_change_while_the_bank_holds_the_line_waits_after_it_fails(client):
+    scheme = fresh_scheme()
+    person, claim_id = await person_paid_by_claim(client, scheme)
+    f1, f2 = await headers(), await headers()
+    batch = (await client.post(BASE, json={"scheme": scheme}, headers=f1)).json()["batch"]
+    assert (await client.post(f"{BASE}/{batch['id']}/approve", headers=f2)).status_code == 200
+    await wait_for_jobs(client, batch["id"], f2)
+    await redirect(client, person, await headers(StaffRole.OFFICER))
+    [line] = await lines_of(batch["id"])
+    assert line["payee_account"] == "6221000012345678901"  # the line keeps its account
+    failed = return_file((line["reference"], "3000.00", "failed", "账户状态异常"))
+    r = await client.post(f"{BASE}/{batch['id']}/reconciliation", content=failed, headers=f1)
+    assert r.status_code == 200 and r.json()["failed"] == 1, r.text
+    await redirect_then_rebuild(client, person, claim_id, scheme)
+
+
+async def test_a_change_waits_while_any_claim_of_the_person_may_still_be_paid(client):
+    org = await paying_org()
+    officer = await headers(StaffRole.OFFICER)
+    for status, waits in (
+        (statuses.PROPOSED, True),
+        (statuses.SUBMITTED, True),
+        (statuses.ON_HOLD, True),
+        (statuses.PAID, False),
+        (statuses.REJECTED, False),
+        (statuses.WITHDRAWN, False),
+    ):
+        person = await data.person()
+        await make_claim(
+            scheme=fresh_scheme(), claimant_id=org["id"], payee_kind="person",
+            person_id=person["id"], status=status,
+        )  # fmt: skip
+        r = await client.put(account_url(person["id"]), json=account(), headers=officer)
+        assert r.status_code == 200, r.text
+        assert r.json()["awaiting_confirmation"] is waits, status
 
 
 async def test_bad_payment_accounts_name_the_field_and_change_nothing(client):

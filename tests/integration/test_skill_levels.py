@@ -372,12 +372,18 @@ async def test_proposed_claims_are_confirmed_and_calculated_by_the_difference(cl
     assert [c["status"] for c in proposed] == [statuses.PROPOSED] * 2
 
     account = {"bank_name": "东莞农商银行", "bank_account": "6221000012345678"}
-    for claim in proposed:
+    r = await client.post(
+        f"/api/v1/claims/{proposed[0]['id']}/confirm-account", headers=bearer(key), json=account
+    )
+    assert r.status_code == 202, r.text  # an officer confirms the account first
+    proposals = f"/api/v1/people/{person['id']}/payment-account/proposals"
+    confirmed = f"{proposals}/{r.json()['proposal_id']}/confirmation"
+    assert (await client.post(confirmed, headers=await staff(StaffRole.OFFICER))).status_code == 200
+    for claim in proposed:  # the person's account is on record now
         r = await client.post(
-            f"/api/v1/claims/{claim['id']}/confirm-account", headers=bearer(key), json=account
+            f"/api/v1/claims/{claim['id']}/confirm-account", headers=bearer(key), json={}
         )
         assert r.status_code == 200, r.text
-        account = {}  # the person's account is on record now
     done = await waiting.until(
         lambda: claims_of(person),
         lambda claims: all(c["status"] == statuses.CALCULATED for c in claims),

@@ -312,3 +312,33 @@ def test_the_digest_covers_every_payment_detail_and_not_the_line_status():
         changed = [{**lines[0], field: value}, lines[1]]
         with pytest.raises(TotalsMismatch, match="accounts"):
             check_digest(declared, changed)
+
+
+def test_a_broken_layouts_file_stops_the_api_and_workers_at_startup(tmp_path, monkeypatch):
+    from app.factory import create_app
+    from app.settings import Settings
+
+    broken = tmp_path / "payment_layouts.toml"
+    cases = {
+        "[default\ntitle = 1": "Expected ']'",
+        '[default]\ntitle = "t"': "missing key 'columns'",
+    }
+    payment_layout.configured_layouts.cache_clear()
+    monkeypatch.setattr(payment_layout, "LAYOUTS_FILE", broken)
+    try:
+        for text, message in cases.items():
+            broken.write_text(text, encoding="utf-8")
+            with pytest.raises(ValueError, match=f"payment layouts file {broken}: .*{message}"):
+                payment_layout.load_layouts(broken)
+            payment_layout.configured_layouts.cache_clear()
+            with pytest.raises(RuntimeError, match=f"cannot start: .*{message}"):
+                create_app(Settings.from_env(), run_jobs=False)
+    finally:
+        payment_layout.configured_layouts.cache_clear()
+
+
+def test_layouts_are_read_once():
+    payment_layout.configured_layouts.cache_clear()
+    first = payment_layout.configured_layouts()
+    assert payment_layout.configured_layouts() is first
+    assert payment_layout.layout_named(None) is first["default"]
