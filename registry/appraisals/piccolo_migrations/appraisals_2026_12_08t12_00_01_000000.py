@@ -13,15 +13,20 @@ DESCRIPTION = "objections: the first day of existing extensions"
 WHERE = "WHERE extended_to IS NOT NULL AND extended_from IS NULL"
 
 
+def first_day(moment: str) -> str:
+    """SQL for the day after the Beijing date of the timestamp `moment`."""
+    if is_sqlite(engine()):
+        return f"date({moment}, '+8 hours', '+1 day')"
+    return f"({moment} AT TIME ZONE 'Asia/Shanghai')::date + 1"
+
+
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="appraisals", description=DESCRIPTION)
 
     async def backfill():
-        if is_sqlite(engine()):
-            first_day = "date(resolved_at, '+8 hours', '+1 day')"
-        else:
-            first_day = "(resolved_at AT TIME ZONE 'Asia/Shanghai')::date + 1"
-        await run_sql(f"UPDATE talent_objection SET extended_from = {first_day} {WHERE}")
+        await run_sql(
+            f"UPDATE talent_objection SET extended_from = {first_day('resolved_at')} {WHERE}"
+        )
 
     async def nothing():
         """The column goes with the previous migration's backwards step."""
