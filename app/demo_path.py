@@ -262,7 +262,8 @@ async def automatic_scan(api: Api, actors: Actors, crowd: list[Person], ids: dic
     for proposal_id, person_id in proposals.items():
         url = f"/api/v1/people/{person_id}/payment-account"
         await api.call("POST", f"{url}/proposals/{proposal_id}/confirmation", officer)
-        await api.call("POST", f"{url}/confirmation", second)
+        shown = await api.call("GET", url, second)
+        await api.call("POST", f"{url}/confirmation", second, json={"set_at": shown["set_at"]})
     confirmed = 0
     for employer, claims in proposed.items():
         h = actors.org(employer)

@@ -323,6 +323,7 @@ async def registration_eligibility(
         graduate_school=person["graduate_school"],
         school=school,
         graduate_year=person["graduate_year"],
+        imported_through=await insured_periods.imported_through(on),
     )
     held = [
         eligibility.CertificateFacts(

@@ -19,11 +19,12 @@ Readings where the scheme gives no figure:
   been relied on.
 - Pension-insurance months count only as they were known on the date: months up to
   the date's month, of periods recorded on or before it (registry.insured_months). With
-  none recorded by then the fact is undetermined. Otherwise a month not recorded by the
-  date is taken as not insured, except the date's month and the two before it, which
-  the monthly file may not have reported yet: fewer than 24 known months is
-  undetermined if those unreported months could make 24, else it fails. Months
-  recorded later are reported beside it, not counted.
+  none recorded by then the fact is undetermined. Otherwise a month up to the latest
+  month of any monthly file imported by the date, not recorded for the person, is taken
+  as not insured; the months after it up to the date's month (with no file imported by
+  then, the date's month and the two before it) may not be reported yet: fewer than 24
+  known months is undetermined if those unreported months could make 24, else it
+  fails. Months recorded later are reported beside it, not counted.
 - Hukou and the school's province are read as recorded now: no history of them is
   kept.
 - "A Guangdong school": the school is a registered technical or vocational school whose
@@ -54,8 +55,12 @@ REQUIRED_INSURED = (
     f">= {INSURED_MONTHS_REQUIRED} months of Dongguan pension insurance, recorded by the date"
 )
 UNREPORTED_RULE = (
-    "a month not recorded counts as not insured, except the date's month and the two before "
-    "it, which may not be reported yet"
+    "no monthly file imported by then: a month not recorded counts as not insured, except the "
+    "date's month and the two before it, which may not be reported yet"
+)
+IMPORTED_RULE = (
+    "a month up to {through:%Y-%m}, the latest month of the monthly files imported by then, "
+    "counts as not insured unless recorded; later months may not be reported yet"
 )
 MAX_AGE = 45
 FRESH_GRADUATE_YEARS = 2  # graduated this year or in the two before it
@@ -87,6 +92,9 @@ class PersonFacts:
     graduate_school: str | None = None  # as written
     school: School | None = None  # the linked organisation, if any
     graduate_year: int | None = None
+    # The latest month of any monthly insurance file imported by the assessed date: the
+    # file is one export for everyone, so it says how far the data reached then.
+    imported_through: date | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,9 @@ def _level_fact(best: CertificateFacts | None, at_most: int, recorded_later: int
 
 
 def _insured_fact(person: PersonFacts, on: date) -> Fact:
-    known = known_on(person.insured_periods, on)
+    known = known_on(person.insured_periods, on, person.imported_through)
+    through = person.imported_through
+    rule = UNREPORTED_RULE if through is None else IMPORTED_RULE.format(through=through)
     later = (
         f"; {known.recorded_later} months up to the date were recorded after it and are not counted"
         if known.recorded_later
@@ -203,13 +213,13 @@ def _insured_fact(person: PersonFacts, on: date) -> Fact:
         passed = None
         note += (
             f"; {short} short of {INSURED_MONTHS_REQUIRED}, which the months not reported by "
-            f"then ({unreported}) could make up ({UNREPORTED_RULE})"
+            f"then ({unreported}) could make up ({rule})"
         )
     else:
         passed = False
         note += (
             f"; {short} short of {INSURED_MONTHS_REQUIRED}, more than the months not reported "
-            f"by then ({unreported}) could make up ({UNREPORTED_RULE})"
+            f"by then ({unreported}) could make up ({rule})"
         )
     return Fact(
         name="insured_months",

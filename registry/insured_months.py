@@ -7,9 +7,11 @@ after D was not known on D, even for months before D. Overlapping periods count 
 month once.
 
 The social-insurance system reports a month's contributions after the month ends and
-the file is imported monthly, so on D the last UNREPORTED_MONTHS months (D's month and
-the two before it) may be paid but not yet recorded: they are unknown on D. An older
-month not recorded by D is taken as not insured.
+its file, one export for everyone, is imported monthly. The latest month of any file
+imported by D says how far that data reached on D: a month up to it not recorded for
+the person is taken as not insured, a later month up to D's month is unknown on D (paid
+perhaps, but not reported yet). With no file imported by D, the last UNREPORTED_MONTHS
+months (D's month and the two before it) are the unknown ones.
 """
 
 from __future__ import annotations
@@ -84,12 +86,17 @@ class Known:
     months: int  # counted on the date
     recorded_later: int  # months up to the date that were recorded after it
     last_recorded: date | None  # the latest recording on or before it; None: nothing by then
-    unreported: tuple[date, ...] = ()  # the last months up to the date not known on it
+    unreported: tuple[date, ...] = ()  # the months up to the date that may not be reported yet
 
 
-def known_on(periods: Iterable[Period], on: date) -> Known:
+def known_on(periods: Iterable[Period], on: date, imported_through: date | None = None) -> Known:
+    """`imported_through`: the latest month of any monthly file imported by `on`."""
     until = month_index(on)
-    since = max(until - UNREPORTED_MONTHS + 1, month_index(EARLIEST_MONTH))
+    if imported_through is None:
+        since = until - UNREPORTED_MONTHS + 1
+    else:
+        since = min(month_index(imported_through), until) + 1
+    since = max(since, month_index(EARLIEST_MONTH))
     known: set[int] = set()
     later: set[int] = set()
     last_recorded = None

@@ -83,6 +83,20 @@ async def list_for(person_id: int) -> list[dict[str, Any]]:
     )
 
 
+async def imported_through(on: date) -> date | None:
+    """The latest month of any monthly file imported on or before `on`: the file is one
+    export for everyone, so it is how far the social-insurance data reached that day
+    (registry.insured_months)."""
+    row = (
+        await InsuredPeriod.select(InsuredPeriod.last_month)
+        .where((InsuredPeriod.source == "import") & (InsuredPeriod.recorded_on <= on))
+        .order_by(InsuredPeriod.last_month, ascending=False)
+        .first()
+        .run()
+    )
+    return row["last_month"] if row else None
+
+
 async def list_visible(actor: Principal, person_id: int) -> list[dict[str, Any]]:
     await people.get_visible(actor, person_id)
     return await list_for(person_id)

@@ -5,14 +5,16 @@ Every recording goes through `record` (an officer's PUT, a file import, an emplo
 proposal an officer confirms, an officer's confirmation of a claim's account) and is
 audited with the account masked; only staff record. A change made while any claim of
 the person may still be paid (not paid, rejected or withdrawn, in a batch or not) is
-the classic redirect fraud, so it waits for a second officer (`confirm_change`); until
-then the batch preview leaves the person's claims out with the reason. A batch line
-keeps the account it was built with, but a cancelled batch, a line the bank returns
-failed or a hold lifted brings the claim back to be paid from the record."""
+the classic redirect fraud, so it waits for a second officer (`confirm_change`), who
+names the change they saw by its `set_at`; until then the batch preview leaves the
+person's claims out with the reason. A batch line keeps the account it was built with,
+but a cancelled batch or a line the bank returns failed brings the claim back to be
+paid from the record."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from accounts.four_eyes import ensure_not_preparer
@@ -32,8 +34,8 @@ from subsidies.claims.tables import Claim
 SOCIAL_SECURITY_CARD = "social_security_card"
 OTHER = "other"
 KINDS = (SOCIAL_SECURITY_CARD, OTHER)
-# Claims that may yet be paid from the account on record, in a batch or not: a cancelled
-# batch, a failed line or a lifted hold sends a claim back to the next batch.
+# Claims not yet settled (paid, rejected or withdrawn), in a batch or not: a cancelled
+# batch or a failed line sends a claim back to the next batch, paid from the record.
 UNPAID = tuple(s for s in statuses.LIVE if s != statuses.PAID)
 
 _COLUMNS = (
@@ -167,9 +169,11 @@ async def _record(
     return after, True
 
 
-async def confirm_change(actor: Principal, person_id: int) -> dict[str, Any]:
-    """A second officer confirms an account change that waits for it; the person's
-    approved claims may then be batched."""
+async def confirm_change(actor: Principal, person_id: int, set_at: datetime) -> dict[str, Any]:
+    """A second officer confirms the account change they looked at, named by its `set_at`
+    (as GET shows it); the person's approved claims may then be batched. The officer who
+    made the change may change it again before the confirmation: a confirmation of an
+    earlier change would pass an account the second officer never saw, so it is 409."""
     async with unit_of_work():
         row = await _locked(person_id)
         changed_by = row["bank_account_unconfirmed_by"]
@@ -177,6 +181,12 @@ async def confirm_change(actor: Principal, person_id: int) -> dict[str, Any]:
             raise Conflict(
                 "no change of this person's payment account awaits confirmation",
                 field="bank_account",
+            )
+        if row["bank_account_set_at"] != set_at:
+            raise Conflict(
+                "the payment account changed since the change being confirmed: look at it "
+                "again and confirm its set_at",
+                field="set_at",
             )
         ensure_not_preparer(changed_by, actor.actor, what="this payment account change")
         await (

@@ -86,6 +86,10 @@ class PaymentAccountOut(Output):
     awaiting_confirmation: bool  # changed while a claim was unpaid: a second officer
 
 
+class AccountConfirmationIn(Input):
+    set_at: Annotated[datetime, msgspec.Meta(tz=True)]  # the change's, as GET shows it
+
+
 class PaymentAccountImportOut(Output):
     rows: int
     changed: int
@@ -315,8 +319,9 @@ class PersonController(Controller):
         self, person_id: RecordId, data: JSONBody[PaymentAccountIn], request: AnyRequest
     ) -> PaymentAccountOut:
         """Records the account a person's subsidies are paid into, by default their social security
-        card's (officers, admins). A change while a claim of the person stands approved waits for a
-        second officer's confirmation before that claim is batched."""
+        card's (officers, admins). A change while any claim of the person is unpaid (not paid,
+        rejected or withdrawn) waits for a second officer's confirmation before the person's
+        claims are batched."""
         account = payment_accounts.PaymentAccount(**msgspec.structs.asdict(data))
         row = await payment_accounts.record(request.user, person_id, account, via="api")
         return payment_account_out(request.user, row)
@@ -395,11 +400,12 @@ class PersonController(Controller):
         status_code=HTTP_200_OK,
     )
     async def confirm_payment_account(
-        self, person_id: RecordId, request: AnyRequest
+        self, person_id: RecordId, data: JSONBody[AccountConfirmationIn], request: AnyRequest
     ) -> PaymentAccountOut:
-        """Confirms a change of a person's payment account that waits for it (officers, never the
-        one who made the change); the person's approved claims may then be batched."""
-        row = await payment_accounts.confirm_change(request.user, person_id)
+        """Confirms the change of a person's payment account that waits for it, named by the
+        `set_at` GET shows (officers, never the one who made the change); 409 if the account
+        changed since. The person's approved claims may then be batched."""
+        row = await payment_accounts.confirm_change(request.user, person_id, data.set_at)
         return payment_account_out(request.user, row)
 
     @get("/{person_id:int}/certificates", guards=[anyone_signed_in])

@@ -4,7 +4,9 @@ key to the programme's, with the amounts their approvals committed, as the migra
 moved the placements it could map: the intern's months and money already paid count
 towards the programme's months and cap. Claims the move puts past either (in claim
 order, as the calculator fills them) go on hold, or are flagged for recovery if paid
-(subsidies.claims.holds); the months not approved yet are calculated again."""
+(subsidies.claims.holds), and so do its claims for a month the intern's other placements
+in the programme have approved or paid already: one calendar month pays once. The months
+not approved yet are calculated again."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from subsidies.internships.tables import Placement, Programme
 from workers.outbox import enqueue
 
 DUPLICATE = "this intern has a placement at this host under this programme from this start date"
+PAID_MONTH = (statuses.APPROVED, statuses.PAID)
 
 
 async def _placement(placement_id: int) -> dict[str, Any]:
@@ -64,11 +67,47 @@ def _committed(claims: list[dict[str, Any]]) -> int:
     )
 
 
-async def _beyond(key: str, programme: dict[str, Any]) -> list[int]:
-    """The intern's live claims in the programme past its cap or months; a claim not
-    approved yet counts with its calculation's amount."""
+async def _duplicate_placement(placement: dict[str, Any], programme_id: int) -> None:
+    """As registering: one placement per host, intern, programme and start date."""
+    held = (
+        await Placement.select(Placement.id)
+        .where(
+            (Placement.host == placement["host"])
+            & (Placement.person == placement["person"])
+            & (Placement.programme_id == programme_id)
+            & (Placement.start_date == placement["start_date"])
+        )
+        .first()
+        .run()
+    )
+    if held is not None:
+        raise Conflict(
+            f"{DUPLICATE} (placement {held['id']})",
+            field="programme_id",
+            existing_placement_id=held["id"],
+        )
+
+
+async def _months_paid_elsewhere(key: str, placement_id: int) -> list[str]:
+    """The months the intern's other placements in the programme have approved or paid."""
     rows = (
-        await Claim.select(Claim.id, Claim.status, Claim.amount_fen, Claim.cap_key)
+        await Claim.select(Claim.dedupe_key)
+        .where(
+            (Claim.cap_key == key)
+            & (Claim.scheme == rules.SCHEME)
+            & Claim.status.is_in(list(PAID_MONTH))
+            & Claim.dedupe_key.not_like(f"{rules.SCHEME}:{placement_id}:%")
+        )
+        .run()
+    )
+    return [rules.month_of(r["dedupe_key"]) for r in rows]
+
+
+async def _beyond(key: str, programme: dict[str, Any], skip: list[int]) -> list[int]:
+    """The intern's live claims in the programme (but `skip`) past its cap or months; a
+    claim not approved yet counts with its calculation's amount."""
+    rows = (
+        await Claim.select(Claim.id, Claim.dedupe_key, Claim.amount_fen)
         .where(
             (Claim.cap_key == key)
             & (Claim.scheme == rules.SCHEME)
@@ -77,10 +116,12 @@ async def _beyond(key: str, programme: dict[str, Any]) -> list[int]:
         .order_by(Claim.id)
         .run()
     )
+    rows = [r for r in rows if r["id"] not in skip]
     priced = await calculations.of_claims([r["id"] for r in rows], detail=False)
     amounts = [
         (
             r["id"],
+            rules.month_of(r["dedupe_key"]),
             r["amount_fen"]
             if r["amount_fen"] is not None
             else priced.get(r["id"], {}).get("amount_fen"),
@@ -109,6 +150,7 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
         person = placement["person"]
         old_key = rules.typed_cap_key(person, placement["programme"])
         new_key = rules.cap_key(person, programme_id)
+        await _duplicate_placement(placement, programme_id)
         with conflict_on_duplicate(DUPLICATE, "programme_id"):
             await (
                 Placement.update(
@@ -120,7 +162,9 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
         # Its months: dedupe key "internship:{placement}:{YYYY-MM}", priced under the
         # typed name's key.
         claims = await for_update(
-            Claim.select(Claim.id, Claim.status, Claim.amount_fen, Claim.decided_at)
+            Claim.select(
+                Claim.id, Claim.dedupe_key, Claim.status, Claim.amount_fen, Claim.decided_at
+            )
             .where(
                 (Claim.scheme == rules.SCHEME)
                 & Claim.dedupe_key.like(f"{rules.SCHEME}:{placement_id}:%")
@@ -140,7 +184,28 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
         if committed:
             await ledger.give_back_to_cap(old_key, committed)
             await ledger.carry_to_cap(new_key, committed)
-        beyond = await _beyond(new_key, programme)
+        twice = prules.months_paid_already(
+            [
+                (c["id"], rules.month_of(c["dedupe_key"]))
+                for c in claims
+                if c["status"] in statuses.LIVE
+            ],
+            await _months_paid_elsewhere(new_key, placement_id),
+        )
+        if twice:
+            why = (
+                f"实习岗位 {placement_id} 已归入登记项目“{programme['name']}”，该实习生同月已在"
+                f"该项目另一岗位获批或发放 / placement {placement_id} was mapped to registered "
+                f"programme {programme_id}: the intern's other placement in it has this month "
+                "approved or paid already"
+            )
+            await hold_or_flag(
+                actor.actor,
+                Claim.id.is_in(twice),
+                f"{why}；暂停发放 / payment on hold",
+                f"{why}；已发放资金应予追回 / the amount paid is to be recovered",
+            )
+        beyond = await _beyond(new_key, programme, twice)
         if beyond:
             cap, most = programme["cap_per_intern_fen"], programme["max_months"]
             why = (
@@ -156,7 +221,9 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
                 f"{why}；已发放资金应予追回 / the amount paid is to be recovered",
             )
         again = [
-            c["id"] for c in claims if c["status"] == statuses.SUBMITTED and c["id"] not in beyond
+            c["id"]
+            for c in claims
+            if c["status"] == statuses.SUBMITTED and c["id"] not in (*twice, *beyond)
         ]
         job_id = None
         if again:
@@ -171,7 +238,7 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
             "cap_key": new_key,
             "claims_moved": ids,
             "committed_moved_fen": committed,
-            "held_or_flagged": beyond,
+            "held_or_flagged": sorted([*twice, *beyond]),
             "calculation_job_id": job_id,
         }
         await record(

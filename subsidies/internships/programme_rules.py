@@ -112,17 +112,31 @@ def placement_outside(
 
 
 def beyond_the_limits(
-    claims: Iterable[tuple[int, int | None]], cap_fen: int, max_months: int
+    claims: Iterable[tuple[int, str, int | None]], cap_fen: int, max_months: int
 ) -> list[int]:
-    """Of an intern's live claims in one programme (id, amount in fen; None: not priced
-    yet) in claim order, those past its cap or its months: the order the calculator fills
-    the cap and numbers the months in. A month counts once it pays."""
-    beyond, total, months = [], 0, 0
-    for claim_id, amount in claims:
+    """Of an intern's live claims in one programme (id, month "YYYY-MM", amount in fen;
+    None: not priced yet) in claim order, those past its cap or its months: the order the
+    calculator fills the cap and numbers the months in. A month counts once it pays; the
+    limit is on calendar months, so a second claim paying a month already counted (two
+    placements' reports of one month) is beyond."""
+    beyond, total, months = [], 0, set()
+    for claim_id, month, amount in claims:
         if not amount or amount <= 0:
             continue
+        if month in months:
+            beyond.append(claim_id)
+            continue
         total += amount
-        months += 1
-        if total > cap_fen or months > max_months:
+        months.add(month)
+        if total > cap_fen or len(months) > max_months:
             beyond.append(claim_id)
     return beyond
+
+
+def months_paid_already(
+    moved: Iterable[tuple[int, str]], approved_elsewhere: Iterable[str]
+) -> list[int]:
+    """Of a mapped placement's claims (id, month), those for a month the intern's other
+    placements in the programme already have approved or paid."""
+    taken = set(approved_elsewhere)
+    return [claim_id for claim_id, month in moved if month in taken]

@@ -147,6 +147,11 @@ def dedupe_key(placement_id: int, first: date) -> str:
     return f"{SCHEME}:{placement_id}:{month_text(first)}"
 
 
+def month_of(dedupe: str) -> str:
+    """The month "YYYY-MM" a claim's dedupe key names."""
+    return dedupe.rsplit(":", 1)[1]
+
+
 def cap_key(person_id: int, programme_id: int) -> str:
     """Per intern per registered programme, whichever host reports the months."""
     return f"{SCHEME}:{person_id}:programme-{programme_id}"

@@ -45,7 +45,8 @@ class Placement(Table, tablename="internship_placement"):
     the host bought for them. Each reported month is a Claim (scheme "internship",
     dedupe key "internship:{placement}:{YYYY-MM}"); the months and money are capped per
     intern per programme across every host. (host, person, programme_id, start_date) is
-    unique (a migration adds the index).
+    unique where programme_id is set, and (host, person, programme, start_date) always
+    (migrations add the indexes).
 
     `programme` is the programme's name when the placement was registered (before
     programmes were registered: the name the host typed). A placement the migration

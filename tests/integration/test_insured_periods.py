@@ -15,6 +15,7 @@ import xlsxwriter
 from accounts.roles import StaffRole
 from kernel.clock import local_today
 from registry.credit_codes import make_credit_code
+from registry.insured_months import add_months
 from registry.tables import InsuredPeriod, Person
 from tests.conftest import make_org, org_key, unique
 from tests.integration.test_people import (
@@ -149,17 +150,43 @@ async def test_months_not_yet_reported_leave_clause_2_undetermined(client, staff
     result = await assess(client, h, lagging["id"], "2026-06-15")
     assert result["state"] == "undetermined"
 
-    # 20 months (2024-07 to 2026-02): with 2026-04 to 2026-06 still 23, so it fails.
+    # 20 months (2024-07 to 2026-02): the file imported on 2026-06-05 reached 2026-05, so
+    # only 2026-06 may be unreported: 21, and it fails.
     short = await senior_worker()
     await recorded(short["id"], "2024-07", "2026-02", date(2026, 3, 5), "import")
     result = await assess(client, h, short["id"], "2026-06-15")
     insured = fact(result, 2, "insured_months")
     assert insured["actual"] == 20 and insured["passed"] is False
-    assert (
-        "4 short of 24, more than the months not reported by then (2026-04, 2026-05, 2026-06)"
-        in (insured["note"])
-    )
+    assert "4 short of 24, more than the months not reported by then (2026-06)" in (insured["note"])
+    assert "a month up to 2026-05, the latest month of the monthly files" in insured["note"]
     assert result["state"] == "not_eligible" and result["missing"] == []
+
+
+async def test_months_the_imported_file_reached_but_not_recorded_are_not_insured(client, staff):
+    """The monthly file reaches today's month (another person paid in it): the person's 21
+    months, the last one four months ago, fail today rather than wait on three months
+    the file has already reported."""
+    issuer, _ = await org_key("evaluation_organisation")
+    person, other = await make_person(birth=date(1990, 3, 3)), await make_person()
+    held = await issue(person["id"], issuer["id"], level=3, issued_on=date(2024, 1, 1))
+    await registered_on(held, date(2024, 1, 1))
+    today = local_today()
+    current = today.replace(day=1)
+    paid = [add_months(current, -n) for n in range(24, 3, -1)]
+    content = months_csv(
+        [[person["id_number"], f"{m:%Y-%m}", ""] for m in paid]
+        + [[other["id_number"], f"{current:%Y-%m}", ""]]
+    )
+    h = await staff(StaffRole.OFFICER)
+    r = await client.post(IMPORT, params={"filename": "社保.csv"}, content=content, headers=h)
+    assert r.status_code == 201, r.text
+
+    result = await assess(client, h, person["id"], today.isoformat())
+    insured = fact(result, 2, "insured_months")
+    assert insured["actual"] == 21 and insured["passed"] is False
+    assert f"a month up to {current:%Y-%m}, the latest month" in insured["note"]
+    assert "more than the months not reported by then (none)" in insured["note"]
+    assert clause(result, 2)["state"] == "failed" and result["state"] == "not_eligible"
 
 
 # -- an officer's periods --------------------------------------------------------------------

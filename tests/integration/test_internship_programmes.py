@@ -368,3 +368,64 @@ async def test_an_officer_maps_an_unmapped_placement_and_its_paid_months_count(c
     assert unmapped not in [p["id"] for p in r.json()["items"]]
     r = await client.post(url, json={"programme_id": programme_id}, headers=oh)
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "programme_id"
+
+
+async def test_mapping_never_pays_a_placement_or_a_month_twice(client):
+    """The reviewer's case: a host registered intern y again under programme P from the
+    same start date as the unmapped placement; mapping it onto P is refused (409 naming
+    the placement). Registered again from another date, with March approved there, the
+    old placement's paid March is flagged for recovery and its April, not approved, is
+    held; only its May is calculated again."""
+    oh = await officer()
+    r = await client.post(PROGRAMMES, json=programme_body(), headers=oh)
+    assert r.status_code == 201, r.text
+    programme_id = r.json()["id"]
+    (c, hc), (d, hd) = await host(), await host()
+    y = (await registry_data.person())["id"]
+    unmapped = await placement(c["id"], y, "——", "2025-03-01", "2025-05-31")
+    again = await register(
+        client, hc, y, programme_id=programme_id, start_date="2025-03-01", end_date="2025-05-31"
+    )
+    url = f"{PROGRAMMES}/unmapped-placements/{unmapped}/mapping"
+    r = await client.post(url, json={"programme_id": programme_id}, headers=oh)
+    assert r.status_code == 409, r.text
+    assert r.json()["errors"][0]["field"] == "programme_id"
+    assert f"placement {again['id']}" in r.json()["detail"]
+    listed = await client.get(f"{PROGRAMMES}/unmapped-placements", headers=oh)
+    assert unmapped in [p["id"] for p in listed.json()["items"]]
+
+    # Another host registered y under P from 15 March: its March is approved.
+    z = (await registry_data.person())["id"]
+    old = await placement(c["id"], z, "——", "2025-03-01", "2025-05-31")
+    march, april, may = [
+        await claim(c["id"], z, old, m, s, "——")
+        for m, s in (("2025-03", "paid"), ("2025-04", "submitted"), ("2025-05", "submitted"))
+    ]
+    await Claim.update({Claim.amount_fen: None}).where(Claim.id.is_in([april, may])).run()
+    elsewhere = await register(
+        client, hd, z, programme_id=programme_id, start_date="2025-03-15", end_date="2025-05-31"
+    )
+    typed = f"programme-{programme_id}"
+    approved = [
+        await claim(d["id"], z, elsewhere["id"], m, "approved", typed)
+        for m in ("2025-03", "2025-04")
+    ]
+    for key, used in ((f"internship:{z}:——", 300_000), (f"internship:{z}:{typed}", 600_000)):
+        await CapUsage.insert(CapUsage(key=key, used_fen=used)).run()
+    url = f"{PROGRAMMES}/unmapped-placements/{old}/mapping"
+    r = await client.post(url, json={"programme_id": programme_id}, headers=oh)
+    assert r.status_code == 200, r.text
+    assert r.json()["held_or_flagged"] == [march, april]
+    rows = {
+        row["id"]: row
+        for row in await Claim.select(
+            Claim.id, Claim.status, Claim.hold_reason, Claim.recovery_reason
+        ).where(Claim.id.is_in([march, april, *approved]))
+    }
+    assert rows[march]["status"] == "paid"
+    assert "this month approved or paid already" in rows[march]["recovery_reason"]
+    assert rows[april]["status"] == "on_hold"
+    assert "this month approved or paid already" in rows[april]["hold_reason"]
+    assert [rows[i]["status"] for i in approved] == ["approved", "approved"]
+    assert r.json()["calculation_job_id"] is not None
+    assert may in await calculated([may])

@@ -182,13 +182,18 @@ async def test_a_change_after_approval_waits_for_a_second_officer(client):
     assert (await claims_by_id([claim_id]))[claim_id]["batch_id"] is None
 
     confirm = account_url(person["id"]) + "/confirmation"
-    r = await client.post(confirm, headers=first)
+    seen = {
+        "set_at": (await client.get(account_url(person["id"]), headers=second)).json()["set_at"]
+    }
+    r = await client.post(confirm, json=seen, headers=first)
     assert r.status_code == 403 and "another person" in r.json()["detail"]
-    r = await client.post(confirm, headers=finance)
+    r = await client.post(confirm, json=seen, headers=finance)
     assert r.status_code == 403  # officers only
     r = await client.post(confirm, headers=second)
+    assert r.status_code == 400  # the confirmation names the change it confirms
+    r = await client.post(confirm, json=seen, headers=second)
     assert r.status_code == 200 and r.json()["awaiting_confirmation"] is False, r.text
-    r = await client.post(confirm, headers=second)
+    r = await client.post(confirm, json=seen, headers=second)
     assert r.status_code == 409  # nothing waits now
     [confirmed] = await audit_of(person["id"], "person.bank_account_confirmed")
     assert json.loads(confirmed["after"])["bank_account"] == "************8888"
@@ -222,14 +227,47 @@ async def redirect_then_rebuild(client, person: dict, claim_id: int, scheme: str
     r = await client.post(BASE, json=only_this, headers=finance)
     assert r.status_code == 409, r.text
     assert (await claims_by_id([claim_id]))[claim_id]["batch_id"] is None
-    r = await client.post(
-        account_url(person["id"]) + "/confirmation", headers=await headers(StaffRole.OFFICER)
-    )
-    assert r.status_code == 200, r.text
+    await confirm_as_seen(client, person["id"], await headers(StaffRole.OFFICER))
     r = await client.post(BASE, json=only_this, headers=finance)
     assert r.status_code == 201, r.text
     [line] = await lines_of(r.json()["batch"]["id"])
     assert line["payee_account"] == "6217000099998888"
+
+
+async def confirm_as_seen(client, person_id: int, officer: dict[str, str]) -> dict[str, Any]:
+    """The officer looks at the account and confirms the change shown."""
+    shown = (await client.get(account_url(person_id), headers=officer)).json()
+    r = await client.post(
+        account_url(person_id) + "/confirmation", json={"set_at": shown["set_at"]}, headers=officer
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_confirmation_confirms_only_the_change_the_officer_saw(client):
+    """A changes the account, B looks at it, A changes it again: B's confirmation of
+    what B saw does not pass the account B never saw."""
+    scheme = fresh_scheme()
+    person, _ = await person_paid_by_claim(client, scheme)
+    a, b = await headers(StaffRole.OFFICER), await headers(StaffRole.OFFICER)
+    url = account_url(person["id"])
+    await redirect(client, person, a)
+    seen = (await client.get(url, headers=b)).json()
+    assert seen["bank_account"] == "6217000099998888" and seen["awaiting_confirmation"]
+    again = account(bank_account="6217000011112222", bank_code=None)
+    r = await client.put(url, json=again, headers=a)
+    assert r.status_code == 200 and r.json()["awaiting_confirmation"] is True, r.text
+
+    r = await client.post(f"{url}/confirmation", json={"set_at": seen["set_at"]}, headers=b)
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "set_at", r.text
+    assert (await client.get(url, headers=b)).json()["awaiting_confirmation"] is True
+    assert await audit_of(person["id"], "person.bank_account_confirmed") == []
+    r = await client.post(f"{url}/confirmation", json={"set_at": "2026-01-01T00:00:00"}, headers=b)
+    assert r.status_code == 400 and r.json()["errors"][0]["field"] == "set_at", r.text
+
+    confirmed = await confirm_as_seen(client, person["id"], b)
+    assert confirmed["bank_account"] == "6217000011112222"
+    assert not confirmed["awaiting_confirmation"]
 
 
 async def redirect(client, person: dict, officer: dict[str, str]) -> None:

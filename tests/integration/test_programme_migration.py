@@ -1,7 +1,8 @@
 """The internships migration that registers programmes from hosts' free-text names: one
 programme per normalised name, placements linked, cap keys and approved figures merged,
 the claims a merge puts over the cap held or flagged (audited), an unmappable name listed;
-backwards gives each claim its typed key again."""
+backwards gives each claim its typed key again. And the one that makes a registered
+programme's placement unique per host, intern and start date."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ from piccolo.querystring import QueryString
 
 from app.migrate import migrate
 from audit.tables import AuditEntry
-from kernel.db import bind_engine, engine, make_engine
+from kernel.db import bind_engine, engine, is_unique_violation, make_engine
 from kernel.errors import Conflict
 from subsidies.claims.tables import Claim
 from subsidies.internships import programmes, service
+from subsidies.internships.programme_rules import ProgrammeFields
 from tests.conftest import ADMIN, make_org
 from tests.support import databases, registry_data
 
 MIGRATION = "2026-12-08T01:00:00:000000"
+KEY = "2026-12-08T11:00:00:000000"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -220,6 +223,78 @@ async def test_free_text_programmes_become_registered_ones(database_url, tmp_dir
         assert tables[0]["n"] == 5
         result = await run_forwards(app_name="internships", migration_id="all", fake=False)
         assert result.success, result.message
+    finally:
+        if kind == "postgresql":
+            await databases.drop_pg_database(url)
+        bind_engine(make_engine(database_url))
+        await migrate()
+
+
+async def test_one_mapped_placement_per_host_intern_programme_and_start(database_url, tmp_dir):
+    """Two spellings of one plan at one host from one start date became two placements of
+    one programme: the later is unmapped, its months approved or paid under the first
+    held or flagged; then the index refuses another."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    url = await databases.fresh_database(kind, tmp_dir)
+    try:
+        result = await run_backwards(app_name="internships", migration_id=KEY, auto_agree=True)
+        assert result.success, result.message
+        a, b = [(await make_org())["id"] for _ in range(2)]
+        x = (await registry_data.person())["id"]
+        plan = (
+            await programmes.create(
+                ADMIN,
+                ProgrammeFields("百校千人-2026", 2026, date(2026, 1, 1), date(2026, 12, 31)),
+            )
+        )["id"]
+        first = await placement(a, x, "百校千人-2026", "2026-03-01", "2026-05-31")
+        repeat = await placement(a, x, "百校千人2026", "2026-03-01", "2026-05-31")
+        elsewhere = await placement(b, x, "百校千人2026", "2026-03-01", "2026-05-31")
+        await sql("UPDATE internship_placement SET programme_id = {}", plan)
+        typed = f"programme-{plan}"
+        kept = [
+            await claim(a, x, first, m, s, typed)
+            for m, s in (("2026-03", "paid"), ("2026-04", "approved"))
+        ]
+        march, april, may = [
+            await claim(a, x, repeat, m, s, typed)
+            for m, s in (("2026-03", "paid"), ("2026-04", "submitted"), ("2026-05", "submitted"))
+        ]
+
+        result = await run_forwards(app_name="internships", migration_id="all", fake=False)
+        assert result.success, result.message
+        linked = await sql("SELECT id, programme_id FROM internship_placement ORDER BY id")
+        assert {r["id"]: r["programme_id"] for r in linked} == {
+            first: plan,
+            repeat: None,
+            elsewhere: plan,
+        }
+        shown = await statuses_of([*kept, march, april, may])
+        assert [shown[i]["status"] for i in kept] == ["paid", "approved"]
+        assert f"repeats placement {first}" in shown[march]["recovery_reason"]
+        assert shown[april]["status"] == "on_hold"
+        assert f"repeats placement {first}" in shown[april]["hold_reason"]
+        assert shown[may]["status"] == "submitted"
+        audited = await AuditEntry.select(AuditEntry.action, AuditEntry.object_id).where(
+            AuditEntry.object_type == "claim"
+        )
+        assert {(e["action"], int(e["object_id"])) for e in audited} == {
+            ("claim.recovery_flagged", march),
+            ("claim.put_on_hold", april),
+        }
+        with pytest.raises(Exception) as refused:
+            await sql(
+                "UPDATE internship_placement SET programme_id = {} WHERE id = {}", plan, repeat
+            )
+        assert is_unique_violation(refused.value)
+
+        result = await run_backwards(app_name="internships", migration_id=KEY, auto_agree=True)
+        assert result.success, result.message
+        await sql("UPDATE internship_placement SET programme_id = {} WHERE id = {}", plan, repeat)
+        result = await run_forwards(app_name="internships", migration_id="all", fake=False)
+        assert result.success, result.message
+        again = await sql("SELECT programme_id FROM internship_placement WHERE id = {}", repeat)
+        assert again[0]["programme_id"] is None
     finally:
         if kind == "postgresql":
             await databases.drop_pg_database(url)

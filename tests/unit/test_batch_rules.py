@@ -314,9 +314,21 @@ def test_the_digest_covers_every_payment_detail_and_not_the_line_status():
             check_digest(declared, changed)
 
 
+# The worker entry as `dramatiq workers.actors` imports it, with the layouts file put
+# elsewhere (its path is the module's, not a setting).
+_IMPORT_WORKERS = (
+    "import pathlib, sys; from subsidies.batches import payment_layout; "
+    "payment_layout.LAYOUTS_FILE = pathlib.Path(sys.argv[1]); import workers.actors"
+)
+
+
 def test_a_broken_layouts_file_stops_the_api_and_workers_at_startup(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
     from app.factory import create_app
     from app.settings import Settings
+    from tests.support.processes import ROOT, env_for
 
     broken = tmp_path / "payment_layouts.toml"
     cases = {
@@ -333,6 +345,14 @@ def test_a_broken_layouts_file_stops_the_api_and_workers_at_startup(tmp_path, mo
             payment_layout.configured_layouts.cache_clear()
             with pytest.raises(RuntimeError, match=f"cannot start: .*{message}"):
                 create_app(Settings.from_env(), run_jobs=False)
+            worker = subprocess.run(
+                [sys.executable, "-c", _IMPORT_WORKERS, str(broken)],
+                cwd=ROOT, env=env_for(PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                timeout=120,
+            )  # fmt: skip
+            assert worker.returncode != 0
+            last = worker.stderr.strip().splitlines()[-1]
+            assert last.startswith("RuntimeError: cannot start: ") and message in last, last
     finally:
         payment_layout.configured_layouts.cache_clear()
 

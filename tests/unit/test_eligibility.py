@@ -135,6 +135,38 @@ def test_only_the_dates_month_and_the_two_before_may_be_unreported():
     assert insured.actual == 16 and insured.passed is False
 
 
+def test_months_up_to_the_latest_imported_month_not_recorded_are_not_insured():
+    """21 months (2020-01 to 2021-09) imported on 2021-10-05, and the monthly file for
+    everyone imported on the 5th of every month since: the person's missing months are
+    reported as not paid, however long after the date is."""
+    periods = (months("2020-01", "2021-09", date(2021, 10, 5)),)
+    person = replace(NON_LOCAL, insured_periods=periods)
+
+    def insured(on: date, through: str):
+        through_month = date.fromisoformat(f"{through}-01")
+        facts = replace(person, imported_through=through_month)
+        return fact(assess(facts, [cert(3)], on), 2, "insured_months")
+
+    for on, through in (
+        (date(2021, 10, 5), "2021-09"),
+        (date(2021, 11, 5), "2021-10"),
+        (date(2021, 12, 5), "2021-11"),
+        (date(2030, 1, 5), "2029-12"),
+    ):
+        result = insured(on, through)
+        assert result.actual == 21 and result.passed is False, on
+        assert f"a month up to {through}, the latest month of the monthly files" in result.note
+    # The date's month only is unknown on 2021-10-05: 1 cannot make up 3.
+    assert (
+        "more than the months not reported by then (2021-10)"
+        in insured(date(2021, 10, 5), "2021-09").note
+    )
+    # With no file imported since 2021-09, 2021-10 to 2021-12 may still be paid.
+    late = insured(date(2021, 12, 5), "2021-09")
+    assert late.passed is None
+    assert "(2021-10, 2021-11, 2021-12) could make up" in late.note
+
+
 def test_a_certificate_recorded_after_the_date_does_not_count():
     # Issued before ON, registered here the day after it: not known on ON.
     late = cert(2, issued_on=date(2026, 1, 1), recorded_on=date(2026, 6, 16))

@@ -72,6 +72,24 @@ def test_the_dates_month_and_the_two_before_are_unreported_unless_known():
     assert known_on([], date(1, 1, 1)).unreported == ()
 
 
+def test_the_months_after_the_latest_imported_month_are_unreported():
+    period = Period(date(2020, 1, 1), date(2021, 9, 1), recorded_on=date(2021, 10, 5))
+    # Files imported through 2026-04: only May and June may be unreported on 2026-06-15.
+    assert known_on([period], date(2026, 6, 15), date(2026, 4, 1)).unreported == (
+        date(2026, 5, 1),
+        date(2026, 6, 1),
+    )
+    # A file reaching the date's month leaves nothing unreported.
+    assert known_on([period], date(2026, 6, 15), date(2026, 6, 1)).unreported == ()
+    # Imports stopped at 2021-11: every later month up to the date is unknown.
+    assert known_on([period], date(2022, 3, 1), date(2021, 11, 1)).unreported == (
+        date(2021, 12, 1),
+        date(2022, 1, 1),
+        date(2022, 2, 1),
+        date(2022, 3, 1),
+    )
+
+
 def test_provinces_by_name_short_name_or_code():
     for given in ("广东省", "广东", "44", "440000", " 广东省 "):
         assert province_name(given) == "广东省", given

@@ -67,9 +67,30 @@ def test_a_placement_lies_within_its_programme():
 
 def test_claims_beyond_the_limits_in_claim_order():
     # Months count once they pay; unpriced and zero months take no place.
-    claims = [(1, 300_000), (2, None), (3, 0), (4, 300_000), (5, 300_000), (6, 300_000)]
+    claims = [
+        (1, "2026-03", 300_000),
+        (2, "2026-04", None),
+        (3, "2026-04", 0),
+        (4, "2026-04", 300_000),
+        (5, "2026-05", 300_000),
+        (6, "2026-06", 300_000),
+    ]
     assert prules.beyond_the_limits(claims, 900_000, 3) == [6]
     # The cap binds before the months: the third month would pass 7,000 yuan.
     assert prules.beyond_the_limits(claims, 700_000, 3) == [5, 6]
     assert prules.beyond_the_limits(claims, 900_000, 2) == [5, 6]
-    assert prules.beyond_the_limits([(1, 300_000)], 900_000, 3) == []
+    assert prules.beyond_the_limits([(1, "2026-03", 300_000)], 900_000, 3) == []
+
+
+def test_a_calendar_month_counts_once_and_pays_once():
+    # Two placements reported March: the second claim is beyond, whatever the cap.
+    claims = [(1, "2026-03", 300_000), (2, "2026-03", 300_000), (3, "2026-04", 300_000)]
+    assert prules.beyond_the_limits(claims, 900_000, 3) == [2]
+    assert prules.beyond_the_limits(claims, 900_000, 2) == [2]
+    assert prules.beyond_the_limits(claims, 600_000, 3) == [2]
+
+
+def test_a_mapped_placements_months_paid_elsewhere():
+    moved = [(7, "2026-03"), (8, "2026-04"), (9, "2026-05")]
+    assert prules.months_paid_already(moved, ["2026-04", "2026-03", "2026-09"]) == [7, 8]
+    assert prules.months_paid_already(moved, []) == []
