@@ -50,8 +50,24 @@ async def load(years: Iterable[int]) -> Calendar:
     return Calendar(holidays=holidays, working_days=working, years=covered)
 
 
+async def hold(start: date, days: int) -> None:
+    """Inside a unit of work that stores a period of `days` working days from `start`,
+    before counting it: a replacement of one of its years (which locks the year and
+    recounts what is stored) either commits first, and the period counts on its
+    schedule, or waits for this commit, and recounts the period. SQLite's unit of work
+    already holds the only write lock."""
+    if not is_sqlite(engine()):
+        await (
+            CalendarYear.select(CalendarYear.id)
+            .where(CalendarYear.year.is_in(list(years_for(start, days))))
+            .lock_rows("SHARE")
+        )
+
+
 async def for_period(start: date, days: int) -> Calendar:
-    """The calendar a period of `days` working days from `start` is counted on."""
+    """The calendar a period of `days` working days from `start` is counted on (held
+    against a replacement until commit, see `hold`)."""
+    await hold(start, days)
     return await load(years_for(start, days))
 
 

@@ -3,20 +3,19 @@
 A notice, and an extension a dismissed objection gave, stores its end date counted on
 the schedule of its day. A live one (not ended on today's Beijing date) whose span
 touches the replaced year keeps its number of working days on the new schedule: the
-notice from its start, an extension from the day after its decision (its number of
-working days is what it counted on the old schedule). An application on notice ends
-on the later of the two. Ended notices and decided applications are history and keep
-their dates."""
+notice from its start, an extension from the first day it counted (the day after
+its decision; its number of working days is what it counted on the old schedule).
+An application on notice ends on the later of the two. Ended notices and decided
+applications are history and keep their dates."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 from audit.log import record
 from calendar_days.replacements import MovedDate, YearReplaced
 from calendar_days.working_days import CalendarNotCovered
-from kernel.clock import local_date, utcnow
+from kernel.clock import utcnow
 from kernel.errors import Conflict
 from registry.appraisals import clock, rules
 from registry.appraisals.tables import TalentApplication, TalentNotice, TalentObjection
@@ -100,15 +99,15 @@ async def _extensions(event: YearReplaced, today: date) -> tuple[list[MovedDate]
         TalentObjection.select(
             TalentObjection.id,
             TalentObjection.application,
-            TalentObjection.resolved_at,
+            TalentObjection.extended_from,
             TalentObjection.extended_to,
         ).where((TalentObjection.status == "dismissed") & (TalentObjection.extended_to >= today))
     ).run()
     rows = [
         o
         for o in rows
-        if _first_day(o) <= o["extended_to"]  # an extension ends after its decision
-        and touches(_first_day(o), o["extended_to"], event.year)
+        if o["extended_from"] <= o["extended_to"]
+        and touches(o["extended_from"], o["extended_to"], event.year)
     ]
     if not rows:
         return [], set()
@@ -121,7 +120,7 @@ async def _extensions(event: YearReplaced, today: date) -> tuple[list[MovedDate]
     for o in rows:
         if o["application"] not in notice_of:
             continue  # decided: history
-        first, notice = _first_day(o), notice_of[o["application"]]
+        first, notice = o["extended_from"], notice_of[o["application"]]
         try:
             days = event.before.count_working_days(first, o["extended_to"])
             extended_to = event.after.add_working_days(first, days)
@@ -144,11 +143,6 @@ async def _extensions(event: YearReplaced, today: date) -> tuple[list[MovedDate]
             )
             applications.add(o["application"])
     return moved, applications
-
-
-def _first_day(objection: dict[str, Any]) -> date:
-    """An extension counts from the day after its decision (Beijing date)."""
-    return local_date(objection["resolved_at"]) + timedelta(days=1)
 
 
 async def _applications(event: YearReplaced, today: date, ids: set[int]) -> list[MovedDate]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from accounts.principal import Principal
@@ -26,8 +26,10 @@ async def publish(actor: Principal, round_id: int, starts_on: date) -> dict[str,
     the policy's number of working days."""
     rules.validate_notice_start(starts_on, clock.today())
     days = policy.current().notice_working_days
-    ends_on = await calendar.period_end(starts_on, days, "starts_on")
     async with unit_of_work():
+        # Counted first, on the calendar held until commit: a replacement of its years
+        # then recounts this notice (the same lock order as the replacement's).
+        ends_on = await calendar.period_end(starts_on, days, "starts_on")
         await rounds.round_row(round_id)
         shortlisted = await for_update(
             TalentApplication.select(TalentApplication.id).where(
@@ -213,7 +215,11 @@ async def resolve(actor: Principal, objection_id: int, outcome: str, reason: str
         raise InvalidInput.single("outcome", f"must be one of {', '.join(OUTCOMES)}")
     reason = rules.check_reason(reason)
     today = clock.today()
+    days = policy.current().extension_days()
     async with unit_of_work():
+        if outcome == "dismissed" and days:
+            # Before the rows, as a replacement does: it then recounts this extension.
+            await calendar.hold(today, days + 1)
         objection = (
             await for_update(
                 TalentObjection.select(
@@ -238,7 +244,7 @@ async def resolve(actor: Principal, objection_id: int, outcome: str, reason: str
         if outcome == "upheld":
             rules.ensure_transition(app["status"], rules.REJECTED)
             why = f"objection {objection_id} upheld: {reason}"
-            await _close(objection_id, "upheld", actor, reason, None)
+            await _close(objection_id, "upheld", actor, reason, None, today)
             await applications.close_objections(application_id, actor, why)
             await applications.decide(application_id, rules.REJECTED, actor, rejected_reason=why)
             after_status = rules.REJECTED
@@ -248,13 +254,12 @@ async def resolve(actor: Principal, objection_id: int, outcome: str, reason: str
                 & (TalentObjection.status == "open")
                 & (TalentObjection.id != objection_id)
             )
-            days = policy.current().extension_days()
             ends_on = app["notice_ends_on"]
             if days:
                 floor = await calendar.working_days_after(today, days, "extension")
                 if ends_on is None or floor > ends_on:
                     extended_to = ends_on = floor
-            await _close(objection_id, "dismissed", actor, reason, extended_to)
+            await _close(objection_id, "dismissed", actor, reason, extended_to, today)
             after_status = app["status"] if others else rules.IN_NOTICE
             await applications.update(application_id, status=after_status, notice_ends_on=ends_on)
         await record(
@@ -275,8 +280,15 @@ async def resolve(actor: Principal, objection_id: int, outcome: str, reason: str
 
 
 async def _close(
-    objection_id: int, status: str, actor: Principal, reason: str, extended_to: date | None
+    objection_id: int,
+    status: str,
+    actor: Principal,
+    reason: str,
+    extended_to: date | None,
+    today: date,
 ) -> None:
+    """An extension counts its working days from the day after `today`, the decision's
+    day the count used; a recount starts there too."""
     await (
         TalentObjection.update(
             {
@@ -285,6 +297,7 @@ async def _close(
                 TalentObjection.resolved_by: actor.actor,
                 TalentObjection.resolved_at: utcnow(),
                 TalentObjection.extended_to: extended_to,
+                TalentObjection.extended_from: today + timedelta(days=1) if extended_to else None,
             }
         )
         .where(TalentObjection.id == objection_id)

@@ -102,6 +102,7 @@ class TalentObjection(Table, tablename="talent_objection"):
     resolved_by = Varchar(length=120, null=True, default=None)
     resolved_at = Timestamptz(null=True, default=None)
     resolution = Text(null=True, default=None)
+    extended_from = Date(null=True, default=None)  # an extension's first counted day
     extended_to = Date(null=True, default=None)
 
 

@@ -8,16 +8,20 @@ official 2027 schedule."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime
 
 import pytest
+from piccolo.querystring import QueryString
 
 from accounts.roles import StaffRole
 from audit.tables import AuditEntry
+from calendar_days import replacements
 from calendar_days.tables import CalendarDay, CalendarYear
 from kernel import clock as kernel_clock
-from registry.appraisals import clock, notices
+from kernel.db import engine, is_sqlite
+from registry.appraisals import clock
 from tests.conftest import bearer, org_key, staff_token
 from tests.integration.test_appraisals import apply, employ, officer, pool_and_round, talent
 
@@ -376,9 +380,7 @@ async def test_replacing_a_year_recounts_live_notices_and_keeps_ended_ones(
     assert (listed["before"], listed["after"]) == ("2027-05-07", "2027-05-10")
 
 
-async def test_an_extension_keeps_its_working_days_on_the_new_schedule(
-    client, day, monkeypatch, without_2027
-):
+async def test_an_extension_keeps_its_working_days_on_the_new_schedule(client, day, without_2027):
     ah = await admin()
     assert (await enter_2027(client, ah)).status_code == 200
     _, oh = await officer()
@@ -400,8 +402,7 @@ async def test_an_extension_keeps_its_working_days_on_the_new_schedule(
     )
     assert r.status_code == 201, r.text
     objection = r.json()["id"]
-    # Decided at 10:00 on 6 May in Beijing: 5 working days remain, to Thursday 13 May.
-    monkeypatch.setattr(notices, "utcnow", lambda: datetime(2027, 5, 6, 2, 0, tzinfo=UTC))
+    # Decided on 6 May: 5 working days from 7 May, to Thursday 13 May.
     r = await client.post(
         f"/api/v1/appraisals/objections/{objection}/resolution",
         json={"outcome": "dismissed", "reason": "经核实专利权属无误"},
@@ -460,3 +461,53 @@ async def test_a_replacement_a_live_notice_cannot_be_recounted_on_is_refused(
     assert r.json()["entries"][0]["notice_ends_on"] == "2027-12-31"
     assert await recounts("talent_notice", notice) == []
     assert await replaced == replacements
+
+
+async def waits_for_a_writer(task: asyncio.Task) -> None:
+    """Returns once `task` waits for another transaction's lock, or has finished."""
+    while not task.done():
+        db = engine()
+        if is_sqlite(db):
+            if db._loop_state()[0]._waiters:  # the engine's write lock, taken in order
+                return
+        else:
+            [row] = await db.run_querystring(
+                QueryString(
+                    "SELECT COUNT(*) AS n FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND query LIKE '%calendar_year%'"
+                )
+            )
+            if row["n"]:
+                return
+        await asyncio.sleep(0.005)
+
+
+async def test_a_notice_published_while_its_year_is_replaced_counts_on_the_new_schedule(
+    client, day, monkeypatch, without_2027
+):
+    ah = await admin()
+    assert (await enter_2027(client, ah)).status_code == 200
+    _, oh = await officer()
+    url = await shortlisted_round(client, oh)
+    day(date(2027, 4, 20))
+
+    # The replacement's unit of work stays open after its recount until released.
+    recounted, release = asyncio.Event(), asyncio.Event()
+
+    async def held(event: replacements.YearReplaced) -> list[replacements.MovedDate]:
+        recounted.set()
+        await release.wait()
+        return []
+
+    monkeypatch.setattr(replacements, "_LISTENERS", [*replacements._LISTENERS, held])
+    replacing = asyncio.create_task(enter_2027(client, ah, holiday("2027-04-30")))
+    await recounted.wait()
+    publishing = asyncio.create_task(client.post(url, json={"starts_on": "2027-04-26"}, headers=oh))
+    await waits_for_a_writer(publishing)
+    release.set()
+    assert (await replacing).status_code == 200
+
+    # Ten working days on the new schedule (30 April off), not the old one's 7 May.
+    r = await publishing
+    assert r.status_code == 201 and r.json()["ends_on"] == "2027-05-10", r.text
+    assert r.json()["entries"][0]["notice_ends_on"] == "2027-05-10"
