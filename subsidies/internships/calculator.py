@@ -33,6 +33,7 @@ takes a share of the cap.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -91,17 +92,22 @@ def calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     if len(inputs) == 0 or not set(TERMS) <= set(inputs.columns):
         return _calculate(inputs, policy)
     p: InternshipParameters = policy.parameters
-    # A programme's terms bind below the policy's; a run holds a few distinct ones.
-    lower = pd.DataFrame(
-        {t: np.minimum(inputs[t].to_numpy(dtype=np.int64), getattr(p, t)) for t in TERMS},
-        index=inputs.index,
-    )
-    parts = []
-    for values, rows in lower.groupby(list(TERMS), sort=False).groups.items():
-        terms = dict(zip(TERMS, (int(v) for v in values), strict=True))
-        priced = dataclasses.replace(policy, parameters=msgspec.structs.replace(p, **terms))
-        parts.append(_calculate(inputs.loc[rows], priced))
-    return pd.concat(parts).reindex(inputs.index) if len(parts) > 1 else parts[0]
+    # A programme's terms bind below the policy's; a run holds a few distinct ones, most
+    # often one (priced on the whole frame, without copying it).
+    lower = {t: np.minimum(inputs[t].to_numpy(dtype=np.int64), getattr(p, t)) for t in TERMS}
+    if all((column == column[0]).all() for column in lower.values()):
+        return _calculate(inputs, _priced(policy, {t: c[0] for t, c in lower.items()}))
+    groups = pd.DataFrame(lower).groupby(list(TERMS), sort=False).indices
+    parts = [
+        _calculate(inputs.iloc[positions], _priced(policy, dict(zip(TERMS, values, strict=True))))
+        for values, positions in groups.items()
+    ]
+    return pd.concat(parts).reindex(inputs.index)
+
+
+def _priced(policy: Policy, terms: dict[str, Any]) -> Policy:
+    parameters = msgspec.structs.replace(policy.parameters, **{t: int(v) for t, v in terms.items()})
+    return dataclasses.replace(policy, parameters=parameters)
 
 
 def _calculate(inputs: pd.DataFrame, policy: Policy) -> pd.DataFrame:
