@@ -88,10 +88,11 @@ async def _duplicate_placement(placement: dict[str, Any], programme_id: int) -> 
         )
 
 
-async def _months_paid_elsewhere(key: str, placement_id: int) -> list[str]:
-    """The months the intern's other placements in the programme have approved or paid."""
+async def _months_paid_elsewhere(key: str, placement_id: int) -> list[tuple[int, str, str]]:
+    """The claims (id, month, status) the intern's other placements in the programme have
+    approved or paid."""
     rows = (
-        await Claim.select(Claim.dedupe_key)
+        await Claim.select(Claim.id, Claim.dedupe_key, Claim.status)
         .where(
             (Claim.cap_key == key)
             & (Claim.scheme == rules.SCHEME)
@@ -100,7 +101,7 @@ async def _months_paid_elsewhere(key: str, placement_id: int) -> list[str]:
         )
         .run()
     )
-    return [rules.month_of(r["dedupe_key"]) for r in rows]
+    return [(r["id"], rules.month_of(r["dedupe_key"]), r["status"]) for r in rows]
 
 
 async def _beyond(key: str, programme: dict[str, Any], skip: list[int]) -> list[int]:
@@ -186,7 +187,7 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
             await ledger.carry_to_cap(new_key, committed)
         twice = prules.months_paid_already(
             [
-                (c["id"], rules.month_of(c["dedupe_key"]))
+                (c["id"], rules.month_of(c["dedupe_key"]), c["status"])
                 for c in claims
                 if c["status"] in statuses.LIVE
             ],
@@ -194,10 +195,10 @@ async def map_placement(actor: Principal, placement_id: int, programme_id: int) 
         )
         if twice:
             why = (
-                f"实习岗位 {placement_id} 已归入登记项目“{programme['name']}”，该实习生同月已在"
-                f"该项目另一岗位获批或发放 / placement {placement_id} was mapped to registered "
-                f"programme {programme_id}: the intern's other placement in it has this month "
-                "approved or paid already"
+                f"实习岗位 {placement_id} 已归入登记项目“{programme['name']}”，该实习生同一月份在"
+                f"该项目有两笔申领，以先发放者为准 / placement {placement_id} was mapped to "
+                f"registered programme {programme_id}: the intern has two claims for this month "
+                "in it, and the one paid first stands"
             )
             await hold_or_flag(
                 actor.actor,

@@ -134,9 +134,23 @@ def beyond_the_limits(
 
 
 def months_paid_already(
-    moved: Iterable[tuple[int, str]], approved_elsewhere: Iterable[str]
+    moved: Iterable[tuple[int, str, str]], elsewhere: Iterable[tuple[int, str, str]]
 ) -> list[int]:
-    """Of a mapped placement's claims (id, month), those for a month the intern's other
-    placements in the programme already have approved or paid."""
-    taken = set(approved_elsewhere)
-    return [claim_id for claim_id, month in moved if month in taken]
+    """The claims to stop where a mapped placement's live claims (id, month, status) and
+    the intern's other placements' approved or paid ones share a month. A paid claim
+    wins: when the moved claim is paid and none of the others for its month is, the
+    others stop (held before they are paid); otherwise the moved claim stops (held, or
+    flagged for recovery when it is paid too)."""
+    others: dict[str, list[tuple[int, str]]] = {}
+    for claim_id, month, status in elsewhere:
+        others.setdefault(month, []).append((claim_id, status))
+    stop: list[int] = []
+    for claim_id, month, status in moved:
+        rivals = others.get(month, [])
+        if not rivals:
+            continue
+        if status == "paid" and all(s != "paid" for _, s in rivals):
+            stop.extend(i for i, _ in rivals)
+        else:
+            stop.append(claim_id)
+    return stop

@@ -373,9 +373,10 @@ async def test_an_officer_maps_an_unmapped_placement_and_its_paid_months_count(c
 async def test_mapping_never_pays_a_placement_or_a_month_twice(client):
     """The reviewer's case: a host registered intern y again under programme P from the
     same start date as the unmapped placement; mapping it onto P is refused (409 naming
-    the placement). Registered again from another date, with March approved there, the
-    old placement's paid March is flagged for recovery and its April, not approved, is
-    held; only its May is calculated again."""
+    the placement). Registered again from another date, with March and April approved
+    there: the old placement's paid March stands and the other March is held before it
+    is paid twice; the old April, not approved, is held; only its May is calculated
+    again."""
     oh = await officer()
     r = await client.post(PROGRAMMES, json=programme_body(), headers=oh)
     assert r.status_code == 201, r.text
@@ -415,17 +416,20 @@ async def test_mapping_never_pays_a_placement_or_a_month_twice(client):
     url = f"{PROGRAMMES}/unmapped-placements/{old}/mapping"
     r = await client.post(url, json={"programme_id": programme_id}, headers=oh)
     assert r.status_code == 200, r.text
-    assert r.json()["held_or_flagged"] == [march, april]
+    assert r.json()["held_or_flagged"] == sorted([approved[0], april])
     rows = {
         row["id"]: row
         for row in await Claim.select(
             Claim.id, Claim.status, Claim.hold_reason, Claim.recovery_reason
         ).where(Claim.id.is_in([march, april, *approved]))
     }
-    assert rows[march]["status"] == "paid"
-    assert "this month approved or paid already" in rows[march]["recovery_reason"]
+    # The paid March stands; the other host's March, only approved, is held before it
+    # is paid a second time.
+    assert rows[march]["status"] == "paid" and rows[march]["recovery_reason"] is None
+    assert rows[approved[0]]["status"] == "on_hold"
+    assert "the one paid first stands" in rows[approved[0]]["hold_reason"]
     assert rows[april]["status"] == "on_hold"
-    assert "this month approved or paid already" in rows[april]["hold_reason"]
-    assert [rows[i]["status"] for i in approved] == ["approved", "approved"]
+    assert "the one paid first stands" in rows[april]["hold_reason"]
+    assert rows[approved[1]]["status"] == "approved"
     assert r.json()["calculation_job_id"] is not None
     assert may in await calculated([may])

@@ -91,6 +91,15 @@ def test_a_calendar_month_counts_once_and_pays_once():
 
 
 def test_a_mapped_placements_months_paid_elsewhere():
-    moved = [(7, "2026-03"), (8, "2026-04"), (9, "2026-05")]
-    assert prules.months_paid_already(moved, ["2026-04", "2026-03", "2026-09"]) == [7, 8]
+    moved = [(7, "2026-03", "submitted"), (8, "2026-04", "approved"), (9, "2026-05", "paid")]
+    elsewhere = [(20, "2026-04", "approved"), (21, "2026-03", "paid"), (22, "2026-09", "paid")]
+    assert prules.months_paid_already(moved, elsewhere) == [7, 8]
     assert prules.months_paid_already(moved, []) == []
+
+
+def test_a_paid_month_wins_over_one_only_approved():
+    # The moved May is paid; the other placement's May is only approved: that one stops.
+    moved = [(9, "2026-05", "paid"), (10, "2026-06", "paid")]
+    elsewhere = [(30, "2026-05", "approved"), (31, "2026-06", "paid")]
+    # June is paid on both sides: the moved one is flagged for recovery.
+    assert prules.months_paid_already(moved, elsewhere) == [30, 10]
